@@ -1,0 +1,27 @@
+// How numbers look on the terminal: one aligned line per epoch.
+import type { EpochEntry } from '../options.js';
+
+export function formatEpochLine(entry: EpochEntry, epochs: number): string {
+  const width = String(epochs).length;
+  const parts = [
+    `epoch ${String(entry.epoch).padStart(width)}/${epochs}`,
+    `loss ${formatLoss(entry.loss)}`,
+  ];
+  if (entry.accuracy !== null) parts.push(`acc ${formatPercent(entry.accuracy)}`);
+  if (entry.valLoss !== null) parts.push(`val_loss ${formatLoss(entry.valLoss)}`);
+  if (entry.valAccuracy !== null) parts.push(`val_acc ${formatPercent(entry.valAccuracy)}`);
+  parts.push(`${formatRate(entry.samplesPerSec)} samples/s`, `${entry.seconds.toFixed(1).padStart(6)}s`);
+  return parts.join('  ');
+}
+
+export function formatLoss(loss: number): string {
+  return loss.toFixed(4).padStart(8);
+}
+
+export function formatPercent(fraction: number): string {
+  return `${(fraction * 100).toFixed(2).padStart(6)}%`;
+}
+
+function formatRate(rate: number): string {
+  return Math.round(rate).toLocaleString('en-US').padStart(10);
+}

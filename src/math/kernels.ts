@@ -1,0 +1,191 @@
+// Reference kernels: plain TypeScript over Float32Array views, no I/O, no allocation.
+// Layout conventions (row-major, like PyTorch's nn.Linear):
+//   activations a: [rows × inputs], weights w: [outputs × inputs], bias b: [outputs],
+//   pre-activations z / outputs: [rows × outputs].
+// Argument order follows llm.c: outputs first, then inputs, dimensions last; gradients are prefixed d.
+// Every kernel reads only the first rows × width elements of its views, so one view sized for the
+// largest chunk serves every smaller chunk.
+
+/** The kernel set the network runs on; the wasm SIMD kernels implement the same interface. */
+export interface Kernels {
+  readonly name: string;
+  /** z[rows×outputs] = a[rows×inputs] · wᵀ + b */
+  denseForward(z: Float32Array, a: Float32Array, w: Float32Array, b: Float32Array, rows: number, inputs: number, outputs: number): void;
+  /** dw[outputs×inputs] += dzᵀ · a;  db[outputs] += Σ_rows dz */
+  denseBackwardParams(dw: Float32Array, db: Float32Array, dz: Float32Array, a: Float32Array, rows: number, inputs: number, outputs: number): void;
+  /** da[rows×inputs] = dz[rows×outputs] · w */
+  denseBackwardInput(da: Float32Array, dz: Float32Array, w: Float32Array, rows: number, inputs: number, outputs: number): void;
+  /** values ← act(values), in place (the pre-activation is not kept: every derivative below is written in terms of a). */
+  activationForward(activation: HiddenActivation, values: Float32Array, count: number): void;
+  /** grad ← grad ⊙ act′, where act′ is computed from the activation output a. */
+  activationBackward(activation: HiddenActivation, grad: Float32Array, a: Float32Array, count: number): void;
+  /** Output layer and loss fused: z → probabilities/outputs in place, dz = out − y; returns Σ loss over rows. */
+  outputLoss(loss: LossKind, out: Float32Array, dz: Float32Array, y: Float32Array, rows: number, outputs: number): number;
+}
+
+export type HiddenActivation = 'relu' | 'sigmoid' | 'tanh';
+export type LossKind = 'bce' | 'cross-entropy' | 'mse';
+
+export const HIDDEN_ACTIVATIONS: readonly HiddenActivation[] = ['relu', 'sigmoid', 'tanh'];
+export const LOSS_KINDS: readonly LossKind[] = ['bce', 'cross-entropy', 'mse'];
+
+// ---- dense layer: forward beside its two backward halves ----
+
+export function denseForward(z: Float32Array, a: Float32Array, w: Float32Array, b: Float32Array, rows: number, inputs: number, outputs: number): void {
+  for (let r = 0; r < rows; r++) {
+    const aRow = r * inputs;
+    const zRow = r * outputs;
+    for (let o = 0; o < outputs; o++) {
+      const wRow = o * inputs;
+      let sum = 0;
+      for (let k = 0; k < inputs; k++) sum += a[aRow + k]! * w[wRow + k]!;
+      z[zRow + o] = sum + b[o]!;
+    }
+  }
+}
+
+export function denseBackwardParams(dw: Float32Array, db: Float32Array, dz: Float32Array, a: Float32Array, rows: number, inputs: number, outputs: number): void {
+  for (let r = 0; r < rows; r++) {
+    const aRow = r * inputs;
+    const dzRow = r * outputs;
+    for (let o = 0; o < outputs; o++) {
+      const g = dz[dzRow + o]!;
+      db[o] = db[o]! + g;
+      if (g === 0) continue; // relu zeroes many entries; skipping them is exact
+      const wRow = o * inputs;
+      for (let k = 0; k < inputs; k++) dw[wRow + k] = dw[wRow + k]! + g * a[aRow + k]!;
+    }
+  }
+}
+
+export function denseBackwardInput(da: Float32Array, dz: Float32Array, w: Float32Array, rows: number, inputs: number, outputs: number): void {
+  da.fill(0, 0, rows * inputs);
+  for (let r = 0; r < rows; r++) {
+    const daRow = r * inputs;
+    const dzRow = r * outputs;
+    for (let o = 0; o < outputs; o++) {
+      const g = dz[dzRow + o]!;
+      if (g === 0) continue;
+      const wRow = o * inputs;
+      for (let k = 0; k < inputs; k++) da[daRow + k] = da[daRow + k]! + g * w[wRow + k]!;
+    }
+  }
+}
+
+// ---- hidden activations: forward beside backward ----
+
+export function activationForward(activation: HiddenActivation, values: Float32Array, count: number): void {
+  switch (activation) {
+    case 'relu':
+      for (let i = 0; i < count; i++) if (!(values[i]! > 0)) values[i] = 0;
+      return;
+    case 'sigmoid':
+      for (let i = 0; i < count; i++) values[i] = sigmoid(values[i]!);
+      return;
+    case 'tanh':
+      for (let i = 0; i < count; i++) values[i] = Math.tanh(values[i]!);
+      return;
+  }
+}
+
+export function activationBackward(activation: HiddenActivation, grad: Float32Array, a: Float32Array, count: number): void {
+  switch (activation) {
+    case 'relu': // relu′(z) = 1 where a > 0
+      for (let i = 0; i < count; i++) if (!(a[i]! > 0)) grad[i] = 0;
+      return;
+    case 'sigmoid': { // σ′(z) = a(1 − a)
+      for (let i = 0; i < count; i++) { const ai = a[i]!; grad[i] = grad[i]! * ai * (1 - ai); }
+      return;
+    }
+    case 'tanh': { // tanh′(z) = 1 − a²
+      for (let i = 0; i < count; i++) { const ai = a[i]!; grad[i] = grad[i]! * (1 - ai * ai); }
+      return;
+    }
+  }
+}
+
+function sigmoid(x: number): number {
+  // Branching keeps exp's argument ≤ 0, so it never overflows.
+  if (x >= 0) return 1 / (1 + Math.exp(-x));
+  const e = Math.exp(x);
+  return e / (1 + e);
+}
+
+// ---- output layer + loss, fused: forward and the start of backward in one pass ----
+
+/**
+ * For each row: turns the logits in `out` into outputs in place, writes dz = out − y and returns the summed loss.
+ * bce:            sigmoid output, loss = −[y log p + (1−y) log(1−p)], computed from the logit (no log(0)).
+ * cross-entropy:  softmax output, loss = −Σ y log p, with log-sum-exp so large logits cannot overflow.
+ * mse:            linear output, loss = ½‖out − y‖², whose gradient is exactly out − y.
+ * In all three, ∂loss/∂z = out − y: the cancellation that makes these pairings canonical.
+ */
+export function outputLoss(loss: LossKind, out: Float32Array, dz: Float32Array, y: Float32Array, rows: number, outputs: number): number {
+  let total = 0;
+  const count = rows * outputs;
+  switch (loss) {
+    case 'bce':
+      for (let i = 0; i < count; i++) {
+        const z = out[i]!;
+        const t = y[i]!;
+        // −[t log σ(z) + (1−t) log(1−σ(z))] = max(z,0) − z·t + log(1 + e^−|z|)
+        total += Math.max(z, 0) - z * t + Math.log1p(Math.exp(-Math.abs(z)));
+        const p = sigmoid(z);
+        out[i] = p;
+        dz[i] = p - t;
+      }
+      return total;
+    case 'cross-entropy':
+      for (let r = 0; r < rows; r++) {
+        const row = r * outputs;
+        let max = -Infinity;
+        for (let o = 0; o < outputs; o++) max = Math.max(max, out[row + o]!);
+        let sumExp = 0;
+        for (let o = 0; o < outputs; o++) sumExp += Math.exp(out[row + o]! - max);
+        const logSumExp = max + Math.log(sumExp);
+        for (let o = 0; o < outputs; o++) {
+          const z = out[row + o]!;
+          const t = y[row + o]!;
+          if (t !== 0) total += t * (logSumExp - z);
+          const p = Math.exp(z - logSumExp);
+          out[row + o] = p;
+          dz[row + o] = p - t;
+        }
+      }
+      return total;
+    case 'mse':
+      for (let i = 0; i < count; i++) {
+        const diff = out[i]! - y[i]!;
+        total += 0.5 * diff * diff;
+        dz[i] = diff;
+      }
+      return total;
+  }
+}
+
+/** The output activation alone (inference: no targets, no loss). */
+export function outputActivation(loss: LossKind, out: Float32Array, rows: number, outputs: number): void {
+  const count = rows * outputs;
+  if (loss === 'bce') {
+    for (let i = 0; i < count; i++) out[i] = sigmoid(out[i]!);
+  } else if (loss === 'cross-entropy') {
+    for (let r = 0; r < rows; r++) {
+      const row = r * outputs;
+      let max = -Infinity;
+      for (let o = 0; o < outputs; o++) max = Math.max(max, out[row + o]!);
+      let sumExp = 0;
+      for (let o = 0; o < outputs; o++) sumExp += Math.exp(out[row + o]! - max);
+      for (let o = 0; o < outputs; o++) out[row + o] = Math.exp(out[row + o]! - max) / sumExp;
+    }
+  }
+}
+
+export const referenceKernels: Kernels = {
+  name: 'typescript',
+  denseForward,
+  denseBackwardParams,
+  denseBackwardInput,
+  activationForward,
+  activationBackward,
+  outputLoss,
+};

@@ -1,0 +1,132 @@
+// The versioned JSON model file. Weights are written as JSON numbers: a float32 widened to a
+// double prints exactly and parses back to the same float32, so a save/load round trip is lossless.
+import { InputError } from '../errors.js';
+import { HIDDEN_ACTIVATIONS, LOSS_KINDS, type HiddenActivation, type LossKind } from '../math/kernels.js';
+import { layerViews, parameterLayout, type LayerViews, type NetworkShape } from './layout.js';
+
+/** What a model file holds, ready for `new Model(...)`. */
+export interface ModelContents {
+  shape: NetworkShape;
+  parameters: Float32Array;
+  labels: string[] | null;
+}
+
+export const MODEL_FORMAT = 'gradpool-model';
+export const MODEL_VERSION = 1;
+
+/** Output activation implied by the loss, recorded for readers of the file. */
+const OUTPUT_ACTIVATION: Record<LossKind, string> = { bce: 'sigmoid', 'cross-entropy': 'softmax', mse: 'linear' };
+
+interface LayerJson {
+  inputs: number;
+  outputs: number;
+  activation: string;
+  weight: number[];
+  bias: number[];
+}
+
+interface ModelJson {
+  format: string;
+  version: number;
+  loss: LossKind;
+  labels: string[] | null;
+  layers: LayerJson[];
+}
+
+export function serializeModel(shape: NetworkShape, layers: readonly LayerViews[], labels: readonly string[] | null): string {
+  const last = layers.length - 1;
+  const json: ModelJson = {
+    format: MODEL_FORMAT,
+    version: MODEL_VERSION,
+    loss: shape.loss,
+    labels: labels ? [...labels] : null,
+    layers: layers.map((layer, l) => ({
+      inputs: shape.sizes[l]!,
+      outputs: shape.sizes[l + 1]!,
+      activation: l === last ? OUTPUT_ACTIVATION[shape.loss] : shape.activation,
+      weight: Array.from(layer.w),
+      bias: Array.from(layer.b),
+    })),
+  };
+  return JSON.stringify(json) + '\n';
+}
+
+export function parseModel(text: string, source: string): ModelContents {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new InputError(`${source}: not a JSON model file (${(error as Error).message})`);
+  }
+  const fail = (what: string): never => {
+    throw new InputError(`${source}: ${what}`);
+  };
+  if (!isObject(json)) return fail('not a gradpool model (expected a JSON object)');
+  checkKeys(json, ['format', 'version', 'loss', 'labels', 'layers'], 'model', fail);
+  if (json.format !== MODEL_FORMAT) fail(`format is ${JSON.stringify(json.format)}, expected "${MODEL_FORMAT}"`);
+  if (json.version !== MODEL_VERSION) fail(`version ${JSON.stringify(json.version)} is not supported (this gradpool reads version ${MODEL_VERSION})`);
+  const loss = json.loss as LossKind;
+  if (!LOSS_KINDS.includes(loss)) fail(`unknown loss ${JSON.stringify(json.loss)}`);
+  const labels = json.labels as string[] | null;
+  if (labels !== null && !(Array.isArray(labels) && labels.every((l) => typeof l === 'string'))) fail('labels must be null or an array of strings');
+  const layers = json.layers;
+  if (!Array.isArray(layers) || layers.length === 0) return fail('layers must be a non-empty array');
+
+  const sizes: number[] = [];
+  let activation: HiddenActivation = 'relu';
+  layers.forEach((layer: unknown, l) => {
+    if (!isObject(layer)) return fail(`layers[${l}] must be an object`);
+    checkKeys(layer, ['inputs', 'outputs', 'activation', 'weight', 'bias'], `layers[${l}]`, fail);
+    const { inputs, outputs } = layer;
+    if (!isPositiveInteger(inputs) || !isPositiveInteger(outputs)) return fail(`layers[${l}]: inputs and outputs must be positive integers`);
+    if (l === 0) sizes.push(inputs);
+    else if (inputs !== sizes[l]) fail(`layers[${l}]: inputs ${inputs} do not match the previous layer's outputs ${sizes[l]}`);
+    sizes.push(outputs);
+    const expectedActivation = l === layers.length - 1 ? OUTPUT_ACTIVATION[loss] : layer.activation;
+    if (l < layers.length - 1) {
+      if (!HIDDEN_ACTIVATIONS.includes(layer.activation as HiddenActivation)) fail(`layers[${l}]: unknown activation ${JSON.stringify(layer.activation)}`);
+      if (l > 0 && layer.activation !== activation) fail(`layers[${l}]: all hidden layers must share one activation`);
+      activation = layer.activation as HiddenActivation;
+    } else if (layer.activation !== expectedActivation) {
+      fail(`layers[${l}]: output activation ${JSON.stringify(layer.activation)} does not match loss "${loss}" (expected "${expectedActivation}")`);
+    }
+    checkNumbers(layer.weight, inputs * outputs, `layers[${l}].weight`, fail);
+    checkNumbers(layer.bias, outputs, `layers[${l}].bias`, fail);
+  });
+  const outputs = sizes[sizes.length - 1]!;
+  if (labels !== null && labels.length !== (outputs === 1 ? 2 : outputs)) fail(`labels: ${labels.length} names for ${outputs} outputs`);
+  if (labels === null && loss !== 'mse') fail('labels: a classification model needs its label names');
+
+  const shape: NetworkShape = { sizes, activation, loss };
+  const layout = parameterLayout(shape);
+  const parameters = new Float32Array(layout.length);
+  layerViews(layout, parameters).forEach((views, l) => {
+    const layer = layers[l] as LayerJson;
+    views.w.set(layer.weight);
+    views.b.set(layer.bias);
+  });
+  return { shape, parameters, labels: labels as string[] | null };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isPositiveInteger(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value > 0 && value <= 1 << 20;
+}
+
+function checkKeys(object: Record<string, unknown>, allowed: string[], where: string, fail: (what: string) => never): void {
+  for (const key of Object.keys(object)) if (!allowed.includes(key)) fail(`${where}: unexpected key ${JSON.stringify(key)}`);
+  for (const key of allowed) if (!(key in object)) fail(`${where}: missing key "${key}"`);
+}
+
+function checkNumbers(values: unknown, length: number, where: string, fail: (what: string) => never): void {
+  if (!Array.isArray(values)) fail(`${where} must be an array`);
+  const array = values as unknown[];
+  if (array.length !== length) fail(`${where} has ${array.length} values, expected ${length}`);
+  for (let i = 0; i < array.length; i++) {
+    const v = array[i];
+    if (typeof v !== 'number' || !Number.isFinite(v) || Math.abs(v) > 3.4028234663852886e38) fail(`${where}[${i}] is not a finite float32 number`);
+  }
+}

@@ -1,0 +1,73 @@
+// One source of truth for where each layer's weights and bias live in the flat parameter buffer.
+// The same layout describes the shared parameters and every gradient slab, so an update or a
+// reduction is one flat loop over matching offsets.
+import type { HiddenActivation, LossKind } from '../math/kernels.js';
+
+/** The architecture: sizes[0] inputs, sizes[last] outputs, hidden sizes between. */
+export interface NetworkShape {
+  readonly sizes: readonly number[];
+  readonly activation: HiddenActivation;
+  readonly loss: LossKind;
+}
+
+export interface LayerSlot {
+  readonly inputs: number;
+  readonly outputs: number;
+  /** Offsets in float32 elements from the start of the parameter buffer. */
+  readonly weightOffset: number;
+  readonly biasOffset: number;
+}
+
+export interface ParameterLayout {
+  readonly layers: readonly LayerSlot[];
+  /** Total float32 elements, including alignment padding. */
+  readonly length: number;
+}
+
+/** Floats per alignment unit: 16 × 4 bytes = one 64-byte cache line, so SIMD loads never straddle. */
+export const ALIGN_FLOATS = 16;
+
+export function alignFloats(count: number): number {
+  return Math.ceil(count / ALIGN_FLOATS) * ALIGN_FLOATS;
+}
+
+export function parameterLayout(shape: NetworkShape): ParameterLayout {
+  const layers: LayerSlot[] = [];
+  let offset = 0;
+  for (let l = 1; l < shape.sizes.length; l++) {
+    const inputs = shape.sizes[l - 1]!;
+    const outputs = shape.sizes[l]!;
+    const weightOffset = offset;
+    offset += alignFloats(inputs * outputs);
+    const biasOffset = offset;
+    offset += alignFloats(outputs);
+    layers.push({ inputs, outputs, weightOffset, biasOffset });
+  }
+  return { layers, length: offset };
+}
+
+/** Views of one layer's weight and bias inside a flat buffer laid out by `parameterLayout`. */
+export interface LayerViews {
+  readonly w: Float32Array;
+  readonly b: Float32Array;
+}
+
+export function layerViews(layout: ParameterLayout, buffer: Float32Array): LayerViews[] {
+  return layout.layers.map((slot) => ({
+    w: buffer.subarray(slot.weightOffset, slot.weightOffset + slot.inputs * slot.outputs),
+    b: buffer.subarray(slot.biasOffset, slot.biasOffset + slot.outputs),
+  }));
+}
+
+/** Multiply-adds of one sample's forward pass; forward + backward ≈ 3× this × 2 flops. */
+export function multiplyAddsPerSample(shape: NetworkShape): number {
+  let total = 0;
+  for (let l = 1; l < shape.sizes.length; l++) total += shape.sizes[l - 1]! * shape.sizes[l]!;
+  return total;
+}
+
+export function parameterCount(shape: NetworkShape): number {
+  let total = 0;
+  for (let l = 1; l < shape.sizes.length; l++) total += (shape.sizes[l - 1]! + 1) * shape.sizes[l]!;
+  return total;
+}

@@ -1,0 +1,135 @@
+// A trained network: inference on the main thread, evaluation, and saving.
+import { writeTarget, type Dataset } from '../data/dataset.js';
+import { InputError } from '../errors.js';
+import { outputActivation, referenceKernels, type Kernels } from '../math/kernels.js';
+import { readFile } from 'node:fs/promises';
+import { parseModel, serializeModel } from './file.js';
+import { layerViews, parameterLayout, type LayerViews, type NetworkShape, type ParameterLayout } from './layout.js';
+import { countCorrect, forwardHidden, type ChunkBuffers, chunkBufferSizes } from './network.js';
+import { writeFileAtomic } from '../io/atomic.js';
+
+const INFERENCE_ROWS = 256;
+
+export interface Evaluation {
+  loss: number;
+  /** null for regression. */
+  accuracy: number | null;
+  samples: number;
+}
+
+export class Model {
+  readonly layout: ParameterLayout;
+  readonly layers: readonly LayerViews[];
+
+  /**
+   * @param parameters laid out by parameterLayout(shape) (copied, so the model owns its weights)
+   * @param labels class names in output order, or null for regression
+   */
+  constructor(
+    readonly shape: NetworkShape,
+    parameters: Float32Array,
+    readonly labels: readonly string[] | null,
+  ) {
+    this.layout = parameterLayout(shape);
+    if (parameters.length !== this.layout.length) throw new Error(`model: expected ${this.layout.length} parameters, got ${parameters.length}`);
+    this.parameters = Float32Array.from(parameters);
+    this.layers = layerViews(this.layout, this.parameters);
+  }
+
+  readonly parameters: Float32Array;
+
+  get inputs(): number {
+    return this.shape.sizes[0]!;
+  }
+
+  get outputs(): number {
+    return this.shape.sizes[this.shape.sizes.length - 1]!;
+  }
+
+  /** Raw network outputs for `rows` rows of x: probabilities (sigmoid/softmax) or values (mse). */
+  outputsFor(x: Float32Array, rows: number, kernels: Kernels = referenceKernels): Float32Array {
+    const result = new Float32Array(rows * this.outputs);
+    const buffers = inferenceBuffers(this.shape, Math.min(rows, INFERENCE_ROWS));
+    for (let start = 0; start < rows; start += buffers.capacity) {
+      const count = Math.min(buffers.capacity, rows - start);
+      buffers.activations[0]!.set(x.subarray(start * this.inputs, (start + count) * this.inputs));
+      const out = forwardHidden(kernels, this.shape, this.layers, buffers, count);
+      outputActivation(this.shape.loss, out, count, this.outputs);
+      result.set(out.subarray(0, count * this.outputs), start * this.outputs);
+    }
+    return result;
+  }
+
+  /**
+   * Class probabilities per row (one entry per label; a single sigmoid unit gives [1 − p, p]),
+   * or [value] for a regression model.
+   */
+  predict(rows: readonly (readonly number[])[]): number[][] {
+    const x = new Float32Array(rows.length * this.inputs);
+    rows.forEach((row, r) => {
+      if (row.length !== this.inputs) throw new InputError(`predict: row ${r} has ${row.length} features, the model expects ${this.inputs}`);
+      x.set(row, r * this.inputs);
+    });
+    const outputs = this.outputsFor(x, rows.length);
+    return rows.map((_, r) => this.probabilities(outputs, r));
+  }
+
+  /** Row r of outputsFor(...) as per-class probabilities. */
+  probabilities(outputs: Float32Array, r: number): number[] {
+    if (this.labels && this.outputs === 1) {
+      const p = outputs[r]!;
+      return [1 - p, p];
+    }
+    return Array.from(outputs.subarray(r * this.outputs, (r + 1) * this.outputs));
+  }
+
+  /** Mean loss and accuracy over a labelled dataset. */
+  evaluate(dataset: Dataset, kernels: Kernels = referenceKernels): Evaluation {
+    if (dataset.targets.kind === 'none') throw new InputError(`${dataset.source}: has no label column to evaluate against`);
+    if (dataset.features !== this.inputs) throw new InputError(`${dataset.source}: has ${dataset.features} features, the model expects ${this.inputs}`);
+    const buffers = inferenceBuffers(this.shape, Math.min(dataset.rows, INFERENCE_ROWS));
+    let lossSum = 0;
+    let correct = 0;
+    for (let start = 0; start < dataset.rows; start += buffers.capacity) {
+      const count = Math.min(buffers.capacity, dataset.rows - start);
+      buffers.activations[0]!.set(dataset.x.subarray(start * this.inputs, (start + count) * this.inputs));
+      for (let r = 0; r < count; r++) writeTarget(dataset.targets, start + r, buffers.targets, r * this.outputs, this.outputs);
+      const logits = forwardHidden(kernels, this.shape, this.layers, buffers, count);
+      lossSum += kernels.outputLoss(this.shape.loss, logits, buffers.gradA, buffers.targets, count, this.outputs);
+      correct += countCorrect(logits, buffers.targets, count, this.outputs);
+    }
+    return {
+      loss: lossSum / dataset.rows,
+      accuracy: this.labels ? correct / dataset.rows : null,
+      samples: dataset.rows,
+    };
+  }
+
+  /** Writes the versioned JSON model file atomically. */
+  async save(path: string): Promise<void> {
+    await writeFileAtomic(path, serializeModel(this.shape, this.layers, this.labels));
+  }
+}
+
+/** Reads a model file written by `Model.save` (or `gradpool train --out`). */
+export async function loadModel(path: string): Promise<Model> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new InputError(`${path}: cannot read model (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+  }
+  const { shape, parameters, labels } = parseModel(text, path);
+  return new Model(shape, parameters, labels);
+}
+
+function inferenceBuffers(shape: NetworkShape, capacity: number): ChunkBuffers {
+  const sizes = chunkBufferSizes(shape, Math.max(1, capacity));
+  return {
+    capacity: Math.max(1, capacity),
+    activations: sizes.activations.map((n) => new Float32Array(n)),
+    targets: new Float32Array(sizes.targets),
+    gradA: new Float32Array(sizes.grad),
+    gradB: new Float32Array(sizes.grad),
+  };
+}

@@ -1,0 +1,89 @@
+// Forward and backward passes over one chunk of rows, written once and run everywhere:
+// in worker threads during training and on the main thread for predict/evaluate.
+import type { Kernels } from '../math/kernels.js';
+import type { LayerViews, NetworkShape } from './layout.js';
+
+/**
+ * Per-chunk working memory, sized once for `capacity` rows.
+ * activations[0] holds the input rows; activations[l] the output of layer l (in place over its z).
+ * gradA / gradB are two ping-pong buffers for dZ and dA, each wide enough for any layer.
+ */
+export interface ChunkBuffers {
+  readonly capacity: number;
+  readonly activations: Float32Array[];
+  readonly targets: Float32Array;
+  readonly gradA: Float32Array;
+  readonly gradB: Float32Array;
+}
+
+export function chunkBufferSizes(shape: NetworkShape, capacity: number): { activations: number[]; targets: number; grad: number } {
+  const widest = Math.max(...shape.sizes);
+  return {
+    activations: shape.sizes.map((size) => size * capacity),
+    targets: shape.sizes[shape.sizes.length - 1]! * capacity,
+    grad: widest * capacity,
+  };
+}
+
+/** Forward through every hidden layer and the output's dense part; returns the logits view (last activations). */
+export function forwardHidden(kernels: Kernels, shape: NetworkShape, params: readonly LayerViews[], buffers: ChunkBuffers, rows: number): Float32Array {
+  const last = params.length - 1;
+  for (let l = 0; l <= last; l++) {
+    const inputs = shape.sizes[l]!;
+    const outputs = shape.sizes[l + 1]!;
+    const layer = params[l]!;
+    const z = buffers.activations[l + 1]!;
+    kernels.denseForward(z, buffers.activations[l]!, layer.w, layer.b, rows, inputs, outputs);
+    if (l < last) kernels.activationForward(shape.activation, z, rows * outputs);
+  }
+  return buffers.activations[last + 1]!;
+}
+
+/**
+ * Forward, loss and backward for `rows` rows already gathered into buffers.activations[0] / buffers.targets.
+ * Gradient sums (not means) are ADDED into `grads`, so consecutive chunks of one shard accumulate.
+ * Returns the summed loss; the outputs (probabilities) are left in the last activations buffer.
+ */
+export function forwardBackward(kernels: Kernels, shape: NetworkShape, params: readonly LayerViews[], grads: readonly LayerViews[], buffers: ChunkBuffers, rows: number): number {
+  const logits = forwardHidden(kernels, shape, params, buffers, rows);
+  const outputs = shape.sizes[shape.sizes.length - 1]!;
+  // At the output, dZ = A − Y for all three loss pairings.
+  let dz = buffers.gradA;
+  let spare = buffers.gradB;
+  const lossSum = kernels.outputLoss(shape.loss, logits, dz, buffers.targets, rows, outputs);
+  for (let l = params.length - 1; l >= 0; l--) {
+    const inputs = shape.sizes[l]!;
+    const layerOutputs = shape.sizes[l + 1]!;
+    const aPrev = buffers.activations[l]!;
+    // dW += dZᵀ·A_prev, db += Σ dZ (divided by the batch size once, after all shards are summed)
+    kernels.denseBackwardParams(grads[l]!.w, grads[l]!.b, dz, aPrev, rows, inputs, layerOutputs);
+    if (l === 0) break; // no gradient is needed for the input data
+    // dA_prev = dZ·W, then dZ_prev = dA_prev ⊙ σ′ (σ′ from the stored activation)
+    kernels.denseBackwardInput(spare, dz, params[l]!.w, rows, inputs, layerOutputs);
+    kernels.activationBackward(shape.activation, spare, aPrev, rows * inputs);
+    const used = dz;
+    dz = spare;
+    spare = used;
+  }
+  return lossSum;
+}
+
+/** Number of rows whose prediction matches the target: argmax for several outputs, p ≥ ½ for one. */
+export function countCorrect(outputs: Float32Array, targets: Float32Array, rows: number, width: number): number {
+  let correct = 0;
+  if (width === 1) {
+    for (let r = 0; r < rows; r++) if ((outputs[r]! >= 0.5) === (targets[r]! >= 0.5)) correct++;
+    return correct;
+  }
+  for (let r = 0; r < rows; r++) {
+    const row = r * width;
+    let predicted = 0;
+    let actual = 0;
+    for (let o = 1; o < width; o++) {
+      if (outputs[row + o]! > outputs[row + predicted]!) predicted = o;
+      if (targets[row + o]! > targets[row + actual]!) actual = o;
+    }
+    if (predicted === actual) correct++;
+  }
+  return correct;
+}

@@ -1,0 +1,21 @@
+// Combining the shards' gradient sums and the plain SGD update, over a range of parameters so that
+// several threads can each take a slice. Elementwise, so any slicing gives identical results.
+
+/**
+ * Adds slabs[0..count) into slabs[0] over [from, to) in a fixed pairwise tree:
+ * (0+1)(2+3)… then (0+2)(4+6)… — the same order whatever thread runs which slice.
+ */
+export function treeReduce(slabs: readonly Float32Array[], count: number, from: number, to: number): void {
+  for (let stride = 1; stride < count; stride *= 2) {
+    for (let target = 0; target + stride < count; target += 2 * stride) {
+      const into = slabs[target]!;
+      const add = slabs[target + stride]!;
+      for (let i = from; i < to; i++) into[i] = into[i]! + add[i]!;
+    }
+  }
+}
+
+/** w ← w − scale·g, with scale = lr / batch rows: g holds gradient sums, so this applies the mean. */
+export function sgdUpdate(parameters: Float32Array, gradientSum: Float32Array, scale: number, from: number, to: number): void {
+  for (let i = from; i < to; i++) parameters[i] = parameters[i]! - scale * gradientSum[i]!;
+}

@@ -1,0 +1,154 @@
+// Training options shared by the CLI and the library: types, defaults and validation.
+// Messages name the CLI flag, since that is what most users typed.
+import { availableParallelism } from 'node:os';
+import { MODES, type Mode } from './data/batches.js';
+import { InputError } from './errors.js';
+import { HIDDEN_ACTIVATIONS, LOSS_KINDS, type HiddenActivation, type LossKind } from './math/kernels.js';
+
+export type LossChoice = 'auto' | LossKind;
+
+/** One line of training history: the same fields as a --log-json epoch line. */
+export interface EpochEntry {
+  epoch: number;
+  loss: number;
+  /** null for regression (--loss mse on numeric targets). */
+  accuracy: number | null;
+  valLoss: number | null;
+  valAccuracy: number | null;
+  samplesPerSec: number;
+  /** Seconds since training started, at the end of this epoch. */
+  seconds: number;
+  /** Most workers that shared one step in this epoch (1: the coordinator computed alone). */
+  threads: number;
+}
+
+export interface TrainOptions {
+  /** builtin:NAME or a CSV file path. */
+  data: string;
+  /** A CSV file evaluated once at the end. */
+  testData?: string | undefined;
+  /** Label column by name or 0-based index; default: the last column. */
+  labelColumn?: string | number | undefined;
+  /** Hidden layer sizes. */
+  layers?: readonly number[] | undefined;
+  activation?: HiddenActivation | undefined;
+  loss?: LossChoice | undefined;
+  mode?: Mode | undefined;
+  batchSize?: number | undefined;
+  epochs?: number | undefined;
+  lr?: number | undefined;
+  /** Compute threads; default: the machine's available parallelism. */
+  threads?: number | undefined;
+  seed?: number | undefined;
+  /** Fraction of the data held out for validation (0 ≤ f < 1). */
+  valSplit?: number | undefined;
+  /** Writes the trained model here (atomically). */
+  out?: string | undefined;
+  /** Builtin data set parameters. */
+  samples?: number | undefined;
+  features?: number | undefined;
+  classes?: number | undefined;
+  noise?: number | undefined;
+  /** Called after every epoch with that epoch's history entry. */
+  onEpoch?: ((entry: EpochEntry) => void) | undefined;
+  /** Called after every step with the samples done so far in this epoch. */
+  onProgress?: ((done: number, total: number, epoch: number) => void) | undefined;
+  /** Stops training at the next step boundary; the model trained so far is returned. */
+  signal?: AbortSignal | undefined;
+}
+
+export const DEFAULTS = {
+  layers: [64, 64],
+  activation: 'relu',
+  loss: 'auto',
+  mode: 'minibatch',
+  batchSize: 64,
+  epochs: 30,
+  lr: 0.1,
+  seed: 1,
+  valSplit: 0,
+} as const;
+
+export type ResolvedOptions = Required<Pick<TrainOptions, 'data'>> & {
+  testData: string | undefined;
+  labelColumn: string | number | undefined;
+  layers: number[];
+  activation: HiddenActivation;
+  loss: LossChoice;
+  mode: Mode;
+  batchSize: number;
+  epochs: number;
+  lr: number;
+  threads: number;
+  seed: number;
+  valSplit: number;
+  out: string | undefined;
+  samples: number | undefined;
+  features: number | undefined;
+  classes: number | undefined;
+  noise: number | undefined;
+};
+
+/** The most threads we accept: far beyond any useful count, but not a typo's worth of workers. */
+export function maxThreads(): number {
+  return Math.max(64, 4 * availableParallelism());
+}
+
+export function resolveOptions(options: TrainOptions): ResolvedOptions {
+  if (typeof options.data !== 'string' || options.data === '') throw new InputError('--data is required (builtin:NAME or a CSV file)');
+  const layers = [...(options.layers ?? DEFAULTS.layers)];
+  for (const size of layers) {
+    if (!Number.isInteger(size) || size < 1 || size > 1 << 16) throw new InputError(`--layers: every hidden size must be a positive integer, got "${layers.join(',')}"`);
+  }
+  const activation = options.activation ?? DEFAULTS.activation;
+  if (!HIDDEN_ACTIVATIONS.includes(activation)) throw new InputError(`--activation must be one of ${HIDDEN_ACTIVATIONS.join(', ')}, got "${activation}"`);
+  const loss = options.loss ?? DEFAULTS.loss;
+  if (loss !== 'auto' && !LOSS_KINDS.includes(loss)) throw new InputError(`--loss must be one of auto, ${LOSS_KINDS.join(', ')}, got "${loss}"`);
+  const mode = options.mode ?? DEFAULTS.mode;
+  if (!MODES.includes(mode)) throw new InputError(`--mode must be one of ${MODES.join(', ')}, got "${mode}"`);
+  const threads = options.threads ?? availableParallelism();
+  return {
+    data: options.data,
+    testData: options.testData,
+    labelColumn: options.labelColumn,
+    layers,
+    activation,
+    loss,
+    mode,
+    batchSize: integerIn('--batch-size', options.batchSize ?? DEFAULTS.batchSize, 1, 1 << 24),
+    epochs: integerIn('--epochs', options.epochs ?? DEFAULTS.epochs, 1, 1e7),
+    lr: positive('--lr', options.lr ?? DEFAULTS.lr),
+    threads: integerIn('--threads', threads, 1, maxThreads()),
+    seed: integerIn('--seed', options.seed ?? DEFAULTS.seed, 0, Number.MAX_SAFE_INTEGER),
+    valSplit: fraction('--val-split', options.valSplit ?? DEFAULTS.valSplit),
+    out: options.out,
+    samples: optionalInteger('--samples', options.samples, 2),
+    features: optionalInteger('--features', options.features, 1),
+    classes: optionalInteger('--classes', options.classes, 2),
+    noise: options.noise === undefined ? undefined : nonNegative('--noise', options.noise),
+  };
+}
+
+function integerIn(flag: string, value: number, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) throw new InputError(`${flag} must be an integer from ${min} to ${max}, got ${String(value)}`);
+  return value;
+}
+
+function optionalInteger(flag: string, value: number | undefined, min: number): number | undefined {
+  return value === undefined ? undefined : integerIn(flag, value, min, 1 << 30);
+}
+
+function positive(flag: string, value: number): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw new InputError(`${flag} must be a finite number > 0, got ${String(value)}`);
+  return value;
+}
+
+function nonNegative(flag: string, value: number): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new InputError(`${flag} must be a finite number ≥ 0, got ${String(value)}`);
+  return value;
+}
+
+function fraction(flag: string, value: number): number {
+  if (typeof value !== 'number' || !(value >= 0 && value < 1)) throw new InputError(`${flag} must be a fraction from 0 (inclusive) to 1 (exclusive), got ${String(value)}`);
+  return value;
+}

@@ -1,0 +1,131 @@
+// The arena: one shared WebAssembly.Memory (its buffer is a SharedArrayBuffer) holding the dataset,
+// targets, epoch order, parameters, one gradient slab per shard, per-shard statistics and one
+// scratch area per compute slot. Allocated once per run; workers attach once. Offsets are plain
+// numbers in a JSON-able layout, so a worker rebuilds the same views from workerData.
+import { InputError } from '../errors.js';
+import { alignFloats, layerViews, parameterLayout, type LayerViews, type NetworkShape, type ParameterLayout } from '../model/layout.js';
+import { chunkBufferSizes, type ChunkBuffers } from '../model/network.js';
+
+/** The first MiB belongs to the wasm kernels module (its stack / static data); ours starts after. */
+export const RESERVED_BYTES = 1 << 20;
+const PAGE_BYTES = 65536;
+const MAX_PAGES = 65536; // wasm32: 4 GiB
+
+export interface ArenaPlan {
+  readonly shape: NetworkShape;
+  /** Rows in the data region (training + validation + test rows). */
+  readonly rows: number;
+  /** Rows a scratch area holds at once; shards longer than this are processed in chunks. */
+  readonly chunkRows: number;
+  /** Gradient slabs: the most shards any batch is cut into. */
+  readonly maxShards: number;
+  /** Scratch areas: one per worker plus one for the coordinator's own inline work. */
+  readonly slots: number;
+}
+
+/** Offsets in float32 elements from the start of the memory (also valid for Int32 views). */
+export interface ArenaLayout {
+  readonly plan: ArenaPlan;
+  readonly params: ParameterLayout;
+  readonly pages: number;
+  readonly x: number;
+  readonly y: number;
+  readonly order: number;
+  readonly parameters: number;
+  readonly slabs: number;
+  readonly slabStride: number;
+  /** Float64 index of the per-shard [lossSum, correct] pairs. */
+  readonly stats64: number;
+  readonly scratch: number;
+  readonly scratchStride: number;
+  readonly control: number;
+}
+
+export const CONTROL_WORDS = 16;
+/** control[SLOT_COUNTER]: workers claim their scratch slot by atomically incrementing it. */
+export const SLOT_COUNTER = 0;
+
+export function planArena(plan: ArenaPlan): ArenaLayout {
+  const params = parameterLayout(plan.shape);
+  const features = plan.shape.sizes[0]!;
+  const outputs = plan.shape.sizes[plan.shape.sizes.length - 1]!;
+  let cursor = RESERVED_BYTES / 4;
+  const take = (floats: number): number => {
+    const start = cursor;
+    cursor += alignFloats(floats);
+    return start;
+  };
+  const x = take(plan.rows * features);
+  const y = take(plan.rows * outputs);
+  const order = take(plan.rows);
+  const parameters = take(params.length);
+  const slabStride = params.length;
+  const slabs = take(slabStride * plan.maxShards);
+  const stats64 = take(plan.maxShards * 2 * 2) / 2;
+  const sizes = chunkBufferSizes(plan.shape, plan.chunkRows);
+  const scratchStride = [...sizes.activations, sizes.targets, sizes.grad, sizes.grad].reduce((sum, n) => sum + alignFloats(n), 0);
+  const scratch = take(scratchStride * plan.slots);
+  const control = take(CONTROL_WORDS);
+  const bytes = cursor * 4;
+  const pages = Math.ceil(bytes / PAGE_BYTES);
+  if (pages > MAX_PAGES) {
+    throw new InputError(`data and model need ${(bytes / 2 ** 30).toFixed(1)} GiB of shared memory; one arena holds at most 4 GiB (use fewer rows, features or a smaller batch)`);
+  }
+  return { plan, params, pages, x, y, order, parameters, slabs, slabStride, stats64, scratch, scratchStride, control };
+}
+
+export function allocateArena(layout: ArenaLayout): WebAssembly.Memory {
+  return new WebAssembly.Memory({ initial: layout.pages, maximum: layout.pages, shared: true });
+}
+
+/** Typed views over the whole arena, built once per thread. */
+export interface ArenaViews {
+  readonly heap: Float32Array;
+  readonly x: Float32Array;
+  readonly y: Float32Array;
+  readonly order: Int32Array;
+  readonly parameters: Float32Array;
+  readonly parameterLayers: LayerViews[];
+  readonly slabs: Float32Array[];
+  readonly slabLayers: LayerViews[][];
+  readonly stats: Float64Array;
+  readonly control: Int32Array;
+}
+
+export function arenaViews(memory: WebAssembly.Memory, layout: ArenaLayout): ArenaViews {
+  const buffer = memory.buffer;
+  const { plan, params } = layout;
+  const features = plan.shape.sizes[0]!;
+  const outputs = plan.shape.sizes[plan.shape.sizes.length - 1]!;
+  const floats = (offset: number, length: number): Float32Array => new Float32Array(buffer, offset * 4, length);
+  const parameters = floats(layout.parameters, params.length);
+  const slabs = Array.from({ length: plan.maxShards }, (_, s) => floats(layout.slabs + s * layout.slabStride, params.length));
+  return {
+    heap: new Float32Array(buffer),
+    x: floats(layout.x, plan.rows * features),
+    y: floats(layout.y, plan.rows * outputs),
+    order: new Int32Array(buffer, layout.order * 4, plan.rows),
+    parameters,
+    parameterLayers: layerViews(params, parameters),
+    slabs,
+    slabLayers: slabs.map((slab) => layerViews(params, slab)),
+    stats: new Float64Array(buffer, layout.stats64 * 8, plan.maxShards * 2),
+    control: new Int32Array(buffer, layout.control * 4, CONTROL_WORDS),
+  };
+}
+
+/** The scratch area of one compute slot, as the network's chunk buffers. */
+export function scratchBuffers(memory: WebAssembly.Memory, layout: ArenaLayout, slot: number): ChunkBuffers {
+  const sizes = chunkBufferSizes(layout.plan.shape, layout.plan.chunkRows);
+  let cursor = layout.scratch + slot * layout.scratchStride;
+  const take = (length: number): Float32Array => {
+    const view = new Float32Array(memory.buffer, cursor * 4, length);
+    cursor += alignFloats(length);
+    return view;
+  };
+  const activations = sizes.activations.map(take);
+  const targets = take(sizes.targets);
+  const gradA = take(sizes.grad);
+  const gradB = take(sizes.grad);
+  return { capacity: layout.plan.chunkRows, activations, targets, gradA, gradB };
+}
