@@ -6,21 +6,24 @@
 // Every kernel reads only the first rows × width elements of its views, so one view sized for the
 // largest chunk serves every smaller chunk.
 
-/** The kernel set the network runs on; the wasm SIMD kernels implement the same interface. */
-export interface Kernels {
+/** Either float width: training runs in float32; the gradient check runs the same code in float64. */
+export type Floats = Float32Array | Float64Array;
+
+/** The kernel set the network runs on; the wasm SIMD kernels implement it for Float32Array. */
+export interface Kernels<F extends Floats = Float32Array> {
   readonly name: string;
   /** z[rows×outputs] = a[rows×inputs] · wᵀ + b */
-  denseForward(z: Float32Array, a: Float32Array, w: Float32Array, b: Float32Array, rows: number, inputs: number, outputs: number): void;
+  denseForward(z: F, a: F, w: F, b: F, rows: number, inputs: number, outputs: number): void;
   /** dw[outputs×inputs] += dzᵀ · a;  db[outputs] += Σ_rows dz */
-  denseBackwardParams(dw: Float32Array, db: Float32Array, dz: Float32Array, a: Float32Array, rows: number, inputs: number, outputs: number): void;
+  denseBackwardParams(dw: F, db: F, dz: F, a: F, rows: number, inputs: number, outputs: number): void;
   /** da[rows×inputs] = dz[rows×outputs] · w */
-  denseBackwardInput(da: Float32Array, dz: Float32Array, w: Float32Array, rows: number, inputs: number, outputs: number): void;
+  denseBackwardInput(da: F, dz: F, w: F, rows: number, inputs: number, outputs: number): void;
   /** values ← act(values), in place (the pre-activation is not kept: every derivative below is written in terms of a). */
-  activationForward(activation: HiddenActivation, values: Float32Array, count: number): void;
+  activationForward(activation: HiddenActivation, values: F, count: number): void;
   /** grad ← grad ⊙ act′, where act′ is computed from the activation output a. */
-  activationBackward(activation: HiddenActivation, grad: Float32Array, a: Float32Array, count: number): void;
+  activationBackward(activation: HiddenActivation, grad: F, a: F, count: number): void;
   /** Output layer and loss fused: z → probabilities/outputs in place, dz = out − y; returns Σ loss over rows. */
-  outputLoss(loss: LossKind, out: Float32Array, dz: Float32Array, y: Float32Array, rows: number, outputs: number): number;
+  outputLoss(loss: LossKind, out: F, dz: F, y: F, rows: number, outputs: number): number;
 }
 
 export type HiddenActivation = 'relu' | 'sigmoid' | 'tanh';
@@ -31,7 +34,7 @@ export const LOSS_KINDS: readonly LossKind[] = ['bce', 'cross-entropy', 'mse'];
 
 // ---- dense layer: forward beside its two backward halves ----
 
-export function denseForward(z: Float32Array, a: Float32Array, w: Float32Array, b: Float32Array, rows: number, inputs: number, outputs: number): void {
+export function denseForward(z: Floats, a: Floats, w: Floats, b: Floats, rows: number, inputs: number, outputs: number): void {
   for (let r = 0; r < rows; r++) {
     const aRow = r * inputs;
     const zRow = r * outputs;
@@ -44,7 +47,7 @@ export function denseForward(z: Float32Array, a: Float32Array, w: Float32Array, 
   }
 }
 
-export function denseBackwardParams(dw: Float32Array, db: Float32Array, dz: Float32Array, a: Float32Array, rows: number, inputs: number, outputs: number): void {
+export function denseBackwardParams(dw: Floats, db: Floats, dz: Floats, a: Floats, rows: number, inputs: number, outputs: number): void {
   for (let r = 0; r < rows; r++) {
     const aRow = r * inputs;
     const dzRow = r * outputs;
@@ -58,7 +61,7 @@ export function denseBackwardParams(dw: Float32Array, db: Float32Array, dz: Floa
   }
 }
 
-export function denseBackwardInput(da: Float32Array, dz: Float32Array, w: Float32Array, rows: number, inputs: number, outputs: number): void {
+export function denseBackwardInput(da: Floats, dz: Floats, w: Floats, rows: number, inputs: number, outputs: number): void {
   da.fill(0, 0, rows * inputs);
   for (let r = 0; r < rows; r++) {
     const daRow = r * inputs;
@@ -74,7 +77,7 @@ export function denseBackwardInput(da: Float32Array, dz: Float32Array, w: Float3
 
 // ---- hidden activations: forward beside backward ----
 
-export function activationForward(activation: HiddenActivation, values: Float32Array, count: number): void {
+export function activationForward(activation: HiddenActivation, values: Floats, count: number): void {
   switch (activation) {
     case 'relu':
       for (let i = 0; i < count; i++) if (!(values[i]! > 0)) values[i] = 0;
@@ -88,7 +91,7 @@ export function activationForward(activation: HiddenActivation, values: Float32A
   }
 }
 
-export function activationBackward(activation: HiddenActivation, grad: Float32Array, a: Float32Array, count: number): void {
+export function activationBackward(activation: HiddenActivation, grad: Floats, a: Floats, count: number): void {
   switch (activation) {
     case 'relu': // relu′(z) = 1 where a > 0
       for (let i = 0; i < count; i++) if (!(a[i]! > 0)) grad[i] = 0;
@@ -120,7 +123,7 @@ function sigmoid(x: number): number {
  * mse:            linear output, loss = ½‖out − y‖², whose gradient is exactly out − y.
  * In all three, ∂loss/∂z = out − y: the cancellation that makes these pairings canonical.
  */
-export function outputLoss(loss: LossKind, out: Float32Array, dz: Float32Array, y: Float32Array, rows: number, outputs: number): number {
+export function outputLoss(loss: LossKind, out: Floats, dz: Floats, y: Floats, rows: number, outputs: number): number {
   let total = 0;
   const count = rows * outputs;
   switch (loss) {
@@ -164,7 +167,7 @@ export function outputLoss(loss: LossKind, out: Float32Array, dz: Float32Array, 
 }
 
 /** The output activation alone (inference: no targets, no loss). */
-export function outputActivation(loss: LossKind, out: Float32Array, rows: number, outputs: number): void {
+export function outputActivation(loss: LossKind, out: Floats, rows: number, outputs: number): void {
   const count = rows * outputs;
   if (loss === 'bce') {
     for (let i = 0; i < count; i++) out[i] = sigmoid(out[i]!);
@@ -180,7 +183,7 @@ export function outputActivation(loss: LossKind, out: Float32Array, rows: number
   }
 }
 
-export const referenceKernels: Kernels = {
+export const referenceKernels: Kernels<Floats> = {
   name: 'typescript',
   denseForward,
   denseBackwardParams,

@@ -1,7 +1,7 @@
 // One source of truth for where each layer's weights and bias live in the flat parameter buffer.
 // The same layout describes the shared parameters and every gradient slab, so an update or a
 // reduction is one flat loop over matching offsets.
-import type { HiddenActivation, LossKind } from '../math/kernels.js';
+import type { Floats, HiddenActivation, LossKind } from '../math/kernels.js';
 
 /** The architecture: sizes[0] inputs, sizes[last] outputs, hidden sizes between. */
 export interface NetworkShape {
@@ -47,15 +47,15 @@ export function parameterLayout(shape: NetworkShape): ParameterLayout {
 }
 
 /** Views of one layer's weight and bias inside a flat buffer laid out by `parameterLayout`. */
-export interface LayerViews {
-  readonly w: Float32Array;
-  readonly b: Float32Array;
+export interface LayerViews<F extends Floats = Float32Array> {
+  readonly w: F;
+  readonly b: F;
 }
 
-export function layerViews(layout: ParameterLayout, buffer: Float32Array): LayerViews[] {
+export function layerViews<F extends Floats>(layout: ParameterLayout, buffer: F): LayerViews<F>[] {
   return layout.layers.map((slot) => ({
-    w: buffer.subarray(slot.weightOffset, slot.weightOffset + slot.inputs * slot.outputs),
-    b: buffer.subarray(slot.biasOffset, slot.biasOffset + slot.outputs),
+    w: buffer.subarray(slot.weightOffset, slot.weightOffset + slot.inputs * slot.outputs) as F,
+    b: buffer.subarray(slot.biasOffset, slot.biasOffset + slot.outputs) as F,
   }));
 }
 

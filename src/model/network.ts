@@ -1,6 +1,6 @@
 // Forward and backward passes over one chunk of rows, written once and run everywhere:
 // in worker threads during training and on the main thread for predict/evaluate.
-import type { Kernels } from '../math/kernels.js';
+import type { Floats, Kernels } from '../math/kernels.js';
 import type { LayerViews, NetworkShape } from './layout.js';
 
 /**
@@ -8,12 +8,12 @@ import type { LayerViews, NetworkShape } from './layout.js';
  * activations[0] holds the input rows; activations[l] the output of layer l (in place over its z).
  * gradA / gradB are two ping-pong buffers for dZ and dA, each wide enough for any layer.
  */
-export interface ChunkBuffers {
+export interface ChunkBuffers<F extends Floats = Float32Array> {
   readonly capacity: number;
-  readonly activations: Float32Array[];
-  readonly targets: Float32Array;
-  readonly gradA: Float32Array;
-  readonly gradB: Float32Array;
+  readonly activations: F[];
+  readonly targets: F;
+  readonly gradA: F;
+  readonly gradB: F;
 }
 
 export function chunkBufferSizes(shape: NetworkShape, capacity: number): { activations: number[]; targets: number; grad: number } {
@@ -26,7 +26,7 @@ export function chunkBufferSizes(shape: NetworkShape, capacity: number): { activ
 }
 
 /** Forward through every hidden layer and the output's dense part; returns the logits view (last activations). */
-export function forwardHidden(kernels: Kernels, shape: NetworkShape, params: readonly LayerViews[], buffers: ChunkBuffers, rows: number): Float32Array {
+export function forwardHidden<F extends Floats>(kernels: Kernels<F>, shape: NetworkShape, params: readonly LayerViews<F>[], buffers: ChunkBuffers<F>, rows: number): F {
   const last = params.length - 1;
   for (let l = 0; l <= last; l++) {
     const inputs = shape.sizes[l]!;
@@ -44,7 +44,14 @@ export function forwardHidden(kernels: Kernels, shape: NetworkShape, params: rea
  * Gradient sums (not means) are ADDED into `grads`, so consecutive chunks of one shard accumulate.
  * Returns the summed loss; the outputs (probabilities) are left in the last activations buffer.
  */
-export function forwardBackward(kernels: Kernels, shape: NetworkShape, params: readonly LayerViews[], grads: readonly LayerViews[], buffers: ChunkBuffers, rows: number): number {
+export function forwardBackward<F extends Floats>(
+  kernels: Kernels<F>,
+  shape: NetworkShape,
+  params: readonly LayerViews<F>[],
+  grads: readonly LayerViews<F>[],
+  buffers: ChunkBuffers<F>,
+  rows: number,
+): number {
   const logits = forwardHidden(kernels, shape, params, buffers, rows);
   const outputs = shape.sizes[shape.sizes.length - 1]!;
   // At the output, dZ = A − Y for all three loss pairings.
@@ -69,7 +76,7 @@ export function forwardBackward(kernels: Kernels, shape: NetworkShape, params: r
 }
 
 /** Number of rows whose prediction matches the target: argmax for several outputs, p ≥ ½ for one. */
-export function countCorrect(outputs: Float32Array, targets: Float32Array, rows: number, width: number): number {
+export function countCorrect(outputs: Floats, targets: Floats, rows: number, width: number): number {
   let correct = 0;
   if (width === 1) {
     for (let r = 0; r < rows; r++) if ((outputs[r]! >= 0.5) === (targets[r]! >= 0.5)) correct++;

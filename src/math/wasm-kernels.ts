@@ -1,0 +1,125 @@
+// The Kernels interface backed by the WebAssembly SIMD module built from src/wasm/assembly/kernels.ts
+// (`npm run build:wasm` → dist/wasm/kernels.wasm). The module imports one shared memory; every
+// Float32Array handed to these kernels must be a view over that memory's buffer, and its byteOffset is
+// the pointer passed to wasm. Nothing is allocated per call.
+
+import { readFileSync } from 'node:fs';
+import type { HiddenActivation, Kernels, LossKind } from './kernels.js';
+
+/** This file compiles to dist/src/math/wasm-kernels.js; the module sits in dist/wasm/. */
+const WASM_URL = new URL('../../wasm/kernels.wasm', import.meta.url);
+
+/** The smallest module that uses 128-bit SIMD: (func (param v128 v128) (result v128) f32x4.add). */
+const SIMD_PROBE = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+  0x01, 0x07, 0x01, 0x60, 0x02, 0x7b, 0x7b, 0x01, 0x7b,
+  0x03, 0x02, 0x01, 0x00,
+  0x0a, 0x0b, 0x01, 0x09, 0x00, 0x20, 0x00, 0x20, 0x01, 0xfd, 0xe4, 0x01, 0x0b,
+]);
+
+// Relaxed SIMD (f32x4.relaxed_madd) would allow fused multiply-adds, but Node 20 (V8 11.3) only
+// validates it behind --experimental-wasm-relaxed-simd, so only the plain-SIMD module is built.
+
+/** undefined: not tried yet; null: unavailable (file missing, no SIMD, or it failed to compile). */
+let cachedModule: WebAssembly.Module | null | undefined;
+let unavailableReason = '';
+
+function compiledModule(): WebAssembly.Module | null {
+  if (cachedModule !== undefined) return cachedModule;
+  cachedModule = null;
+  try {
+    if (!WebAssembly.validate(SIMD_PROBE)) {
+      unavailableReason = 'this runtime does not support WebAssembly SIMD';
+    } else {
+      cachedModule = new WebAssembly.Module(readFileSync(WASM_URL));
+    }
+  } catch (error) {
+    unavailableReason = `cannot load ${WASM_URL.pathname}: ${(error as Error).message}`;
+  }
+  return cachedModule;
+}
+
+/** True when dist/wasm/kernels.wasm exists, compiles, and the runtime has WebAssembly SIMD. */
+export function wasmKernelsAvailable(): boolean {
+  return compiledModule() !== null;
+}
+
+const ACTIVATION_CODES: Readonly<Record<HiddenActivation, number>> = { relu: 0, sigmoid: 1, tanh: 2 };
+const LOSS_CODES: Readonly<Record<LossKind, number>> = { bce: 0, 'cross-entropy': 1, mse: 2 };
+
+interface KernelExports {
+  denseForward(z: number, a: number, w: number, b: number, rows: number, inputs: number, outputs: number): void;
+  denseBackwardParams(dw: number, db: number, dz: number, a: number, rows: number, inputs: number, outputs: number): void;
+  denseBackwardInput(da: number, dz: number, w: number, rows: number, inputs: number, outputs: number): void;
+  activationForward(kind: number, values: number, count: number): void;
+  activationBackward(kind: number, grad: number, a: number, count: number): void;
+  outputLoss(kind: number, out: number, dz: number, y: number, rows: number, outputs: number): number;
+}
+
+/**
+ * Instantiates the SIMD kernels against `memory`, which must be the shared memory
+ * (`new WebAssembly.Memory({ initial, maximum, shared: true })`) whose buffer every view passed to
+ * the returned kernels lives in. The module keeps its own constants in the first 1 MiB of that
+ * memory and writes nowhere else but the output views it is given. Throws when the kernels are
+ * unavailable (check wasmKernelsAvailable() first) or the memory is not shared.
+ */
+export function loadWasmKernels(memory: WebAssembly.Memory): Kernels {
+  const module = compiledModule();
+  if (module === null) throw new Error(`wasm kernels unavailable: ${unavailableReason}`);
+  let buffer = memory.buffer;
+  if (!(buffer instanceof SharedArrayBuffer)) throw new TypeError('loadWasmKernels needs a shared WebAssembly.Memory');
+  const instance = new WebAssembly.Instance(module, {
+    env: {
+      memory,
+      abort() { throw new Error('wasm kernels aborted'); },
+    },
+  });
+  const k = instance.exports as unknown as KernelExports;
+
+  /** Byte pointer of a view, after checking it lies in `memory` and holds at least `count` floats. */
+  function ptr(view: Float32Array, count: number, what: string): number {
+    if (view.buffer !== buffer) {
+      buffer = memory.buffer; // a memory's buffer object is stable unless the memory grew
+      if (view.buffer !== buffer) throw new TypeError(`wasm kernels: ${what} is not a view over the kernels' WebAssembly.Memory`);
+    }
+    if (view.length < count) throw new RangeError(`wasm kernels: ${what} holds ${view.length} floats, needs ${count}`);
+    return view.byteOffset;
+  }
+
+  function activationCode(activation: HiddenActivation): number {
+    const code = ACTIVATION_CODES[activation];
+    if (code === undefined) throw new RangeError(`unknown activation ${String(activation)}`);
+    return code;
+  }
+
+  return {
+    name: 'wasm-simd',
+    denseForward(z, a, w, b, rows, inputs, outputs) {
+      if (rows <= 0 || outputs <= 0) return;
+      k.denseForward(ptr(z, rows * outputs, 'z'), ptr(a, rows * inputs, 'a'), ptr(w, outputs * inputs, 'w'), ptr(b, outputs, 'b'), rows, inputs, outputs);
+    },
+    denseBackwardParams(dw, db, dz, a, rows, inputs, outputs) {
+      if (rows <= 0 || outputs <= 0) return;
+      k.denseBackwardParams(ptr(dw, outputs * inputs, 'dw'), ptr(db, outputs, 'db'), ptr(dz, rows * outputs, 'dz'), ptr(a, rows * inputs, 'a'), rows, inputs, outputs);
+    },
+    denseBackwardInput(da, dz, w, rows, inputs, outputs) {
+      if (rows <= 0 || inputs <= 0) return;
+      k.denseBackwardInput(ptr(da, rows * inputs, 'da'), ptr(dz, rows * outputs, 'dz'), ptr(w, outputs * inputs, 'w'), rows, inputs, outputs);
+    },
+    activationForward(activation, values, count) {
+      if (count <= 0) return;
+      k.activationForward(activationCode(activation), ptr(values, count, 'values'), count);
+    },
+    activationBackward(activation, grad, a, count) {
+      if (count <= 0) return;
+      k.activationBackward(activationCode(activation), ptr(grad, count, 'grad'), ptr(a, count, 'a'), count);
+    },
+    outputLoss(loss, out, dz, y, rows, outputs) {
+      if (rows <= 0 || outputs <= 0) return 0;
+      const code = LOSS_CODES[loss];
+      if (code === undefined) throw new RangeError(`unknown loss ${String(loss)}`);
+      const count = rows * outputs;
+      return k.outputLoss(code, ptr(out, count, 'out'), ptr(dz, count, 'dz'), ptr(y, count, 'y'), rows, outputs);
+    },
+  };
+}
