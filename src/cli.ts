@@ -219,7 +219,8 @@ export async function main(args: string[]): Promise<void> {
     .version(false)
     .fail((message, error) => {
       if (error) reportAndExit(error);
-      console.error(`gradpool: ${message} (see gradpool --help)`);
+      // yargs writes some messages over several lines; the contract is one line.
+      console.error(`gradpool: ${message.replace(/\s*\n\s*/g, ' ')} (see gradpool --help)`);
       process.exit(EXIT_USAGE);
     })
     .parseAsync();

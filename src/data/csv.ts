@@ -27,7 +27,7 @@ interface CsvRecord {
 export async function loadCsv(file: string, options: CsvOptions): Promise<Dataset> {
   await assertReadableFile(file);
   const parser = createReadStream(file).pipe(
-    parse({ bom: true, trim: true, skip_empty_lines: true, info: true, relax_column_count: true }),
+    parse({ bom: true, trim: true, skip_empty_lines: true, info: true, relax_column_count: true, record_delimiter: ['\r\n', '\n', '\r'] }),
   );
   let header: string[] | undefined;
   let labelIndex = -1;

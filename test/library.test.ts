@@ -1,0 +1,61 @@
+// The typed library API, as a user would call it.
+import test from 'ava';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { loadModel, train, type EpochEntry } from '../src/index.js';
+import { tempDir } from './helpers/cli.js';
+import { FRUIT, writeFruitCsv } from './helpers/csv.js';
+
+test('train resolves to a model and one history entry per epoch, calling onEpoch for each', async (t) => {
+  const seen: EpochEntry[] = [];
+  const { model, history, test: testResult } = await train({ data: 'builtin:moons', layers: [16], epochs: 30, seed: 1, threads: 2, lr: 0.3, onEpoch: (entry) => seen.push(entry) });
+  t.is(history.length, 30);
+  t.deepEqual(seen, history);
+  t.is(testResult, null);
+  t.true(history[29]!.accuracy! > 0.95, `accuracy ${history[29]!.accuracy}`);
+  t.true(history[29]!.loss < history[0]!.loss);
+  const [left, right] = model.predict([[-0.5, 0.5], [2, -0.2]]);
+  t.is(left!.length, 2, 'two-class probabilities from one sigmoid unit');
+  t.true(left![0]! > 0.5 && right![1]! > 0.5, 'upper-left point is class 0, lower-right class 1');
+});
+
+test('an AbortSignal stops training early and still returns the model', async (t) => {
+  const controller = new AbortController();
+  const result = await train({
+    data: 'builtin:spirals',
+    epochs: 1000,
+    onEpoch: (entry) => {
+      if (entry.epoch === 3) controller.abort();
+    },
+    signal: controller.signal,
+  });
+  t.true(result.aborted);
+  t.is(result.history.length, 3);
+  t.is(result.model.predict([[0.1, 0.2]])[0]!.length, 3);
+});
+
+test('a model saved and loaded predicts exactly the same probabilities', async (t) => {
+  const dir = await tempDir();
+  const csv = await writeFruitCsv(dir, 'fruit.csv', 600, 3);
+  const path = join(dir, 'model.json');
+  const { model } = await train({ data: csv, labelColumn: 0, epochs: 5, out: path });
+  const loaded = await loadModel(path);
+  t.deepEqual(loaded.labels, FRUIT);
+  const rows = [[0.1, -0.3], [0.5, 0.5], [-0.9, 0.2]];
+  t.deepEqual(loaded.predict(rows), model.predict(rows));
+  t.deepEqual(Array.from(loaded.parameters), Array.from(model.parameters));
+  await model.save(join(dir, 'again.json'));
+  t.is(await readFile(join(dir, 'again.json'), 'utf8'), await readFile(path, 'utf8'));
+});
+
+test('regression with mse reports loss and no accuracy', async (t) => {
+  const dir = await tempDir();
+  const path = join(dir, 'line.csv');
+  const lines = ['x,y'];
+  for (let i = 0; i < 400; i++) lines.push(`${i / 400},${(2 * i) / 400 + 1}`);
+  await (await import('node:fs/promises')).writeFile(path, lines.join('\n'));
+  const { history, model } = await train({ data: path, loss: 'mse', layers: [8], activation: 'tanh', epochs: 60, lr: 0.05 });
+  t.is(history[0]!.accuracy, null);
+  t.true(history[59]!.loss < 0.01, `loss ${history[59]!.loss}`);
+  t.true(Math.abs(model.predict([[0.5]])[0]![0]! - 2) < 0.2);
+});
