@@ -1,5 +1,5 @@
 // gradpool's public API.
-export { train, type TrainResult } from './train.js';
+export { train, type TrainResult, type StopReason } from './train.js';
 export { Model, loadModel, type Evaluation } from './model/model.js';
 export { loadDataset } from './data/load.js';
 export type { Dataset, Targets } from './data/dataset.js';

@@ -4,6 +4,9 @@ import { availableParallelism } from 'node:os';
 import { MODES, type Mode } from './data/batches.js';
 import { InputError } from './errors.js';
 import { HIDDEN_ACTIVATIONS, LOSS_KINDS, type HiddenActivation, type LossKind } from './math/kernels.js';
+import { NORMALIZATIONS, type NormalizationKind } from './data/normalize.js';
+import { OPTIMIZERS, type OptimizerName } from './optim/optimizers.js';
+import { SCHEDULES, type ScheduleName } from './optim/schedule.js';
 
 export type LossChoice = 'auto' | LossKind;
 
@@ -18,9 +21,13 @@ export interface EpochEntry {
   samplesPerSec: number;
   /** Seconds since training started, at the end of this epoch. */
   seconds: number;
+  /** Learning rate at the end of the epoch (after the schedule). */
+  lr: number;
   /** Most workers that shared one step in this epoch (1: the coordinator computed alone). */
   threads: number;
 }
+
+export type KernelOption = 'auto' | 'wasm' | 'typescript';
 
 export interface TrainOptions {
   /** builtin:NAME or a CSV file path. */
@@ -44,6 +51,24 @@ export interface TrainOptions {
   valSplit?: number | undefined;
   /** Writes the trained model here (atomically). */
   out?: string | undefined;
+  /** IDX labels file for a single IDX images file given as data. */
+  labels?: string | undefined;
+  optimizer?: OptimizerName | undefined;
+  momentum?: number | undefined;
+  beta1?: number | undefined;
+  beta2?: number | undefined;
+  epsilon?: number | undefined;
+  weightDecay?: number | undefined;
+  lrSchedule?: ScheduleName | undefined;
+  /** Stop after this many epochs without a better validation loss, keeping the best weights. */
+  patience?: number | undefined;
+  /** Writes a checkpoint here after every epoch. */
+  checkpointDir?: string | undefined;
+  /** Continues from the checkpoint in this directory. */
+  resume?: string | undefined;
+  normalize?: NormalizationKind | undefined;
+  /** Matrix kernels: auto picks wasm SIMD when it loads. */
+  kernels?: KernelOption | undefined;
   /** Builtin data set parameters. */
   samples?: number | undefined;
   features?: number | undefined;
@@ -67,6 +92,15 @@ export const DEFAULTS = {
   lr: 0.1,
   seed: 1,
   valSplit: 0,
+  optimizer: 'sgd',
+  momentum: 0.9,
+  beta1: 0.9,
+  beta2: 0.999,
+  epsilon: 1e-8,
+  weightDecay: 0,
+  lrSchedule: 'constant',
+  normalize: 'none',
+  kernels: 'auto',
 } as const;
 
 export type ResolvedOptions = Required<Pick<TrainOptions, 'data'>> & {
@@ -83,6 +117,19 @@ export type ResolvedOptions = Required<Pick<TrainOptions, 'data'>> & {
   seed: number;
   valSplit: number;
   out: string | undefined;
+  labels: string | undefined;
+  optimizer: OptimizerName;
+  momentum: number;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  weightDecay: number;
+  lrSchedule: ScheduleName;
+  patience: number | undefined;
+  checkpointDir: string | undefined;
+  resume: string | undefined;
+  normalize: NormalizationKind;
+  kernels: KernelOption;
   samples: number | undefined;
   features: number | undefined;
   classes: number | undefined;
@@ -107,6 +154,17 @@ export function resolveOptions(options: TrainOptions): ResolvedOptions {
   const mode = options.mode ?? DEFAULTS.mode;
   if (!MODES.includes(mode)) throw new InputError(`--mode must be one of ${MODES.join(', ')}, got "${mode}"`);
   const threads = options.threads ?? availableParallelism();
+  const optimizer = options.optimizer ?? DEFAULTS.optimizer;
+  if (!OPTIMIZERS.includes(optimizer)) throw new InputError(`--optimizer must be one of ${OPTIMIZERS.join(', ')}, got "${optimizer}"`);
+  const lrSchedule = options.lrSchedule ?? DEFAULTS.lrSchedule;
+  if (!SCHEDULES.includes(lrSchedule)) throw new InputError(`--lr-schedule must be one of ${SCHEDULES.join(', ')}, got "${lrSchedule}"`);
+  const normalize = options.normalize ?? DEFAULTS.normalize;
+  if (!NORMALIZATIONS.includes(normalize)) throw new InputError(`--normalize must be one of ${NORMALIZATIONS.join(', ')}, got "${normalize}"`);
+  const kernels = options.kernels ?? DEFAULTS.kernels;
+  if (!['auto', 'wasm', 'typescript'].includes(kernels)) throw new InputError(`--kernels must be auto, wasm or typescript, got "${kernels}"`);
+  const valSplit = fraction('--val-split', options.valSplit ?? DEFAULTS.valSplit);
+  const patience = options.patience === undefined ? undefined : integerIn('--patience', options.patience, 1, 1e7);
+  if (patience !== undefined && valSplit === 0) throw new InputError('--patience needs a validation set: add --val-split (e.g. 0.1)');
   return {
     data: options.data,
     testData: options.testData,
@@ -120,8 +178,21 @@ export function resolveOptions(options: TrainOptions): ResolvedOptions {
     lr: positive('--lr', options.lr ?? DEFAULTS.lr),
     threads: integerIn('--threads', threads, 1, maxThreads()),
     seed: integerIn('--seed', options.seed ?? DEFAULTS.seed, 0, Number.MAX_SAFE_INTEGER),
-    valSplit: fraction('--val-split', options.valSplit ?? DEFAULTS.valSplit),
+    valSplit,
     out: options.out,
+    labels: options.labels,
+    optimizer,
+    momentum: fractionBelowOne('--momentum', options.momentum ?? DEFAULTS.momentum),
+    beta1: fractionBelowOne('--beta1', options.beta1 ?? DEFAULTS.beta1),
+    beta2: fractionBelowOne('--beta2', options.beta2 ?? DEFAULTS.beta2),
+    epsilon: positive('--epsilon', options.epsilon ?? DEFAULTS.epsilon),
+    weightDecay: nonNegative('--weight-decay', options.weightDecay ?? DEFAULTS.weightDecay),
+    lrSchedule,
+    patience,
+    checkpointDir: options.checkpointDir,
+    resume: options.resume,
+    normalize,
+    kernels,
     samples: optionalInteger('--samples', options.samples, 2),
     features: optionalInteger('--features', options.features, 1),
     classes: optionalInteger('--classes', options.classes, 2),
@@ -145,6 +216,11 @@ function positive(flag: string, value: number): number {
 
 function nonNegative(flag: string, value: number): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new InputError(`${flag} must be a finite number ≥ 0, got ${String(value)}`);
+  return value;
+}
+
+function fractionBelowOne(flag: string, value: number): number {
+  if (typeof value !== 'number' || !(value >= 0 && value < 1)) throw new InputError(`${flag} must be a number from 0 (inclusive) to 1 (exclusive), got ${String(value)}`);
   return value;
 }
 

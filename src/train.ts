@@ -1,34 +1,51 @@
 // The epoch loop: dataset → arena → seeded batches → coordinator steps → history → model.
 import { performance } from 'node:perf_hooks';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { batchCount, batchRange, effectiveBatchSize } from './data/batches.js';
-import { writeTarget, outputWidth, type Dataset, type Targets } from './data/dataset.js';
-import { loadDataset } from './data/load.js';
-import { randomStream, shuffleInPlace } from './data/random.js';
+import { outputWidth, writeTarget, type Dataset, type Targets } from './data/dataset.js';
+import { loadTrainingData, loadDataset } from './data/load.js';
+import { applyNormalization, fitNormalization } from './data/normalize.js';
+import { randomStream, resumableStream, shuffleInPlace } from './data/random.js';
 import { InputError } from './errors.js';
 import { assertWritablePath } from './io/atomic.js';
 import type { LossKind } from './math/kernels.js';
+import { resolveKernelChoice } from './math/select.js';
+import { readCheckpoint, writeCheckpoint, type Checkpoint } from './model/checkpoint.js';
 import { initializeParameters } from './model/init.js';
 import type { NetworkShape } from './model/layout.js';
 import { Model } from './model/model.js';
+import { scheduledLearningRate } from './optim/schedule.js';
 import { resolveOptions, type EpochEntry, type LossChoice, type ResolvedOptions, type TrainOptions } from './options.js';
-import { Coordinator, type StepStats } from './parallel/coordinator.js';
+import { Coordinator, WorkerFailure } from './parallel/coordinator.js';
+
+/** Why training ended. */
+export type StopReason = 'completed' | 'aborted' | 'early-stopped' | 'diverged';
 
 export interface TrainResult {
   model: Model;
-  /** One entry per completed epoch. */
+  /** One entry per completed epoch (including those before a --resume). */
   history: EpochEntry[];
-  /** Loss and accuracy on --test-data, or null without it. */
+  /** Loss and accuracy on the test set (--test-data, or an IDX directory's t10k files), or null. */
   test: { loss: number; accuracy: number | null } | null;
   /** True when training stopped early because the AbortSignal fired. */
   aborted: boolean;
+  stopReason: StopReason;
+  /** A sentence for the user when training did not simply complete. */
+  message: string | null;
 }
 
-/** Longest stretch the event loop is kept waiting while steps run inline (signals, progress). */
+/** Training cannot go on (a worker thread failed); the message names epoch and step. */
+export class TrainingFailure extends Error {
+  override readonly name = 'TrainingFailure';
+}
+
+/** Longest stretch the event loop is kept waiting while steps run (signals, progress). */
 const YIELD_EVERY_MS = 50;
 
 export async function train(options: TrainOptions): Promise<TrainResult> {
   const resolved = resolveOptions(options);
   if (resolved.out) await assertWritablePath('--out', resolved.out);
+  const checkpoint = resolved.resume ? await readCheckpoint(resolved.resume) : undefined;
   const { training, test } = await loadData(resolved);
   const loss = chooseLoss(resolved.loss, training.targets, training.source);
   const outputs = outputWidth(training.targets, loss);
@@ -38,8 +55,19 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const valRows = Math.round(training.rows * resolved.valSplit);
   const trainRows = training.rows - valRows;
   if (trainRows < 1) throw new InputError(`--val-split ${resolved.valSplit} leaves no training rows out of ${training.rows}`);
+  const kernels = resolveKernelChoice(resolved.kernels);
+  const fingerprint = runFingerprint(resolved, training, kernels);
+  if (checkpoint && checkpoint.fingerprint !== fingerprint) {
+    throw new InputError(`--resume ${resolved.resume}: the checkpoint was made with different data or options; resume with the flags of the original run`);
+  }
 
-  const coordinator = new Coordinator({ shape, rows: training.rows + testRows }, resolved.threads);
+  const coordinator = new Coordinator({
+    shape,
+    rows: training.rows + testRows,
+    threads: resolved.threads,
+    kernels,
+    optimizer: { name: resolved.optimizer, momentum: resolved.momentum, beta1: resolved.beta1, beta2: resolved.beta2, epsilon: resolved.epsilon, weightDecay: resolved.weightDecay },
+  });
   try {
     const { views } = coordinator;
     copyRows(training, views.x, views.y, 0, outputs);
@@ -47,93 +75,204 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     // order = [training rows | validation rows | test rows]; the validation rows are a seeded draw.
     for (let i = 0; i < training.rows + testRows; i++) views.order[i] = i;
     shuffleInPlace(views.order.subarray(0, training.rows), randomStream(resolved.seed, 'split'));
+    const normalization = fitNormalization(resolved.normalize, views.x, training.features, views.order.subarray(0, trainRows));
+    applyNormalization(normalization, views.x, training.features, 0, training.rows + testRows);
     initializeParameters(shape, views.parameterLayers, randomStream(resolved.seed, 'init'));
+    await coordinator.ready();
 
-    const history: EpochEntry[] = [];
-    const aborted = await runEpochs(coordinator, resolved, trainRows, valRows, labels !== null, history, options);
-    const model = new Model(shape, views.parameters, labels);
+    const loop = new EpochLoop(coordinator, resolved, trainRows, valRows, labels !== null, fingerprint, options);
+    if (checkpoint) loop.restore(checkpoint);
+    const { stopReason, message } = await loop.run();
+    const model = new Model(shape, loop.finalParameters(), labels, normalization);
     let testResult: TrainResult['test'] = null;
-    if (test) {
+    if (test && stopReason !== 'diverged') {
+      views.parameters.set(model.parameters);
       const stats = await coordinator.evaluate(training.rows, training.rows + testRows);
       testResult = { loss: stats.lossSum / testRows, accuracy: labels ? stats.correct / testRows : null };
     }
     if (resolved.out) await model.save(resolved.out);
-    return { model, history, test: testResult, aborted };
+    return { model, history: loop.history, test: testResult, aborted: stopReason === 'aborted', stopReason, message };
   } finally {
     await coordinator.close();
   }
 }
 
-async function runEpochs(
-  coordinator: Coordinator,
-  options: ResolvedOptions,
-  trainRows: number,
-  valRows: number,
-  classification: boolean,
-  history: EpochEntry[],
-  callbacks: TrainOptions,
-): Promise<boolean> {
-  const batchSize = effectiveBatchSize(options.mode, options.batchSize, trainRows);
-  const batches = batchCount(trainRows, batchSize);
-  const shuffle = randomStream(options.seed, 'shuffle');
-  const trainOrder = coordinator.views.order.subarray(0, trainRows);
-  const started = performance.now();
-  let lastYield = started;
-  for (let epoch = 1; epoch <= options.epochs; epoch++) {
-    // One seeded permutation per epoch, applied to X and Y together (they share the index).
-    shuffleInPlace(trainOrder, shuffle);
-    const epochStarted = performance.now();
-    let lossSum = 0;
-    let correct = 0;
-    let threads = 1;
-    for (let b = 0; b < batches; b++) {
-      if (callbacks.signal?.aborted) return true;
-      const [start, end] = batchRange(b, trainRows, batchSize);
-      const stats: StepStats = await coordinator.trainStep(start, end, options.lr);
-      lossSum += stats.lossSum;
-      correct += stats.correct;
-      threads = Math.max(threads, stats.workers);
-      callbacks.onProgress?.(end, trainRows, epoch);
-      if (performance.now() - lastYield > YIELD_EVERY_MS) {
-        await new Promise((resolve) => setImmediate(resolve));
-        lastYield = performance.now();
+/** The epochs of one run, with the state a checkpoint must carry. */
+class EpochLoop {
+  readonly history: EpochEntry[] = [];
+  private epoch = 0;
+  private step = 0;
+  private shuffle;
+  private bestValLoss: number | null = null;
+  private epochsWithoutImprovement = 0;
+  private bestParameters: Float32Array | null = null;
+  /** Weights at the end of the last epoch whose loss was finite: what divergence falls back to. */
+  private lastFinite: Float32Array;
+  private readonly batchSize: number;
+  private readonly trainOrder: Int32Array;
+
+  constructor(
+    private readonly coordinator: Coordinator,
+    private readonly options: ResolvedOptions,
+    private readonly trainRows: number,
+    private readonly valRows: number,
+    private readonly classification: boolean,
+    private readonly fingerprint: string,
+    private readonly callbacks: TrainOptions,
+  ) {
+    this.batchSize = effectiveBatchSize(options.mode, options.batchSize, trainRows);
+    this.shuffle = resumableStream(options.seed, 'shuffle');
+    this.trainOrder = coordinator.views.order.subarray(0, trainRows);
+    this.lastFinite = coordinator.views.parameters.slice();
+  }
+
+  restore(checkpoint: Checkpoint): void {
+    const { views } = this.coordinator;
+    views.parameters.set(checkpoint.parameters);
+    checkpoint.optimizerState.forEach((state, i) => views.optimizerState[i]!.set(state));
+    this.trainOrder.set(checkpoint.trainOrder);
+    this.shuffle = resumableStream(this.options.seed, 'shuffle', checkpoint.shuffleState);
+    this.epoch = checkpoint.epoch;
+    this.step = checkpoint.step;
+    this.history.push(...checkpoint.history);
+    this.bestValLoss = checkpoint.bestValLoss;
+    this.epochsWithoutImprovement = checkpoint.epochsWithoutImprovement;
+    this.bestParameters = checkpoint.bestParameters;
+    this.lastFinite = views.parameters.slice();
+  }
+
+  /** The weights to keep: the best validation epoch under --patience, else the current ones. */
+  finalParameters(): Float32Array {
+    return this.bestParameters ?? this.coordinator.views.parameters;
+  }
+
+  async run(): Promise<{ stopReason: StopReason; message: string | null }> {
+    const { options, coordinator, callbacks } = this;
+    const batches = batchCount(this.trainRows, this.batchSize);
+    const started = performance.now() - (this.history.at(-1)?.seconds ?? 0) * 1000;
+    let lastYield = performance.now();
+    while (this.epoch < options.epochs) {
+      const epochIndex = this.epoch;
+      // One seeded permutation per epoch, applied to X and Y together (they share the index).
+      shuffleInPlace(this.trainOrder, this.shuffle.next);
+      const epochStarted = performance.now();
+      let lossSum = 0;
+      let correct = 0;
+      let threads = 1;
+      let lr = options.lr;
+      for (let b = 0; b < batches; b++) {
+        if (callbacks.signal?.aborted) return { stopReason: 'aborted', message: `stopped during epoch ${epochIndex + 1} (interrupted)` };
+        const [start, end] = batchRange(b, this.trainRows, this.batchSize);
+        lr = scheduledLearningRate(options.lrSchedule, options.lr, epochIndex, b / batches, options.epochs);
+        let stats;
+        try {
+          stats = await coordinator.trainStep(start, end, lr, this.step + 1);
+        } catch (error) {
+          if (error instanceof WorkerFailure) throw new TrainingFailure(`${error.message} (epoch ${epochIndex + 1}, step ${b + 1} of ${batches})`);
+          throw error;
+        }
+        this.step++;
+        if (!Number.isFinite(stats.lossSum)) {
+          coordinator.views.parameters.set(this.lastFinite);
+          this.bestParameters = null;
+          return {
+            stopReason: 'diverged',
+            message: `training diverged: the loss became ${stats.lossSum} at epoch ${epochIndex + 1}, step ${b + 1}; try a lower --lr (now ${options.lr}). Kept the weights from the end of epoch ${epochIndex}.`,
+          };
+        }
+        lossSum += stats.lossSum;
+        correct += stats.correct;
+        threads = Math.max(threads, stats.workers);
+        callbacks.onProgress?.(end, this.trainRows, epochIndex + 1);
+        if (performance.now() - lastYield > YIELD_EVERY_MS) {
+          await yieldToEventLoop();
+          lastYield = performance.now();
+        }
       }
+      const trainSeconds = (performance.now() - epochStarted) / 1000;
+      this.epoch++;
+      const entry = await this.finishEpoch(lossSum, correct, trainSeconds, (performance.now() - started) / 1000, threads, lr);
+      this.history.push(entry);
+      this.lastFinite.set(coordinator.views.parameters);
+      const stop = this.updateEarlyStopping(entry);
+      if (options.checkpointDir) await writeCheckpoint(options.checkpointDir, this.checkpoint());
+      callbacks.onEpoch?.(entry);
+      if (stop) return { stopReason: 'early-stopped', message: `early stop: no better validation loss for ${options.patience} epochs; kept the weights of epoch ${this.history.length - this.epochsWithoutImprovement} (val_loss ${this.bestValLoss?.toFixed(4)})` };
     }
-    const trainSeconds = (performance.now() - epochStarted) / 1000;
+    return { stopReason: 'completed', message: null };
+  }
+
+  private async finishEpoch(lossSum: number, correct: number, trainSeconds: number, seconds: number, threads: number, lr: number): Promise<EpochEntry> {
     let valLoss: number | null = null;
     let valAccuracy: number | null = null;
-    if (valRows > 0) {
-      const stats = await coordinator.evaluate(trainRows, trainRows + valRows);
-      valLoss = stats.lossSum / valRows;
-      valAccuracy = classification ? stats.correct / valRows : null;
+    if (this.valRows > 0) {
+      const stats = await this.coordinator.evaluate(this.trainRows, this.trainRows + this.valRows);
+      valLoss = stats.lossSum / this.valRows;
+      valAccuracy = this.classification ? stats.correct / this.valRows : null;
     }
-    const entry: EpochEntry = {
-      epoch,
-      loss: lossSum / trainRows,
-      accuracy: classification ? correct / trainRows : null,
+    return {
+      epoch: this.epoch,
+      loss: lossSum / this.trainRows,
+      accuracy: this.classification ? correct / this.trainRows : null,
       valLoss,
       valAccuracy,
-      samplesPerSec: trainRows / trainSeconds,
-      seconds: (performance.now() - started) / 1000,
+      samplesPerSec: this.trainRows / trainSeconds,
+      seconds,
+      lr,
       threads,
     };
-    history.push(entry);
-    callbacks.onEpoch?.(entry);
   }
-  return false;
+
+  /** Returns true when --patience epochs passed without a better validation loss. */
+  private updateEarlyStopping(entry: EpochEntry): boolean {
+    if (this.options.patience === undefined || entry.valLoss === null) return false;
+    if (this.bestValLoss === null || entry.valLoss < this.bestValLoss) {
+      this.bestValLoss = entry.valLoss;
+      this.epochsWithoutImprovement = 0;
+      this.bestParameters = this.coordinator.views.parameters.slice();
+      return false;
+    }
+    this.epochsWithoutImprovement++;
+    return this.epochsWithoutImprovement >= this.options.patience;
+  }
+
+  private checkpoint(): Checkpoint {
+    const { views } = this.coordinator;
+    return {
+      fingerprint: this.fingerprint,
+      epoch: this.epoch,
+      step: this.step,
+      history: this.history,
+      shuffleState: this.shuffle.state(),
+      bestValLoss: this.bestValLoss,
+      epochsWithoutImprovement: this.epochsWithoutImprovement,
+      parameters: views.parameters,
+      optimizerState: views.optimizerState,
+      trainOrder: this.trainOrder,
+      bestParameters: this.bestParameters,
+    };
+  }
+}
+
+/** Everything that changes the arithmetic of a run. Threads are absent: they never do. */
+function runFingerprint(options: ResolvedOptions, training: Dataset, kernels: string): string {
+  const { threads: _threads, epochs, out: _out, checkpointDir: _dir, resume: _resume, kernels: _choice, ...rest } = options;
+  // Only the cosine schedule depends on the total epoch count; otherwise a resume may extend a run.
+  return JSON.stringify({ ...rest, epochs: options.lrSchedule === 'cosine' ? epochs : null, rows: training.rows, features: training.features, kernels });
 }
 
 async function loadData(options: ResolvedOptions): Promise<{ training: Dataset; test: Dataset | undefined }> {
   const labels = options.loss === 'mse' ? 'values' : 'classes';
   const builtin = { samples: options.samples, features: options.features, classes: options.classes, noise: options.noise, seed: options.seed };
-  const training = await loadDataset(options.data, { labelColumn: options.labelColumn, labels, builtin });
+  const loaded = await loadTrainingData(options.data, { labelColumn: options.labelColumn, labels, builtin, labelsFile: options.labels });
+  const training = loaded.training;
   if (training.targets.kind === 'none') throw new InputError(`${training.source}: no label column`);
-  let test: Dataset | undefined;
+  let test = loaded.test;
   if (options.testData) {
     const classNames = training.targets.kind === 'classes' ? training.targets.names : undefined;
     test = await loadDataset(options.testData, { labelColumn: options.labelColumn, labels, classNames, features: training.features, builtin: { ...builtin, seed: options.seed + 1 } });
-    if (test.features !== training.features) throw new InputError(`--test-data ${test.source}: has ${test.features} features, the training data has ${training.features}`);
   }
+  if (test && test.features !== training.features) throw new InputError(`--test-data ${test.source}: has ${test.features} features, the training data has ${training.features}`);
   return { training, test };
 }
 

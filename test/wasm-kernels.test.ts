@@ -276,12 +276,14 @@ test('wasm dense backward input overwrites da whatever it held', (t) => {
   t.deepEqual([...da!], new Array(12).fill(0));
 });
 
-/** Activation inputs: ordinary values, exact zeros, −0, and large magnitudes where exp saturates. */
+/** Activation inputs: ordinary values, exact zeros, −0, tiny values, and large magnitudes where exp saturates. */
 function activationValue(rng: () => number, i: number): number {
   switch (i % 11) {
     case 0: return 0;
     case 1: return -0;
     case 2: return (rng() - 0.5) * 200;
+    case 3: return (rng() - 0.5) * 1e-4 * 10 ** (-8 * rng()); // down to 1e-12, across tanh's 1e-5 switch
+    case 4: return (rng() - 0.5) * 50; // across tanh's saturation at |x| = 20
     default: return (rng() - 0.5) * 8;
   }
 }

@@ -1,15 +1,19 @@
-// piscina worker entry: attach to the shared arena once, then run tasks. No math lives here.
+// piscina worker entry: attach to the shared arena once, then serve commands. No math lives here.
 import { workerData } from 'piscina';
-import { referenceKernels } from '../src/math/kernels.js';
-import { SLOT_COUNTER, arenaViews } from '../src/parallel/arena.js';
+import { selectKernels } from '../src/math/select.js';
+import { arenaViews } from '../src/parallel/arena.js';
+import { SLOT_COUNTER } from '../src/parallel/control.js';
 import { ShardEngine } from '../src/parallel/engine.js';
-import type { Task, WorkerSetup } from '../src/parallel/protocol.js';
+import type { ServeTask, WorkerSetup } from '../src/parallel/protocol.js';
+import { serveCommands } from '../src/parallel/serve.js';
+import { testFaultHook } from '../src/parallel/fault.js';
 
 const setup = workerData as WorkerSetup;
 // Slot 0 is the coordinator's; each worker claims the next free scratch slot.
 const slot = Atomics.add(arenaViews(setup.memory, setup.layout).control, SLOT_COUNTER, 1) + 1;
-const engine = new ShardEngine(setup.memory, setup.layout, slot, referenceKernels);
+const engine = new ShardEngine(setup.memory, setup.layout, slot, selectKernels(setup.kernels, setup.memory), setup.optimizer);
 
-export default function runTask(task: Task): void {
-  engine.run(task);
+export default function runTask(task: ServeTask): void {
+  if (task.kind !== 'serve') throw new Error(`unknown task ${JSON.stringify(task)}`);
+  serveCommands(engine, slot - 1, testFaultHook(slot - 1));
 }

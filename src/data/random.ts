@@ -24,3 +24,14 @@ export function shuffleInPlace(values: Int32Array, random: Random): void {
     values[j] = swap;
   }
 }
+
+/** A stream whose position can be saved in a checkpoint and restored exactly. */
+export interface ResumableRandom {
+  readonly next: Random;
+  state(): object;
+}
+
+export function resumableStream(seed: number, purpose: string, state?: object): ResumableRandom {
+  const generator = state ? seedrandom.alea('', { state: state as seedrandom.State.Alea }) : seedrandom.alea(`${seed}:${purpose}`, { state: true });
+  return { next: () => generator(), state: () => generator.state() };
+}

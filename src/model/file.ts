@@ -1,5 +1,6 @@
 // The versioned JSON model file. Weights are written as JSON numbers: a float32 widened to a
 // double prints exactly and parses back to the same float32, so a save/load round trip is lossless.
+import { NORMALIZATIONS, type Normalization } from '../data/normalize.js';
 import { InputError } from '../errors.js';
 import { HIDDEN_ACTIVATIONS, LOSS_KINDS, type HiddenActivation, type LossKind } from '../math/kernels.js';
 import { layerViews, parameterLayout, type LayerViews, type NetworkShape } from './layout.js';
@@ -9,6 +10,7 @@ export interface ModelContents {
   shape: NetworkShape;
   parameters: Float32Array;
   labels: string[] | null;
+  normalization: Normalization | null;
 }
 
 export const MODEL_FORMAT = 'gradpool-model';
@@ -30,16 +32,18 @@ interface ModelJson {
   version: number;
   loss: LossKind;
   labels: string[] | null;
+  normalization: { kind: string; offset: number[]; scale: number[] } | null;
   layers: LayerJson[];
 }
 
-export function serializeModel(shape: NetworkShape, layers: readonly LayerViews[], labels: readonly string[] | null): string {
+export function serializeModel(shape: NetworkShape, layers: readonly LayerViews[], labels: readonly string[] | null, normalization: Normalization | null): string {
   const last = layers.length - 1;
   const json: ModelJson = {
     format: MODEL_FORMAT,
     version: MODEL_VERSION,
     loss: shape.loss,
     labels: labels ? [...labels] : null,
+    normalization: normalization ? { kind: normalization.kind, offset: Array.from(normalization.offset), scale: Array.from(normalization.scale) } : null,
     layers: layers.map((layer, l) => ({
       inputs: shape.sizes[l]!,
       outputs: shape.sizes[l + 1]!,
@@ -62,7 +66,7 @@ export function parseModel(text: string, source: string): ModelContents {
     throw new InputError(`${source}: ${what}`);
   };
   if (!isObject(json)) return fail('not a gradpool model (expected a JSON object)');
-  checkKeys(json, ['format', 'version', 'loss', 'labels', 'layers'], 'model', fail);
+  checkKeys(json, ['format', 'version', 'loss', 'labels', 'normalization', 'layers'], 'model', fail);
   if (json.format !== MODEL_FORMAT) fail(`format is ${JSON.stringify(json.format)}, expected "${MODEL_FORMAT}"`);
   if (json.version !== MODEL_VERSION) fail(`version ${JSON.stringify(json.version)} is not supported (this gradpool reads version ${MODEL_VERSION})`);
   const loss = json.loss as LossKind;
@@ -97,6 +101,7 @@ export function parseModel(text: string, source: string): ModelContents {
   if (labels !== null && labels.length !== (outputs === 1 ? 2 : outputs)) fail(`labels: ${labels.length} names for ${outputs} outputs`);
   if (labels === null && loss !== 'mse') fail('labels: a classification model needs its label names');
 
+  const normalization = parseNormalization(json.normalization, sizes[0]!, fail);
   const shape: NetworkShape = { sizes, activation, loss };
   const layout = parameterLayout(shape);
   const parameters = new Float32Array(layout.length);
@@ -105,7 +110,17 @@ export function parseModel(text: string, source: string): ModelContents {
     views.w.set(layer.weight);
     views.b.set(layer.bias);
   });
-  return { shape, parameters, labels: labels as string[] | null };
+  return { shape, parameters, labels: labels as string[] | null, normalization };
+}
+
+function parseNormalization(value: unknown, features: number, fail: (what: string) => never): Normalization | null {
+  if (value === null) return null;
+  if (!isObject(value)) return fail('normalization must be null or an object');
+  checkKeys(value, ['kind', 'offset', 'scale'], 'normalization', fail);
+  if (value.kind === 'none' || !NORMALIZATIONS.includes(value.kind as Normalization['kind'])) fail(`normalization: unknown kind ${JSON.stringify(value.kind)}`);
+  checkNumbers(value.offset, features, 'normalization.offset', fail);
+  checkNumbers(value.scale, features, 'normalization.scale', fail);
+  return { kind: value.kind as Normalization['kind'], offset: Float32Array.from(value.offset as number[]), scale: Float32Array.from(value.scale as number[]) };
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

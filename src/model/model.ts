@@ -1,9 +1,11 @@
 // A trained network: inference on the main thread, evaluation, and saving.
 import { writeTarget, type Dataset } from '../data/dataset.js';
+import { applyNormalization, type Normalization } from '../data/normalize.js';
 import { InputError } from '../errors.js';
 import { outputActivation, referenceKernels, type Kernels } from '../math/kernels.js';
 import { readFile } from 'node:fs/promises';
 import { parseModel, serializeModel } from './file.js';
+import { looksLikeSafetensors, parseSafetensors, serializeSafetensors } from './safetensors.js';
 import { layerViews, parameterLayout, type LayerViews, type NetworkShape, type ParameterLayout } from './layout.js';
 import { countCorrect, forwardHidden, type ChunkBuffers, chunkBufferSizes } from './network.js';
 import { writeFileAtomic } from '../io/atomic.js';
@@ -24,11 +26,13 @@ export class Model {
   /**
    * @param parameters laid out by parameterLayout(shape) (copied, so the model owns its weights)
    * @param labels class names in output order, or null for regression
+   * @param normalization applied to every input row before the first layer (fitted on the training rows)
    */
   constructor(
     readonly shape: NetworkShape,
     parameters: Float32Array,
     readonly labels: readonly string[] | null,
+    readonly normalization: Normalization | null = null,
   ) {
     this.layout = parameterLayout(shape);
     if (parameters.length !== this.layout.length) throw new Error(`model: expected ${this.layout.length} parameters, got ${parameters.length}`);
@@ -52,12 +56,19 @@ export class Model {
     const buffers = inferenceBuffers(this.shape, Math.min(rows, INFERENCE_ROWS));
     for (let start = 0; start < rows; start += buffers.capacity) {
       const count = Math.min(buffers.capacity, rows - start);
-      buffers.activations[0]!.set(x.subarray(start * this.inputs, (start + count) * this.inputs));
+      this.loadInputs(buffers, x, start, count);
       const out = forwardHidden(kernels, this.shape, this.layers, buffers, count);
       outputActivation(this.shape.loss, out, count, this.outputs);
       result.set(out.subarray(0, count * this.outputs), start * this.outputs);
     }
     return result;
+  }
+
+  /** Copies rows [start, start+count) of x into the input buffer, normalized as in training. */
+  private loadInputs(buffers: ChunkBuffers, x: Float32Array, start: number, count: number): void {
+    const input = buffers.activations[0]!;
+    input.set(x.subarray(start * this.inputs, (start + count) * this.inputs));
+    applyNormalization(this.normalization, input, this.inputs, 0, count);
   }
 
   /**
@@ -92,7 +103,7 @@ export class Model {
     let correct = 0;
     for (let start = 0; start < dataset.rows; start += buffers.capacity) {
       const count = Math.min(buffers.capacity, dataset.rows - start);
-      buffers.activations[0]!.set(dataset.x.subarray(start * this.inputs, (start + count) * this.inputs));
+      this.loadInputs(buffers, dataset.x, start, count);
       for (let r = 0; r < count; r++) writeTarget(dataset.targets, start + r, buffers.targets, r * this.outputs, this.outputs);
       const logits = forwardHidden(kernels, this.shape, this.layers, buffers, count);
       lossSum += kernels.outputLoss(this.shape.loss, logits, buffers.gradA, buffers.targets, count, this.outputs);
@@ -105,22 +116,33 @@ export class Model {
     };
   }
 
-  /** Writes the versioned JSON model file atomically. */
+  /** Writes the model atomically: safetensors when the path ends in .safetensors, the versioned JSON file otherwise. */
   async save(path: string): Promise<void> {
-    await writeFileAtomic(path, serializeModel(this.shape, this.layers, this.labels));
+    const contents = isSafetensorsPath(path)
+      ? serializeSafetensors(this.shape, this.layers, this.labels, this.normalization)
+      : serializeModel(this.shape, this.layers, this.labels, this.normalization);
+    await writeFileAtomic(path, contents);
   }
 }
 
-/** Reads a model file written by `Model.save` (or `gradpool train --out`). */
+/**
+ * Reads a model file written by `Model.save` (or `gradpool train --out`). The format comes from the
+ * content, so a renamed file still loads; the extension only decides whose error a corrupt file gets.
+ */
 export async function loadModel(path: string): Promise<Model> {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await readFile(path, 'utf8');
+    bytes = await readFile(path);
   } catch (error) {
     throw new InputError(`${path}: cannot read model (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
   }
-  const { shape, parameters, labels } = parseModel(text, path);
-  return new Model(shape, parameters, labels);
+  const safetensors = looksLikeSafetensors(bytes) || isSafetensorsPath(path);
+  const { shape, parameters, labels, normalization } = safetensors ? parseSafetensors(bytes, path) : parseModel(bytes.toString('utf8'), path);
+  return new Model(shape, parameters, labels, normalization);
+}
+
+function isSafetensorsPath(path: string): boolean {
+  return path.toLowerCase().endsWith('.safetensors');
 }
 
 function inferenceBuffers(shape: NetworkShape, capacity: number): ChunkBuffers {

@@ -5,6 +5,7 @@
 import { InputError } from '../errors.js';
 import { alignFloats, layerViews, parameterLayout, type LayerViews, type NetworkShape, type ParameterLayout } from '../model/layout.js';
 import { chunkBufferSizes, type ChunkBuffers } from '../model/network.js';
+import { CONTROL_FLOAT_WORDS, CONTROL_INT_WORDS } from './control.js';
 
 /** The first MiB belongs to the wasm kernels module (its stack / static data); ours starts after. */
 export const RESERVED_BYTES = 1 << 20;
@@ -21,6 +22,8 @@ export interface ArenaPlan {
   readonly maxShards: number;
   /** Scratch areas: one per worker plus one for the coordinator's own inline work. */
   readonly slots: number;
+  /** Parameter-sized optimizer state buffers (momentum's velocity, Adam's moments). */
+  readonly stateBuffers: number;
 }
 
 /** Offsets in float32 elements from the start of the memory (also valid for Int32 views). */
@@ -38,12 +41,11 @@ export interface ArenaLayout {
   readonly stats64: number;
   readonly scratch: number;
   readonly scratchStride: number;
+  readonly optimizerState: number;
   readonly control: number;
+  /** Float64 index of the control block's real-valued words. */
+  readonly controlReals64: number;
 }
-
-export const CONTROL_WORDS = 16;
-/** control[SLOT_COUNTER]: workers claim their scratch slot by atomically incrementing it. */
-export const SLOT_COUNTER = 0;
 
 export function planArena(plan: ArenaPlan): ArenaLayout {
   const params = parameterLayout(plan.shape);
@@ -65,13 +67,15 @@ export function planArena(plan: ArenaPlan): ArenaLayout {
   const sizes = chunkBufferSizes(plan.shape, plan.chunkRows);
   const scratchStride = [...sizes.activations, sizes.targets, sizes.grad, sizes.grad].reduce((sum, n) => sum + alignFloats(n), 0);
   const scratch = take(scratchStride * plan.slots);
-  const control = take(CONTROL_WORDS);
+  const optimizerState = take(params.length * plan.stateBuffers);
+  const control = take(CONTROL_INT_WORDS);
+  const controlReals64 = take(CONTROL_FLOAT_WORDS * 2) / 2;
   const bytes = cursor * 4;
   const pages = Math.ceil(bytes / PAGE_BYTES);
   if (pages > MAX_PAGES) {
     throw new InputError(`data and model need ${(bytes / 2 ** 30).toFixed(1)} GiB of shared memory; one arena holds at most 4 GiB (use fewer rows, features or a smaller batch)`);
   }
-  return { plan, params, pages, x, y, order, parameters, slabs, slabStride, stats64, scratch, scratchStride, control };
+  return { plan, params, pages, x, y, order, parameters, slabs, slabStride, stats64, scratch, scratchStride, optimizerState, control, controlReals64 };
 }
 
 export function allocateArena(layout: ArenaLayout): WebAssembly.Memory {
@@ -89,7 +93,9 @@ export interface ArenaViews {
   readonly slabs: Float32Array[];
   readonly slabLayers: LayerViews[][];
   readonly stats: Float64Array;
+  readonly optimizerState: Float32Array[];
   readonly control: Int32Array;
+  readonly controlReals: Float64Array;
 }
 
 export function arenaViews(memory: WebAssembly.Memory, layout: ArenaLayout): ArenaViews {
@@ -110,7 +116,9 @@ export function arenaViews(memory: WebAssembly.Memory, layout: ArenaLayout): Are
     slabs,
     slabLayers: slabs.map((slab) => layerViews(params, slab)),
     stats: new Float64Array(buffer, layout.stats64 * 8, plan.maxShards * 2),
-    control: new Int32Array(buffer, layout.control * 4, CONTROL_WORDS),
+    optimizerState: Array.from({ length: plan.stateBuffers }, (_, s) => floats(layout.optimizerState + s * params.length, params.length)),
+    control: new Int32Array(buffer, layout.control * 4, CONTROL_INT_WORDS),
+    controlReals: new Float64Array(buffer, layout.controlReals64 * 8, CONTROL_FLOAT_WORDS),
   };
 }
 

@@ -1,23 +1,42 @@
 // The coordinator: owns the arena and the piscina pool, and runs one synchronous data-parallel
 // step at a time — shards out, gradient sums in, reduce, update — before the next step starts.
+// Commands reach the workers through the shared control block (Atomics wait/notify), not through
+// messages: piscina starts and owns the workers, each of which runs one long 'serve' task.
 import { Piscina } from 'piscina';
-import { referenceKernels } from '../math/kernels.js';
-import { multiplyAddsPerSample } from '../model/layout.js';
-import { allocateArena, arenaViews, planArena, type ArenaLayout, type ArenaPlan, type ArenaViews } from './arena.js';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { selectKernels } from '../math/select.js';
+import { multiplyAddsPerSample, type NetworkShape } from '../model/layout.js';
+import { optimizerStateBuffers, type OptimizerSettings } from '../optim/optimizers.js';
+import { allocateArena, arenaViews, planArena, type ArenaLayout, type ArenaViews } from './arena.js';
+import {
+  BARRIER, COMMAND_EVALUATE, COMMAND_EXIT, COMMAND_TRAIN, DONE, FAILED, GENERATION, READY,
+  emptyCommand, writeCommand, type Command,
+} from './control.js';
 import { ShardEngine } from './engine.js';
-import type { Task, WorkerSetup } from './protocol.js';
-import { MAX_SHARDS, evenPart, shardCount, shardRowsFor } from './shards.js';
+import type { KernelChoice, ServeTask, WorkerSetup } from './protocol.js';
+import { MAX_SHARDS, shardCount, shardRowsFor } from './shards.js';
 
 /** Rows a scratch area holds; also the row block of every matrix product. */
 const CHUNK_ROWS = 64;
 /**
- * Below this many flops per worker, a task's round trip to a worker costs more than it saves:
- * such batches run on fewer workers (or inline on the coordinator). Thread count never changes
- * the results, only who computes which shard.
+ * Below this many flops per worker, handing work to another thread costs more than it saves:
+ * such batches use fewer workers (or run inline on the coordinator). The thread count never
+ * changes the results, only who computes which shard.
  */
-const MIN_FLOPS_PER_WORKER = 4e6;
-/** Below this many slab elements to add, the reduction runs inline instead of as worker tasks. */
-const MIN_UPDATE_ELEMENTS_PER_WORKER = 256 * 1024;
+const MIN_FLOPS_PER_WORKER = 2e6;
+/** Likewise for the reduction and update: slab elements per worker. */
+const MIN_UPDATE_ELEMENTS_PER_WORKER = 64 * 1024;
+/** A blocked wait re-checks for a failed or vanished worker this often. */
+const FAILURE_POLL_MS = 20;
+
+export interface CoordinatorOptions {
+  shape: NetworkShape;
+  /** Rows in the data region. */
+  rows: number;
+  threads: number;
+  optimizer: OptimizerSettings;
+  kernels: KernelChoice;
+}
 
 export interface StepStats {
   lossSum: number;
@@ -26,22 +45,31 @@ export interface StepStats {
   workers: number;
 }
 
+/** A worker thread threw or died; training cannot continue. */
+export class WorkerFailure extends Error {
+  override readonly name = 'WorkerFailure';
+}
+
 export class Coordinator {
   readonly memory: WebAssembly.Memory;
   readonly layout: ArenaLayout;
   readonly views: ArenaViews;
   private readonly local: ShardEngine;
   private readonly pool: Piscina | undefined;
+  private readonly serving: Promise<void>[] = [];
+  private readonly command: Command = emptyCommand();
   private readonly flopsPerRow: number;
+  private failure: Error | undefined;
 
-  constructor(plan: Omit<ArenaPlan, 'chunkRows' | 'maxShards' | 'slots'>, readonly threads: number) {
-    this.layout = planArena({ ...plan, chunkRows: CHUNK_ROWS, maxShards: MAX_SHARDS, slots: threads + 1 });
+  constructor(private readonly options: CoordinatorOptions) {
+    const { shape, rows, threads, optimizer, kernels } = options;
+    this.layout = planArena({ shape, rows, chunkRows: CHUNK_ROWS, maxShards: MAX_SHARDS, slots: threads + 1, stateBuffers: optimizerStateBuffers(optimizer.name) });
     this.memory = allocateArena(this.layout);
     this.views = arenaViews(this.memory, this.layout);
-    this.local = new ShardEngine(this.memory, this.layout, 0, referenceKernels);
-    this.flopsPerRow = 6 * multiplyAddsPerSample(plan.shape);
+    this.local = new ShardEngine(this.memory, this.layout, 0, selectKernels(kernels, this.memory), optimizer);
+    this.flopsPerRow = 6 * multiplyAddsPerSample(shape);
     if (threads > 1) {
-      const workerData: WorkerSetup = { memory: this.memory, layout: this.layout, kernels: 'typescript' };
+      const workerData: WorkerSetup = { memory: this.memory, layout: this.layout, kernels, optimizer };
       this.pool = new Piscina({
         filename: new URL('../../workers/gradient.js', import.meta.url).href,
         minThreads: threads,
@@ -49,17 +77,45 @@ export class Coordinator {
         idleTimeout: Number.POSITIVE_INFINITY,
         workerData,
       });
+      const task: ServeTask = { kind: 'serve' };
+      for (let w = 0; w < threads; w++) {
+        this.serving.push(
+          (this.pool.run(task) as Promise<void>).catch((error: unknown) => {
+            this.failure ??= error instanceof Error ? error : new Error(String(error));
+            Atomics.store(this.views.control, FAILED, 1);
+          }),
+        );
+      }
     }
   }
 
-  /** One training step over order[start, end): gradients, then reduce and update with lr. */
-  async trainStep(start: number, end: number, lr: number): Promise<StepStats> {
+  get threads(): number {
+    return this.options.threads;
+  }
+
+  /** Resolves once every worker is in its command loop (or throws if one failed to start). */
+  async ready(): Promise<void> {
+    if (this.pool) await this.waitFor(READY, this.options.threads);
+  }
+
+  /** One training step over order[start, end): gradients, then reduce and update. */
+  async trainStep(start: number, end: number, lr: number, step: number): Promise<StepStats> {
     const rows = end - start;
     const shardRows = shardRowsFor(rows);
     const shards = shardCount(rows, shardRows);
-    const workers = await this.runShards('gradients', start, end, shardRows, shards);
-    await this.update(shards, lr / rows);
-    return { ...this.sumStats(shards), workers };
+    const command = this.command;
+    command.kind = COMMAND_TRAIN;
+    command.start = start;
+    command.end = end;
+    command.shardRows = shardRows;
+    command.shards = shards;
+    command.workers = this.workersFor(this.flopsPerRow * rows, shards, MIN_FLOPS_PER_WORKER);
+    command.updateWorkers = this.workersFor(this.layout.params.length * shards, command.workers, MIN_UPDATE_ELEMENTS_PER_WORKER);
+    command.step = step;
+    command.lr = lr;
+    command.invBatch = 1 / rows;
+    await this.execute(command);
+    return this.sumStats(shards, command.workers);
   }
 
   /** Loss and correct count over order[start, end) at the current weights; nothing is updated. */
@@ -67,68 +123,94 @@ export class Coordinator {
     let lossSum = 0;
     let correct = 0;
     let workers = 1;
-    // Evaluation sets can be larger than MAX_SHARDS × CHUNK_ROWS; go through them in batches.
+    // An evaluation set can exceed MAX_SHARDS × CHUNK_ROWS rows: take it in pieces of that size.
     const span = MAX_SHARDS * CHUNK_ROWS;
     for (let from = start; from < end; from += span) {
       const to = Math.min(end, from + span);
-      const shardRows = shardRowsFor(to - from);
-      const shards = shardCount(to - from, shardRows);
-      workers = Math.max(workers, await this.runShards('evaluate', from, to, shardRows, shards));
-      const stats = this.sumStats(shards);
+      const command = this.command;
+      command.kind = COMMAND_EVALUATE;
+      command.start = from;
+      command.end = to;
+      command.shardRows = shardRowsFor(to - from);
+      command.shards = shardCount(to - from, command.shardRows);
+      command.workers = this.workersFor((this.flopsPerRow / 3) * (to - from), command.shards, MIN_FLOPS_PER_WORKER);
+      command.updateWorkers = 0;
+      await this.execute(command);
+      const stats = this.sumStats(command.shards, command.workers);
       lossSum += stats.lossSum;
       correct += stats.correct;
+      workers = Math.max(workers, stats.workers);
     }
     return { lossSum, correct, workers };
   }
 
+  /** Stops the worker loops and the pool. Safe to call after a failure, and more than once. */
   async close(): Promise<void> {
-    await this.pool?.destroy();
+    if (!this.pool) return;
+    const { control, controlReals } = this.views;
+    writeCommand(control, controlReals, { ...emptyCommand(), kind: COMMAND_EXIT });
+    Atomics.add(control, GENERATION, 1);
+    Atomics.notify(control, GENERATION);
+    await Promise.race([Promise.all(this.serving), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
+    await this.pool.destroy();
   }
 
-  private async runShards(kind: 'gradients' | 'evaluate', start: number, end: number, shardRows: number, shards: number): Promise<number> {
-    const flops = (kind === 'gradients' ? 1 : 1 / 3) * this.flopsPerRow * (end - start);
-    const workers = this.pool ? Math.max(1, Math.min(this.threads, shards, Math.floor(flops / MIN_FLOPS_PER_WORKER))) : 1;
-    if (workers === 1) {
-      this.local.run({ kind, start, end, shardRows, firstShard: 0, lastShard: shards });
-      return 1;
-    }
-    const tasks: Promise<void>[] = [];
-    for (let w = 0; w < workers; w++) {
-      const [firstShard, lastShard] = evenPart(shards, workers, w);
-      tasks.push(this.dispatch({ kind, start, end, shardRows, firstShard, lastShard }));
-    }
-    await Promise.all(tasks);
-    return workers;
+  private workersFor(work: number, most: number, minimumPerWorker: number): number {
+    if (!this.pool) return 1;
+    return Math.max(1, Math.min(this.options.threads, most, Math.floor(work / minimumPerWorker)));
   }
 
-  private async update(shards: number, scale: number): Promise<void> {
-    const length = this.layout.params.length;
-    const work = length * shards;
-    const workers = this.pool ? Math.max(1, Math.min(this.threads, Math.floor(work / MIN_UPDATE_ELEMENTS_PER_WORKER))) : 1;
-    if (workers === 1) {
-      this.local.run({ kind: 'update', shards, from: 0, to: length, scale });
+  private async execute(command: Command): Promise<void> {
+    if (this.failure || Atomics.load(this.views.control, FAILED)) throw this.failed();
+    if (command.workers === 1) {
+      // Not worth a hand-off: the coordinator computes everything itself, in the same shard order.
+      this.local.computeShards(command, 0, command.shards);
+      if (command.kind === COMMAND_TRAIN) this.local.reduceAndUpdate(command, 0, this.layout.params.length);
       return;
     }
-    const tasks: Promise<void>[] = [];
-    for (let w = 0; w < workers; w++) {
-      const [from, to] = evenPart(length, workers, w);
-      tasks.push(this.dispatch({ kind: 'update', shards, from, to, scale }));
-    }
-    await Promise.all(tasks);
+    const { control, controlReals } = this.views;
+    writeCommand(control, controlReals, command);
+    Atomics.store(control, DONE, 0);
+    Atomics.store(control, BARRIER, 0);
+    Atomics.add(control, GENERATION, 1);
+    Atomics.notify(control, GENERATION);
+    await this.waitFor(DONE, command.workers);
   }
 
-  private dispatch(task: Task): Promise<void> {
-    return this.pool!.run(task) as Promise<void>;
+  /**
+   * Blocks (Atomics.wait: microseconds to wake) until control[word] ≥ target. Every few ms it
+   * yields to the event loop, where a dead worker's rejection arrives, and checks for failure.
+   */
+  private async waitFor(word: number, target: number): Promise<void> {
+    const { control } = this.views;
+    for (;;) {
+      const value = Atomics.load(control, word);
+      if (value >= target) break;
+      if (Atomics.load(control, FAILED)) break;
+      if (Atomics.wait(control, word, value, FAILURE_POLL_MS) === 'timed-out') {
+        await yieldToEventLoop();
+        if (this.failure) break;
+      }
+    }
+    if (this.failure || Atomics.load(control, FAILED)) {
+      // The failing worker's rejection carries the message; give it a moment to arrive.
+      for (let i = 0; i < 50 && !this.failure; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      throw this.failed();
+    }
+  }
+
+  private failed(): WorkerFailure {
+    return new WorkerFailure(`worker thread failed: ${this.failure?.message ?? 'unknown error'}`);
   }
 
   /** Shard statistics summed in shard order: the same order whoever computed them. */
-  private sumStats(shards: number): { lossSum: number; correct: number } {
+  private sumStats(shards: number, workers: number): StepStats {
     let lossSum = 0;
     let correct = 0;
     for (let s = 0; s < shards; s++) {
       lossSum += this.views.stats[s * 2]!;
       correct += this.views.stats[s * 2 + 1]!;
     }
-    return { lossSum, correct };
+    return { lossSum, correct, workers };
   }
 }

@@ -1,16 +1,17 @@
-// What one compute slot (a worker, or the coordinator itself) does with a task: gather its rows
-// from the shared data, run the network, and write results into its shards' slabs and stats.
-// Views are built once at construction, so running a task allocates nothing.
+// What one compute slot (a worker, or the coordinator itself) does: gather its rows from the
+// shared data, run the network, and write results into its shards' slabs and stats; reduce and
+// update a slice of the parameters. Views are built once, so running a command allocates nothing.
 import type { Kernels } from '../math/kernels.js';
-import type { LayerViews, NetworkShape } from '../model/layout.js';
+import { ALIGN_FLOATS, type LayerViews, type NetworkShape } from '../model/layout.js';
 import { countCorrect, forwardBackward, forwardHidden, type ChunkBuffers } from '../model/network.js';
-import { sgdUpdate, treeReduce } from '../optim/sgd.js';
+import { applyUpdate, type OptimizerSettings, type UpdateStep } from '../optim/optimizers.js';
+import { treeReduce } from '../optim/reduce.js';
 import { arenaViews, scratchBuffers, type ArenaLayout, type ArenaViews } from './arena.js';
-import type { ShardRange, Task } from './protocol.js';
-import { shardRange } from './shards.js';
+import { COMMAND_TRAIN, type Command } from './control.js';
+import { evenPart, shardRange } from './shards.js';
 
 export class ShardEngine {
-  private readonly views: ArenaViews;
+  readonly views: ArenaViews;
   private readonly buffers: ChunkBuffers;
   private readonly shape: NetworkShape;
   private readonly features: number;
@@ -21,6 +22,7 @@ export class ShardEngine {
     private readonly layout: ArenaLayout,
     slot: number,
     private readonly kernels: Kernels,
+    private readonly optimizer: OptimizerSettings,
   ) {
     this.views = arenaViews(memory, layout);
     this.buffers = scratchBuffers(memory, layout, slot);
@@ -29,23 +31,24 @@ export class ShardEngine {
     this.outputs = this.shape.sizes[this.shape.sizes.length - 1]!;
   }
 
-  run(task: Task): void {
-    switch (task.kind) {
-      case 'gradients':
-        return this.forEachShard(task, true);
-      case 'evaluate':
-        return this.forEachShard(task, false);
-      case 'update':
-        treeReduce(this.views.slabs, task.shards, task.from, task.to);
-        sgdUpdate(this.views.parameters, this.views.slabs[0]!, task.scale, task.from, task.to);
-        return;
-    }
+  /** Worker `worker`'s share of the shards of a command. */
+  computeShare(command: Command, worker: number): void {
+    const [firstShard, lastShard] = evenPart(command.shards, command.workers, worker);
+    this.computeShards(command, firstShard, lastShard);
   }
 
-  private forEachShard(range: ShardRange, withGradients: boolean): void {
+  /** Worker `worker`'s slice of the reduction and update, cut at 64-byte boundaries. */
+  updateShare(command: Command, worker: number): void {
+    const blocks = Math.ceil(this.layout.params.length / ALIGN_FLOATS);
+    const [first, last] = evenPart(blocks, command.updateWorkers, worker);
+    this.reduceAndUpdate(command, first * ALIGN_FLOATS, Math.min(last * ALIGN_FLOATS, this.layout.params.length));
+  }
+
+  computeShards(command: Command, firstShard: number, lastShard: number): void {
+    const withGradients = command.kind === COMMAND_TRAIN;
     const { stats, slabs, slabLayers } = this.views;
-    for (let shard = range.firstShard; shard < range.lastShard; shard++) {
-      const [start, end] = shardRange(range.start, range.end, range.shardRows, shard);
+    for (let shard = firstShard; shard < lastShard; shard++) {
+      const [start, end] = shardRange(command.start, command.end, command.shardRows, shard);
       if (withGradients) slabs[shard]!.fill(0);
       let lossSum = 0;
       let correct = 0;
@@ -62,6 +65,11 @@ export class ShardEngine {
     }
   }
 
+  reduceAndUpdate(step: UpdateStep & { shards: number }, from: number, to: number): void {
+    treeReduce(this.views.slabs, step.shards, from, to);
+    applyUpdate(this.optimizer, step, this.views.parameters, this.views.slabs[0]!, this.views.optimizerState, from, to);
+  }
+
   private trainChunk(grads: readonly LayerViews[], rows: number): number {
     return forwardBackward(this.kernels, this.shape, this.views.parameterLayers, grads, this.buffers, rows);
   }
@@ -76,10 +84,8 @@ export class ShardEngine {
   private gather(from: number, rows: number): void {
     const { heap, order } = this.views;
     const { x, y } = this.layout;
-    const input = this.buffers.activations[0]!;
-    const targets = this.buffers.targets;
-    const inputBase = input.byteOffset / 4;
-    const targetBase = targets.byteOffset / 4;
+    const inputBase = this.buffers.activations[0]!.byteOffset / 4;
+    const targetBase = this.buffers.targets.byteOffset / 4;
     const features = this.features;
     const outputs = this.outputs;
     for (let r = 0; r < rows; r++) {

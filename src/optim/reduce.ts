@@ -1,5 +1,5 @@
-// Combining the shards' gradient sums and the plain SGD update, over a range of parameters so that
-// several threads can each take a slice. Elementwise, so any slicing gives identical results.
+// Combining the shards' gradient sums, over a range of parameters so that several threads can
+// each take a slice. Elementwise, so any slicing gives identical results.
 
 /**
  * Adds slabs[0..count) into slabs[0] over [from, to) in a fixed pairwise tree:
@@ -13,9 +13,4 @@ export function treeReduce(slabs: readonly Float32Array[], count: number, from: 
       for (let i = from; i < to; i++) into[i] = into[i]! + add[i]!;
     }
   }
-}
-
-/** w ← w − scale·g, with scale = lr / batch rows: g holds gradient sums, so this applies the mean. */
-export function sgdUpdate(parameters: Float32Array, gradientSum: Float32Array, scale: number, from: number, to: number): void {
-  for (let i = from; i < to; i++) parameters[i] = parameters[i]! - scale * gradientSum[i]!;
 }

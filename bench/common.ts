@@ -1,0 +1,265 @@
+// Shared by the benchmark scripts: the workloads, flag parsing, machine facts, tables, results files.
+// Not a benchmark itself; see bench/README.md.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import yargs, { type Options } from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { train, type HiddenActivation } from '../src/index.js';
+import { multiplyAddsPerSample } from '../src/model/layout.js';
+
+/** The repository root (this file runs as dist/bench/common.js). */
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const RESULTS_DIR = fileURLToPath(new URL('../../bench/results/', import.meta.url));
+
+export const FEATURES = 784;
+export const DEFAULT_SAMPLES = 60_000;
+export const SEED = 1;
+export const LR = 0.1;
+
+export interface Workload {
+  id: string;
+  title: string;
+  layers: number[];
+  activation: HiddenActivation;
+  /** 10 → softmax + cross-entropy; 2 → one sigmoid output + binary cross-entropy. */
+  classes: number;
+  loss: 'cross-entropy' | 'bce';
+  batchSize: number;
+}
+
+export const WORKLOADS: readonly Workload[] = [
+  { id: 'M1', title: '784-128-64-10 relu, softmax, batch 128', layers: [128, 64], activation: 'relu', classes: 10, loss: 'cross-entropy', batchSize: 128 },
+  { id: 'M2', title: '784-64-1 sigmoid, BCE, batch 64 (the tutorial net)', layers: [64], activation: 'sigmoid', classes: 2, loss: 'bce', batchSize: 64 },
+  { id: 'M3', title: '784-512-256-10 relu, softmax, batch 256', layers: [512, 256], activation: 'relu', classes: 10, loss: 'cross-entropy', batchSize: 256 },
+];
+
+/** Layer sizes including input and output: [784, ...hidden, outputs]. */
+export function sizesOf(w: Workload): number[] {
+  return [FEATURES, ...w.layers, w.loss === 'bce' ? 1 : w.classes];
+}
+
+/** Weights (no biases) = multiply-adds of one sample's forward pass. */
+export function weightCount(w: Workload): number {
+  return multiplyAddsPerSample({ sizes: sizesOf(w), activation: w.activation, loss: w.loss });
+}
+
+/** Forward + backward ≈ 3 products of 2 flops per weight and sample. */
+export function gflops(w: Workload, samplesPerSec: number): number {
+  return (6 * weightCount(w) * samplesPerSec) / 1e9;
+}
+
+/** 1..N when N ≤ 8; otherwise the powers of two below N, and N. */
+export function defaultThreads(): number[] {
+  const n = os.availableParallelism();
+  if (n <= 8) return Array.from({ length: n }, (_, i) => i + 1);
+  const list: number[] = [];
+  for (let t = 1; t < n; t *= 2) list.push(t);
+  list.push(n);
+  return list;
+}
+
+export interface BenchFlags {
+  threads: number[];
+  workloads: Workload[];
+  epochs: number;
+  samples: number;
+  save: boolean;
+}
+
+function parseThreadList(text: string): number[] {
+  const list = text.split(',').map((part) => Number(part.trim()));
+  if (text.trim() === '' || list.some((t) => !Number.isInteger(t) || t < 1 || t > 1024)) {
+    throw new Error(`--threads must be comma-separated positive integers such as 1,2,4, got "${text}"`);
+  }
+  return [...new Set(list)];
+}
+
+function parseWorkloads(text: string): Workload[] {
+  const ids = text.split(',').map((part) => part.trim().toUpperCase());
+  return ids.map((id) => {
+    const w = WORKLOADS.find((candidate) => candidate.id === id);
+    if (!w) throw new Error(`--workloads: unknown workload "${id}" (choose from ${WORKLOADS.map((c) => c.id).join(', ')})`);
+    return w;
+  });
+}
+
+/**
+ * --threads 1,2,4 --workloads M1,M3 --epochs N --samples N [--no-save], or the same as
+ * BENCH_THREADS, BENCH_WORKLOADS, BENCH_EPOCHS, BENCH_SAMPLES, BENCH_SAVE in the environment.
+ */
+export function parseBenchFlags(script: string, defaultEpochs: number, extra: Record<string, Options> = {}): BenchFlags & Record<string, unknown> {
+  const parser = yargs(hideBin(process.argv))
+    .scriptName(script)
+    .env('BENCH')
+    .option('threads', { type: 'string', describe: 'comma-separated thread counts (default: 1..cores; powers of two above 8 cores)' })
+    .option('workloads', { type: 'string', default: WORKLOADS.map((w) => w.id).join(','), describe: 'comma-separated workload ids' })
+    .option('epochs', { type: 'number', default: defaultEpochs, describe: 'epochs per run; the first one is a warm-up and not counted when there are two or more' })
+    .option('samples', { type: 'number', default: DEFAULT_SAMPLES, describe: 'rows of builtin:blobs' })
+    .option('save', { type: 'boolean', default: true, describe: 'write bench/results/*.json (--no-save: print only)' })
+    .options(extra)
+    .strict()
+    .help();
+  const argv = parser.parseSync() as Record<string, unknown>;
+  const epochs = argv.epochs as number;
+  const samples = argv.samples as number;
+  if (!Number.isInteger(epochs) || epochs < 1) throw new Error(`--epochs must be a positive integer, got ${String(epochs)}`);
+  if (!Number.isInteger(samples) || samples < 10) throw new Error(`--samples must be an integer ≥ 10, got ${String(samples)}`);
+  return {
+    ...argv,
+    threads: typeof argv.threads === 'string' ? parseThreadList(argv.threads) : typeof argv.threads === 'number' ? parseThreadList(String(argv.threads)) : defaultThreads(),
+    workloads: parseWorkloads(String(argv.workloads)),
+    epochs,
+    samples,
+    save: argv.save !== false,
+  };
+}
+
+export interface GradpoolRun {
+  /** samplesPerSec of each epoch, from the library's history. */
+  perEpoch: number[];
+  /** Median of epochs 2..N. */
+  samplesPerSec: number;
+  /** Most workers that shared one step (the coordinator may use fewer than asked for small batches). */
+  workers: number;
+  finalLoss: number;
+  finalAccuracy: number | null;
+  /** Wall seconds of the whole train() call, data generation and pool start-up included. */
+  wallSeconds: number;
+}
+
+/**
+ * One quiet train() on builtin:blobs. train() takes a data spec, not a Dataset, so each call
+ * generates the (seeded, identical) rows again; that time is outside every epoch's samplesPerSec.
+ */
+export async function runGradpool(w: Workload, threads: number, epochs: number, samples: number): Promise<GradpoolRun> {
+  const started = performance.now();
+  const result = await train({
+    data: 'builtin:blobs',
+    samples,
+    features: FEATURES,
+    classes: w.classes,
+    seed: SEED,
+    layers: w.layers,
+    activation: w.activation,
+    loss: w.loss,
+    batchSize: w.batchSize,
+    epochs,
+    lr: LR,
+    threads,
+    valSplit: 0,
+  });
+  const perEpoch = result.history.map((e) => e.samplesPerSec);
+  const last = result.history[result.history.length - 1];
+  return {
+    perEpoch,
+    samplesPerSec: steadyRate(perEpoch),
+    workers: Math.max(1, ...result.history.map((e) => e.threads)),
+    finalLoss: last?.loss ?? Number.NaN,
+    finalAccuracy: last?.accuracy ?? null,
+    wallSeconds: (performance.now() - started) / 1000,
+  };
+}
+
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** The median of epochs 2..N (epoch 1 warms up); with a single epoch, that epoch. */
+export function steadyRate(perEpoch: readonly number[]): number {
+  return median(perEpoch.length > 1 ? perEpoch.slice(1) : perEpoch);
+}
+
+export interface MachineInfo {
+  cpu: string;
+  cores: number;
+  availableParallelism: number;
+  totalMemoryGiB: number;
+  loadAverage: number[];
+  platform: string;
+  node: string;
+  date: string;
+  gradpoolCommit: string | null;
+  /** True when the work tree had uncommitted changes (the numbers are then for those changes). */
+  gradpoolDirty: boolean | null;
+}
+
+export function machineInfo(): MachineInfo {
+  const cpus = os.cpus();
+  return {
+    cpu: cpus[0]?.model.trim() ?? 'unknown',
+    cores: cpus.length,
+    availableParallelism: os.availableParallelism(),
+    totalMemoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+    loadAverage: os.loadavg().map((l) => Math.round(l * 100) / 100),
+    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+    node: process.version,
+    date: new Date().toISOString(),
+    gradpoolCommit: git(['rev-parse', '--short', 'HEAD']),
+    gradpoolDirty: (() => {
+      const status = git(['status', '--porcelain', '--untracked-files=no']);
+      return status === null ? null : status !== '';
+    })(),
+  };
+}
+
+function git(args: string[]): string | null {
+  try {
+    return execFileSync('git', args, { cwd: REPO_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return null;
+  }
+}
+
+export function machineLine(m: MachineInfo): string {
+  const commit = m.gradpoolCommit === null ? 'unknown commit' : `gradpool ${m.gradpoolCommit}${m.gradpoolDirty ? ' (+ uncommitted changes)' : ''}`;
+  return `${m.cpu}, ${m.cores} cores (${m.availableParallelism} available), ${m.totalMemoryGiB} GiB, ${m.platform}, Node ${m.node}, ${commit}, load avg ${m.loadAverage.join(' ')} at start, ${m.date}`;
+}
+
+/** Writes bench/results/<name>-<ISO date>.json and returns its path. */
+export function saveResults(name: string, date: string, data: unknown): string {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  // Colons are not allowed in Windows file names; keep the ISO order and drop the milliseconds.
+  const stamp = date.replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
+  const path = `${RESULTS_DIR}${name}-${stamp}.json`;
+  writeFileSync(path, JSON.stringify(data, null, 2) + '\n');
+  return path;
+}
+
+export type Align = 'l' | 'r';
+
+/** A plain-text table with aligned columns. */
+export function textTable(headers: readonly string[], rows: readonly (readonly string[])[], align: readonly Align[]): string {
+  const widths = headers.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? '').length)));
+  const line = (cells: readonly string[]): string =>
+    cells.map((cell, c) => (align[c] === 'r' ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!))).join('  ').trimEnd();
+  return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+/** The same table as GitHub markdown. */
+export function markdownTable(headers: readonly string[], rows: readonly (readonly string[])[], align: readonly Align[]): string {
+  const escape = (cell: string): string => cell.replace(/\|/g, '\\|');
+  return [
+    `| ${headers.map(escape).join(' | ')} |`,
+    `| ${align.map((a) => (a === 'r' ? '---:' : '---')).join(' | ')} |`,
+    ...rows.map((r) => `| ${r.map(escape).join(' | ')} |`),
+  ].join('\n');
+}
+
+export function fmtInt(value: number | null | undefined): string {
+  return value === null || value === undefined || !Number.isFinite(value) ? '—' : Math.round(value).toLocaleString('en-US');
+}
+
+export function fmtFixed(value: number | null | undefined, digits: number, suffix = ''): string {
+  return value === null || value === undefined || !Number.isFinite(value) ? '—' : `${value.toFixed(digits)}${suffix}`;
+}
+
+/** Progress goes to stderr so that stdout stays the tables. */
+export function note(message: string): void {
+  process.stderr.write(`${message}\n`);
+}

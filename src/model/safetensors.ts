@@ -1,0 +1,229 @@
+// The safetensors model file, readable by PyTorch and Hugging Face tools:
+//   u64 little-endian header length N | N bytes of JSON header, space-padded to a multiple of 8 | raw data.
+// Tensor names are those of torch.nn.Sequential(Linear, Act, Linear, Act, ..., Linear): Linear k is
+// module 2k, so its parameters are "2k.weight" [outputs, inputs] and "2k.bias" [outputs]. Our weight
+// layout is already PyTorch's (row-major [outputs × inputs]), so tensors are written as they are.
+import { NORMALIZATIONS, type Normalization } from '../data/normalize.js';
+import { InputError } from '../errors.js';
+import { HIDDEN_ACTIVATIONS, LOSS_KINDS, type HiddenActivation, type LossKind } from '../math/kernels.js';
+import { MODEL_FORMAT, MODEL_VERSION, type ModelContents } from './file.js';
+import { layerViews, parameterLayout, type LayerViews, type NetworkShape } from './layout.js';
+
+const LENGTH_BYTES = 8;
+const FLOAT_BYTES = 4;
+/** The reference implementation refuses headers over 100 MB; so do we, before decoding one. */
+const MAX_HEADER_BYTES = 100_000_000;
+const METADATA_KEY = '__metadata__';
+const METADATA_KEYS = ['format', 'version', 'sizes', 'activation', 'loss', 'labels', 'normalization'] as const;
+
+type Metadata = Record<(typeof METADATA_KEYS)[number], string>;
+
+interface TensorInfo {
+  dtype: string;
+  shape: number[];
+  data_offsets: [number, number];
+}
+
+/** Module names as nn.Sequential numbers them: the activations take the odd indexes. */
+export function tensorNames(layer: number): { weight: string; bias: string } {
+  return { weight: `${2 * layer}.weight`, bias: `${2 * layer}.bias` };
+}
+
+/**
+ * The normalization (x ← (x − offset) · scale, before the first Linear) goes into the metadata as
+ * JSON, not into tensors, so that the tensors load strictly into a plain nn.Sequential.
+ */
+export function serializeSafetensors(shape: NetworkShape, layers: readonly LayerViews[], labels: readonly string[] | null, normalization: Normalization | null): Uint8Array {
+  const metadata: Metadata = {
+    format: MODEL_FORMAT,
+    version: String(MODEL_VERSION),
+    sizes: JSON.stringify(shape.sizes),
+    activation: shape.activation,
+    loss: shape.loss,
+    labels: JSON.stringify(labels ?? null),
+    normalization: JSON.stringify(normalization ? { kind: normalization.kind, offset: Array.from(normalization.offset), scale: Array.from(normalization.scale) } : null),
+  };
+  const header: Record<string, unknown> = { [METADATA_KEY]: metadata };
+  const tensors: Float32Array[] = [];
+  let offset = 0;
+  layers.forEach((layer, l) => {
+    const names = tensorNames(l);
+    const [inputs, outputs] = [shape.sizes[l]!, shape.sizes[l + 1]!];
+    for (const [name, values, dims] of [[names.weight, layer.w, [outputs, inputs]], [names.bias, layer.b, [outputs]]] as const) {
+      header[name] = { dtype: 'F32', shape: dims, data_offsets: [offset, offset + values.length * FLOAT_BYTES] };
+      offset += values.length * FLOAT_BYTES;
+      tensors.push(values);
+    }
+  });
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  // Padding to 8 bytes keeps the data section aligned, so readers may view it as float32 in place.
+  const headerLength = Math.ceil(json.length / 8) * 8;
+  const bytes = new Uint8Array(LENGTH_BYTES + headerLength + offset);
+  const view = new DataView(bytes.buffer);
+  view.setBigUint64(0, BigInt(headerLength), true);
+  bytes.set(json, LENGTH_BYTES);
+  bytes.fill(0x20, LENGTH_BYTES + json.length, LENGTH_BYTES + headerLength);
+  let position = LENGTH_BYTES + headerLength;
+  for (const values of tensors) {
+    for (let i = 0; i < values.length; i++, position += FLOAT_BYTES) view.setFloat32(position, values[i]!, true);
+  }
+  return bytes;
+}
+
+/**
+ * True when `bytes` start like a safetensors file: a u64 length, then '{'. A JSON text never has a
+ * zero byte among its first 8, while any real header length (< 2^56) has one.
+ */
+export function looksLikeSafetensors(bytes: Uint8Array): boolean {
+  return bytes.length > LENGTH_BYTES && bytes[LENGTH_BYTES] === 0x7b && bytes.subarray(0, LENGTH_BYTES).includes(0);
+}
+
+export function parseSafetensors(bytes: Uint8Array, source: string): ModelContents {
+  const fail = (what: string): never => {
+    throw new InputError(`${source}: ${what}`);
+  };
+  if (bytes.length < LENGTH_BYTES) fail(`${bytes.length} bytes, too short for a safetensors file (it starts with an 8-byte header length)`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const declared = view.getBigUint64(0, true);
+  const available = bytes.length - LENGTH_BYTES;
+  if (declared === 0n || declared > BigInt(MAX_HEADER_BYTES)) fail(`header length ${declared} is not a valid safetensors header length`);
+  if (declared > BigInt(available)) fail(`header length ${declared} runs past the end of the file (${available} bytes follow the length)`);
+  const headerLength = Number(declared);
+  const header = parseHeader(bytes.subarray(LENGTH_BYTES, LENGTH_BYTES + headerLength), fail);
+  const dataStart = LENGTH_BYTES + headerLength;
+  const dataLength = bytes.length - dataStart;
+
+  const metadata = parseMetadata(header[METADATA_KEY], fail);
+  const shape: NetworkShape = { sizes: metadata.sizes, activation: metadata.activation, loss: metadata.loss };
+  const layout = parameterLayout(shape);
+  const parameters = new Float32Array(layout.length);
+  const expected = new Set([METADATA_KEY]);
+  const ranges: [number, number, string][] = [];
+  layerViews(layout, parameters).forEach((target, l) => {
+    const names = tensorNames(l);
+    const [inputs, outputs] = [shape.sizes[l]!, shape.sizes[l + 1]!];
+    for (const [name, values, dims] of [[names.weight, target.w, [outputs, inputs]], [names.bias, target.b, [outputs]]] as const) {
+      expected.add(name);
+      const info = checkTensorInfo(header[name], name, dims, dataLength, fail);
+      ranges.push([info.data_offsets[0], info.data_offsets[1], name]);
+      readFloats(view, dataStart + info.data_offsets[0], values, name, fail);
+    }
+  });
+  for (const key of Object.keys(header)) if (!expected.has(key)) fail(`unexpected key ${JSON.stringify(key)} in the header (sizes ${JSON.stringify(shape.sizes)} name tensors ${[...expected].filter((k) => k !== METADATA_KEY).join(', ')})`);
+  checkRanges(ranges, dataLength, fail);
+  return { shape, parameters, labels: metadata.labels, normalization: metadata.normalization };
+}
+
+function parseHeader(headerBytes: Uint8Array, fail: (what: string) => never): Record<string, unknown> {
+  if (headerBytes[0] !== 0x7b) fail('header does not start with "{" (not a safetensors file, or a wrong header length)');
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(headerBytes));
+  } catch (error) {
+    return fail(`header is not JSON (${(error as Error).message}); is the header length right?`);
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return fail('header must be a JSON object');
+  return json as Record<string, unknown>;
+}
+
+interface ParsedMetadata {
+  sizes: number[];
+  activation: HiddenActivation;
+  loss: LossKind;
+  labels: string[] | null;
+  normalization: Normalization | null;
+}
+
+function parseMetadata(value: unknown, fail: (what: string) => never): ParsedMetadata {
+  if (value === undefined) return fail(`missing "${METADATA_KEY}" (a gradpool model records its sizes, activation, loss and labels there)`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail(`"${METADATA_KEY}" must be an object of strings`);
+  const metadata = value as Record<string, unknown>;
+  for (const key of Object.keys(metadata)) if (!(METADATA_KEYS as readonly string[]).includes(key)) fail(`${METADATA_KEY}: unexpected key ${JSON.stringify(key)}`);
+  for (const key of METADATA_KEYS) {
+    if (!(key in metadata)) fail(`${METADATA_KEY}: missing key "${key}"`);
+    if (typeof metadata[key] !== 'string') fail(`${METADATA_KEY}.${key} must be a string (safetensors metadata holds strings only)`);
+  }
+  const m = metadata as Metadata;
+  if (m.format !== MODEL_FORMAT) fail(`${METADATA_KEY}.format is ${JSON.stringify(m.format)}, expected "${MODEL_FORMAT}"`);
+  if (m.version !== String(MODEL_VERSION)) fail(`${METADATA_KEY}.version ${JSON.stringify(m.version)} is not supported (this gradpool reads version ${MODEL_VERSION})`);
+  const sizes = parseJsonField(m.sizes, 'sizes', fail);
+  if (!Array.isArray(sizes) || sizes.length < 2 || !sizes.every(isLayerSize)) fail(`${METADATA_KEY}.sizes must be a JSON array of at least 2 positive integers, got ${m.sizes}`);
+  if (!HIDDEN_ACTIVATIONS.includes(m.activation as HiddenActivation)) fail(`${METADATA_KEY}.activation: unknown activation ${JSON.stringify(m.activation)}`);
+  if (!LOSS_KINDS.includes(m.loss as LossKind)) fail(`${METADATA_KEY}.loss: unknown loss ${JSON.stringify(m.loss)}`);
+  const labels = parseJsonField(m.labels, 'labels', fail);
+  if (labels !== null && !(Array.isArray(labels) && labels.every((l) => typeof l === 'string'))) fail(`${METADATA_KEY}.labels must be "null" or a JSON array of strings`);
+  const outputs = (sizes as number[])[(sizes as number[]).length - 1]!;
+  const names = labels as string[] | null;
+  if (names !== null && names.length !== (outputs === 1 ? 2 : outputs)) fail(`${METADATA_KEY}.labels: ${names.length} names for ${outputs} outputs`);
+  if (names === null && m.loss !== 'mse') fail(`${METADATA_KEY}.labels: a classification model needs its label names`);
+  const normalization = parseNormalization(parseJsonField(m.normalization, 'normalization', fail), (sizes as number[])[0]!, fail);
+  return { sizes: sizes as number[], activation: m.activation as HiddenActivation, loss: m.loss as LossKind, labels: names, normalization };
+}
+
+function parseNormalization(value: unknown, features: number, fail: (what: string) => never): Normalization | null {
+  if (value === null) return null;
+  const where = `${METADATA_KEY}.normalization`;
+  if (typeof value !== 'object' || Array.isArray(value)) return fail(`${where} must be "null" or a JSON object with kind, offset and scale`);
+  const { kind, offset, scale, ...rest } = value as Record<string, unknown>;
+  const extra = Object.keys(rest)[0];
+  if (extra !== undefined) fail(`${where}: unexpected key ${JSON.stringify(extra)}`);
+  if (kind === 'none' || !NORMALIZATIONS.includes(kind as Normalization['kind'])) fail(`${where}: unknown kind ${JSON.stringify(kind)}`);
+  const finiteArray = (values: unknown, name: string): Float32Array => {
+    if (!Array.isArray(values) || values.length !== features) return fail(`${where}.${name} must be an array of ${features} numbers (one per input)`);
+    const floats = Float32Array.from(values as unknown[], (v) => (typeof v === 'number' ? v : NaN));
+    const bad = floats.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) fail(`${where}.${name}[${bad}] is not a finite float32 number`);
+    return floats;
+  };
+  return { kind: kind as Normalization['kind'], offset: finiteArray(offset, 'offset'), scale: finiteArray(scale, 'scale') };
+}
+
+function parseJsonField(text: string, key: string, fail: (what: string) => never): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return fail(`${METADATA_KEY}.${key} is not JSON: ${JSON.stringify(text.slice(0, 60))}`);
+  }
+}
+
+function isLayerSize(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value > 0 && value <= 1 << 20;
+}
+
+function checkTensorInfo(value: unknown, name: string, dims: readonly number[], dataLength: number, fail: (what: string) => never): TensorInfo {
+  if (value === undefined) return fail(`missing tensor "${name}"`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail(`${name}: must be an object with dtype, shape and data_offsets`);
+  const info = value as Record<string, unknown>;
+  for (const key of Object.keys(info)) if (!['dtype', 'shape', 'data_offsets'].includes(key)) fail(`${name}: unexpected key ${JSON.stringify(key)}`);
+  if (info.dtype !== 'F32') fail(`${name}: dtype ${JSON.stringify(info.dtype)}, expected "F32"`);
+  if (!Array.isArray(info.shape) || JSON.stringify(info.shape) !== JSON.stringify(dims)) fail(`${name}: shape ${JSON.stringify(info.shape)}, expected ${JSON.stringify(dims)} from the sizes in ${METADATA_KEY}`);
+  const offsets = info.data_offsets;
+  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)) fail(`${name}: data_offsets must be [begin, end] byte offsets`);
+  const [begin, end] = offsets as [number, number];
+  if (begin > end || end > dataLength) fail(`${name}: data_offsets [${begin}, ${end}] lie outside the ${dataLength} data bytes`);
+  const bytes = dims.reduce((a, b) => a * b, 1) * FLOAT_BYTES;
+  if (end - begin !== bytes) fail(`${name}: data_offsets [${begin}, ${end}] span ${end - begin} bytes, a ${JSON.stringify(dims)} F32 tensor needs ${bytes}`);
+  return { dtype: 'F32', shape: [...dims], data_offsets: [begin, end] };
+}
+
+function readFloats(view: DataView, position: number, out: Float32Array, name: string, fail: (what: string) => never): void {
+  for (let i = 0; i < out.length; i++, position += FLOAT_BYTES) {
+    const value = view.getFloat32(position, true);
+    if (!Number.isFinite(value)) fail(`${name}[${i}] is ${value}, not a finite number`);
+    out[i] = value;
+  }
+}
+
+/** Tensors may come in any order, but must tile the data section: no overlap, no gap, nothing after. */
+function checkRanges(ranges: [number, number, string][], dataLength: number, fail: (what: string) => never): void {
+  const sorted = [...ranges].sort((a, b) => a[0] - b[0]);
+  let covered = 0;
+  let previous = '';
+  for (const [begin, end, name] of sorted) {
+    if (begin < covered) fail(`${name}: data_offsets [${begin}, ${end}] overlap ${previous}`);
+    if (begin > covered) fail(`${name}: data_offsets start at ${begin}, leaving bytes ${covered}–${begin} unused`);
+    covered = end;
+    previous = name;
+  }
+  if (covered !== dataLength) fail(`${dataLength - covered} data bytes after the last tensor (the tensors cover ${covered} of ${dataLength})`);
+}
