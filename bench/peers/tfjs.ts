@@ -18,7 +18,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { randomStream, shuffleInPlace } from '../../src/data/random.js';
 
-export const TFJS_INSTALL = 'npm install --no-save @tensorflow/tfjs @tensorflow/tfjs-backend-wasm';
+const TFJS_INSTALL = 'npm install --no-save @tensorflow/tfjs @tensorflow/tfjs-backend-wasm';
 
 // The few parts of the tfjs API used here (the real types live in the packages, which may be absent).
 interface Tensor {

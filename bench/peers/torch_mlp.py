@@ -18,6 +18,25 @@ import sys
 import time
 
 
+def loaded_math_libraries() -> list:
+    """The BLAS/LAPACK/oneDNN shared objects really mapped into this process (Linux), resolved.
+
+    Debian's torch reports BLAS_INFO=generic: it calls whatever libblas.so.3 the alternatives
+    system points to (reference BLAS unless OpenBLAS or BLIS is installed), so look.
+    """
+    found = set()
+    try:
+        with open("/proc/self/maps") as maps:
+            for line in maps:
+                path = line.split()[-1] if "/" in line else ""
+                name = os.path.basename(path).lower()
+                if any(key in name for key in ("blas", "lapack", "mkl", "blis", "dnnl", "gomp", "omp")):
+                    found.add(os.path.realpath(path))
+    except OSError:
+        return []
+    return sorted(found)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--dir", required=True)
@@ -126,6 +145,7 @@ def main() -> int:
         "cpuCapability": capability,
         "blas": blas,
         "config": config[:12],
+        "libraries": loaded_math_libraries(),
         "env": {key: os.environ.get(key) for key in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")},
         "epochs": epochs,
     }))

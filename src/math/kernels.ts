@@ -24,6 +24,8 @@ export interface Kernels<F extends Floats = Float32Array> {
   activationBackward(activation: HiddenActivation, grad: F, a: F, count: number): void;
   /** Output layer and loss fused: z → probabilities/outputs in place, dz = out − y; returns Σ loss over rows. */
   outputLoss(loss: LossKind, out: F, dz: F, y: F, rows: number, outputs: number): number;
+  /** into[i] += add[i] for i in [from, to): the gradient-slab reduction. */
+  addInto(into: F, add: F, from: number, to: number): void;
 }
 
 export type HiddenActivation = 'relu' | 'sigmoid' | 'tanh';
@@ -183,6 +185,10 @@ export function outputActivation(loss: LossKind, out: Floats, rows: number, outp
   }
 }
 
+export function addInto(into: Floats, add: Floats, from: number, to: number): void {
+  for (let i = from; i < to; i++) into[i] = into[i]! + add[i]!;
+}
+
 export const referenceKernels: Kernels<Floats> = {
   name: 'typescript',
   denseForward,
@@ -191,4 +197,5 @@ export const referenceKernels: Kernels<Floats> = {
   activationForward,
   activationBackward,
   outputLoss,
+  addInto,
 };

@@ -54,6 +54,7 @@ interface KernelExports {
   activationForward(kind: number, values: number, count: number): void;
   activationBackward(kind: number, grad: number, a: number, count: number): void;
   outputLoss(kind: number, out: number, dz: number, y: number, rows: number, outputs: number): number;
+  addInto(into: number, add: number, count: number): void;
 }
 
 /**
@@ -120,6 +121,10 @@ export function loadWasmKernels(memory: WebAssembly.Memory): Kernels {
       if (code === undefined) throw new RangeError(`unknown loss ${String(loss)}`);
       const count = rows * outputs;
       return k.outputLoss(code, ptr(out, count, 'out'), ptr(dz, count, 'dz'), ptr(y, count, 'y'), rows, outputs);
+    },
+    addInto(into, add, from, to) {
+      if (to <= from) return;
+      k.addInto(ptr(into, to, 'into') + from * 4, ptr(add, to, 'add') + from * 4, to - from);
     },
   };
 }

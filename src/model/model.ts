@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { parseModel, serializeModel } from './file.js';
 import { looksLikeSafetensors, parseSafetensors, serializeSafetensors } from './safetensors.js';
 import { layerViews, parameterLayout, type LayerViews, type NetworkShape, type ParameterLayout } from './layout.js';
+import { ConfusionMatrix, predictedClass, type ClassMetrics } from './metrics.js';
 import { countCorrect, forwardHidden, type ChunkBuffers, chunkBufferSizes } from './network.js';
 import { writeFileAtomic } from '../io/atomic.js';
 
@@ -17,6 +18,9 @@ export interface Evaluation {
   /** null for regression. */
   accuracy: number | null;
   samples: number;
+  /** Classification only: counts[actual][predicted], in label order. */
+  confusion: number[][] | null;
+  perClass: ClassMetrics[] | null;
 }
 
 export class Model {
@@ -101,6 +105,8 @@ export class Model {
     const buffers = inferenceBuffers(this.shape, Math.min(dataset.rows, INFERENCE_ROWS));
     let lossSum = 0;
     let correct = 0;
+    const { targets } = dataset;
+    const confusion = this.labels && targets.kind === 'classes' ? new ConfusionMatrix(this.labels) : null;
     for (let start = 0; start < dataset.rows; start += buffers.capacity) {
       const count = Math.min(buffers.capacity, dataset.rows - start);
       this.loadInputs(buffers, dataset.x, start, count);
@@ -108,11 +114,16 @@ export class Model {
       const logits = forwardHidden(kernels, this.shape, this.layers, buffers, count);
       lossSum += kernels.outputLoss(this.shape.loss, logits, buffers.gradA, buffers.targets, count, this.outputs);
       correct += countCorrect(logits, buffers.targets, count, this.outputs);
+      if (confusion && targets.kind === 'classes') {
+        for (let r = 0; r < count; r++) confusion.add(targets.index[start + r]!, predictedClass(logits, r, this.outputs));
+      }
     }
     return {
       loss: lossSum / dataset.rows,
       accuracy: this.labels ? correct / dataset.rows : null,
       samples: dataset.rows,
+      confusion: confusion?.counts ?? null,
+      perClass: confusion?.perClass() ?? null,
     };
   }
 

@@ -66,7 +66,7 @@ export class ShardEngine {
   }
 
   reduceAndUpdate(step: UpdateStep & { shards: number }, from: number, to: number): void {
-    treeReduce(this.views.slabs, step.shards, from, to);
+    treeReduce(this.kernels, this.views.slabs, step.shards, from, to);
     applyUpdate(this.optimizer, step, this.views.parameters, this.views.slabs[0]!, this.views.optimizerState, from, to);
   }
 

@@ -450,3 +450,20 @@ export function outputLoss(kind: i32, out: usize, dz: usize, y: usize, rows: i32
   }
   return total;
 }
+
+// ---------------------------------------------------------------------------------------------
+// addInto: into[i] += add[i] for count floats — the gradient-slab reduction, memory-bound, so plain
+// 4-wide vectors suffice; the last count % 4 floats go one by one.
+export function addInto(into: usize, add: usize, count: i32): void {
+  const n = <usize>count;
+  const main = n & ~(<usize>3);
+  let i: usize = 0;
+  for (; i < main; i += 4) {
+    const p = into + (i << 2);
+    v128.store(p, f32x4.add(v128.load(p), v128.load(add + (i << 2))));
+  }
+  for (; i < n; i++) {
+    const p = into + (i << 2);
+    store<f32>(p, load<f32>(p) + load<f32>(add + (i << 2)));
+  }
+}

@@ -1,0 +1,104 @@
+// Training pictures as SVG: vega-lite specs compiled to vega and rendered headless (renderer
+// 'none' needs neither a canvas nor a browser), so the CLI can write them anywhere Node runs.
+import { parse, View } from 'vega';
+import { compile, type TopLevelSpec } from 'vega-lite';
+import type { EpochEntry } from '../options.js';
+
+/** One point of a line: x, y and the line it belongs to. */
+export interface SeriesPoint {
+  x: number;
+  y: number;
+  series: string;
+}
+
+export const PANEL_WIDTH = 560;
+export const PANEL_HEIGHT = 220;
+
+/** vega-lite's default palette (tableau10), named here so train/validation keep their colours. */
+const TRAIN_COLOR = '#4c78a8';
+const VALIDATION_COLOR = '#f58518';
+
+export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  const view = new View(parse(compile(spec).spec), { renderer: 'none' });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
+
+/**
+ * Loss per epoch and, for classification, accuracy per epoch: one panel each, with a train line
+ * and a validation line where validation was measured.
+ */
+export async function renderTrainingPlot(history: readonly EpochEntry[]): Promise<string> {
+  const loss = metricPoints(history, (e) => e.loss, (e) => e.valLoss);
+  const panels = [linePanel('Loss', 'loss', loss, { scale: { zero: false } })];
+  const accuracy = metricPoints(history, (e) => e.accuracy, (e) => e.valAccuracy);
+  if (accuracy.length > 0) panels.push(linePanel('Accuracy', 'accuracy', accuracy, { scale: { zero: false }, axis: { format: '.0%' } }));
+  const series = [...new Set([...loss, ...accuracy].map((p) => p.series))];
+  const colors = { domain: series, range: series.map((s) => (s === 'train' ? TRAIN_COLOR : VALIDATION_COLOR)) };
+  return renderSvg({
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    background: 'white',
+    padding: 12,
+    vconcat: panels.map((panel) => ({ ...panel, encoding: { ...panel.encoding, color: { ...panel.encoding.color, scale: colors } } })),
+    resolve: { scale: { color: 'shared' } },
+    config: CHART_CONFIG,
+  } as TopLevelSpec);
+}
+
+/** Train points for every epoch; validation points only where the entry has one. */
+function metricPoints(history: readonly EpochEntry[], train: (e: EpochEntry) => number | null, validation: (e: EpochEntry) => number | null): SeriesPoint[] {
+  const points: SeriesPoint[] = [];
+  for (const e of history) {
+    const value = train(e);
+    if (value !== null && Number.isFinite(value)) points.push({ x: e.epoch, y: value, series: 'train' });
+  }
+  for (const e of history) {
+    const value = validation(e);
+    if (value !== null && Number.isFinite(value)) points.push({ x: e.epoch, y: value, series: 'validation' });
+  }
+  return points;
+}
+
+export interface AxisOptions {
+  scale?: Record<string, unknown>;
+  axis?: Record<string, unknown>;
+}
+
+/**
+ * One line chart: x, y, a colour per series. Points are drawn too when a line has a single point
+ * (a one-point line is invisible).
+ */
+export function linePanel(
+  title: string,
+  yTitle: string,
+  points: readonly SeriesPoint[],
+  y: AxisOptions = {},
+  x: AxisOptions & { title?: string } = {},
+) {
+  const counts = new Map<string, number>();
+  for (const p of points) counts.set(p.series, (counts.get(p.series) ?? 0) + 1);
+  const lonely = [...counts.values()].some((n) => n < 2);
+  return {
+    title,
+    width: PANEL_WIDTH,
+    height: PANEL_HEIGHT,
+    data: { values: points },
+    mark: { type: 'line' as const, point: lonely, strokeWidth: 1.5 },
+    encoding: {
+      x: { field: 'x', type: 'quantitative' as const, title: x.title ?? 'epoch', axis: { tickMinStep: 1, format: 'd', ...x.axis }, scale: { zero: false, nice: false, ...x.scale } },
+      y: { field: 'y', type: 'quantitative' as const, title: yTitle, axis: y.axis ?? {}, scale: y.scale ?? {} },
+      color: { field: 'series', type: 'nominal' as const, title: null, sort: null, legend: { orient: 'top' as const } },
+    },
+  };
+}
+
+export const CHART_CONFIG = {
+  font: 'Helvetica, Arial, sans-serif',
+  title: { fontSize: 14, anchor: 'start' as const },
+  axis: { labelFontSize: 11, titleFontSize: 12, gridColor: '#e8e8e8' },
+  legend: { labelFontSize: 12, symbolType: 'stroke' as const, labelLimit: 260 },
+  view: { stroke: '#ccc' },
+};

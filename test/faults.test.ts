@@ -1,0 +1,59 @@
+// When things go wrong mid-run: a worker that throws or dies, signals, and what stays on disk.
+import test from 'ava';
+import { spawn } from 'node:child_process';
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CLI, runCli, tempDir } from './helpers/cli.js';
+
+// Big enough per step that several workers share it; many epochs so signals land mid-run.
+const sharedWork = ['--data', 'builtin:blobs', '--samples', '2048', '--features', '256', '--layers', '128', '--batch-size', '256', '--threads', '2'];
+
+for (const fault of ['throw', 'exit'] as const) {
+  test(`a worker that ${fault === 'throw' ? 'throws' : 'dies'} mid-epoch stops training with exit 1, naming the step, and keeps the last checkpoint`, async (t) => {
+    const dir = await tempDir();
+    const checkpoints = join(dir, 'checkpoints');
+    const out = join(dir, 'model.json');
+    await writeFile(out, 'precious');
+    // 8 steps per epoch: command 12 is in epoch 2, after epoch 1's checkpoint was written.
+    const result = await runCli(['train', ...sharedWork, '--epochs', '3', '--checkpoint-dir', checkpoints, '--out', out], { env: { GRADPOOL_TEST_WORKER_FAULT: `${fault}@12` }, timeoutMs: 60_000 });
+    t.is(result.code, 1, result.stderr);
+    t.regex(result.stderr, /worker thread failed.*\(epoch 2, step \d+ of 8\)/);
+    t.is(result.stderr.trim().split('\n').length, 1);
+    t.is(await readFile(out, 'utf8'), 'precious', 'no model written for a failed run');
+    const resumed = await runCli(['train', ...sharedWork, '--epochs', '3', '--resume', checkpoints, '--quiet', '--out', out]);
+    t.is(resumed.code, 0, `the checkpoint from epoch 1 is intact and resumable: ${resumed.stderr}`);
+  });
+}
+
+for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  test(`${signal} during training saves the model so far and exits ${code}`, async (t) => {
+    const dir = await tempDir();
+    const out = join(dir, 'model.json');
+    const child = spawn(process.execPath, [CLI, 'train', ...sharedWork, '--epochs', '100000', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    await new Promise<void>((resolve) => {
+      child.stdout.on('data', (chunk) => {
+        stdout += chunk;
+        if (stdout.includes('epoch      2/')) resolve();
+      });
+    });
+    child.kill(signal);
+    const exitCode = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    t.is(exitCode, code, stderr);
+    const model = JSON.parse(await readFile(out, 'utf8'));
+    t.is(model.format, 'gradpool-model');
+    t.regex(stderr, /interrupted/);
+  });
+}
+
+test('a file write goes through a temporary file: no stray temporaries remain', async (t) => {
+  const dir = await tempDir();
+  const out = join(dir, 'model.json');
+  const result = await runCli(['train', '--data', 'builtin:moons', '--epochs', '2', '--out', out, '--checkpoint-dir', dir, '--quiet']);
+  t.is(result.code, 0, result.stderr);
+  t.true((await stat(out)).size > 0);
+  const { readdir } = await import('node:fs/promises');
+  t.deepEqual((await readdir(dir)).sort(), ['checkpoint.gpck', 'model.json']);
+});
