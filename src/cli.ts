@@ -12,7 +12,12 @@ import { InputError } from './errors.js';
 import { assertWritablePath, writeFileAtomic } from './io/atomic.js';
 import { HIDDEN_ACTIVATIONS, LOSS_KINDS, type HiddenActivation } from './math/kernels.js';
 import { loadModel, type Model } from './model/model.js';
-import { DEFAULTS, type LossChoice } from './options.js';
+import { DEFAULTS, type KernelOption, type LossChoice } from './options.js';
+import { NORMALIZATIONS, type NormalizationKind } from './data/normalize.js';
+import { OPTIMIZERS, type OptimizerName } from './optim/optimizers.js';
+import { SCHEDULES, STEP_EVERY_EPOCHS, type ScheduleName } from './optim/schedule.js';
+import { renderTrainingPlot } from './report/charts.js';
+import { lossChart } from './cli/ascii-chart.js';
 import { train } from './train.js';
 
 const EXIT_FAILURE = 1;
@@ -47,23 +52,29 @@ function checkNumbers(argv: Record<string, unknown>, flags: string[]): void {
 }
 
 async function trainCommand(argv: Record<string, unknown>): Promise<void> {
-  checkNumbers(argv, ['batch-size', 'epochs', 'lr', 'threads', 'seed', 'val-split', 'samples', 'features', 'classes', 'noise']);
+  checkNumbers(argv, ['batch-size', 'epochs', 'lr', 'threads', 'seed', 'val-split', 'samples', 'features', 'classes', 'noise', 'momentum', 'beta1', 'beta2', 'epsilon', 'weight-decay', 'patience']);
   const quiet = argv.quiet === true;
   const epochs = argv.epochs as number;
   const logPath = argv['log-json'] as string | undefined;
   if (logPath) await assertWritablePath('--log-json', logPath);
+  if (argv.plot) await assertWritablePath('--plot', argv.plot as string);
   const progress = EpochProgress.enabled(process.stderr, quiet) ? new EpochProgress(process.stderr, epochs) : undefined;
   const log = logPath ? openSync(logPath, 'w') : undefined;
   const writeLog = (record: object): void => {
     if (log !== undefined) writeSync(log, JSON.stringify(record) + '\n');
   };
-  // First Ctrl-C stops at the next step and still saves; a second one exits at once.
+  // The first SIGINT/SIGTERM stops at the next step boundary and still saves --out;
+  // a second one exits at once.
   const stop = new AbortController();
-  const onSignal = (): void => {
-    if (stop.signal.aborted) process.exit(130);
+  let signalExitCode = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    const code = signal === 'SIGTERM' ? 143 : 130;
+    if (stop.signal.aborted) process.exit(code);
+    signalExitCode = code;
     stop.abort();
   };
   process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     const result = await train({
       data: argv.data as string,
@@ -84,6 +95,19 @@ async function trainCommand(argv: Record<string, unknown>): Promise<void> {
       features: argv.features as number | undefined,
       classes: argv.classes as number | undefined,
       noise: argv.noise as number | undefined,
+      labels: argv.labels as string | undefined,
+      optimizer: argv.optimizer as OptimizerName,
+      momentum: argv.momentum as number,
+      beta1: argv.beta1 as number,
+      beta2: argv.beta2 as number,
+      epsilon: argv.epsilon as number,
+      weightDecay: argv['weight-decay'] as number,
+      lrSchedule: argv['lr-schedule'] as ScheduleName,
+      patience: argv.patience as number | undefined,
+      checkpointDir: argv['checkpoint-dir'] as string | undefined,
+      resume: argv.resume as string | undefined,
+      normalize: argv.normalize as NormalizationKind,
+      kernels: argv.kernels as KernelOption,
       signal: stop.signal,
       onProgress: progress ? (done, total, epoch) => progress.update(done, total, epoch) : undefined,
       onEpoch: (entry) => {
@@ -92,16 +116,20 @@ async function trainCommand(argv: Record<string, unknown>): Promise<void> {
         writeLog(entry);
       },
     });
-    writeLog({ event: 'done', testLoss: result.test?.loss ?? null, testAccuracy: result.test?.accuracy ?? null, aborted: result.aborted });
+    writeLog({ event: 'done', testLoss: result.test?.loss ?? null, testAccuracy: result.test?.accuracy ?? null, stopReason: result.stopReason });
+    if (result.message) console.error(`gradpool: ${result.message}`);
     if (!quiet) {
       if (result.test) console.log(`test      loss ${formatLoss(result.test.loss)}${result.test.accuracy === null ? '' : `  acc ${formatPercent(result.test.accuracy)}`}`);
+      if (progress && result.history.length > 1) console.log(lossChart(result.history));
       if (argv.out) console.log(`model saved to ${argv.out as string}`);
-      if (result.aborted) console.error('stopped early (interrupted)');
     }
-    if (result.aborted) process.exitCode = 130;
+    if (argv.plot) await writeFileAtomic(argv.plot as string, await renderTrainingPlot(result.history));
+    if (result.stopReason === 'aborted') process.exitCode = signalExitCode || 130;
+    if (result.stopReason === 'diverged') process.exitCode = EXIT_FAILURE;
   } finally {
     progress?.finishEpoch();
     process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     if (log !== undefined) closeSync(log);
   }
 }
@@ -188,8 +216,22 @@ export async function main(args: string[]): Promise<void> {
           .option('lr', { type: 'number', default: DEFAULTS.lr, describe: 'learning rate' })
           .option('threads', { type: 'number', describe: 'compute threads (default: available cores)' })
           .option('val-split', { type: 'number', default: DEFAULTS.valSplit, describe: 'fraction held out for validation' })
-          .option('out', { type: 'string', describe: 'write the trained model (JSON) here' })
+          .option('optimizer', { choices: OPTIMIZERS, default: DEFAULTS.optimizer })
+          .option('momentum', { type: 'number', default: DEFAULTS.momentum, describe: 'momentum optimizer: μ' })
+          .option('beta1', { type: 'number', default: DEFAULTS.beta1, describe: 'adam: β1' })
+          .option('beta2', { type: 'number', default: DEFAULTS.beta2, describe: 'adam: β2' })
+          .option('epsilon', { type: 'number', default: DEFAULTS.epsilon, describe: 'adam: ε' })
+          .option('weight-decay', { type: 'number', default: DEFAULTS.weightDecay, describe: 'L2 penalty λ (adds λ·w to the gradient)' })
+          .option('lr-schedule', { choices: SCHEDULES, default: DEFAULTS.lrSchedule, describe: `step: halve every ${STEP_EVERY_EPOCHS} epochs; cosine: decay to 0 over the run` })
+          .option('patience', { type: 'number', describe: 'stop after N epochs without a better val_loss, keeping the best weights' })
+          .option('checkpoint-dir', { type: 'string', describe: 'write a checkpoint here after every epoch' })
+          .option('resume', { type: 'string', describe: 'continue from the checkpoint in this directory (same flags as the original run)' })
+          .option('normalize', { choices: NORMALIZATIONS, default: DEFAULTS.normalize, describe: 'feature scaling fitted on the training rows, saved in the model' })
+          .option('labels', { type: 'string', describe: 'IDX labels file, when --data is a single IDX images file' })
+          .option('kernels', { choices: ['auto', 'wasm', 'typescript'], default: DEFAULTS.kernels, describe: 'matrix kernels (auto: wasm SIMD when available)' })
+          .option('out', { type: 'string', describe: 'write the trained model here (.json, or .safetensors)' })
           .option('log-json', { type: 'string', describe: 'write one JSON line per epoch here' })
+          .option('plot', { type: 'string', describe: 'draw loss and accuracy per epoch to this SVG file' })
           .option('quiet', { type: 'boolean', default: false, describe: 'print nothing but errors' })
           .example('$0 train --data builtin:spirals', 'the default demo')
           .example('$0 train --data iris.csv --label-column species --val-split 0.2 --out iris.json', 'a CSV with string labels'),

@@ -389,3 +389,19 @@ test('wasm kernels do nothing for empty shapes', (t) => {
   kernels.denseForward(z!, a!, w!, b!, 2, 0, 4);
   t.deepEqual([...z!], [...b!, ...b!]);
 });
+
+test('wasm addInto adds exactly like the reference over any range and writes only that range', (t) => {
+  const rng = seedrandom('addInto');
+  for (const [count, from, to] of [[1, 0, 1], [7, 2, 7], [64, 0, 64], [1031, 5, 1030], [4096, 1024, 2048]] as const) {
+    const specs = [output('into', count, () => rng() - 0.5), input('add', count, () => rng() - 0.5)];
+    for (const top of [-1, 0, 1]) {
+      const placed = place(rng, specs, top);
+      const [into, add] = placed.views as [Float32Array, Float32Array];
+      const expected = copy(into);
+      referenceKernels.addInto(expected, copy(add), from, to);
+      checkWritesOnlyOutputs(t, `addInto ${count} [${from}, ${to})`, specs, placed, () => kernels.addInto(into, add, from, to));
+      // float32 addition rounds the same in both: they must agree bit for bit
+      t.deepEqual([...into], [...expected]);
+    }
+  }
+});
