@@ -12,6 +12,7 @@ import { InputError } from './errors.js';
 import { assertWritablePath, writeFileAtomic } from './io/atomic.js';
 import { HIDDEN_ACTIVATIONS, LOSS_KINDS, type HiddenActivation } from './math/kernels.js';
 import { loadModel, type Model } from './model/model.js';
+import { ConfusionMatrix } from './model/metrics.js';
 import { DEFAULTS, type KernelOption, type LossChoice } from './options.js';
 import { NORMALIZATIONS, type NormalizationKind } from './data/normalize.js';
 import { OPTIMIZERS, type OptimizerName } from './optim/optimizers.js';
@@ -157,8 +158,12 @@ async function evaluateCommand(argv: Record<string, unknown>): Promise<void> {
   const model = await loadModel(argv.model as string);
   const dataset = await loadForModel(model, argv);
   const result = model.evaluate(dataset);
-  if (argv.json) console.log(JSON.stringify(result));
-  else console.log(`loss ${formatLoss(result.loss).trim()}${result.accuracy === null ? '' : `  accuracy ${formatPercent(result.accuracy).trim()}`}  samples ${result.samples}`);
+  if (argv.json) {
+    console.log(JSON.stringify(result));
+    return;
+  }
+  console.log(`loss ${formatLoss(result.loss).trim()}${result.accuracy === null ? '' : `  accuracy ${formatPercent(result.accuracy).trim()}`}  samples ${result.samples}`);
+  if (result.confusion && model.labels) console.log(`\n${ConfusionMatrix.from(model.labels, result.confusion).format()}`);
 }
 
 async function predictCommand(argv: Record<string, unknown>): Promise<void> {

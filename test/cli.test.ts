@@ -50,6 +50,13 @@ test('a CSV with string labels trains, saves, evaluates and predicts', async (t)
   t.is(evaluation.samples, 300);
   t.true(Math.abs(evaluation.accuracy - done.testAccuracy) < 1e-9, 'evaluate agrees with the test pass of training');
   t.true(Math.abs(evaluation.loss - done.testLoss) < 1e-4);
+  t.is(evaluation.confusion.length, 3);
+  t.is(evaluation.confusion.flat().reduce((a: number, b: number) => a + b, 0), 300);
+  const diagonal = evaluation.confusion.reduce((sum: number, row: number[], i: number) => sum + row[i]!, 0);
+  t.is(diagonal / 300, evaluation.accuracy, 'the confusion matrix diagonal is the accuracy');
+  t.deepEqual(evaluation.perClass.map((c: { label: string }) => c.label), FRUIT);
+  const text = await runCli(['evaluate', '--model', model, '--data', testCsv, '--label-column', 'fruit']);
+  t.regex(text.stdout, /precision +recall +support/);
 
   const predictions = join(dir, 'preds.csv');
   const predicted = await runCli(['predict', '--model', model, '--data', testCsv, '--label-column', 'fruit', '--out', predictions]);

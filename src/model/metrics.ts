@@ -14,6 +14,12 @@ export class ConfusionMatrix {
     this.counts = labels.map(() => labels.map(() => 0));
   }
 
+  static from(labels: readonly string[], counts: readonly (readonly number[])[]): ConfusionMatrix {
+    const matrix = new ConfusionMatrix(labels);
+    counts.forEach((row, a) => row.forEach((n, p) => (matrix.counts[a]![p] = n)));
+    return matrix;
+  }
+
   add(actual: number, predicted: number): void {
     this.counts[actual]![predicted]!++;
   }
