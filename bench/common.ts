@@ -8,7 +8,9 @@ import { fileURLToPath } from 'node:url';
 import yargs, { type Options } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { train, type HiddenActivation } from '../src/index.js';
+import { resolveKernelChoice } from '../src/math/select.js';
 import { multiplyAddsPerSample } from '../src/model/layout.js';
+import type { KernelOption } from '../src/options.js';
 
 /** The repository root (this file runs as dist/bench/common.js). */
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -66,6 +68,10 @@ export interface BenchFlags {
   workloads: Workload[];
   epochs: number;
   samples: number;
+  /** Passed to train(); auto = wasm SIMD when it loads. */
+  kernels: KernelOption;
+  /** What `kernels` resolves to on this machine. */
+  kernelsUsed: string;
   save: boolean;
 }
 
@@ -90,14 +96,19 @@ function parseWorkloads(text: string): Workload[] {
  * --threads 1,2,4 --workloads M1,M3 --epochs N --samples N [--no-save], or the same as
  * BENCH_THREADS, BENCH_WORKLOADS, BENCH_EPOCHS, BENCH_SAMPLES, BENCH_SAVE in the environment.
  */
-export function parseBenchFlags(script: string, defaultEpochs: number, extra: Record<string, Options> = {}): BenchFlags & Record<string, unknown> {
+export function parseBenchFlags(
+  script: string,
+  defaults: { epochs: number; threads?: string; workloads?: string },
+  extra: Record<string, Options> = {},
+): BenchFlags & Record<string, unknown> {
   const parser = yargs(hideBin(process.argv))
     .scriptName(script)
     .env('BENCH')
-    .option('threads', { type: 'string', describe: 'comma-separated thread counts (default: 1..cores; powers of two above 8 cores)' })
-    .option('workloads', { type: 'string', default: WORKLOADS.map((w) => w.id).join(','), describe: 'comma-separated workload ids' })
-    .option('epochs', { type: 'number', default: defaultEpochs, describe: 'epochs per run; the first one is a warm-up and not counted when there are two or more' })
+    .option('threads', { type: 'string', default: defaults.threads, describe: 'comma-separated thread counts (default: 1..cores; powers of two above 8 cores)' })
+    .option('workloads', { type: 'string', default: defaults.workloads ?? WORKLOADS.map((w) => w.id).join(','), describe: 'comma-separated workload ids' })
+    .option('epochs', { type: 'number', default: defaults.epochs, describe: 'epochs per run; the first one is a warm-up and not counted when there are two or more' })
     .option('samples', { type: 'number', default: DEFAULT_SAMPLES, describe: 'rows of builtin:blobs' })
+    .option('kernels', { choices: ['auto', 'wasm', 'typescript'], default: 'auto', describe: "gradpool's matrix kernels (train()'s kernels option)" })
     .option('save', { type: 'boolean', default: true, describe: 'write bench/results/*.json (--no-save: print only)' })
     .options(extra)
     .strict()
@@ -113,6 +124,8 @@ export function parseBenchFlags(script: string, defaultEpochs: number, extra: Re
     workloads: parseWorkloads(String(argv.workloads)),
     epochs,
     samples,
+    kernels: argv.kernels as KernelOption,
+    kernelsUsed: resolveKernelChoice(argv.kernels as KernelOption),
     save: argv.save !== false,
   };
 }
@@ -134,7 +147,7 @@ export interface GradpoolRun {
  * One quiet train() on builtin:blobs. train() takes a data spec, not a Dataset, so each call
  * generates the (seeded, identical) rows again; that time is outside every epoch's samplesPerSec.
  */
-export async function runGradpool(w: Workload, threads: number, epochs: number, samples: number): Promise<GradpoolRun> {
+export async function runGradpool(w: Workload, threads: number, epochs: number, samples: number, kernels: KernelOption): Promise<GradpoolRun> {
   const started = performance.now();
   const result = await train({
     data: 'builtin:blobs',
@@ -148,6 +161,12 @@ export async function runGradpool(w: Workload, threads: number, epochs: number, 
     batchSize: w.batchSize,
     epochs,
     lr: LR,
+    // Spelled out so that a change of the library's defaults does not change what is measured.
+    optimizer: 'sgd',
+    lrSchedule: 'constant',
+    weightDecay: 0,
+    normalize: 'none',
+    kernels,
     threads,
     valSplit: 0,
   });

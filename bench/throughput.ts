@@ -39,7 +39,7 @@ interface Row {
   wallSeconds: number;
 }
 
-const flags = parseBenchFlags('throughput', 4);
+const flags = parseBenchFlags('throughput', { epochs: 4 });
 const machine = machineInfo();
 note(`gradpool throughput: ${flags.workloads.map((w) => w.id).join(',')} × threads ${flags.threads.join(',')}, ${flags.samples} samples, ${flags.epochs} epochs`);
 note(machineLine(machine));
@@ -48,7 +48,7 @@ const rows: Row[] = [];
 for (const w of flags.workloads) {
   let baseline: number | null = null;
   for (const threads of flags.threads) {
-    const run = await runGradpool(w, threads, flags.epochs, flags.samples);
+    const run = await runGradpool(w, threads, flags.epochs, flags.samples, flags.kernels);
     if (threads === 1) baseline = run.samplesPerSec;
     const speedup = baseline === null ? null : run.samplesPerSec / baseline;
     rows.push({
@@ -84,7 +84,7 @@ const cells = rows.map((r) => [
   fmtFixed(r.finalLoss, 4),
 ]);
 const legend = flags.workloads.map((w) => `${w.id}: ${w.title}, ${fmtInt(weightCount(w))} weights`).join('; ');
-const settings = `builtin:blobs ${flags.samples} × ${FEATURES}, seed ${SEED}, lr ${LR}, ${flags.epochs} epochs, samples/s = ${flags.epochs > 2 ? `median of epochs 2..${flags.epochs}` : flags.epochs === 2 ? 'epoch 2' : 'epoch 1 (no warm-up epoch excluded)'}`;
+const settings = `builtin:blobs ${flags.samples} × ${FEATURES}, seed ${SEED}, plain SGD lr ${LR}, ${flags.kernelsUsed} kernels (--kernels ${flags.kernels}), ${flags.epochs} epochs, samples/s = ${flags.epochs > 2 ? `median of epochs 2..${flags.epochs}` : flags.epochs === 2 ? 'epoch 2' : 'epoch 1 (no warm-up epoch excluded)'}`;
 
 console.log(textTable(headers, cells, align));
 console.log(`\n${legend}\n${settings}`);
@@ -93,7 +93,7 @@ if (flags.save) {
   const path = saveResults('throughput', machine.date, {
     benchmark: 'throughput',
     machine,
-    settings: { data: 'builtin:blobs', samples: flags.samples, features: FEATURES, seed: SEED, lr: LR, epochs: flags.epochs, threads: flags.threads },
+    settings: { data: 'builtin:blobs', samples: flags.samples, features: FEATURES, seed: SEED, lr: LR, optimizer: 'sgd', epochs: flags.epochs, threads: flags.threads, kernels: flags.kernels, kernelsUsed: flags.kernelsUsed },
     workloads: flags.workloads.map((w) => ({ ...w, weights: weightCount(w) })),
     rows,
   });

@@ -1,114 +1,48 @@
 #!/usr/bin/env node
 // The command line: flags → library calls → exit code. No math and no pool here.
 import { closeSync, openSync, writeSync } from 'node:fs';
-import yargs, { type Argv } from 'yargs';
+import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { lossChart } from './cli/ascii-chart.js';
+import { dataFlags, parseSizes, toTrainOptions, trainingFlags, checkNumbers, type Args } from './cli/flags.js';
 import { formatEpochLine, formatLoss, formatPercent } from './cli/format.js';
 import { EpochProgress } from './cli/progress.js';
-import { loadDataset } from './data/load.js';
-import { MODES, type Mode } from './data/batches.js';
-import { BUILTIN_NAMES } from './data/builtin.js';
+import { listenForStopSignals } from './cli/stop-signals.js';
+import { compareModes } from './compare.js';
+import type { Dataset } from './data/dataset.js';
+import { loadTrainingData } from './data/load.js';
 import { InputError } from './errors.js';
 import { assertWritablePath, writeFileAtomic } from './io/atomic.js';
-import { HIDDEN_ACTIVATIONS, LOSS_KINDS, type HiddenActivation } from './math/kernels.js';
-import { loadModel, type Model } from './model/model.js';
 import { ConfusionMatrix } from './model/metrics.js';
-import { DEFAULTS, type KernelOption, type LossChoice } from './options.js';
-import { NORMALIZATIONS, type NormalizationKind } from './data/normalize.js';
-import { OPTIMIZERS, type OptimizerName } from './optim/optimizers.js';
-import { SCHEDULES, STEP_EVERY_EPOCHS, type ScheduleName } from './optim/schedule.js';
+import { loadModel, type Model } from './model/model.js';
 import { renderTrainingPlot } from './report/charts.js';
-import { lossChart } from './cli/ascii-chart.js';
+import { renderCompareReport } from './report/compare-report.js';
 import { train } from './train.js';
 
 const EXIT_FAILURE = 1;
 const EXIT_USAGE = 2;
 
-function dataOptions(y: Argv) {
-  return y
-    .option('data', { type: 'string', demandOption: true, describe: `builtin:NAME (${BUILTIN_NAMES.join(', ')}) or a CSV file` })
-    .option('label-column', { type: 'string', describe: 'label column name or 0-based index (default: last)' })
-    .option('seed', { type: 'number', default: DEFAULTS.seed, describe: 'seed for data generation, split, init and shuffling' })
-    .option('samples', { type: 'number', describe: 'builtin sets: number of rows' })
-    .option('features', { type: 'number', describe: 'builtin:blobs: number of features' })
-    .option('classes', { type: 'number', describe: 'builtin:spirals/blobs: number of classes' })
-    .option('noise', { type: 'number', describe: 'builtin sets: noise level' });
-}
-
-/** "128,64" → [128, 64]; anything else is a usage error naming the flag. */
-function parseLayers(text: string): number[] {
-  const sizes = text.split(',').map((part) => (/^\s*\d+\s*$/.test(part) ? Number(part) : NaN));
-  if (text.trim() === '' || sizes.some((size) => !Number.isInteger(size) || size < 1)) {
-    throw new InputError(`--layers must be comma-separated positive integers such as 128,64, got "${text}"`);
-  }
-  return sizes;
-}
-
-/** yargs turns "abc" into NaN for numeric flags; name the flag instead of training on NaN. */
-function checkNumbers(argv: Record<string, unknown>, flags: string[]): void {
-  for (const flag of flags) {
-    const value = argv[flag];
-    if (typeof value === 'number' && Number.isNaN(value)) throw new InputError(`--${flag} needs a number`);
-  }
-}
-
-async function trainCommand(argv: Record<string, unknown>): Promise<void> {
-  checkNumbers(argv, ['batch-size', 'epochs', 'lr', 'threads', 'seed', 'val-split', 'samples', 'features', 'classes', 'noise', 'momentum', 'beta1', 'beta2', 'epsilon', 'weight-decay', 'patience']);
+async function trainCommand(argv: Args): Promise<void> {
+  const options = toTrainOptions(argv);
   const quiet = argv.quiet === true;
-  const epochs = argv.epochs as number;
+  const epochs = options.epochs!;
   const logPath = argv['log-json'] as string | undefined;
+  const plotPath = argv.plot as string | undefined;
   if (logPath) await assertWritablePath('--log-json', logPath);
-  if (argv.plot) await assertWritablePath('--plot', argv.plot as string);
+  if (plotPath) await assertWritablePath('--plot', plotPath);
   const progress = EpochProgress.enabled(process.stderr, quiet) ? new EpochProgress(process.stderr, epochs) : undefined;
   const log = logPath ? openSync(logPath, 'w') : undefined;
   const writeLog = (record: object): void => {
     if (log !== undefined) writeSync(log, JSON.stringify(record) + '\n');
   };
-  // The first SIGINT/SIGTERM stops at the next step boundary and still saves --out;
-  // a second one exits at once.
-  const stop = new AbortController();
-  let signalExitCode = 0;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    const code = signal === 'SIGTERM' ? 143 : 130;
-    if (stop.signal.aborted) process.exit(code);
-    signalExitCode = code;
-    stop.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const stop = listenForStopSignals();
   try {
     const result = await train({
-      data: argv.data as string,
-      testData: argv['test-data'] as string | undefined,
-      labelColumn: argv['label-column'] as string | undefined,
-      layers: parseLayers(String(argv.layers)),
-      activation: argv.activation as HiddenActivation,
-      loss: argv.loss as LossChoice,
-      mode: argv.mode as Mode,
-      batchSize: argv['batch-size'] as number,
-      epochs,
-      lr: argv.lr as number,
-      threads: argv.threads as number | undefined,
-      seed: argv.seed as number,
-      valSplit: argv['val-split'] as number,
+      ...options,
       out: argv.out as string | undefined,
-      samples: argv.samples as number | undefined,
-      features: argv.features as number | undefined,
-      classes: argv.classes as number | undefined,
-      noise: argv.noise as number | undefined,
-      labels: argv.labels as string | undefined,
-      optimizer: argv.optimizer as OptimizerName,
-      momentum: argv.momentum as number,
-      beta1: argv.beta1 as number,
-      beta2: argv.beta2 as number,
-      epsilon: argv.epsilon as number,
-      weightDecay: argv['weight-decay'] as number,
-      lrSchedule: argv['lr-schedule'] as ScheduleName,
       patience: argv.patience as number | undefined,
       checkpointDir: argv['checkpoint-dir'] as string | undefined,
       resume: argv.resume as string | undefined,
-      normalize: argv.normalize as NormalizationKind,
-      kernels: argv.kernels as KernelOption,
       signal: stop.signal,
       onProgress: progress ? (done, total, epoch) => progress.update(done, total, epoch) : undefined,
       onEpoch: (entry) => {
@@ -121,26 +55,54 @@ async function trainCommand(argv: Record<string, unknown>): Promise<void> {
     if (result.message) console.error(`gradpool: ${result.message}`);
     if (!quiet) {
       if (result.test) console.log(`test      loss ${formatLoss(result.test.loss)}${result.test.accuracy === null ? '' : `  acc ${formatPercent(result.test.accuracy)}`}`);
-      if (progress && result.history.length > 1) console.log(lossChart(result.history));
+      // The text chart is for a person at a terminal, not for logs or pipes.
+      if (progress && result.history.length > 1) console.log(`\n${lossChart(result.history)}`);
       if (argv.out) console.log(`model saved to ${argv.out as string}`);
     }
-    if (argv.plot) await writeFileAtomic(argv.plot as string, await renderTrainingPlot(result.history));
-    if (result.stopReason === 'aborted') process.exitCode = signalExitCode || 130;
+    if (plotPath) await writeFileAtomic(plotPath, await renderTrainingPlot(result.history));
+    if (result.stopReason === 'aborted') process.exitCode = stop.exitCode() || 130;
     if (result.stopReason === 'diverged') process.exitCode = EXIT_FAILURE;
   } finally {
     progress?.finishEpoch();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    stop.dispose();
     if (log !== undefined) closeSync(log);
   }
 }
 
-async function loadForModel(model: Model, argv: Record<string, unknown>) {
-  checkNumbers(argv, ['seed', 'samples', 'features', 'classes', 'noise']);
-  const labels = model.labels === null ? 'values' : 'classes';
-  return loadDataset(argv.data as string, {
+async function compareModesCommand(argv: Args): Promise<void> {
+  const out = argv.out as string;
+  await assertWritablePath('--out', out);
+  const options = toTrainOptions(argv);
+  const quiet = argv.quiet === true;
+  const stop = listenForStopSignals();
+  try {
+    const runs = await compareModes({
+      ...options,
+      batchSizes: parseSizes('--batch-sizes', String(argv['batch-sizes'])),
+      signal: stop.signal,
+      onRun: (run, index, count) => {
+        if (!quiet) console.log(`\n[${index + 1}/${count}] ${run.label}`);
+      },
+      onEpoch: (entry) => {
+        if (!quiet) console.log(formatEpochLine(entry, options.epochs!));
+      },
+    });
+    const description = `${options.data}, layers ${options.layers!.join(',')}, ${options.activation}, lr ${options.lr}, ${options.epochs} epochs, seed ${options.seed}`;
+    await writeFileAtomic(out, await renderCompareReport(runs, { description }));
+    if (!quiet) console.log(`\nreport written to ${out}`);
+    if (stop.exitCode()) process.exitCode = stop.exitCode();
+  } finally {
+    stop.dispose();
+  }
+}
+
+/** The rows to evaluate or predict: an IDX directory's test set when it has one, else the data itself. */
+async function loadForModel(model: Model, argv: Args): Promise<Dataset> {
+  checkNumbers(argv);
+  const { training, test } = await loadTrainingData(argv.data as string, {
     labelColumn: argv['label-column'] as string | undefined,
-    labels,
+    labelsFile: argv.labels as string | undefined,
+    labels: model.labels === null ? 'values' : 'classes',
     classNames: model.labels ?? undefined,
     features: model.inputs,
     allowUnlabelled: true,
@@ -152,9 +114,10 @@ async function loadForModel(model: Model, argv: Record<string, unknown>) {
       seed: argv.seed as number,
     },
   });
+  return test ?? training;
 }
 
-async function evaluateCommand(argv: Record<string, unknown>): Promise<void> {
+async function evaluateCommand(argv: Args): Promise<void> {
   const model = await loadModel(argv.model as string);
   const dataset = await loadForModel(model, argv);
   const result = model.evaluate(dataset);
@@ -166,7 +129,7 @@ async function evaluateCommand(argv: Record<string, unknown>): Promise<void> {
   if (result.confusion && model.labels) console.log(`\n${ConfusionMatrix.from(model.labels, result.confusion).format()}`);
 }
 
-async function predictCommand(argv: Record<string, unknown>): Promise<void> {
+async function predictCommand(argv: Args): Promise<void> {
   const out = argv.out as string;
   await assertWritablePath('--out', out);
   const model = await loadModel(argv.model as string);
@@ -185,6 +148,16 @@ async function predictCommand(argv: Record<string, unknown>): Promise<void> {
     lines.push([csvCell(labels[best]!), ...probabilities.map((p) => p.toPrecision(6))].join(','));
   }
   await writeFileAtomic(out, lines.join('\n') + '\n');
+}
+
+async function exportCommand(argv: Args): Promise<void> {
+  const out = argv.out as string;
+  const format = argv.format as string;
+  const expected = format === 'safetensors' ? '.safetensors' : '.json';
+  if (!out.endsWith(expected)) throw new InputError(`--out: a ${format} model file must end in ${expected}, got ${out}`);
+  await assertWritablePath('--out', out);
+  // The input format is read from the content; the output format follows the extension.
+  await (await loadModel(argv.model as string)).save(out);
 }
 
 function csvCell(text: string): string {
@@ -210,44 +183,33 @@ export async function main(args: string[]): Promise<void> {
       'train',
       'train a network with data-parallel mini-batch gradient descent',
       (y) =>
-        dataOptions(y)
-          .option('test-data', { type: 'string', describe: 'CSV evaluated once after training' })
-          .option('layers', { type: 'string', default: DEFAULTS.layers.join(','), describe: 'hidden layer sizes, e.g. 128,64' })
-          .option('activation', { choices: HIDDEN_ACTIVATIONS, default: DEFAULTS.activation, describe: 'hidden activation' })
-          .option('loss', { choices: ['auto', ...LOSS_KINDS], default: DEFAULTS.loss, describe: 'auto: 2 classes → bce, more → cross-entropy' })
-          .option('mode', { choices: MODES, default: DEFAULTS.mode, describe: 'batch: whole set per step; sgd: one row per step' })
-          .option('batch-size', { type: 'number', default: DEFAULTS.batchSize, describe: 'rows per step in minibatch mode' })
-          .option('epochs', { type: 'number', default: DEFAULTS.epochs })
-          .option('lr', { type: 'number', default: DEFAULTS.lr, describe: 'learning rate' })
-          .option('threads', { type: 'number', describe: 'compute threads (default: available cores)' })
-          .option('val-split', { type: 'number', default: DEFAULTS.valSplit, describe: 'fraction held out for validation' })
-          .option('optimizer', { choices: OPTIMIZERS, default: DEFAULTS.optimizer })
-          .option('momentum', { type: 'number', default: DEFAULTS.momentum, describe: 'momentum optimizer: μ' })
-          .option('beta1', { type: 'number', default: DEFAULTS.beta1, describe: 'adam: β1' })
-          .option('beta2', { type: 'number', default: DEFAULTS.beta2, describe: 'adam: β2' })
-          .option('epsilon', { type: 'number', default: DEFAULTS.epsilon, describe: 'adam: ε' })
-          .option('weight-decay', { type: 'number', default: DEFAULTS.weightDecay, describe: 'L2 penalty λ (adds λ·w to the gradient)' })
-          .option('lr-schedule', { choices: SCHEDULES, default: DEFAULTS.lrSchedule, describe: `step: halve every ${STEP_EVERY_EPOCHS} epochs; cosine: decay to 0 over the run` })
+        trainingFlags(y)
           .option('patience', { type: 'number', describe: 'stop after N epochs without a better val_loss, keeping the best weights' })
           .option('checkpoint-dir', { type: 'string', describe: 'write a checkpoint here after every epoch' })
           .option('resume', { type: 'string', describe: 'continue from the checkpoint in this directory (same flags as the original run)' })
-          .option('normalize', { choices: NORMALIZATIONS, default: DEFAULTS.normalize, describe: 'feature scaling fitted on the training rows, saved in the model' })
-          .option('labels', { type: 'string', describe: 'IDX labels file, when --data is a single IDX images file' })
-          .option('kernels', { choices: ['auto', 'wasm', 'typescript'], default: DEFAULTS.kernels, describe: 'matrix kernels (auto: wasm SIMD when available)' })
           .option('out', { type: 'string', describe: 'write the trained model here (.json, or .safetensors)' })
           .option('log-json', { type: 'string', describe: 'write one JSON line per epoch here' })
           .option('plot', { type: 'string', describe: 'draw loss and accuracy per epoch to this SVG file' })
-          .option('quiet', { type: 'boolean', default: false, describe: 'print nothing but errors' })
           .example('$0 train --data builtin:spirals', 'the default demo')
-          .example('$0 train --data iris.csv --label-column species --val-split 0.2 --out iris.json', 'a CSV with string labels'),
+          .example('$0 train --data iris.csv --label-column species --val-split 0.2 --out iris.json', 'a CSV with string labels')
+          .example('$0 train --data ./fashion-mnist --layers 128,64 --batch-size 128 --epochs 10', 'IDX files; t10k-* is the test set'),
       trainCommand,
     )
     .command(
-      'evaluate',
-      'loss and accuracy of a saved model on data',
+      'compare-modes',
+      'train the same network with batch GD, mini-batch GD and SGD and chart the costs',
       (y) =>
-        dataOptions(y)
-          .option('model', { type: 'string', demandOption: true, describe: 'model file from train --out' })
+        trainingFlags(y)
+          .option('batch-sizes', { type: 'string', default: '64,128,256,512', describe: 'mini-batch sizes to compare' })
+          .option('out', { type: 'string', demandOption: true, describe: 'HTML report to write' }),
+      compareModesCommand,
+    )
+    .command(
+      'evaluate',
+      'loss, accuracy and confusion matrix of a saved model on data',
+      (y) =>
+        dataFlags(y)
+          .option('model', { type: 'string', demandOption: true, describe: 'model file from train --out (.json or .safetensors)' })
           .option('json', { type: 'boolean', default: false, describe: 'print one JSON object' }),
       evaluateCommand,
     )
@@ -255,12 +217,22 @@ export async function main(args: string[]): Promise<void> {
       'predict',
       'write predicted class and class probabilities per row to a CSV',
       (y) =>
-        dataOptions(y)
-          .option('model', { type: 'string', demandOption: true, describe: 'model file from train --out' })
+        dataFlags(y)
+          .option('model', { type: 'string', demandOption: true, describe: 'model file from train --out (.json or .safetensors)' })
           .option('out', { type: 'string', demandOption: true, describe: 'predictions CSV to write' }),
       predictCommand,
     )
-    .demandCommand(1, 'name a command: train, evaluate or predict')
+    .command(
+      'export',
+      'convert a model file between JSON and safetensors (weights named as a PyTorch nn.Sequential)',
+      (y) =>
+        y
+          .option('model', { type: 'string', demandOption: true, describe: 'model file (.json or .safetensors)' })
+          .option('format', { choices: ['safetensors', 'json'], default: 'safetensors' })
+          .option('out', { type: 'string', demandOption: true, describe: 'file to write' }),
+      exportCommand,
+    )
+    .demandCommand(1, 'name a command: train, evaluate, predict, compare-modes or export')
     .strict()
     .help()
     .version(false)

@@ -1,9 +1,16 @@
 // gradpool's public API.
-export { train, type TrainResult, type StopReason } from './train.js';
+export { train, TrainingFailure, type TrainResult, type StopReason } from './train.js';
 export { Model, loadModel, type Evaluation } from './model/model.js';
-export { loadDataset } from './data/load.js';
+export type { ClassMetrics } from './model/metrics.js';
+export { loadDataset, loadTrainingData } from './data/load.js';
 export type { Dataset, Targets } from './data/dataset.js';
+export { compareModes, type CompareOptions, type CompareRun } from './compare.js';
+export { renderTrainingPlot } from './report/charts.js';
+export { renderCompareReport } from './report/compare-report.js';
 export { InputError } from './errors.js';
-export { DEFAULTS, type TrainOptions, type EpochEntry, type LossChoice } from './options.js';
+export { DEFAULTS, type TrainOptions, type EpochEntry, type LossChoice, type KernelOption } from './options.js';
 export type { HiddenActivation, LossKind } from './math/kernels.js';
 export type { Mode } from './data/batches.js';
+export type { OptimizerName } from './optim/optimizers.js';
+export type { ScheduleName } from './optim/schedule.js';
+export type { NormalizationKind } from './data/normalize.js';

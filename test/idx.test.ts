@@ -168,3 +168,14 @@ test('a directory with test images but no test labels is refused naming the miss
   const error = await t.throwsAsync(loadIdxDirectory(dir), { instanceOf: InputError });
   t.regex(error!.message, /t10k-labels-idx1-ubyte: missing/);
 });
+
+test('--labels with a CSV is refused, and IDX labels become numbers for regression', async (t) => {
+  const dir = await tempDir();
+  await writeSet(dir, 'train', 4, 3, false);
+  const csv = join(dir, 'data.csv');
+  await writeFile(csv, 'a,label\n1,x\n');
+  const error = await t.throwsAsync(loadDataset(csv, { ...loadOptions, labelsFile: join(dir, 'train-labels-idx1-ubyte') }), { instanceOf: InputError });
+  t.regex(error!.message, /^--labels .*train-labels-idx1-ubyte: only goes with an IDX images file, and .*data\.csv is not one$/);
+  const regression = await loadDataset(dir, { ...loadOptions, labels: 'values' });
+  t.deepEqual(regression.targets.kind === 'values' && Array.from(regression.targets.values), [0, 1, 2, 0]);
+});

@@ -70,7 +70,15 @@ def main() -> int:
         capability = torch.backends.cpu.get_cpu_capability()
     except Exception:  # noqa: BLE001 - older torch
         pass
-    blas = [line.strip() for line in config if any(key in line for key in ("BLAS", "LAPACK", "MKL", "CPU capability", "OpenMP", "oneDNN", "MKLDNN"))]
+    # The show() lines up to the long "Build settings" one, plus the build settings that matter here.
+    head = []
+    for line in config:
+        if "Build settings:" in line:
+            settings = [item.strip() for item in line.split(":", 1)[1].split(",")]
+            head.append("  - " + ", ".join(item for item in settings if item.split("=")[0] in ("BLAS_INFO", "LAPACK_INFO", "USE_MKLDNN", "USE_OPENMP", "TORCH_VERSION")))
+            continue
+        head.append(line)
+    blas = [line.strip().lstrip("- ") for line in head[1:] if any(key in line for key in ("BLAS", "LAPACK", "MKL", "CPU capability", "OpenMP"))]
 
     with open(os.path.join(args.dir, "x.f32"), "rb") as f:
         x_bytes = bytearray(f.read())
@@ -144,7 +152,7 @@ def main() -> int:
         "interopThreads": torch.get_num_interop_threads(),
         "cpuCapability": capability,
         "blas": blas,
-        "config": config[:12],
+        "config": head[:12],
         "libraries": loaded_math_libraries(),
         "env": {key: os.environ.get(key) for key in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")},
         "epochs": epochs,

@@ -62,13 +62,13 @@ export async function loadCsv(file: string, options: CsvOptions): Promise<Datase
       }
       if (labelIndex >= 0) {
         const label = record[labelIndex]!;
-        if (label === '') throw new InputError(`${at(file, line, labelIndex + 1)}: empty label in column "${header[labelIndex]}"`);
+        if (label === '') throw new InputError(`${at(file, line, labelIndex + 1)}: empty label in column "${printable(header[labelIndex]!)}"`);
         if (options.labels === 'values') {
           values.push(parseNumber(label, file, line, labelIndex, header));
         } else {
           let index = classes.get(label);
           if (index === undefined) {
-            if (closedClasses) throw new InputError(`${at(file, line, labelIndex + 1)}: label "${label}" was not among the training labels (${[...classes.keys()].join(', ')})`);
+            if (closedClasses) throw new InputError(`${at(file, line, labelIndex + 1)}: label "${printable(label)}" was not among the training labels (${[...classes.keys()].map(printable).join(', ')})`);
             index = classes.size;
             classes.set(label, index);
           }
@@ -80,7 +80,7 @@ export async function loadCsv(file: string, options: CsvOptions): Promise<Datase
   } catch (error) {
     if (error instanceof InputError) throw error;
     const csvError = error as { code?: string; lines?: number; message?: string };
-    if (csvError.code?.startsWith('CSV_')) throw new InputError(`${at(file, csvError.lines)}: ${csvError.message ?? 'malformed CSV'}`);
+    if (csvError.code?.startsWith('CSV_')) throw new InputError(`${at(file, csvError.lines)}: ${printable(csvError.message ?? 'malformed CSV')}`);
     throw error;
   }
   if (!header) throw new InputError(`${file}: empty file (expected a header row and data rows)`);
@@ -121,13 +121,30 @@ function findLabelColumn(file: string, header: string[], column: string | number
   if (byName >= 0) return byName;
   const asIndex = typeof column === 'number' ? column : /^\d+$/.test(column) ? Number(column) : NaN;
   if (Number.isInteger(asIndex) && asIndex >= 0 && asIndex < header.length) return asIndex;
-  throw new InputError(`--label-column: no column "${column}" in ${at(file, 1)} (columns: ${header.join(', ')})`);
+  throw new InputError(`--label-column: no column "${printable(String(column))}" in ${at(file, 1)} (columns: ${header.map(printable).join(', ')})`);
 }
+
+/** Largest finite float32: a finite double beyond it would become Infinity in the Float32Array. */
+const FLOAT32_MAX = 3.4028234663852886e38;
 
 function parseNumber(cell: string, file: string, line: number, column: number, header: string[]): number {
   const value = cell === '' ? NaN : Number(cell);
   if (!Number.isFinite(value)) {
-    throw new InputError(`${at(file, line, column + 1)}: column "${header[column]}" needs a finite number, found "${cell}"`);
+    throw new InputError(`${at(file, line, column + 1)}: column "${printable(header[column]!)}" needs a finite number, found "${printable(cell)}"`);
+  }
+  if (!Number.isFinite(Math.fround(value))) {
+    throw new InputError(`${at(file, line, column + 1)}: column "${printable(header[column]!)}" needs a number within ±${FLOAT32_MAX.toPrecision(5)} (float32), found "${printable(cell)}"`);
   }
   return value;
+}
+
+/**
+ * Cell text as it may appear in a one-line message: a quoted cell can hold newlines and other
+ * control characters, which are written as escapes (\n, \u0007) instead.
+ */
+function printable(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => {
+    const escaped = JSON.stringify(c).slice(1, -1);
+    return escaped.length > 1 ? escaped : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  });
 }

@@ -88,7 +88,7 @@ export function linePanel(
     data: { values: points },
     mark: { type: 'line' as const, point: lonely, strokeWidth: 1.5 },
     encoding: {
-      x: { field: 'x', type: 'quantitative' as const, title: x.title ?? 'epoch', axis: { tickMinStep: 1, format: 'd', ...x.axis }, scale: { zero: false, nice: false, ...x.scale } },
+      x: { field: 'x', type: 'quantitative' as const, title: x.title ?? 'epoch', axis: x.axis ?? { tickMinStep: 1, format: 'd' }, scale: { zero: false, nice: false, ...x.scale } },
       y: { field: 'y', type: 'quantitative' as const, title: yTitle, axis: y.axis ?? {}, scale: y.scale ?? {} },
       color: { field: 'series', type: 'nominal' as const, title: null, sort: null, legend: { orient: 'top' as const } },
     },
