@@ -2,6 +2,7 @@
 // Messages name the CLI flag, since that is what most users typed.
 import { availableParallelism } from 'node:os';
 import { MODES, type Mode } from './data/batches.js';
+import type { Dataset } from './data/dataset.js';
 import { InputError } from './errors.js';
 import { HIDDEN_ACTIVATIONS, LOSS_KINDS, type HiddenActivation, type LossKind } from './math/kernels.js';
 import { NORMALIZATIONS, type NormalizationKind } from './data/normalize.js';
@@ -30,8 +31,8 @@ export interface EpochEntry {
 export type KernelOption = 'auto' | 'wasm' | 'typescript';
 
 export interface TrainOptions {
-  /** builtin:NAME or a CSV file path. */
-  data: string;
+  /** builtin:NAME, a CSV file, an IDX directory or images file — or a Dataset already in memory. */
+  data: string | Dataset;
   /** A CSV file evaluated once at the end. */
   testData?: string | undefined;
   /** Label column by name or 0-based index; default: the last column. */
@@ -142,7 +143,7 @@ export function maxThreads(): number {
 }
 
 export function resolveOptions(options: TrainOptions): ResolvedOptions {
-  if (typeof options.data !== 'string' || options.data === '') throw new InputError('--data is required (builtin:NAME or a CSV file)');
+  if (options.data === '' || (typeof options.data !== 'string' && typeof options.data !== 'object') || options.data === null) throw new InputError('--data is required (builtin:NAME, a CSV file or an IDX directory)');
   const layers = [...(options.layers ?? DEFAULTS.layers)];
   for (const size of layers) {
     if (!Number.isInteger(size) || size < 1 || size > 1 << 16) throw new InputError(`--layers: every hidden size must be a positive integer, got "${layers.join(',')}"`);

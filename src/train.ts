@@ -17,6 +17,7 @@ import { Model } from './model/model.js';
 import { scheduledLearningRate } from './optim/schedule.js';
 import { resolveOptions, type EpochEntry, type LossChoice, type ResolvedOptions, type TrainOptions } from './options.js';
 import { Coordinator, WorkerFailure } from './parallel/coordinator.js';
+import type { KernelChoice } from './parallel/protocol.js';
 
 /** Why training ended. */
 export type StopReason = 'completed' | 'aborted' | 'early-stopped' | 'diverged';
@@ -32,6 +33,8 @@ export interface TrainResult {
   stopReason: StopReason;
   /** A sentence for the user when training did not simply complete. */
   message: string | null;
+  /** Which kernels computed the run: 'wasm' (SIMD) or 'typescript'. */
+  kernels: KernelChoice;
 }
 
 /** Training cannot go on (a worker thread failed); the message names epoch and step. */
@@ -46,37 +49,40 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const resolved = resolveOptions(options);
   if (resolved.out) await assertWritablePath('--out', resolved.out);
   const checkpoint = resolved.resume ? await readCheckpoint(resolved.resume) : undefined;
-  const { training, test } = await loadData(resolved);
-  const loss = chooseLoss(resolved.loss, training.targets, training.source);
-  const outputs = outputWidth(training.targets, loss);
-  const shape: NetworkShape = { sizes: [training.features, ...resolved.layers, outputs], activation: resolved.activation, loss };
-  const labels = training.targets.kind === 'classes' ? training.targets.names : null;
-  const testRows = test?.rows ?? 0;
-  const valRows = Math.round(training.rows * resolved.valSplit);
-  const trainRows = training.rows - valRows;
-  if (trainRows < 1) throw new InputError(`--val-split ${resolved.valSplit} leaves no training rows out of ${training.rows}`);
+  let loaded: { training: Dataset; test: Dataset | undefined } | undefined = await loadData(resolved);
+  // Only these facts outlive the copy into the arena, so the loaded arrays can be collected then.
+  const { source, rows, features, targets } = loaded.training;
+  const loss = chooseLoss(resolved.loss, targets, source);
+  const outputs = outputWidth(targets, loss);
+  const shape: NetworkShape = { sizes: [features, ...resolved.layers, outputs], activation: resolved.activation, loss };
+  const labels = targets.kind === 'classes' ? targets.names : null;
+  const testRows = loaded.test?.rows ?? 0;
+  const valRows = Math.round(rows * resolved.valSplit);
+  const trainRows = rows - valRows;
+  if (trainRows < 1) throw new InputError(`--val-split ${resolved.valSplit} leaves no training rows out of ${rows}`);
   const kernels = resolveKernelChoice(resolved.kernels);
-  const fingerprint = runFingerprint(resolved, training, kernels);
+  const fingerprint = runFingerprint(resolved, rows, features, kernels);
   if (checkpoint && checkpoint.fingerprint !== fingerprint) {
     throw new InputError(`--resume ${resolved.resume}: the checkpoint was made with different data or options; resume with the flags of the original run`);
   }
 
   const coordinator = new Coordinator({
     shape,
-    rows: training.rows + testRows,
+    rows: rows + testRows,
     threads: resolved.threads,
     kernels,
     optimizer: { name: resolved.optimizer, momentum: resolved.momentum, beta1: resolved.beta1, beta2: resolved.beta2, epsilon: resolved.epsilon, weightDecay: resolved.weightDecay },
   });
   try {
     const { views } = coordinator;
-    copyRows(training, views.x, views.y, 0, outputs);
-    if (test) copyRows(test, views.x, views.y, training.rows, outputs);
+    copyRows(loaded.training, views.x, views.y, 0, outputs);
+    if (loaded.test) copyRows(loaded.test, views.x, views.y, rows, outputs);
+    loaded = undefined;
     // order = [training rows | validation rows | test rows]; the validation rows are a seeded draw.
-    for (let i = 0; i < training.rows + testRows; i++) views.order[i] = i;
-    shuffleInPlace(views.order.subarray(0, training.rows), randomStream(resolved.seed, 'split'));
-    const normalization = fitNormalization(resolved.normalize, views.x, training.features, views.order.subarray(0, trainRows));
-    applyNormalization(normalization, views.x, training.features, 0, training.rows + testRows);
+    for (let i = 0; i < rows + testRows; i++) views.order[i] = i;
+    shuffleInPlace(views.order.subarray(0, rows), randomStream(resolved.seed, 'split'));
+    const normalization = fitNormalization(resolved.normalize, views.x, features, views.order.subarray(0, trainRows));
+    applyNormalization(normalization, views.x, features, 0, rows + testRows);
     initializeParameters(shape, views.parameterLayers, randomStream(resolved.seed, 'init'));
     await coordinator.ready();
 
@@ -85,13 +91,13 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     const { stopReason, message } = await loop.run();
     const model = new Model(shape, loop.finalParameters(), labels, normalization);
     let testResult: TrainResult['test'] = null;
-    if (test && stopReason !== 'diverged') {
+    if (testRows > 0 && stopReason !== 'diverged') {
       views.parameters.set(model.parameters);
-      const stats = await coordinator.evaluate(training.rows, training.rows + testRows);
+      const stats = await coordinator.evaluate(rows, rows + testRows);
       testResult = { loss: stats.lossSum / testRows, accuracy: labels ? stats.correct / testRows : null };
     }
     if (resolved.out) await model.save(resolved.out);
-    return { model, history: loop.history, test: testResult, aborted: stopReason === 'aborted', stopReason, message };
+    return { model, history: loop.history, test: testResult, aborted: stopReason === 'aborted', stopReason, message, kernels };
   } finally {
     await coordinator.close();
   }
@@ -255,16 +261,17 @@ class EpochLoop {
 }
 
 /** Everything that changes the arithmetic of a run. Threads are absent: they never do. */
-function runFingerprint(options: ResolvedOptions, training: Dataset, kernels: string): string {
+function runFingerprint(options: ResolvedOptions, rows: number, features: number, kernels: string): string {
   const { threads: _threads, epochs, out: _out, checkpointDir: _dir, resume: _resume, kernels: _choice, ...rest } = options;
   // Only the cosine schedule depends on the total epoch count; otherwise a resume may extend a run.
-  return JSON.stringify({ ...rest, epochs: options.lrSchedule === 'cosine' ? epochs : null, rows: training.rows, features: training.features, kernels });
+  // An in-memory Dataset is identified by its size only (hashing it would cost a pass over the data).
+  return JSON.stringify({ ...rest, data: typeof rest.data === 'string' ? rest.data : 'in-memory', epochs: options.lrSchedule === 'cosine' ? epochs : null, rows, features, kernels });
 }
 
 async function loadData(options: ResolvedOptions): Promise<{ training: Dataset; test: Dataset | undefined }> {
   const labels = options.loss === 'mse' ? 'values' : 'classes';
   const builtin = { samples: options.samples, features: options.features, classes: options.classes, noise: options.noise, seed: options.seed };
-  const loaded = await loadTrainingData(options.data, { labelColumn: options.labelColumn, labels, builtin, labelsFile: options.labels });
+  const loaded = typeof options.data === 'string' ? await loadTrainingData(options.data, { labelColumn: options.labelColumn, labels, builtin, labelsFile: options.labels }) : { training: checkDataset(options.data), test: undefined };
   const training = loaded.training;
   if (training.targets.kind === 'none') throw new InputError(`${training.source}: no label column`);
   let test = loaded.test;
@@ -274,6 +281,18 @@ async function loadData(options: ResolvedOptions): Promise<{ training: Dataset; 
   }
   if (test && test.features !== training.features) throw new InputError(`--test-data ${test.source}: has ${test.features} features, the training data has ${training.features}`);
   return { training, test };
+}
+
+/** A Dataset handed in by a library user: the same invariants the loaders guarantee. */
+function checkDataset(dataset: Dataset): Dataset {
+  const { rows, features, x, targets } = dataset;
+  if (!(x instanceof Float32Array) || !Number.isInteger(rows) || !Number.isInteger(features) || rows < 1 || features < 1 || x.length !== rows * features) {
+    throw new InputError('data: a Dataset needs x as a Float32Array of rows × features values');
+  }
+  for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i]!)) throw new InputError(`data: x[${i}] (row ${Math.floor(i / features)}) is not finite`);
+  if (targets.kind === 'classes' && (targets.index.length !== rows || targets.index.some((c) => c < 0 || c >= targets.names.length))) throw new InputError('data: targets.index needs one class index in [0, names.length) per row');
+  if (targets.kind === 'values' && targets.values.length !== rows) throw new InputError('data: targets.values needs one value per row');
+  return dataset;
 }
 
 /** auto: two classes → sigmoid + BCE, more → softmax + cross-entropy, numeric targets → MSE. */

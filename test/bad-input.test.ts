@@ -137,8 +137,8 @@ const flagRow = (name: string, args: string[], flag: RegExp, command: Command = 
   name: `${command} ${name}`,
   command,
   async args(c) {
-    if (command === 'train') return ['--data', 'builtin:moons', '--samples', '40', ...args];
-    return ['--model', await c.goodModel(), '--data', 'builtin:moons', '--samples', '40', ...args];
+    const data = ['--data', 'builtin:moons', ...(args.includes('--samples') ? [] : ['--samples', '40'])];
+    return command === 'train' ? [...data, ...args] : ['--model', await c.goodModel(), ...data, ...args];
   },
   expect: () => flag,
   ...(knownBug ? { knownBug } : {}),
@@ -174,7 +174,6 @@ const rows: Row[] = [
   csvRow('CSV with a header and no rows', 'a,b,label\n', (p) => seq(loc(p), /no data rows/)),
   csvRow('CSV with only a label column', 'label\nx\ny\n', (p) => seq(loc(p, 1), /feature column/)),
   csvRow('ragged CSV row', 'a,b,label\n1,2,x\n3,4,y\n5,z\n', (p) => seq(loc(p, 4), /3 columns.*found 2/)),
-  csvRow('CSV row with too many cells', 'a,b,label\n1,2,x\n3,4,y,9\n', (p) => seq(loc(p, 3), /found 4/)),
   csvRow('non-numeric feature cell', 'a,b,label\n1,2,x\n3,abc,y\n', (p) => seq(loc(p, 3, 2), /"b".*abc/)),
   csvRow('NaN feature cell', 'a,b,label\n1,2,x\nNaN,4,y\n', (p) => seq(loc(p, 3, 1), /NaN/)),
   csvRow('Infinity feature cell', 'a,b,label\n1,2,x\n3,-Infinity,y\n', (p) => seq(loc(p, 3, 2), /Infinity/)),
@@ -188,6 +187,8 @@ const rows: Row[] = [
   csvRow('non-numeric cell holding a quoted newline', 'a,b,label\n1,2,x\n"3\nq",4,y\n', (p) => seq(loc(p), /:\d+:1(?!\d)/, /"a"/)),
   csvRow('header name holding a quoted newline', 'a,"b\nc",label\n1,2,x\n3,oops,y\n', (p) => seq(loc(p), /:\d+:2(?!\d)/, /oops/)),
   csvRow('unclosed quote', 'a,b,label\n1,2,x\n"3,4,y\n', (p) => seq(loc(p), /:\d+(?!\d)/, /quote/i)),
+  // csv-parse names this one INVALID_OPENING_QUOTE, without the CSV_ prefix of its other codes.
+  csvRow('a quote inside an unquoted cell', 'a,b,label\n1,2,x\n3,4"q",y\n', (p) => seq(loc(p), /:\d+(?!\d)/, /quote/i)),
   csvRow('garbage after a closing quote', 'a,b,label\n1,2,x\n"3"z,4,y\n', (p) => seq(loc(p), /:\d+(?!\d)/)),
   csvRow('only one distinct label', 'a,b,label\n1,2,x\n3,4,x\n', (p) => seq(loc(p), /1 distinct label/)),
   csvRow('label column that does not exist', GOOD_CSV, (p) => seq(/--label-column/, /"species"/, loc(p, 1)), ['--label-column', 'species']),
@@ -203,18 +204,18 @@ const rows: Row[] = [
     expect: (c) => seq(loc(join(c.dir, 'test.csv'), 1), /3 feature columns.*2/),
   },
   {
-    name: '--test-data with one feature too few',
-    async args(c) {
-      return ['--data', await c.goodCsv(), '--test-data', await c.file('test.csv', 'a,label\n1,x\n4,y\n')];
-    },
-    expect: (c) => seq(loc(join(c.dir, 'test.csv'), 1), /1 feature column/),
-  },
-  {
     name: '--test-data with a label unseen in training',
     async args(c) {
       return ['--data', await c.goodCsv(), '--test-data', await c.file('test.csv', 'a,b,label\n1,2,x\n4,5,zebra\n')];
     },
     expect: (c) => seq(loc(join(c.dir, 'test.csv'), 3, 3), /"zebra"/),
+  },
+  {
+    name: '--test-data with an unseen label holding a quoted newline',
+    async args(c) {
+      return ['--data', await c.goodCsv(), '--test-data', await c.file('test.csv', 'a,b,label\n1,2,x\n4,5,"zeb\nra"\n')];
+    },
+    expect: (c) => seq(loc(join(c.dir, 'test.csv')), /:\d+:3(?!\d)/, /zeb\\nra/),
   },
   {
     name: '--test-data file missing',
@@ -236,9 +237,6 @@ const rows: Row[] = [
   ),
   idxDirRow('images with a truncated header', { 'train-images-idx3-ubyte': images(4).subarray(0, 10), 'train-labels-idx1-ubyte': labels(4) }, (d) =>
     seq(loc(join(d, 'train-images-idx3-ubyte')), /truncated/),
-  ),
-  idxDirRow('labels with a truncated body', { 'train-images-idx3-ubyte': images(4), 'train-labels-idx1-ubyte': labels(4).subarray(0, 10) }, (d) =>
-    seq(loc(join(d, 'train-labels-idx1-ubyte')), /truncated/),
   ),
   idxDirRow('images with trailing bytes', { 'train-images-idx3-ubyte': images(4, 25), 'train-labels-idx1-ubyte': labels(4) }, (d) =>
     seq(loc(join(d, 'train-images-idx3-ubyte')), /unexpected bytes/),
@@ -321,9 +319,10 @@ const rows: Row[] = [
   modelRow('a __proto__ key in a layer', () => JSON.stringify(goodModelJson()).replace('{"inputs"', '{"__proto__":null,"inputs"'), (p) => seq(loc(p), /layers\[0\].*"__proto__"/)),
   modelRow('an unexpected key', (j) => ({ ...j, optimizer: 'adam' }), (p) => seq(loc(p), /unexpected key "optimizer"/)),
   modelRow('a missing key', ({ normalization: _n, ...rest }) => rest, (p) => seq(loc(p), /missing key "normalization"/)),
+  modelRow('duplicate labels', (j) => ({ ...j, labels: ['x', 'x'] }), (p) => seq(loc(p), /labels.*"x"/)),
+  modelRow('a value nested 100 000 arrays deep', () => JSON.stringify(goodModelJson()).replace('"bce"', `${'['.repeat(100_000)}${']'.repeat(100_000)}`), (p) => seq(loc(p), /loss/)),
   modelRow('a normalization of the wrong length', (j) => ({ ...j, normalization: { kind: 'standard', offset: [0], scale: [1] } }), (p) => seq(loc(p), /normalization\.offset/)),
   modelRow('not JSON', () => '{"format"', (p) => seq(loc(p), /not a JSON model/), 'evaluate'),
-  modelRow('the wrong version', (j) => ({ ...j, version: '1' }), (p) => seq(loc(p), /version "1"/), 'evaluate'),
   modelRow('a __proto__ key', () => JSON.stringify(goodModelJson()).replace('{', '{"__proto__":{},'), (p) => seq(loc(p), /"__proto__"/), 'evaluate'),
   {
     name: 'predict: data with another feature count than the model',
@@ -367,16 +366,12 @@ const rows: Row[] = [
   flagRow('--lr 0', ['--lr', '0'], /--lr/),
   flagRow('--lr -1', ['--lr', '-1'], /--lr/),
   flagRow('--lr abc', ['--lr', 'abc'], /--lr/),
-  flagRow('--lr Infinity', ['--lr', 'Infinity'], /--lr/),
   flagRow('--batch-size 0', ['--batch-size', '0'], /--batch-size/),
-  flagRow('--batch-size 2.5', ['--batch-size', '2.5'], /--batch-size/),
   flagRow('--threads 0', ['--threads', '0'], /--threads/),
   flagRow('--threads 100000', ['--threads', '100000'], /--threads/),
   flagRow('--layers a,b', ['--layers', 'a,b'], /--layers.*"a,b"/),
-  flagRow('--layers 8,,8', ['--layers', '8,,8'], /--layers/),
   flagRow('--layers 0', ['--layers', '0'], /--layers/),
   flagRow('--val-split 1.5', ['--val-split', '1.5'], /--val-split/),
-  flagRow('--val-split -0.1', ['--val-split', '-0.1'], /--val-split/),
   flagRow('--epochs 0', ['--epochs', '0'], /--epochs/),
   flagRow('--activation swish', ['--activation', 'swish'], /activation.*swish/),
   flagRow('--mode fast', ['--mode', 'fast'], /mode.*fast/),
@@ -384,8 +379,6 @@ const rows: Row[] = [
   flagRow('--optimizer lion', ['--optimizer', 'lion'], /optimizer.*lion/),
   flagRow('--momentum 1', ['--momentum', '1'], /--momentum/),
   flagRow('--patience without --val-split', ['--patience', '3'], /--patience/),
-  flagRow('--seed -1', ['--seed', '-1'], /--seed/),
-  flagRow('--samples 1e12', ['--samples', '1e12'], /--samples/),
   flagRow('an unknown flag', ['--lrr', '0.1'], /lrr/),
   flagRow('--samples 1e12', ['--samples', '1e12'], /--samples/, 'evaluate', 'evaluate/predict never validate the builtin flags in range (src/cli.ts loadForModel skips resolveOptions; src/data/builtin.ts has no upper bound): RangeError "Invalid typed array length", exit 1'),
   flagRow('--seed abc', ['--seed', 'abc'], /--seed/, 'evaluate'),

@@ -39,6 +39,23 @@ function invariant(condition: boolean, what: string): asserts condition {
   if (!condition) throw new Broken(what);
 }
 
+/** Counts of each outcome, logged so that a generator that only ever produces errors shows up. */
+class Tally {
+  valid = 0;
+  refused = 0;
+  private readonly reasons = new Map<string, number>();
+  refuse(error: InputError): void {
+    this.refused++;
+    // The message without the path, numbers and quoted text: its kind.
+    const kind = error.message.replace(/^\S*?:(\d+:)*\s*/, '').replace(/"[^"]*"|\d+(\.\d+)?/g, '_').slice(0, 50);
+    this.reasons.set(kind, (this.reasons.get(kind) ?? 0) + 1);
+  }
+  toString(): string {
+    const top = [...this.reasons].sort((a, b) => b[1] - a[1]).slice(0, 4);
+    return `${this.valid} valid, ${this.refused} refused with an InputError (most often: ${top.map(([k, n]) => `${n}× ${k}`).join('; ')})`;
+  }
+}
+
 /** The only acceptable failure: an InputError, on one line, naming the file (one of `sources`). */
 function expectInputError(error: unknown, sources: string | string[]): void {
   if (!(error instanceof InputError)) {
@@ -54,26 +71,30 @@ function expectInputError(error: unknown, sources: string | string[]): void {
 }
 
 /** Runs `parse`, and checks its result with `check` or its error with expectInputError. */
-async function outcome<T>(sources: string | string[], parse: () => Promise<T>, check: (value: T) => void): Promise<void> {
+async function outcome<T>(sources: string | string[], parse: () => Promise<T>, check: (value: T) => void, tally?: Tally): Promise<void> {
   let value: T;
   try {
     value = await parse();
   } catch (error) {
     expectInputError(error, sources);
+    tally?.refuse(error as InputError);
     return;
   }
   check(value);
+  if (tally) tally.valid++;
 }
 
-function outcomeSync<T>(sources: string | string[], parse: () => T, check: (value: T) => void): void {
+function outcomeSync<T>(sources: string | string[], parse: () => T, check: (value: T) => void, tally?: Tally): void {
   let value: T;
   try {
     value = parse();
   } catch (error) {
     expectInputError(error, sources);
+    tally?.refuse(error as InputError);
     return;
   }
   check(value);
+  if (tally) tally.valid++;
 }
 
 function allFinite(values: ArrayLike<number>): boolean {
@@ -119,6 +140,11 @@ function checkModel(m: ModelContents): void {
 }
 
 // ---------- generators ----------
+
+/** `arbitrary` a quarter of the time, else undefined. */
+function rarely<T>(arbitrary: fc.Arbitrary<T>): fc.Arbitrary<T | undefined> {
+  return fc.oneof({ weight: 3, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary });
+}
 
 /** Byte-level damage: overwrite, insert, delete, truncate. */
 type ByteEdit = { op: 'set' | 'insert' | 'delete' | 'truncate'; at: number; byte: number };
@@ -237,11 +263,12 @@ function specViews(spec: ModelSpec) {
 // ---------- CSV ----------
 
 const csvCell = fc.oneof(
-  { weight: 6, arbitrary: fc.double().map(String) },
-  { weight: 3, arbitrary: fc.integer({ min: -1000, max: 1000 }).map(String) },
+  { weight: 10, arbitrary: fc.double({ min: -1e30, max: 1e30, noNaN: true }).map(String) },
+  { weight: 2, arbitrary: fc.double().map(String) },
+  { weight: 6, arbitrary: fc.integer({ min: -1000, max: 1000 }).map(String) },
   { weight: 3, arbitrary: fc.constantFrom('x', 'y', 'z') },
   {
-    weight: 3,
+    weight: 2,
     arbitrary: fc.constantFrom('', ' ', 'NaN', 'Infinity', '-Infinity', '1e39', '-3.5e38', '3.4e38', '1e-50', '0x1f', '1_0', '"', '""', '"1"', '"a,b"', '"x\ny"', '"\r\n"', 'a"b', '""""', ',', '\t', '#', 'é', '日本', '🙂', '\uFEFF', '\u0000', '\u2028', 'label'),
   },
   { weight: 1, arbitrary: fc.string({ maxLength: 4, unit: 'grapheme' }) },
@@ -249,19 +276,34 @@ const csvCell = fc.oneof(
 
 const csvText = fc
   .record({
-    rows: fc.array(fc.array(csvCell, { minLength: 1, maxLength: 4 }), { minLength: 0, maxLength: 6 }),
+    width: fc.oneof({ weight: 1, arbitrary: fc.constant(1) }, { weight: 4, arbitrary: fc.integer({ min: 2, max: 4 }) }),
+    cells: fc.array(csvCell, { minLength: 0, maxLength: 24, size: 'medium' }),
+    ragged: rarely(fc.nat()),
     newline: fc.constantFrom('\n', '\r\n', '\r'),
     bom: fc.boolean(),
     trailing: fc.boolean(),
   })
-  .map(({ rows, newline, bom, trailing }) => (bom ? '\uFEFF' : '') + rows.map((r) => r.join(',')).join(newline) + (trailing ? newline : ''));
+  .map(({ width, cells, ragged, newline, bom, trailing }) => {
+    const rows: string[][] = [];
+    for (let i = 0; i < cells.length; i += width) rows.push(cells.slice(i, i + width));
+    // Usually rectangular (so the cells themselves get parsed), sometimes one row short of a cell.
+    if (ragged !== undefined && rows.length > 0) rows[ragged % rows.length]!.pop();
+    return (bom ? '\uFEFF' : '') + rows.map((r) => r.join(',')).join(newline) + (trailing ? newline : '');
+  });
 
-/** Mostly valid CSV: a header, numeric features and a label from a small set, then damage. */
+/** A feature cell that is nearly always a number, sometimes one at or beyond float32's range. */
+const featureCell = fc.oneof(
+  { weight: 12, arbitrary: fc.double({ min: -1e6, max: 1e6, noNaN: true }).map(String) },
+  { weight: 1, arbitrary: fc.double({ noNaN: true, noDefaultInfinity: true }).map(String) },
+  { weight: 1, arbitrary: fc.constantFrom('1e39', '-1e39', '3.4028235e38', '3.4028236e38', '-3.5e38', '1e-46', '0x10', ' 7 ', '"8"') },
+);
+
+/** Mostly valid CSV: a header, numeric features and a label from a small set, then (half the time) damage. */
 const nearlyValidCsv = fc
   .record({
     features: fc.integer({ min: 1, max: 3 }),
-    rows: fc.array(fc.tuple(fc.array(fc.double({ min: -1e6, max: 1e6, noNaN: true }), { minLength: 3, maxLength: 3 }), fc.constantFrom('x', 'y', 'z', '1', '2.5')), { minLength: 1, maxLength: 6 }),
-    edits: fc.option(charEdits, { nil: undefined }),
+    rows: fc.array(fc.tuple(fc.array(featureCell, { minLength: 3, maxLength: 3 }), fc.constantFrom('x', 'y', 'z', '1', '2.5', '1e39', '"x, y"')), { minLength: 1, maxLength: 6 }),
+    edits: fc.option(charEdits, { nil: undefined, freq: 3 }),
   })
   .map(({ features, rows, edits }) => {
     const header = [...Array.from({ length: features }, (_, i) => `f${i}`), 'label'].join(',');
@@ -269,39 +311,42 @@ const nearlyValidCsv = fc
     return edits ? applyCharEdits(text, edits) : text;
   });
 
+/** Mostly the defaults (so that valid files load), sometimes a label column, known classes or a feature count. */
 const csvOptions: fc.Arbitrary<CsvOptions> = fc.record({
-  labels: fc.constantFrom('classes', 'values'),
-  labelColumn: fc.option(fc.oneof(fc.integer({ min: 0, max: 4 }), fc.constantFrom('label', 'f0', '1', 'nope', '')), { nil: undefined }),
-  classNames: fc.option(fc.constantFrom(['x', 'y'], ['x', 'y', 'z'], ['1']), { nil: undefined }),
-  features: fc.option(fc.integer({ min: 1, max: 4 }), { nil: undefined }),
+  labels: fc.oneof({ weight: 3, arbitrary: fc.constant('classes' as const) }, { weight: 1, arbitrary: fc.constant('values' as const) }),
+  labelColumn: rarely(fc.oneof(fc.integer({ min: 0, max: 4 }), fc.constantFrom('label', 'f0', '1', 'nope', ''))),
+  classNames: rarely(fc.constantFrom(['x', 'y'], ['x', 'y', 'z'], ['1'])),
+  features: rarely(fc.integer({ min: 1, max: 4 })),
   allowUnlabelled: fc.boolean(),
 });
 
-async function csvProperty(input: fc.Arbitrary<string | Uint8Array>): Promise<void> {
+async function csvProperty(input: fc.Arbitrary<string | Uint8Array>, options = csvOptions): Promise<Tally> {
   const dir = await tempDir();
+  const tally = new Tally();
   let n = 0;
   await fc.assert(
-    fc.asyncProperty(input, csvOptions, async (content, options) => {
+    fc.asyncProperty(input, options, async (content, options) => {
       const file = join(dir, `run-${n++}.csv`);
       await writeFile(file, content);
-      await outcome(file, () => loadCsv(file, options), (d) => checkDataset(d, options.labels === 'classes' ? options : { ...options, classNames: undefined }));
+      await outcome(file, () => loadCsv(file, options), (d) => checkDataset(d, options.labels === 'classes' ? options : { ...options, classNames: undefined }), tally);
     }),
     PARAMS,
   );
+  return tally;
 }
 
 test('fuzz: CSV loader on random CSV-ish text', async (t) => {
-  await csvProperty(csvText);
+  t.log(String(await csvProperty(csvText)));
   t.pass();
 });
 
 test('fuzz: CSV loader on damaged valid CSV', async (t) => {
-  await csvProperty(nearlyValidCsv);
+  t.log(String(await csvProperty(nearlyValidCsv, fc.oneof(fc.constant<CsvOptions>({ labels: 'classes' }), csvOptions))));
   t.pass();
 });
 
 test('fuzz: CSV loader on random bytes', async (t) => {
-  await csvProperty(fc.uint8Array({ maxLength: 200 }));
+  t.log(String(await csvProperty(fc.uint8Array({ maxLength: 200 }))));
   t.pass();
 });
 
@@ -323,7 +368,7 @@ const idxPair = fc
   }));
 
 /** Header fields overwritten with awkward u32 values. */
-const headerEdits = fc.array(fc.record({ field: fc.integer({ min: 0, max: 3 }), value: fc.constantFrom(0, 1, 2, 0x801, 0x803, 0x802, 0xffffffff, 0x80000000, 65536) }), { maxLength: 2 });
+const headerEdits = fc.array(fc.record({ field: fc.integer({ min: 0, max: 3 }), value: fc.constantFrom(0, 1, 2, 3, 0x801, 0x803, 0x802, 0xffffffff, 0x80000000, 65536) }), { maxLength: 1 });
 
 function applyHeaderEdits(bytes: Uint8Array, edits: { field: number; value: number }[]): Uint8Array {
   const out = Uint8Array.from(bytes);
@@ -338,29 +383,36 @@ function checkImages(images: { count: number; rows: number; cols: number; pixels
   for (const p of images.pixels) invariant(p >= 0 && p <= 1, `pixel ${p} outside [0, 1]`);
 }
 
-const damagedIdx = fc.record({ pair: idxPair, images: fc.tuple(headerEdits, fc.option(byteEdits, { nil: undefined })), labels: fc.tuple(headerEdits, fc.option(byteEdits, { nil: undefined })) }).map(({ pair, images, labels }) => {
-  const damage = (bytes: Uint8Array, [header, edits]: [{ field: number; value: number }[], ByteEdit[] | undefined]) => {
-    const edited = applyHeaderEdits(bytes, header);
-    return edits ? applyByteEdits(edited, edits) : edited;
+/** Damage to one file: awkward header fields and/or byte edits, or (a third of the time) none. */
+const idxDamage = fc.option(fc.tuple(headerEdits, fc.option(byteEdits, { nil: undefined, freq: 2 })), { nil: undefined, freq: 3 });
+
+const damagedIdx = fc.record({ pair: idxPair, images: idxDamage, labels: idxDamage }).map(({ pair, images, labels }) => {
+  const damage = (bytes: Uint8Array, how: [{ field: number; value: number }[], ByteEdit[] | undefined] | undefined) => {
+    if (!how) return bytes;
+    const edited = applyHeaderEdits(bytes, how[0]);
+    return how[1] ? applyByteEdits(edited, how[1]) : edited;
   };
   return { images: damage(pair.images, images), labels: damage(pair.labels, labels) };
 });
 
 test('fuzz: IDX parsers on random bytes', (t) => {
+  const tally = new Tally();
   fc.assert(
     fc.property(fc.uint8Array({ maxLength: 64 }), fc.boolean(), (bytes, asImages) => {
       // Give the random bytes a fair chance to get past the magic number.
       if (bytes.length >= 4 && bytes[0]! % 2 === 0) bytes.set([0, 0, 8, asImages ? 3 : 1]);
-      if (asImages) outcomeSync('rnd', () => parseIdxImages(bytes, 'rnd'), checkImages);
-      else outcomeSync('rnd', () => parseIdxLabels(bytes, 'rnd'), (labels) => invariant(labels.length >= 1, 'no labels'));
+      if (asImages) outcomeSync('rnd', () => parseIdxImages(bytes, 'rnd'), checkImages, tally);
+      else outcomeSync('rnd', () => parseIdxLabels(bytes, 'rnd'), (labels) => invariant(labels.length >= 1, 'no labels'), tally);
     }),
     PARAMS,
   );
+  t.log(String(tally));
   t.pass();
 });
 
 test('fuzz: IDX loaders on damaged valid files, plain and gzipped', async (t) => {
   const dir = await tempDir();
+  const [pairs, sniffed] = [new Tally(), new Tally()];
   let n = 0;
   await fc.assert(
     fc.asyncProperty(damagedIdx, fc.boolean(), fc.boolean(), async ({ images, labels }, gzip, unlabelled) => {
@@ -369,12 +421,13 @@ test('fuzz: IDX loaders on damaged valid files, plain and gzipped', async (t) =>
       const labelsFile = join(dir, `labels-${run}`);
       await writeFile(imagesFile, gzip ? gzipSync(images) : images);
       await writeFile(labelsFile, labels);
-      await outcome([imagesFile, labelsFile], () => loadIdxDataset(imagesFile, labelsFile), (d) => checkDataset(d, {}));
+      await outcome([imagesFile, labelsFile], () => loadIdxDataset(imagesFile, labelsFile), (d) => checkDataset(d, {}), pairs);
       // Through the sniffing front door as well (an images file without labels: predict's case).
-      await outcome(imagesFile, () => loadDataset(imagesFile, { labels: 'classes', builtin: { seed: 1 }, allowUnlabelled: unlabelled }), (d) => checkDataset(d, { allowUnlabelled: true }));
+      await outcome(imagesFile, () => loadDataset(imagesFile, { labels: 'classes', builtin: { seed: 1 }, allowUnlabelled: unlabelled }), (d) => checkDataset(d, { allowUnlabelled: true }), sniffed);
     }),
     PARAMS,
   );
+  t.log(`images + labels: ${pairs}; images alone through loadDataset: ${sniffed}`);
   t.pass();
 });
 
@@ -394,7 +447,9 @@ test('fuzz: model parser round-trips every valid model', (t) => {
     fc.property(modelSpecs, (s) => {
       const parsed = parseModel(serializeModel(s.shape, specViews(s), s.labels, s.normalization), 'm.json');
       checkModel(parsed);
-      invariant(JSON.stringify(parsed.shape) === JSON.stringify(s.shape), 'shape changed');
+      invariant(JSON.stringify(parsed.shape.sizes) === JSON.stringify(s.shape.sizes) && parsed.shape.loss === s.shape.loss, 'shape changed');
+      // Without hidden layers there is no hidden activation to record.
+      if (s.shape.sizes.length > 2) invariant(parsed.shape.activation === s.shape.activation, 'activation changed');
       invariant(parsed.parameters.every((v, i) => Object.is(v, s.parameters[i])), 'parameters changed');
       invariant(JSON.stringify(parsed.labels) === JSON.stringify(s.labels), 'labels changed');
     }),
@@ -404,12 +459,14 @@ test('fuzz: model parser round-trips every valid model', (t) => {
 });
 
 test('fuzz: model parser on damaged and random JSON', (t) => {
+  const tally = new Tally();
   fc.assert(
     fc.property(modelText, (text) => {
-      outcomeSync('m.json', () => parseModel(text, 'm.json'), checkModel);
+      outcomeSync('m.json', () => parseModel(text, 'm.json'), checkModel, tally);
     }),
     PARAMS,
   );
+  t.log(String(tally));
   t.pass();
 });
 
@@ -462,13 +519,16 @@ test('fuzz: safetensors parser round-trips every valid model', (t) => {
  * their newlines (a known bug, see the test.failing below), and this property guards the rest.
  */
 test('fuzz: safetensors parser on damaged and random bytes', (t) => {
+  const tally = new Tally();
   fc.assert(
     fc.property(safetensorsBytes, (bytes) => {
       try {
         checkModel(parseSafetensors(bytes, 'm.safetensors'));
+        tally.valid++;
       } catch (error) {
         if (error instanceof InputError) {
           invariant(error.message.includes('m.safetensors'), `message does not name the file: ${error.message}`);
+          tally.refuse(error);
           return;
         }
         throw new Broken(`expected an InputError, got ${(error as Error).name}: ${(error as Error).message}`);
@@ -476,6 +536,7 @@ test('fuzz: safetensors parser on damaged and random bytes', (t) => {
     }),
     PARAMS,
   );
+  t.log(String(tally));
   t.pass();
 });
 

@@ -59,3 +59,23 @@ test('regression with mse reports loss and no accuracy', async (t) => {
   t.true(history[59]!.loss < 0.01, `loss ${history[59]!.loss}`);
   t.true(Math.abs(model.predict([[0.5]])[0]![0]! - 2) < 0.2);
 });
+
+test('a Dataset already in memory trains like a file, and bad ones are refused', async (t) => {
+  const rows = 200;
+  const x = new Float32Array(rows * 2);
+  const index = new Int32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    index[r] = r % 2;
+    x[r * 2] = (r % 2 ? 1 : -1) + Math.sin(r);
+    x[r * 2 + 1] = Math.cos(r);
+  }
+  const dataset = { source: 'memory', rows, features: 2, x, targets: { kind: 'classes' as const, index, names: ['left', 'right'] } };
+  const { model, history, kernels } = await train({ data: dataset, layers: [8], epochs: 20, lr: 0.3, threads: 1 });
+  t.true(['wasm', 'typescript'].includes(kernels));
+  t.true(history.at(-1)!.accuracy! > 0.9);
+  t.deepEqual(model.labels, ['left', 'right']);
+  await t.throwsAsync(train({ data: { ...dataset, rows: 201 } }), { message: /rows × features/ });
+  const nan = Float32Array.from(x);
+  nan[5] = NaN;
+  await t.throwsAsync(train({ data: { ...dataset, x: nan } }), { message: /x\[5\] \(row 2\) is not finite/ });
+});

@@ -2,7 +2,7 @@
 // (quoted fields, CRLF, BOM) straight into a growing Float32Array.
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { parse } from 'csv-parse';
+import { CsvError, parse } from 'csv-parse';
 import { InputError, at } from '../errors.js';
 import type { Dataset, Targets } from './dataset.js';
 
@@ -79,8 +79,11 @@ export async function loadCsv(file: string, options: CsvOptions): Promise<Datase
     }
   } catch (error) {
     if (error instanceof InputError) throw error;
-    const csvError = error as { code?: string; lines?: number; message?: string };
-    if (csvError.code?.startsWith('CSV_')) throw new InputError(`${at(file, csvError.lines)}: ${printable(csvError.message ?? 'malformed CSV')}`);
+    // Every parser error is about the file (not all codes start with CSV_: INVALID_OPENING_QUOTE).
+    if (error instanceof CsvError) {
+      const { lines } = error as CsvError & { lines?: number };
+      throw new InputError(`${at(file, typeof lines === 'number' ? lines : undefined)}: ${printable(error.message || 'malformed CSV')}`);
+    }
     throw error;
   }
   if (!header) throw new InputError(`${file}: empty file (expected a header row and data rows)`);
