@@ -1,7 +1,6 @@
 // Training pictures as SVG: vega-lite specs compiled to vega and rendered headless (renderer
 // 'none' needs neither a canvas nor a browser), so the CLI can write them anywhere Node runs.
-import { parse, View } from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
 import type { EpochEntry } from '../options.js';
 
 /** One point of a line: x, y and the line it belongs to. */
@@ -19,6 +18,8 @@ const TRAIN_COLOR = '#4c78a8';
 const VALIDATION_COLOR = '#f58518';
 
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  // Loaded on first use: vega takes most of a second to import, which every CLI run would pay.
+  const [{ parse, View }, { compile }] = await Promise.all([import('vega'), import('vega-lite')]);
   const view = new View(parse(compile(spec).spec), { renderer: 'none' });
   try {
     return await view.toSVG();
