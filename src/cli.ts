@@ -31,9 +31,12 @@ async function trainCommand(argv: Args): Promise<void> {
   if (logPath) await assertWritablePath('--log-json', logPath);
   if (plotPath) await assertWritablePath('--plot', plotPath);
   const progress = EpochProgress.enabled(process.stderr, quiet) ? new EpochProgress(process.stderr, epochs) : undefined;
-  const log = logPath ? openSync(logPath, 'w') : undefined;
+  // Opened at the first line, so that a run refused for bad input leaves an old log untouched.
+  let log: number | undefined;
   const writeLog = (record: object): void => {
-    if (log !== undefined) writeSync(log, JSON.stringify(record) + '\n');
+    if (!logPath) return;
+    log ??= openSync(logPath, 'w');
+    writeSync(log, JSON.stringify(record) + '\n');
   };
   const stop = listenForStopSignals();
   try {

@@ -4,6 +4,27 @@
  */
 export class InputError extends Error {
   override readonly name = 'InputError';
+
+  constructor(message: string) {
+    // The contract is one line: a newline quoted from a bad file must not break it.
+    super(oneLine(message));
+  }
+}
+
+/** Control characters (newlines above all) written as JSON escapes, so that a message stays one line. */
+export function oneLine(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/**
+ * A value read from a file, for a message: short and safe for any JSON (JSON.stringify of a deeply
+ * nested array overflows the stack).
+ */
+export function describeValue(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object' && value !== null) return 'an object';
+  return String(value);
 }
 
 /** Formats a location inside a file the way compilers do: file:line[:column]. */

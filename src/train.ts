@@ -7,7 +7,7 @@ import { loadTrainingData, loadDataset } from './data/load.js';
 import { applyNormalization, fitNormalization } from './data/normalize.js';
 import { randomStream, resumableStream, shuffleInPlace } from './data/random.js';
 import { InputError } from './errors.js';
-import { assertWritablePath } from './io/atomic.js';
+import { assertWritablePath, ensureWritableDirectory } from './io/atomic.js';
 import type { LossKind } from './math/kernels.js';
 import { resolveKernelChoice } from './math/select.js';
 import { readCheckpoint, writeCheckpoint, type Checkpoint } from './model/checkpoint.js';
@@ -48,6 +48,7 @@ const YIELD_EVERY_MS = 50;
 export async function train(options: TrainOptions): Promise<TrainResult> {
   const resolved = resolveOptions(options);
   if (resolved.out) await assertWritablePath('--out', resolved.out);
+  if (resolved.checkpointDir) await ensureWritableDirectory('--checkpoint-dir', resolved.checkpointDir);
   const checkpoint = resolved.resume ? await readCheckpoint(resolved.resume) : undefined;
   let loaded: { training: Dataset; test: Dataset | undefined } | undefined = await loadData(resolved);
   // Only these facts outlive the copy into the arena, so the loaded arrays can be collected then.
@@ -196,6 +197,12 @@ class EpochLoop {
         }
       }
       const trainSeconds = (performance.now() - epochStarted) / 1000;
+      // A finite loss can hide weights that overflowed (e.g. saturated outputs): check them too.
+      if (!allFinite(coordinator.views.parameters)) {
+        coordinator.views.parameters.set(this.lastFinite);
+        this.bestParameters = null;
+        return { stopReason: 'diverged', message: `training diverged: weights became non-finite during epoch ${epochIndex + 1}; try a lower --lr (now ${options.lr}). Kept the weights from the end of epoch ${epochIndex}.` };
+      }
       this.epoch++;
       const entry = await this.finishEpoch(lossSum, correct, trainSeconds, (performance.now() - started) / 1000, threads, lr);
       this.history.push(entry);
@@ -258,6 +265,11 @@ class EpochLoop {
       bestParameters: this.bestParameters,
     };
   }
+}
+
+function allFinite(values: Float32Array): boolean {
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i]!)) return false;
+  return true;
 }
 
 /** Everything that changes the arithmetic of a run. Threads are absent: they never do. */

@@ -122,3 +122,12 @@ test('an --out path in a missing directory fails before training', async (t) => 
   t.regex(result.stderr, /--out.*missing/);
   t.notRegex(result.stdout, /epoch/);
 });
+
+test('a run refused for bad input leaves an existing --log-json file untouched', async (t) => {
+  const dir = await tempDir();
+  const log = join(dir, 'old.jsonl');
+  await writeFile(log, '{"epoch":1}\n');
+  const result = await runCli(['train', '--data', join(dir, 'missing.csv'), '--log-json', log]);
+  t.is(result.code, 2);
+  t.is(await readFile(log, 'utf8'), '{"epoch":1}\n');
+});

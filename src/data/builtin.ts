@@ -82,6 +82,9 @@ const generators: Record<string, Generator> = {
 
 export const BUILTIN_NAMES = Object.keys(generators);
 
+/** Feature values a generated set may hold: half of the 4 GiB a shared arena can address. */
+const MAX_VALUES = 2 ** 29;
+
 export function builtinDataset(name: string, options: BuiltinOptions): Dataset {
   const generator = generators[name];
   if (!generator) throw new InputError(`--data: unknown builtin set "builtin:${name}" (choose from ${BUILTIN_NAMES.map((n) => `builtin:${n}`).join(', ')})`);
@@ -95,6 +98,7 @@ export function builtinDataset(name: string, options: BuiltinOptions): Dataset {
   if (!Number.isInteger(features) || features < 1) throw new InputError(`--features must be a positive integer, got ${features}`);
   if (!Number.isInteger(classes) || classes < 2) throw new InputError(`--classes must be an integer ≥ 2, got ${classes}`);
   if (!(noise >= 0) || !Number.isFinite(noise)) throw new InputError(`--noise must be a finite number ≥ 0, got ${noise}`);
+  if (samples * features > MAX_VALUES) throw new InputError(`--samples × --features is ${samples * features} values; at most ${MAX_VALUES} (2 GiB of float32) fit in one run`);
 
   const random = randomStream(options.seed, `data:${name}`);
   const centers = new Float32Array(name === 'blobs' ? classes * features : 0);

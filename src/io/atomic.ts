@@ -2,7 +2,7 @@
 // over the target: readers see the old file or the new one, never half of one.
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, open, rename, stat, unlink } from 'node:fs/promises';
+import { access, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { InputError } from '../errors.js';
 
@@ -37,5 +37,15 @@ export async function assertWritablePath(flag: string, path: string): Promise<vo
     if ((await stat(path)).isDirectory()) throw new InputError(`${flag}: ${path} is a directory`);
   } catch (error) {
     if (error instanceof InputError) throw error;
+  }
+}
+
+/** Creates `directory` if needed and fails early, naming the flag, when it cannot be written. */
+export async function ensureWritableDirectory(flag: string, directory: string): Promise<void> {
+  try {
+    await mkdir(directory, { recursive: true });
+    await access(directory, constants.W_OK);
+  } catch (error) {
+    throw new InputError(`${flag}: cannot use ${directory} as a directory (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
   }
 }

@@ -1,7 +1,7 @@
 // The versioned JSON model file. Weights are written as JSON numbers: a float32 widened to a
 // double prints exactly and parses back to the same float32, so a save/load round trip is lossless.
 import { NORMALIZATIONS, type Normalization } from '../data/normalize.js';
-import { InputError } from '../errors.js';
+import { InputError, describeValue } from '../errors.js';
 import { HIDDEN_ACTIVATIONS, LOSS_KINDS, type HiddenActivation, type LossKind } from '../math/kernels.js';
 import { layerViews, parameterLayout, type LayerViews, type NetworkShape } from './layout.js';
 
@@ -61,23 +61,23 @@ export function parseModel(text: string, source: string): ModelContents {
     json = JSON.parse(text);
   } catch (error) {
     // V8 quotes the offending text, newlines and all: keep the message on one line.
-    throw new InputError(`${source}: not a JSON model file (${oneLine((error as Error).message)})`);
+    throw new InputError(`${source}: not a JSON model file (${(error as Error).message})`);
   }
   const fail = (what: string): never => {
     throw new InputError(`${source}: ${what}`);
   };
   if (!isObject(json)) return fail('not a gradpool model (expected a JSON object)');
   checkKeys(json, ['format', 'version', 'loss', 'labels', 'normalization', 'layers'], 'model', fail);
-  if (json.format !== MODEL_FORMAT) fail(`format is ${describe(json.format)}, expected "${MODEL_FORMAT}"`);
-  if (json.version !== MODEL_VERSION) fail(`version ${describe(json.version)} is not supported (this gradpool reads version ${MODEL_VERSION})`);
+  if (json.format !== MODEL_FORMAT) fail(`format is ${describeValue(json.format)}, expected "${MODEL_FORMAT}"`);
+  if (json.version !== MODEL_VERSION) fail(`version ${describeValue(json.version)} is not supported (this gradpool reads version ${MODEL_VERSION})`);
   const loss = json.loss as LossKind;
-  if (!LOSS_KINDS.includes(loss)) fail(`unknown loss ${describe(json.loss)}`);
+  if (!LOSS_KINDS.includes(loss)) fail(`unknown loss ${describeValue(json.loss)}`);
   const labels = json.labels as string[] | null;
   if (labels !== null && !(Array.isArray(labels) && labels.every((l) => typeof l === 'string'))) fail('labels must be null or an array of strings');
   if (labels !== null) {
     const seen = new Set<string>();
     for (const label of labels) {
-      if (seen.has(label)) fail(`labels: ${describe(label)} appears more than once`);
+      if (seen.has(label)) fail(`labels: ${describeValue(label)} appears more than once`);
       seen.add(label);
     }
   }
@@ -96,11 +96,11 @@ export function parseModel(text: string, source: string): ModelContents {
     sizes.push(outputs);
     const expectedActivation = l === layers.length - 1 ? OUTPUT_ACTIVATION[loss] : layer.activation;
     if (l < layers.length - 1) {
-      if (!HIDDEN_ACTIVATIONS.includes(layer.activation as HiddenActivation)) fail(`layers[${l}]: unknown activation ${describe(layer.activation)}`);
+      if (!HIDDEN_ACTIVATIONS.includes(layer.activation as HiddenActivation)) fail(`layers[${l}]: unknown activation ${describeValue(layer.activation)}`);
       if (l > 0 && layer.activation !== activation) fail(`layers[${l}]: all hidden layers must share one activation`);
       activation = layer.activation as HiddenActivation;
     } else if (layer.activation !== expectedActivation) {
-      fail(`layers[${l}]: output activation ${describe(layer.activation)} does not match loss "${loss}" (expected "${expectedActivation}")`);
+      fail(`layers[${l}]: output activation ${describeValue(layer.activation)} does not match loss "${loss}" (expected "${expectedActivation}")`);
     }
     checkNumbers(layer.weight, inputs * outputs, `layers[${l}].weight`, fail);
     checkNumbers(layer.bias, outputs, `layers[${l}].bias`, fail);
@@ -125,26 +125,10 @@ function parseNormalization(value: unknown, features: number, fail: (what: strin
   if (value === null) return null;
   if (!isObject(value)) return fail('normalization must be null or an object');
   checkKeys(value, ['kind', 'offset', 'scale'], 'normalization', fail);
-  if (value.kind === 'none' || !NORMALIZATIONS.includes(value.kind as Normalization['kind'])) fail(`normalization: unknown kind ${describe(value.kind)}`);
+  if (value.kind === 'none' || !NORMALIZATIONS.includes(value.kind as Normalization['kind'])) fail(`normalization: unknown kind ${describeValue(value.kind)}`);
   checkNumbers(value.offset, features, 'normalization.offset', fail);
   checkNumbers(value.scale, features, 'normalization.scale', fail);
   return { kind: value.kind as Normalization['kind'], offset: Float32Array.from(value.offset as number[]), scale: Float32Array.from(value.scale as number[]) };
-}
-
-/**
- * A value from the file, for a message: short, on one line, and safe for any JSON (JSON.stringify of
- * a deeply nested array overflows the stack).
- */
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'object' && value !== null) return 'an object';
-  return String(value);
-}
-
-/** Control characters (newlines above all) written as JSON escapes, so that a message stays one line. */
-function oneLine(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -156,7 +140,7 @@ function isPositiveInteger(value: unknown): value is number {
 }
 
 function checkKeys(object: Record<string, unknown>, allowed: string[], where: string, fail: (what: string) => never): void {
-  for (const key of Object.keys(object)) if (!allowed.includes(key)) fail(`${where}: unexpected key ${describe(key)}`);
+  for (const key of Object.keys(object)) if (!allowed.includes(key)) fail(`${where}: unexpected key ${describeValue(key)}`);
   for (const key of allowed) if (!(key in object)) fail(`${where}: missing key "${key}"`);
 }
 

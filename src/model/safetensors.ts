@@ -4,10 +4,10 @@
 // module 2k, so its parameters are "2k.weight" [outputs, inputs] and "2k.bias" [outputs]. Our weight
 // layout is already PyTorch's (row-major [outputs × inputs]), so tensors are written as they are.
 import { NORMALIZATIONS, type Normalization } from '../data/normalize.js';
-import { InputError } from '../errors.js';
+import { InputError, describeValue } from '../errors.js';
 import { HIDDEN_ACTIVATIONS, LOSS_KINDS, type HiddenActivation, type LossKind } from '../math/kernels.js';
 import { MODEL_FORMAT, MODEL_VERSION, type ModelContents } from './file.js';
-import { layerViews, parameterLayout, type LayerViews, type NetworkShape } from './layout.js';
+import { layerViews, parameterCount, parameterLayout, type LayerViews, type NetworkShape } from './layout.js';
 
 const LENGTH_BYTES = 8;
 const FLOAT_BYTES = 4;
@@ -95,6 +95,10 @@ export function parseSafetensors(bytes: Uint8Array, source: string): ModelConten
 
   const metadata = parseMetadata(header[METADATA_KEY], fail);
   const shape: NetworkShape = { sizes: metadata.sizes, activation: metadata.activation, loss: metadata.loss };
+  // Check the claim against the bytes present before allocating for it: a tiny file must not be
+  // able to ask for gigabytes.
+  const needed = parameterCount(shape) * 4;
+  if (needed > dataLength) fail(`sizes ${metadata.sizes.join(',')} need ${needed} bytes of weights, the file holds ${dataLength}`);
   const layout = parameterLayout(shape);
   const parameters = new Float32Array(layout.length);
   const expected = new Set([METADATA_KEY]);
@@ -109,7 +113,7 @@ export function parseSafetensors(bytes: Uint8Array, source: string): ModelConten
       readFloats(view, dataStart + info.data_offsets[0], values, name, fail);
     }
   });
-  for (const key of Object.keys(header)) if (!expected.has(key)) fail(`unexpected key ${JSON.stringify(key)} in the header (sizes ${JSON.stringify(shape.sizes)} name tensors ${[...expected].filter((k) => k !== METADATA_KEY).join(', ')})`);
+  for (const key of Object.keys(header)) if (!expected.has(key)) fail(`unexpected key ${describeValue(key)} in the header (sizes ${JSON.stringify(shape.sizes)} name tensors ${[...expected].filter((k) => k !== METADATA_KEY).join(', ')})`);
   checkRanges(ranges, dataLength, fail);
   return { shape, parameters, labels: metadata.labels, normalization: metadata.normalization };
 }
@@ -138,20 +142,21 @@ function parseMetadata(value: unknown, fail: (what: string) => never): ParsedMet
   if (value === undefined) return fail(`missing "${METADATA_KEY}" (a gradpool model records its sizes, activation, loss and labels there)`);
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail(`"${METADATA_KEY}" must be an object of strings`);
   const metadata = value as Record<string, unknown>;
-  for (const key of Object.keys(metadata)) if (!(METADATA_KEYS as readonly string[]).includes(key)) fail(`${METADATA_KEY}: unexpected key ${JSON.stringify(key)}`);
+  for (const key of Object.keys(metadata)) if (!(METADATA_KEYS as readonly string[]).includes(key)) fail(`${METADATA_KEY}: unexpected key ${describeValue(key)}`);
   for (const key of METADATA_KEYS) {
     if (!(key in metadata)) fail(`${METADATA_KEY}: missing key "${key}"`);
     if (typeof metadata[key] !== 'string') fail(`${METADATA_KEY}.${key} must be a string (safetensors metadata holds strings only)`);
   }
   const m = metadata as Metadata;
-  if (m.format !== MODEL_FORMAT) fail(`${METADATA_KEY}.format is ${JSON.stringify(m.format)}, expected "${MODEL_FORMAT}"`);
-  if (m.version !== String(MODEL_VERSION)) fail(`${METADATA_KEY}.version ${JSON.stringify(m.version)} is not supported (this gradpool reads version ${MODEL_VERSION})`);
+  if (m.format !== MODEL_FORMAT) fail(`${METADATA_KEY}.format is ${describeValue(m.format)}, expected "${MODEL_FORMAT}"`);
+  if (m.version !== String(MODEL_VERSION)) fail(`${METADATA_KEY}.version ${describeValue(m.version)} is not supported (this gradpool reads version ${MODEL_VERSION})`);
   const sizes = parseJsonField(m.sizes, 'sizes', fail);
   if (!Array.isArray(sizes) || sizes.length < 2 || !sizes.every(isLayerSize)) fail(`${METADATA_KEY}.sizes must be a JSON array of at least 2 positive integers, got ${m.sizes}`);
-  if (!HIDDEN_ACTIVATIONS.includes(m.activation as HiddenActivation)) fail(`${METADATA_KEY}.activation: unknown activation ${JSON.stringify(m.activation)}`);
-  if (!LOSS_KINDS.includes(m.loss as LossKind)) fail(`${METADATA_KEY}.loss: unknown loss ${JSON.stringify(m.loss)}`);
+  if (!HIDDEN_ACTIVATIONS.includes(m.activation as HiddenActivation)) fail(`${METADATA_KEY}.activation: unknown activation ${describeValue(m.activation)}`);
+  if (!LOSS_KINDS.includes(m.loss as LossKind)) fail(`${METADATA_KEY}.loss: unknown loss ${describeValue(m.loss)}`);
   const labels = parseJsonField(m.labels, 'labels', fail);
   if (labels !== null && !(Array.isArray(labels) && labels.every((l) => typeof l === 'string'))) fail(`${METADATA_KEY}.labels must be "null" or a JSON array of strings`);
+  if (Array.isArray(labels) && new Set(labels).size !== labels.length) fail(`${METADATA_KEY}.labels: a label appears more than once`);
   const outputs = (sizes as number[])[(sizes as number[]).length - 1]!;
   const names = labels as string[] | null;
   if (names !== null && names.length !== (outputs === 1 ? 2 : outputs)) fail(`${METADATA_KEY}.labels: ${names.length} names for ${outputs} outputs`);
@@ -166,8 +171,8 @@ function parseNormalization(value: unknown, features: number, fail: (what: strin
   if (typeof value !== 'object' || Array.isArray(value)) return fail(`${where} must be "null" or a JSON object with kind, offset and scale`);
   const { kind, offset, scale, ...rest } = value as Record<string, unknown>;
   const extra = Object.keys(rest)[0];
-  if (extra !== undefined) fail(`${where}: unexpected key ${JSON.stringify(extra)}`);
-  if (kind === 'none' || !NORMALIZATIONS.includes(kind as Normalization['kind'])) fail(`${where}: unknown kind ${JSON.stringify(kind)}`);
+  if (extra !== undefined) fail(`${where}: unexpected key ${describeValue(extra)}`);
+  if (kind === 'none' || !NORMALIZATIONS.includes(kind as Normalization['kind'])) fail(`${where}: unknown kind ${describeValue(kind)}`);
   const finiteArray = (values: unknown, name: string): Float32Array => {
     if (!Array.isArray(values) || values.length !== features) return fail(`${where}.${name} must be an array of ${features} numbers (one per input)`);
     const floats = Float32Array.from(values as unknown[], (v) => (typeof v === 'number' ? v : NaN));
@@ -194,9 +199,13 @@ function checkTensorInfo(value: unknown, name: string, dims: readonly number[], 
   if (value === undefined) return fail(`missing tensor "${name}"`);
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail(`${name}: must be an object with dtype, shape and data_offsets`);
   const info = value as Record<string, unknown>;
-  for (const key of Object.keys(info)) if (!['dtype', 'shape', 'data_offsets'].includes(key)) fail(`${name}: unexpected key ${JSON.stringify(key)}`);
-  if (info.dtype !== 'F32') fail(`${name}: dtype ${JSON.stringify(info.dtype)}, expected "F32"`);
-  if (!Array.isArray(info.shape) || JSON.stringify(info.shape) !== JSON.stringify(dims)) fail(`${name}: shape ${JSON.stringify(info.shape)}, expected ${JSON.stringify(dims)} from the sizes in ${METADATA_KEY}`);
+  for (const key of Object.keys(info)) if (!['dtype', 'shape', 'data_offsets'].includes(key)) fail(`${name}: unexpected key ${describeValue(key)}`);
+  if (info.dtype !== 'F32') fail(`${name}: dtype ${describeValue(info.dtype)}, expected "F32"`);
+  const shape: unknown = info.shape;
+  const flat = Array.isArray(shape) && shape.length <= 8 && shape.every((d) => typeof d === 'number');
+  if (!flat || shape.length !== dims.length || shape.some((d, i) => d !== dims[i])) {
+    fail(`${name}: shape ${flat ? JSON.stringify(shape) : describeValue(shape)}, expected ${JSON.stringify(dims)} from the sizes in ${METADATA_KEY}`);
+  }
   const offsets = info.data_offsets;
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)) fail(`${name}: data_offsets must be [begin, end] byte offsets`);
   const [begin, end] = offsets as [number, number];
