@@ -112,6 +112,7 @@ export function parseBenchFlags(
     .option('save', { type: 'boolean', default: true, describe: 'write bench/results/*.json (--no-save: print only)' })
     .options(extra)
     .strict()
+    .version(false)
     .help();
   const argv = parser.parseSync() as Record<string, unknown>;
   const epochs = argv.epochs as number;

@@ -74,7 +74,7 @@ for (const [rows, inputs, outputs, backward] of PRODUCT_SHAPES) {
   for (const k of kernelSets) {
     add(`dense forward ${shape}`, k, 'GFLOP/s', flops, () => k.denseForward(z, a, w, b, rows, inputs, outputs));
     if (!backward) continue;
-    add(`dense backward params ${shape}`, k, 'GFLOP/s', flops, () => k.denseBackwardParams(dw, db, dz, a, rows, inputs, outputs));
+    add(`dense backward params ${shape}`, k, 'GFLOP/s', flops, () => k.denseBackwardParams(dw, db, dz, a, rows, inputs, outputs, true));
     add(`dense backward input ${shape}`, k, 'GFLOP/s', flops, () => k.denseBackwardInput(da, dz, w, rows, inputs, outputs));
   }
 }

@@ -167,7 +167,7 @@ if (flags.child) {
 } else {
   const machine = machineInfo();
   const datasetBytes = flags.samples * FEATURES * 4;
-  note(`soak: ${workload.id} (${workload.title}), builtin:blobs ${flags.samples} × ${FEATURES} (${fmtFixed(datasetBytes / MB, 1)} MB of features), ${flags.epochs} epochs, threads ${flags.threads.join(',')}`);
+  note(`soak: ${workload.id} (${workload.title}), builtin:blobs ${flags.samples} × ${FEATURES} (${fmtFixed(datasetBytes / MB, 1)} MB of features), ${flags.epochs} epoch${flags.epochs === 1 ? '' : 's'}, threads ${flags.threads.join(',')}`);
   note(machineLine(machine));
   const reports: ChildReport[] = [];
   for (const threads of flags.threads) {
@@ -218,7 +218,7 @@ if (flags.child) {
     fmtFixed(s.growthPerDataset, 2, '×'),
   ]);
   const legend = [
-    `${workload.id}: ${workload.title}; builtin:blobs ${flags.samples} × ${FEATURES}: ${fmtFixed(datasetBytes / MB, 1)} MB of float32 features; ${flags.kernelsUsed} kernels; ${flags.epochs} epochs; sizes in MB (2^20 bytes).`,
+    `${workload.id}: ${workload.title}; builtin:blobs ${flags.samples} × ${FEATURES}: ${fmtFixed(datasetBytes / MB, 1)} MB of float32 features; ${flags.kernelsUsed} kernels; ${flags.epochs} epoch${flags.epochs === 1 ? '' : 's'}; sizes in MB (2^20 bytes).`,
     'RSS before: the child before train(); epoch 1 / end: after the first / last epoch, garbage collected first. RSS slope: least squares over epochs 2..N (≈ 0 when memory is flat).',
     'heap: the main thread\'s V8 heapUsed. arrayBuffers: ArrayBuffer memory (the WebAssembly.Memory arena is not in it). peak RSS training: 100 ms sampler during train(); max RSS process: the kernel\'s high-water mark, data generation included.',
     'growth ÷ dataset: (RSS after epoch 1 − RSS before) ÷ the features\' bytes; about 1 when the rows exist once (in the shared arena), about 2 when a second copy stays alive. The same value at every thread count shows that workers share the rows rather than copying them.',

@@ -41,7 +41,7 @@ interface Row {
 
 const flags = parseBenchFlags('throughput', { epochs: 4 });
 const machine = machineInfo();
-note(`gradpool throughput: ${flags.workloads.map((w) => w.id).join(',')} × threads ${flags.threads.join(',')}, ${flags.samples} samples, ${flags.epochs} epochs`);
+note(`gradpool throughput: ${flags.workloads.map((w) => w.id).join(',')} × threads ${flags.threads.join(',')}, ${flags.samples} samples, ${flags.epochs} epoch${flags.epochs === 1 ? '' : 's'}`);
 note(machineLine(machine));
 
 const rows: Row[] = [];
@@ -84,7 +84,7 @@ const cells = rows.map((r) => [
   fmtFixed(r.finalLoss, 4),
 ]);
 const legend = flags.workloads.map((w) => `${w.id}: ${w.title}, ${fmtInt(weightCount(w))} weights`).join('; ');
-const settings = `builtin:blobs ${flags.samples} × ${FEATURES}, seed ${SEED}, plain SGD lr ${LR}, ${flags.kernelsUsed} kernels (--kernels ${flags.kernels}), ${flags.epochs} epochs, samples/s = ${flags.epochs > 2 ? `median of epochs 2..${flags.epochs}` : flags.epochs === 2 ? 'epoch 2' : 'epoch 1 (no warm-up epoch excluded)'}`;
+const settings = `builtin:blobs ${flags.samples} × ${FEATURES}, seed ${SEED}, plain SGD lr ${LR}, ${flags.kernelsUsed} kernels (--kernels ${flags.kernels}), ${flags.epochs} epoch${flags.epochs === 1 ? '' : 's'}, samples/s = ${flags.epochs > 2 ? `median of epochs 2..${flags.epochs}` : flags.epochs === 2 ? 'epoch 2' : 'epoch 1 (no warm-up epoch excluded)'}`;
 
 console.log(textTable(headers, cells, align));
 console.log(`\n${legend}\n${settings}`);

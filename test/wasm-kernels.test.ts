@@ -169,13 +169,13 @@ const DENSE: Record<'forward' | 'backward params' | 'backward input', DenseCase>
   'backward params': {
     specs: (rows, inputs, outputs) => [output('dw', outputs * inputs), output('db', outputs), input('dz', rows * outputs, sparse), input('a', rows * inputs)],
     run(k, [dw, db, dz, a], rows, inputs, outputs) {
-      k.denseBackwardParams(dw!, db!, dz!, a!, rows, inputs, outputs);
+      k.denseBackwardParams(dw!, db!, dz!, a!, rows, inputs, outputs, true);
       return [dw!, db!];
     },
     tolerances([dw, db, dz, a], rows, inputs, outputs) {
       const sw = abs(dw!);
       const sb = abs(db!);
-      referenceKernels.denseBackwardParams(sw, sb, abs(dz!), abs(a!), rows, inputs, outputs);
+      referenceKernels.denseBackwardParams(sw, sb, abs(dz!), abs(a!), rows, inputs, outputs, true);
       return [(i) => productTolerance(rows + 1, sw[i]!), (i) => productTolerance(rows + 1, sb[i]!)];
     },
   },
@@ -252,12 +252,12 @@ test('wasm dense backward params accumulates into dw and db rather than overwrit
   dw!.fill(10);
   db!.fill(-10);
   const before = copy(dw!);
-  kernels.denseBackwardParams(dw!, db!, dz!, a!, rows, inputs, outputs);
-  kernels.denseBackwardParams(dw!, db!, dz!, a!, rows, inputs, outputs);
+  kernels.denseBackwardParams(dw!, db!, dz!, a!, rows, inputs, outputs, true);
+  kernels.denseBackwardParams(dw!, db!, dz!, a!, rows, inputs, outputs, true);
   const expected = copy(before);
   const expectedB = new Float32Array(outputs).fill(-10);
-  referenceKernels.denseBackwardParams(expected, expectedB, copy(dz!), copy(a!), rows, inputs, outputs);
-  referenceKernels.denseBackwardParams(expected, expectedB, copy(dz!), copy(a!), rows, inputs, outputs);
+  referenceKernels.denseBackwardParams(expected, expectedB, copy(dz!), copy(a!), rows, inputs, outputs, true);
+  referenceKernels.denseBackwardParams(expected, expectedB, copy(dz!), copy(a!), rows, inputs, outputs, true);
   expectClose(t, 'dw', dw!, expected, () => 1e-5);
   expectClose(t, 'db', db!, expectedB, () => 1e-5);
 });

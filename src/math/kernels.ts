@@ -14,8 +14,8 @@ export interface Kernels<F extends Floats = Float32Array> {
   readonly name: string;
   /** z[rows×outputs] = a[rows×inputs] · wᵀ + b */
   denseForward(z: F, a: F, w: F, b: F, rows: number, inputs: number, outputs: number): void;
-  /** dw[outputs×inputs] += dzᵀ · a;  db[outputs] += Σ_rows dz */
-  denseBackwardParams(dw: F, db: F, dz: F, a: F, rows: number, inputs: number, outputs: number): void;
+  /** dw[outputs×inputs] (+)= dzᵀ · a;  db[outputs] (+)= Σ_rows dz — adding when accumulate, else overwriting. */
+  denseBackwardParams(dw: F, db: F, dz: F, a: F, rows: number, inputs: number, outputs: number, accumulate: boolean): void;
   /** da[rows×inputs] = dz[rows×outputs] · w */
   denseBackwardInput(da: F, dz: F, w: F, rows: number, inputs: number, outputs: number): void;
   /** values ← act(values), in place (the pre-activation is not kept: every derivative below is written in terms of a). */
@@ -26,6 +26,8 @@ export interface Kernels<F extends Floats = Float32Array> {
   outputLoss(loss: LossKind, out: F, dz: F, y: F, rows: number, outputs: number): number;
   /** into[i] += add[i] for i in [from, to): the gradient-slab reduction. */
   addInto(into: F, add: F, from: number, to: number): void;
+  /** Plain SGD over [from, to): w ← w − lrMean·g − lrDecay·w (g: gradient sums, lrMean = lr / rows). */
+  sgdUpdate(w: F, g: F, from: number, to: number, lrMean: number, lrDecay: number): void;
 }
 
 export type HiddenActivation = 'relu' | 'sigmoid' | 'tanh';
@@ -49,7 +51,12 @@ export function denseForward(z: Floats, a: Floats, w: Floats, b: Floats, rows: n
   }
 }
 
-export function denseBackwardParams(dw: Floats, db: Floats, dz: Floats, a: Floats, rows: number, inputs: number, outputs: number): void {
+export function denseBackwardParams(dw: Floats, db: Floats, dz: Floats, a: Floats, rows: number, inputs: number, outputs: number, accumulate: boolean): void {
+  // Overwriting saves zeroing the slab before the first chunk of a shard.
+  if (!accumulate) {
+    dw.fill(0, 0, outputs * inputs);
+    db.fill(0, 0, outputs);
+  }
   for (let r = 0; r < rows; r++) {
     const aRow = r * inputs;
     const dzRow = r * outputs;
@@ -189,6 +196,13 @@ export function addInto(into: Floats, add: Floats, from: number, to: number): vo
   for (let i = from; i < to; i++) into[i] = into[i]! + add[i]!;
 }
 
+export function sgdUpdate(w: Floats, g: Floats, from: number, to: number, lrMean: number, lrDecay: number): void {
+  // float32 steps in the same order as the SIMD kernel, so both give the same bits
+  const mean = Math.fround(lrMean);
+  const keep = Math.fround(1 - lrDecay);
+  for (let i = from; i < to; i++) w[i] = Math.fround(Math.fround(w[i]! * keep) - Math.fround(g[i]! * mean));
+}
+
 export const referenceKernels: Kernels<Floats> = {
   name: 'typescript',
   denseForward,
@@ -198,4 +212,5 @@ export const referenceKernels: Kernels<Floats> = {
   activationBackward,
   outputLoss,
   addInto,
+  sgdUpdate,
 };

@@ -49,12 +49,13 @@ const LOSS_CODES: Readonly<Record<LossKind, number>> = { bce: 0, 'cross-entropy'
 
 interface KernelExports {
   denseForward(z: number, a: number, w: number, b: number, rows: number, inputs: number, outputs: number): void;
-  denseBackwardParams(dw: number, db: number, dz: number, a: number, rows: number, inputs: number, outputs: number): void;
+  denseBackwardParams(dw: number, db: number, dz: number, a: number, rows: number, inputs: number, outputs: number, accumulate: number): void;
   denseBackwardInput(da: number, dz: number, w: number, rows: number, inputs: number, outputs: number): void;
   activationForward(kind: number, values: number, count: number): void;
   activationBackward(kind: number, grad: number, a: number, count: number): void;
   outputLoss(kind: number, out: number, dz: number, y: number, rows: number, outputs: number): number;
   addInto(into: number, add: number, count: number): void;
+  sgdUpdate(w: number, g: number, count: number, lrMean: number, lrDecay: number): void;
 }
 
 /**
@@ -99,9 +100,9 @@ export function loadWasmKernels(memory: WebAssembly.Memory): Kernels {
       if (rows <= 0 || outputs <= 0) return;
       k.denseForward(ptr(z, rows * outputs, 'z'), ptr(a, rows * inputs, 'a'), ptr(w, outputs * inputs, 'w'), ptr(b, outputs, 'b'), rows, inputs, outputs);
     },
-    denseBackwardParams(dw, db, dz, a, rows, inputs, outputs) {
-      if (rows <= 0 || outputs <= 0) return;
-      k.denseBackwardParams(ptr(dw, outputs * inputs, 'dw'), ptr(db, outputs, 'db'), ptr(dz, rows * outputs, 'dz'), ptr(a, rows * inputs, 'a'), rows, inputs, outputs);
+    denseBackwardParams(dw, db, dz, a, rows, inputs, outputs, accumulate) {
+      if (outputs <= 0) return;
+      k.denseBackwardParams(ptr(dw, outputs * inputs, 'dw'), ptr(db, outputs, 'db'), ptr(dz, rows * outputs, 'dz'), ptr(a, rows * inputs, 'a'), rows, inputs, outputs, accumulate ? 1 : 0);
     },
     denseBackwardInput(da, dz, w, rows, inputs, outputs) {
       if (rows <= 0 || inputs <= 0) return;
@@ -121,6 +122,10 @@ export function loadWasmKernels(memory: WebAssembly.Memory): Kernels {
       if (code === undefined) throw new RangeError(`unknown loss ${String(loss)}`);
       const count = rows * outputs;
       return k.outputLoss(code, ptr(out, count, 'out'), ptr(dz, count, 'dz'), ptr(y, count, 'y'), rows, outputs);
+    },
+    sgdUpdate(w, g, from, to, lrMean, lrDecay) {
+      if (to <= from) return;
+      k.sgdUpdate(ptr(w, to, 'w') + from * 4, ptr(g, to, 'g') + from * 4, to - from, lrMean, lrDecay);
     },
     addInto(into, add, from, to) {
       if (to <= from) return;

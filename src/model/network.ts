@@ -41,7 +41,8 @@ export function forwardHidden<F extends Floats>(kernels: Kernels<F>, shape: Netw
 
 /**
  * Forward, loss and backward for `rows` rows already gathered into buffers.activations[0] / buffers.targets.
- * Gradient sums (not means) are ADDED into `grads`, so consecutive chunks of one shard accumulate.
+ * Gradient sums (not means) are written into `grads` — added to what is there when `accumulate`,
+ * so that consecutive chunks of one shard sum up; the first chunk overwrites.
  * Returns the summed loss; the outputs (probabilities) are left in the last activations buffer.
  */
 export function forwardBackward<F extends Floats>(
@@ -51,6 +52,7 @@ export function forwardBackward<F extends Floats>(
   grads: readonly LayerViews<F>[],
   buffers: ChunkBuffers<F>,
   rows: number,
+  accumulate = true,
 ): number {
   const logits = forwardHidden(kernels, shape, params, buffers, rows);
   const outputs = shape.sizes[shape.sizes.length - 1]!;
@@ -63,7 +65,7 @@ export function forwardBackward<F extends Floats>(
     const layerOutputs = shape.sizes[l + 1]!;
     const aPrev = buffers.activations[l]!;
     // dW += dZᵀ·A_prev, db += Σ dZ (divided by the batch size once, after all shards are summed)
-    kernels.denseBackwardParams(grads[l]!.w, grads[l]!.b, dz, aPrev, rows, inputs, layerOutputs);
+    kernels.denseBackwardParams(grads[l]!.w, grads[l]!.b, dz, aPrev, rows, inputs, layerOutputs, accumulate);
     if (l === 0) break; // no gradient is needed for the input data
     // dA_prev = dZ·W, then dZ_prev = dA_prev ⊙ σ′ (σ′ from the stored activation)
     kernels.denseBackwardInput(spare, dz, params[l]!.w, rows, inputs, layerOutputs);

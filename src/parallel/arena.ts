@@ -20,7 +20,7 @@ export interface ArenaPlan {
   readonly chunkRows: number;
   /** Gradient slabs: the most shards any batch is cut into. */
   readonly maxShards: number;
-  /** Scratch areas: one per worker plus one for the coordinator's own inline work. */
+  /** Scratch areas: one per compute thread (slot 0 is the coordinator's). */
   readonly slots: number;
   /** Parameter-sized optimizer state buffers (momentum's velocity, Adam's moments). */
   readonly stateBuffers: number;

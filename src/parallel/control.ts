@@ -17,6 +17,8 @@ export const SHARDS = 10;
 export const WORKERS = 11;
 export const UPDATE_WORKERS = 12;
 export const STEP = 13;
+export const SHARD_CURSOR = 14; // next shard to claim: participants take shards one at a time
+export const UPDATE_CURSOR = 15; // next block of parameters to reduce and update
 export const CONTROL_INT_WORDS = 16;
 
 /** Float64 words. */
@@ -35,7 +37,7 @@ export interface Command {
   end: number;
   shardRows: number;
   shards: number;
-  /** Workers 0..workers-1 compute shards; 0..updateWorkers-1 then reduce and update a slice each. */
+  /** Participants 0..workers-1 claim shards; 0..updateWorkers-1 then claim blocks of the reduction and update. */
   workers: number;
   updateWorkers: number;
   step: number;

@@ -9,10 +9,11 @@ import { multiplyAddsPerSample, type NetworkShape } from '../model/layout.js';
 import { optimizerStateBuffers, type OptimizerSettings } from '../optim/optimizers.js';
 import { allocateArena, arenaViews, planArena, type ArenaLayout, type ArenaViews } from './arena.js';
 import {
-  BARRIER, COMMAND_EVALUATE, COMMAND_EXIT, COMMAND_TRAIN, DONE, FAILED, GENERATION, READY,
+  BARRIER, COMMAND_EVALUATE, COMMAND_EXIT, COMMAND_TRAIN, DONE, FAILED, GENERATION, READY, SHARD_CURSOR, UPDATE_CURSOR,
   emptyCommand, writeCommand, type Command,
 } from './control.js';
 import { ShardEngine } from './engine.js';
+import { FAILURE_POLL_MS, PeerFailed, arriveAtBarrier, waitAtLeast } from './serve.js';
 import type { KernelChoice, ServeTask, WorkerSetup } from './protocol.js';
 import { MAX_SHARDS, shardCount, shardRowsFor } from './shards.js';
 
@@ -26,8 +27,6 @@ const CHUNK_ROWS = 64;
 const MIN_FLOPS_PER_WORKER = 2e6;
 /** Likewise for the reduction and update: slab elements per worker. */
 const MIN_UPDATE_ELEMENTS_PER_WORKER = 64 * 1024;
-/** A blocked wait re-checks for a failed or vanished worker this often. */
-const FAILURE_POLL_MS = 20;
 
 export interface CoordinatorOptions {
   shape: NetworkShape;
@@ -63,22 +62,23 @@ export class Coordinator {
 
   constructor(private readonly options: CoordinatorOptions) {
     const { shape, rows, threads, optimizer, kernels } = options;
-    this.layout = planArena({ shape, rows, chunkRows: CHUNK_ROWS, maxShards: MAX_SHARDS, slots: threads + 1, stateBuffers: optimizerStateBuffers(optimizer.name) });
+    this.layout = planArena({ shape, rows, chunkRows: CHUNK_ROWS, maxShards: MAX_SHARDS, slots: threads, stateBuffers: optimizerStateBuffers(optimizer.name) });
     this.memory = allocateArena(this.layout);
     this.views = arenaViews(this.memory, this.layout);
     this.local = new ShardEngine(this.memory, this.layout, 0, selectKernels(kernels, this.memory), optimizer);
     this.flopsPerRow = 6 * multiplyAddsPerSample(shape);
     if (threads > 1) {
+      // The coordinator computes too (participant 0), so the pool holds threads − 1 workers.
       const workerData: WorkerSetup = { memory: this.memory, layout: this.layout, kernels, optimizer };
       this.pool = new Piscina({
         filename: new URL('../../workers/gradient.js', import.meta.url).href,
-        minThreads: threads,
-        maxThreads: threads,
+        minThreads: threads - 1,
+        maxThreads: threads - 1,
         idleTimeout: Number.POSITIVE_INFINITY,
         workerData,
       });
       const task: ServeTask = { kind: 'serve' };
-      for (let w = 0; w < threads; w++) {
+      for (let w = 1; w < threads; w++) {
         this.serving.push(
           (this.pool.run(task) as Promise<void>).catch((error: unknown) => {
             this.failure ??= error instanceof Error ? error : new Error(String(error));
@@ -95,7 +95,7 @@ export class Coordinator {
 
   /** Resolves once every worker is in its command loop (or throws if one failed to start). */
   async ready(): Promise<void> {
-    if (this.pool) await this.waitFor(READY, this.options.threads);
+    if (this.pool) await this.waitFor(READY, this.options.threads - 1);
   }
 
   /** One training step over order[start, end): gradients, then reduce and update. */
@@ -172,27 +172,36 @@ export class Coordinator {
     writeCommand(control, controlReals, command);
     Atomics.store(control, DONE, 0);
     Atomics.store(control, BARRIER, 0);
+    Atomics.store(control, SHARD_CURSOR, 0);
+    Atomics.store(control, UPDATE_CURSOR, 0);
     Atomics.add(control, GENERATION, 1);
     Atomics.notify(control, GENERATION);
-    await this.waitFor(DONE, command.workers);
+    // The coordinator is participant 0: it claims shards and update blocks like any worker.
+    this.local.computeClaimedShards(command);
+    if (command.kind === COMMAND_TRAIN) {
+      arriveAtBarrier(control);
+      await this.waitFor(BARRIER, command.workers);
+      this.local.updateClaimedBlocks(command);
+    }
+    await this.waitFor(DONE, command.workers - 1);
   }
 
   /**
-   * Blocks (Atomics.wait: microseconds to wake) until control[word] ≥ target. Every few ms it
-   * yields to the event loop, where a dead worker's rejection arrives, and checks for failure.
+   * Waits (spinning, then Atomics.wait) until control[word] ≥ target. Every few ms it yields to the
+   * event loop, where a dead worker's rejection arrives, and checks for failure.
    */
   private async waitFor(word: number, target: number): Promise<void> {
     const { control } = this.views;
-    for (;;) {
-      const value = Atomics.load(control, word);
-      if (value >= target) break;
-      if (Atomics.load(control, FAILED)) break;
-      if (Atomics.wait(control, word, value, FAILURE_POLL_MS) === 'timed-out') {
+    try {
+      while (!waitAtLeast(control, word, target, FAILURE_POLL_MS)) {
         await yieldToEventLoop();
         if (this.failure) break;
       }
+    } catch (error) {
+      if (!(error instanceof PeerFailed)) throw error;
     }
     if (this.failure || Atomics.load(control, FAILED)) {
+      Atomics.store(control, FAILED, 1);
       // The failing worker's rejection carries the message; give it a moment to arrive.
       for (let i = 0; i < 50 && !this.failure; i++) await new Promise((resolve) => setTimeout(resolve, 10));
       throw this.failed();

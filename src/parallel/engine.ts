@@ -2,13 +2,16 @@
 // shared data, run the network, and write results into its shards' slabs and stats; reduce and
 // update a slice of the parameters. Views are built once, so running a command allocates nothing.
 import type { Kernels } from '../math/kernels.js';
-import { ALIGN_FLOATS, type LayerViews, type NetworkShape } from '../model/layout.js';
+import type { LayerViews, NetworkShape } from '../model/layout.js';
 import { countCorrect, forwardBackward, forwardHidden, type ChunkBuffers } from '../model/network.js';
 import { applyUpdate, type OptimizerSettings, type UpdateStep } from '../optim/optimizers.js';
 import { treeReduce } from '../optim/reduce.js';
 import { arenaViews, scratchBuffers, type ArenaLayout, type ArenaViews } from './arena.js';
-import { COMMAND_TRAIN, type Command } from './control.js';
-import { evenPart, shardRange } from './shards.js';
+import { COMMAND_TRAIN, SHARD_CURSOR, UPDATE_CURSOR, type Command } from './control.js';
+import { shardRange } from './shards.js';
+
+/** Parameters per claimed block of the update: 16 Ki floats, a multiple of the 64-byte alignment. */
+export const UPDATE_BLOCK = 16 * 1024;
 
 export class ShardEngine {
   readonly views: ArenaViews;
@@ -31,17 +34,28 @@ export class ShardEngine {
     this.outputs = this.shape.sizes[this.shape.sizes.length - 1]!;
   }
 
-  /** Worker `worker`'s share of the shards of a command. */
-  computeShare(command: Command, worker: number): void {
-    const [firstShard, lastShard] = evenPart(command.shards, command.workers, worker);
-    this.computeShards(command, firstShard, lastShard);
+  /**
+   * Claims shards one at a time until none is left. A participant that runs slower (a busy core)
+   * simply takes fewer shards; which participant computed a shard never changes its result.
+   */
+  computeClaimedShards(command: Command): void {
+    const { control } = this.views;
+    for (;;) {
+      const shard = Atomics.add(control, SHARD_CURSOR, 1);
+      if (shard >= command.shards) return;
+      this.computeShards(command, shard, shard + 1);
+    }
   }
 
-  /** Worker `worker`'s slice of the reduction and update, cut at 64-byte boundaries. */
-  updateShare(command: Command, worker: number): void {
-    const blocks = Math.ceil(this.layout.params.length / ALIGN_FLOATS);
-    const [first, last] = evenPart(blocks, command.updateWorkers, worker);
-    this.reduceAndUpdate(command, first * ALIGN_FLOATS, Math.min(last * ALIGN_FLOATS, this.layout.params.length));
+  /** Likewise for the reduction and update, in blocks of UPDATE_BLOCK parameters. */
+  updateClaimedBlocks(command: Command): void {
+    const { control } = this.views;
+    const length = this.layout.params.length;
+    for (;;) {
+      const from = Atomics.add(control, UPDATE_CURSOR, 1) * UPDATE_BLOCK;
+      if (from >= length) return;
+      this.reduceAndUpdate(command, from, Math.min(from + UPDATE_BLOCK, length));
+    }
   }
 
   computeShards(command: Command, firstShard: number, lastShard: number): void {
@@ -49,7 +63,6 @@ export class ShardEngine {
     const { stats, slabs, slabLayers } = this.views;
     for (let shard = firstShard; shard < lastShard; shard++) {
       const [start, end] = shardRange(command.start, command.end, command.shardRows, shard);
-      if (withGradients) slabs[shard]!.fill(0);
       let lossSum = 0;
       let correct = 0;
       // A shard longer than the scratch capacity runs in consecutive chunks that accumulate into
@@ -57,7 +70,7 @@ export class ShardEngine {
       for (let chunk = start; chunk < end; chunk += this.buffers.capacity) {
         const rows = Math.min(this.buffers.capacity, end - chunk);
         this.gather(chunk, rows);
-        lossSum += withGradients ? this.trainChunk(slabLayers[shard]!, rows) : this.evaluateChunk(rows);
+        lossSum += withGradients ? this.trainChunk(slabLayers[shard]!, rows, chunk > start) : this.evaluateChunk(rows);
         correct += countCorrect(this.buffers.activations[this.shape.sizes.length - 1]!, this.buffers.targets, rows, this.outputs);
       }
       stats[shard * 2] = lossSum;
@@ -67,11 +80,16 @@ export class ShardEngine {
 
   reduceAndUpdate(step: UpdateStep & { shards: number }, from: number, to: number): void {
     treeReduce(this.kernels, this.views.slabs, step.shards, from, to);
-    applyUpdate(this.optimizer, step, this.views.parameters, this.views.slabs[0]!, this.views.optimizerState, from, to);
+    if (this.optimizer.name === 'sgd') {
+      // The common case runs in SIMD; momentum and Adam use the TypeScript update.
+      this.kernels.sgdUpdate(this.views.parameters, this.views.slabs[0]!, from, to, step.lr * step.invBatch, step.lr * this.optimizer.weightDecay);
+    } else {
+      applyUpdate(this.optimizer, step, this.views.parameters, this.views.slabs[0]!, this.views.optimizerState, from, to);
+    }
   }
 
-  private trainChunk(grads: readonly LayerViews[], rows: number): number {
-    return forwardBackward(this.kernels, this.shape, this.views.parameterLayers, grads, this.buffers, rows);
+  private trainChunk(grads: readonly LayerViews[], rows: number, accumulate: boolean): number {
+    return forwardBackward(this.kernels, this.shape, this.views.parameterLayers, grads, this.buffers, rows, accumulate);
   }
 
   private evaluateChunk(rows: number): number {

@@ -1,5 +1,8 @@
-// The worker side of the control block: a loop that sleeps on the generation word, runs its share
-// of each command, and reports back. One piscina task per worker runs this loop for the whole run.
+// Running a command across participants. Participant 0 is the coordinator itself; participants
+// 1..threads-1 are the pool's workers, each in the loop below for the whole run. A command's
+// participants each compute their share of the shards, meet at a barrier, then each reduce and
+// update their slice of the parameters. Waits spin briefly before sleeping: on a VM, waking a
+// sleeping thread can take longer than a small step's whole computation.
 import {
   BARRIER, COMMAND_EXIT, COMMAND_TRAIN, DONE, FAILED, GENERATION, READY,
   emptyCommand, readCommand,
@@ -7,31 +10,59 @@ import {
 import type { ShardEngine } from './engine.js';
 
 /** How long a blocked wait sleeps before re-checking whether another thread failed. */
-const FAILURE_POLL_MS = 100;
+export const FAILURE_POLL_MS = 20;
+/** Spin iterations before sleeping (each an Atomics.load): a few tens of microseconds. */
+const SPINS = 20_000;
 
-export function serveCommands(engine: ShardEngine, worker: number, beforeCommand?: () => void): void {
+/** Thrown where a participant stops because another one failed. */
+export class PeerFailed extends Error {}
+
+/**
+ * Returns once control[word] ≥ target; or false after about `timeoutMs` without it, so that the
+ * caller can look for failures it cannot see from here. Throws PeerFailed once FAILED is set.
+ */
+export function waitAtLeast(control: Int32Array, word: number, target: number, timeoutMs: number): boolean {
+  for (let spin = 0; spin < SPINS; spin++) {
+    if (Atomics.load(control, word) >= target) return true;
+  }
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = Atomics.load(control, word);
+    if (value >= target) return true;
+    if (Atomics.load(control, FAILED)) throw new PeerFailed('stopped: another thread failed');
+    const left = deadline - Date.now();
+    if (left <= 0) return false;
+    Atomics.wait(control, word, value, Math.min(left, FAILURE_POLL_MS));
+  }
+}
+
+/** Marks this participant's shards as done; the update may start once all have arrived. */
+export function arriveAtBarrier(control: Int32Array): void {
+  Atomics.add(control, BARRIER, 1);
+  Atomics.notify(control, BARRIER);
+}
+
+/** The worker loop: wait for a new generation, run this participant's share, report DONE. */
+export function serveCommands(engine: ShardEngine, participant: number, beforeCommand?: () => void): void {
   const { control, controlReals } = engine.views;
   const command = emptyCommand();
   let seen = Atomics.load(control, GENERATION);
   Atomics.add(control, READY, 1);
   Atomics.notify(control, READY);
   for (;;) {
-    Atomics.wait(control, GENERATION, seen, FAILURE_POLL_MS);
-    const generation = Atomics.load(control, GENERATION);
-    if (generation === seen) continue;
-    seen = generation;
+    while (!waitAtLeast(control, GENERATION, seen + 1, 1000));
+    seen = Atomics.load(control, GENERATION);
     readCommand(control, controlReals, command);
     if (command.kind === COMMAND_EXIT) return;
-    if (worker >= command.workers) continue;
+    if (participant >= command.workers) continue;
     try {
       beforeCommand?.();
-      engine.computeShare(command, worker);
+      engine.computeClaimedShards(command);
       if (command.kind === COMMAND_TRAIN) {
         // Every shard's gradient must be in its slab before anyone reduces.
-        Atomics.add(control, BARRIER, 1);
-        Atomics.notify(control, BARRIER);
-        waitUntilAtLeast(control, BARRIER, command.workers);
-        if (worker < command.updateWorkers) engine.updateShare(command, worker);
+        arriveAtBarrier(control);
+        while (!waitAtLeast(control, BARRIER, command.workers, 1000));
+        if (participant < command.updateWorkers) engine.updateClaimedBlocks(command);
       }
     } catch (error) {
       Atomics.store(control, FAILED, 1);
@@ -41,14 +72,5 @@ export function serveCommands(engine: ShardEngine, worker: number, beforeCommand
     }
     Atomics.add(control, DONE, 1);
     Atomics.notify(control, DONE);
-  }
-}
-
-function waitUntilAtLeast(control: Int32Array, word: number, target: number): void {
-  for (;;) {
-    const value = Atomics.load(control, word);
-    if (value >= target) return;
-    if (Atomics.load(control, FAILED)) throw new Error('stopped: another worker failed');
-    Atomics.wait(control, word, value, FAILURE_POLL_MS);
   }
 }

@@ -278,14 +278,23 @@ function axpyPanel(c: usize, s: usize, x: usize, m: usize, n: usize, k: usize, s
   }
 }
 
-export function denseBackwardParams(dw: usize, db: usize, dz: usize, a: usize, rows: i32, inputs: i32, outputs: i32): void {
-  if (rows <= 0 || outputs <= 0) return;
+export function denseBackwardParams(dw: usize, db: usize, dz: usize, a: usize, rows: i32, inputs: i32, outputs: i32, accumulate: i32): void {
+  if (outputs <= 0) return;
+  const add = accumulate != 0;
+  if (rows <= 0) {
+    // Nothing to add; in overwrite mode the sums of zero rows are zeros.
+    if (!add) {
+      memory.fill(db, 0, <usize>outputs << 2);
+      memory.fill(dw, 0, (<usize>outputs * <usize>(inputs < 0 ? 0 : inputs)) << 2);
+    }
+    return;
+  }
   const nr = <usize>rows, no = <usize>outputs, ni = <usize>(inputs < 0 ? 0 : inputs);
   const ist = ni << 2, ost = no << 2;
   // db[o] += Σ_r dz[r, o], in row order like the reference
   let o: usize = 0;
   for (; o + 4 <= no; o += 4) {
-    let acc = v128.load(db + (o << 2));
+    let acc = add ? v128.load(db + (o << 2)) : f32x4.splat(0);
     let p = dz + (o << 2);
     for (let r: usize = 0; r < nr; r++) {
       acc = f32x4.add(acc, v128.load(p));
@@ -294,7 +303,7 @@ export function denseBackwardParams(dw: usize, db: usize, dz: usize, a: usize, r
     v128.store(db + (o << 2), acc);
   }
   for (; o < no; o++) {
-    let acc = load<f32>(db + (o << 2));
+    let acc: f32 = add ? load<f32>(db + (o << 2)) : 0;
     let p = dz + (o << 2);
     for (let r: usize = 0; r < nr; r++) {
       acc += load<f32>(p);
@@ -303,7 +312,7 @@ export function denseBackwardParams(dw: usize, db: usize, dz: usize, a: usize, r
     store<f32>(db + (o << 2), acc);
   }
   // dw[o, k] += Σ_r dz[r, o] · a[r, k]
-  if (ni > 0) axpyPanel(dw, dz, a, no, nr, ni, ost, 4, ist, ist, true);
+  if (ni > 0) axpyPanel(dw, dz, a, no, nr, ni, ost, 4, ist, ist, add);
 }
 
 export function denseBackwardInput(da: usize, dz: usize, w: usize, rows: i32, inputs: i32, outputs: i32): void {
@@ -465,5 +474,24 @@ export function addInto(into: usize, add: usize, count: i32): void {
   for (; i < n; i++) {
     const p = into + (i << 2);
     store<f32>(p, load<f32>(p) + load<f32>(add + (i << 2)));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// sgdUpdate: w ← w − lrMean·g − lrDecay·w over count floats, where g holds gradient SUMS, so
+// lrMean = lr / batch rows and lrDecay = lr · weight decay.
+export function sgdUpdate(w: usize, g: usize, count: i32, lrMean: f32, lrDecay: f32): void {
+  const n = <usize>count;
+  const main = n & ~(<usize>3);
+  const vMean = f32x4.splat(lrMean);
+  const vKeep = f32x4.splat(1 - lrDecay);
+  let i: usize = 0;
+  for (; i < main; i += 4) {
+    const p = w + (i << 2);
+    v128.store(p, f32x4.sub(f32x4.mul(v128.load(p), vKeep), f32x4.mul(v128.load(g + (i << 2)), vMean)));
+  }
+  for (; i < n; i++) {
+    const p = w + (i << 2);
+    store<f32>(p, load<f32>(p) * (1 - lrDecay) - load<f32>(g + (i << 2)) * lrMean);
   }
 }
