@@ -131,7 +131,7 @@ const corruptions: [string, (bytes: Buffer) => Buffer, RegExp][] = [
   ['a wrong shape', withHeader((h) => (h['2.weight'].shape = [8, 6])), /2\.weight: shape \[8,6\], expected \[6,8\]/],
   ['overlapping offsets', withHeader((h) => (h['0.bias'].data_offsets = [0, 32])), /0\.bias: data_offsets \[0, 32\] overlap 0\.weight/],
   ['offsets beyond the data', withHeader((h) => (h['4.bias'].data_offsets = [h['4.bias'].data_offsets[0] + 8, h['4.bias'].data_offsets[1] + 8])), /4\.bias: data_offsets \[\d+, \d+\] lie outside the \d+ data bytes/],
-  ['a cut-off data section', (b) => b.subarray(0, b.length - 4), /4\.bias: data_offsets .* lie outside/],
+  ['a cut-off data section', (b) => b.subarray(0, b.length - 4), /4\.bias: data_offsets .* lie outside|need \d+ bytes of weights, the file holds \d+/],
   ['trailing data', (b) => Buffer.concat([b, Buffer.alloc(8)]), /8 data bytes after the last tensor/],
   ['a NaN weight', (b) => { const c = Buffer.from(b); c.writeFloatLE(NaN, 8 + Number(c.readBigUInt64LE(0)) + 4 * 5); return c; }, /0\.weight\[5\] is NaN, not a finite number/],
   ['an infinite bias', (b) => { const c = Buffer.from(b); c.writeFloatLE(Infinity, c.length - 4); return c; }, /4\.bias\[2\] is Infinity/],
