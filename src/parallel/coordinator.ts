@@ -35,6 +35,8 @@ export interface CoordinatorOptions {
   threads: number;
   optimizer: OptimizerSettings;
   kernels: KernelChoice;
+  /** Work below which a step runs on fewer threads (benchmarks set 0 to measure the hand-off itself). */
+  minFlopsPerWorker?: number;
 }
 
 export interface StepStats {
@@ -58,7 +60,10 @@ export class Coordinator {
   private readonly serving: Promise<void>[] = [];
   private readonly command: Command = emptyCommand();
   private readonly flopsPerRow: number;
+  private readonly minFlopsPerWorker: number;
   private failure: Error | undefined;
+  private readonly stepStats: StepStats = { lossSum: 0, correct: 0, workers: 0 };
+  private readonly evaluationStats: StepStats = { lossSum: 0, correct: 0, workers: 0 };
 
   constructor(private readonly options: CoordinatorOptions) {
     const { shape, rows, threads, optimizer, kernels } = options;
@@ -67,6 +72,7 @@ export class Coordinator {
     this.views = arenaViews(this.memory, this.layout);
     this.local = new ShardEngine(this.memory, this.layout, 0, selectKernels(kernels, this.memory), optimizer);
     this.flopsPerRow = 6 * multiplyAddsPerSample(shape);
+    this.minFlopsPerWorker = options.minFlopsPerWorker ?? MIN_FLOPS_PER_WORKER;
     if (threads > 1) {
       // The coordinator computes too (participant 0), so the pool holds threads − 1 workers.
       const workerData: WorkerSetup = { memory: this.memory, layout: this.layout, kernels, optimizer };
@@ -98,8 +104,11 @@ export class Coordinator {
     if (this.pool) await this.waitFor(READY, this.options.threads - 1);
   }
 
-  /** One training step over order[start, end): gradients, then reduce and update. */
-  async trainStep(start: number, end: number, lr: number, step: number): Promise<StepStats> {
+  /**
+   * One training step over order[start, end): gradients, then reduce and update. The returned
+   * object is reused by the next step (the steady state allocates no stats objects).
+   */
+  async trainStep(start: number, end: number, lr: number, step: number): Promise<Readonly<StepStats>> {
     const rows = end - start;
     const shardRows = shardRowsFor(rows);
     const shards = shardCount(rows, shardRows);
@@ -109,13 +118,13 @@ export class Coordinator {
     command.end = end;
     command.shardRows = shardRows;
     command.shards = shards;
-    command.workers = this.workersFor(this.flopsPerRow * rows, shards, MIN_FLOPS_PER_WORKER);
+    command.workers = this.workersFor(this.flopsPerRow * rows, shards, this.minFlopsPerWorker);
     command.updateWorkers = this.workersFor(this.layout.params.length * shards, command.workers, MIN_UPDATE_ELEMENTS_PER_WORKER);
     command.step = step;
     command.lr = lr;
     command.invBatch = 1 / rows;
     await this.execute(command);
-    return this.sumStats(shards, command.workers);
+    return this.sumStats(shards, command.workers, this.stepStats);
   }
 
   /** Loss and correct count over order[start, end) at the current weights; nothing is updated. */
@@ -133,10 +142,10 @@ export class Coordinator {
       command.end = to;
       command.shardRows = shardRowsFor(to - from);
       command.shards = shardCount(to - from, command.shardRows);
-      command.workers = this.workersFor((this.flopsPerRow / 3) * (to - from), command.shards, MIN_FLOPS_PER_WORKER);
+      command.workers = this.workersFor((this.flopsPerRow / 3) * (to - from), command.shards, this.minFlopsPerWorker);
       command.updateWorkers = 0;
       await this.execute(command);
-      const stats = this.sumStats(command.shards, command.workers);
+      const stats = this.sumStats(command.shards, command.workers, this.evaluationStats);
       lossSum += stats.lossSum;
       correct += stats.correct;
       workers = Math.max(workers, stats.workers);
@@ -213,13 +222,16 @@ export class Coordinator {
   }
 
   /** Shard statistics summed in shard order: the same order whoever computed them. */
-  private sumStats(shards: number, workers: number): StepStats {
+  private sumStats(shards: number, workers: number, into: StepStats): StepStats {
     let lossSum = 0;
     let correct = 0;
     for (let s = 0; s < shards; s++) {
       lossSum += this.views.stats[s * 2]!;
       correct += this.views.stats[s * 2 + 1]!;
     }
-    return { lossSum, correct, workers };
+    into.lossSum = lossSum;
+    into.correct = correct;
+    into.workers = workers;
+    return into;
   }
 }
