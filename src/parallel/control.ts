@@ -2,24 +2,30 @@
 // persistent worker loops and learns when they are done (Atomics wait/notify, no messages).
 // Both sides import these indices; nothing else is shared between them but the arena.
 
-/** Int32 words. */
-export const SLOT_COUNTER = 0; // workers claim scratch slots by incrementing it
-export const READY = 1; // workers that entered their command loop
-export const GENERATION = 2; // bumped once per command; workers wait on it
-export const DONE = 3; // workers finished with the current command
-export const BARRIER = 4; // workers through the gradient phase of a train command
-export const FAILED = 5; // set when any worker threw: everyone stops waiting
-export const KIND = 6;
-export const START = 7;
-export const END = 8;
-export const SHARD_ROWS = 9;
-export const SHARDS = 10;
-export const WORKERS = 11;
-export const UPDATE_WORKERS = 12;
-export const STEP = 13;
-export const SHARD_CURSOR = 14; // next shard to claim: participants take shards one at a time
-export const UPDATE_CURSOR = 15; // next block of parameters to reduce and update
-export const CONTROL_INT_WORDS = 16;
+/**
+ * Int32 words. Each word that threads spin on or update during a step sits on its own 64-byte
+ * cache line: otherwise every claim of a shard would evict the line that idle threads are
+ * spinning on (measured: 16 threads on a 4-shard batch ran 30 % slower than 4 threads).
+ */
+const LINE = 16;
+export const SLOT_COUNTER = 0 * LINE; // workers claim scratch slots by incrementing it
+export const READY = 1 * LINE; // workers that entered their command loop
+export const GENERATION = 2 * LINE; // bumped once per command; workers wait on it
+export const DONE = 3 * LINE; // workers finished with the current command
+export const BARRIER = 4 * LINE; // participants through the gradient phase of a train command
+export const FAILED = 5 * LINE; // set when any worker threw: everyone stops waiting
+export const SHARD_CURSOR = 6 * LINE; // next shard to claim: participants take shards one at a time
+export const UPDATE_CURSOR = 7 * LINE; // next block of parameters to reduce and update
+// The command itself: written once per step, before GENERATION is bumped; one line for all.
+export const KIND = 8 * LINE;
+export const START = KIND + 1;
+export const END = KIND + 2;
+export const SHARD_ROWS = KIND + 3;
+export const SHARDS = KIND + 4;
+export const WORKERS = KIND + 5;
+export const UPDATE_WORKERS = KIND + 6;
+export const STEP = KIND + 7;
+export const CONTROL_INT_WORDS = 9 * LINE;
 
 /** Float64 words. */
 export const LR = 0;
