@@ -2,7 +2,8 @@
 //   npm run bench                                   (builds first; all workloads, threads 1..cores)
 //   node dist/bench/throughput.js --threads 1,2 --workloads M1 --epochs 2 --samples 4000 --no-save
 // Each run is a real train() through the library on seeded builtin:blobs (784 features).
-// samples/s = median of the per-epoch samplesPerSec of epochs 2..N (epoch 1 warms up).
+// A run's samples/s = median of the per-epoch samplesPerSec of epochs 2..N (epoch 1 warms up);
+// the table shows the median over --repeat rounds, in which the thread counts are interleaved.
 // Writes bench/results/throughput-<ISO date>.json and prints the table as markdown at the end.
 import {
   LR,
@@ -33,22 +34,44 @@ interface Row {
   efficiency: number | null;
   gflops: number;
   weights: number;
-  perEpochSamplesPerSec: number[];
+  /** samples/s of each round. */
+  roundSamplesPerSec: number[];
   finalLoss: number;
   finalAccuracy: number | null;
   wallSeconds: number;
 }
 
-const flags = parseBenchFlags('throughput', { epochs: 4 });
+const flags = parseBenchFlags('throughput', { epochs: 4 }, {
+  repeat: { type: 'number', default: 3, describe: 'rounds; each round runs every thread count once, interleaved, and samples/s is the median over rounds' },
+});
+const repeat = flags.repeat as number;
+if (!Number.isInteger(repeat) || repeat < 1) throw new Error(`--repeat must be a positive integer, got ${String(repeat)}`);
 const machine = machineInfo();
 note(`gradpool throughput: ${flags.workloads.map((w) => w.id).join(',')} × threads ${flags.threads.join(',')}, ${flags.samples} samples, ${flags.epochs} epoch${flags.epochs === 1 ? '' : 's'}`);
 note(machineLine(machine));
 
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+};
+
 const rows: Row[] = [];
 for (const w of flags.workloads) {
+  // Shared VMs drift by tens of percent over minutes: interleaving the thread counts within each
+  // round, and taking medians over rounds, keeps that drift out of the speedup column.
+  const runs = new Map<number, Awaited<ReturnType<typeof runGradpool>>[]>(flags.threads.map((t) => [t, []]));
+  for (let round = 1; round <= repeat; round++) {
+    for (const threads of flags.threads) {
+      const run = await runGradpool(w, threads, flags.epochs, flags.samples, flags.kernels);
+      runs.get(threads)!.push(run);
+      note(`  ${w.id} round ${round} threads ${threads}: ${fmtInt(run.samplesPerSec)} samples/s`);
+    }
+  }
   let baseline: number | null = null;
   for (const threads of flags.threads) {
-    const run = await runGradpool(w, threads, flags.epochs, flags.samples, flags.kernels);
+    const all = runs.get(threads)!;
+    const run = { ...all.at(-1)!, samplesPerSec: median(all.map((r) => r.samplesPerSec)), perEpoch: all.map((r) => r.samplesPerSec) };
     if (threads === 1) baseline = run.samplesPerSec;
     const speedup = baseline === null ? null : run.samplesPerSec / baseline;
     rows.push({
@@ -61,12 +84,12 @@ for (const w of flags.workloads) {
       efficiency: speedup === null ? null : speedup / threads,
       gflops: gflops(w, run.samplesPerSec),
       weights: weightCount(w),
-      perEpochSamplesPerSec: run.perEpoch,
+      roundSamplesPerSec: run.perEpoch,
       finalLoss: run.finalLoss,
       finalAccuracy: run.finalAccuracy,
       wallSeconds: run.wallSeconds,
     });
-    note(`  ${w.id} threads ${threads}: ${fmtInt(run.samplesPerSec)} samples/s (epochs ${run.perEpoch.map((r) => fmtInt(r)).join(', ')}), loss ${run.finalLoss.toFixed(4)}, ${run.wallSeconds.toFixed(1)} s`);
+    note(`  ${w.id} threads ${threads}: median ${fmtInt(run.samplesPerSec)} samples/s over rounds (${run.perEpoch.map((r) => fmtInt(r)).join(', ')}), loss ${run.finalLoss.toFixed(4)}`);
   }
 }
 
@@ -84,7 +107,7 @@ const cells = rows.map((r) => [
   fmtFixed(r.finalLoss, 4),
 ]);
 const legend = flags.workloads.map((w) => `${w.id}: ${w.title}, ${fmtInt(weightCount(w))} weights`).join('; ');
-const settings = `builtin:blobs ${flags.samples} × ${FEATURES}, seed ${SEED}, plain SGD lr ${LR}, ${flags.kernelsUsed} kernels (--kernels ${flags.kernels}), ${flags.epochs} epoch${flags.epochs === 1 ? '' : 's'}, samples/s = ${flags.epochs > 2 ? `median of epochs 2..${flags.epochs}` : flags.epochs === 2 ? 'epoch 2' : 'epoch 1 (no warm-up epoch excluded)'}`;
+const settings = `builtin:blobs ${flags.samples} × ${FEATURES}, seed ${SEED}, plain SGD lr ${LR}, ${flags.kernelsUsed} kernels (--kernels ${flags.kernels}), ${flags.epochs} epoch${flags.epochs === 1 ? '' : 's'}, samples/s = ${flags.epochs > 2 ? `median of epochs 2..${flags.epochs}` : flags.epochs === 2 ? 'epoch 2' : 'epoch 1 (no warm-up epoch excluded)'}, then the median over ${repeat} interleaved round${repeat === 1 ? '' : 's'}`;
 
 console.log(textTable(headers, cells, align));
 console.log(`\n${legend}\n${settings}`);
