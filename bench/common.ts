@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import yargs, { type Options } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { train, type HiddenActivation } from '../src/index.js';
+import { train, type HiddenActivation, type TrainOptions } from '../src/index.js';
 import { resolveKernelChoice } from '../src/math/select.js';
 import { multiplyAddsPerSample } from '../src/model/layout.js';
 import type { KernelOption } from '../src/options.js';
@@ -148,9 +148,9 @@ export interface GradpoolRun {
  * One quiet train() on builtin:blobs. train() takes a data spec, not a Dataset, so each call
  * generates the (seeded, identical) rows again; that time is outside every epoch's samplesPerSec.
  */
-export async function runGradpool(w: Workload, threads: number, epochs: number, samples: number, kernels: KernelOption): Promise<GradpoolRun> {
-  const started = performance.now();
-  const result = await train({
+/** The train() options of one benchmark run of workload `w`. */
+export function workloadTrainOptions(w: Workload, threads: number, epochs: number, samples: number, kernels: KernelOption): TrainOptions {
+  return {
     data: 'builtin:blobs',
     samples,
     features: FEATURES,
@@ -170,7 +170,12 @@ export async function runGradpool(w: Workload, threads: number, epochs: number, 
     kernels,
     threads,
     valSplit: 0,
-  });
+  };
+}
+
+export async function runGradpool(w: Workload, threads: number, epochs: number, samples: number, kernels: KernelOption): Promise<GradpoolRun> {
+  const started = performance.now();
+  const result = await train(workloadTrainOptions(w, threads, epochs, samples, kernels));
   const perEpoch = result.history.map((e) => e.samplesPerSec);
   const last = result.history[result.history.length - 1];
   return {

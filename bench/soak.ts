@@ -31,6 +31,7 @@ import {
   parseBenchFlags,
   saveResults,
   textTable,
+  workloadTrainOptions,
   type Align,
   type Workload,
 } from './common.js';
@@ -79,24 +80,7 @@ async function child(w: Workload, threads: number, epochs: number, samples: numb
   const perEpoch: MemorySample[] = [];
   try {
     const result = await train({
-      data: 'builtin:blobs',
-      samples,
-      features: FEATURES,
-      classes: w.classes,
-      seed: SEED,
-      layers: w.layers,
-      activation: w.activation,
-      loss: w.loss,
-      batchSize: w.batchSize,
-      epochs,
-      lr: LR,
-      optimizer: 'sgd',
-      lrSchedule: 'constant',
-      weightDecay: 0,
-      normalize: 'none',
-      kernels,
-      threads,
-      valSplit: 0,
+      ...workloadTrainOptions(w, threads, epochs, samples, kernels),
       onProgress: () => {
         ready ??= sample();
       },

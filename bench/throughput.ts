@@ -15,6 +15,7 @@ import {
   machineInfo,
   machineLine,
   markdownTable,
+  median,
   note,
   parseBenchFlags,
   runGradpool,
@@ -49,12 +50,6 @@ if (!Number.isInteger(repeat) || repeat < 1) throw new Error(`--repeat must be a
 const machine = machineInfo();
 note(`gradpool throughput: ${flags.workloads.map((w) => w.id).join(',')} × threads ${flags.threads.join(',')}, ${flags.samples} samples, ${flags.epochs} epoch${flags.epochs === 1 ? '' : 's'}`);
 note(machineLine(machine));
-
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-};
 
 const rows: Row[] = [];
 for (const w of flags.workloads) {

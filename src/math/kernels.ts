@@ -150,11 +150,7 @@ export function outputLoss(loss: LossKind, out: Floats, dz: Floats, y: Floats, r
     case 'cross-entropy':
       for (let r = 0; r < rows; r++) {
         const row = r * outputs;
-        let max = -Infinity;
-        for (let o = 0; o < outputs; o++) max = Math.max(max, out[row + o]!);
-        let sumExp = 0;
-        for (let o = 0; o < outputs; o++) sumExp += Math.exp(out[row + o]! - max);
-        const logSumExp = max + Math.log(sumExp);
+        const logSumExp = rowLogSumExp(out, row, outputs);
         for (let o = 0; o < outputs; o++) {
           const z = out[row + o]!;
           const t = y[row + o]!;
@@ -183,13 +179,19 @@ export function outputActivation(loss: LossKind, out: Floats, rows: number, outp
   } else if (loss === 'cross-entropy') {
     for (let r = 0; r < rows; r++) {
       const row = r * outputs;
-      let max = -Infinity;
-      for (let o = 0; o < outputs; o++) max = Math.max(max, out[row + o]!);
-      let sumExp = 0;
-      for (let o = 0; o < outputs; o++) sumExp += Math.exp(out[row + o]! - max);
-      for (let o = 0; o < outputs; o++) out[row + o] = Math.exp(out[row + o]! - max) / sumExp;
+      const logSumExp = rowLogSumExp(out, row, outputs);
+      for (let o = 0; o < outputs; o++) out[row + o] = Math.exp(out[row + o]! - logSumExp);
     }
   }
+}
+
+/** log Σ exp(z) over one row of logits, shifted by the row's maximum so that exp cannot overflow. */
+function rowLogSumExp(z: Floats, row: number, width: number): number {
+  let max = -Infinity;
+  for (let o = 0; o < width; o++) max = Math.max(max, z[row + o]!);
+  let sumExp = 0;
+  for (let o = 0; o < width; o++) sumExp += Math.exp(z[row + o]! - max);
+  return max + Math.log(sumExp);
 }
 
 export function addInto(into: Floats, add: Floats, from: number, to: number): void {
