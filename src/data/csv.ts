@@ -93,7 +93,8 @@ export async function loadCsv(file: string, options: CsvOptions): Promise<Datase
   if (labelIndex < 0) targets = { kind: 'none' };
   else if (options.labels === 'values') targets = { kind: 'values', values: Float32Array.from(values) };
   else targets = { kind: 'classes', index: Int32Array.from(classIndex), names: [...classes.keys()] };
-  return { source: file, rows, features, x: x.slice(0, rows * features), targets };
+  // A view, not a copy: training copies the rows into the shared arena and then drops this array.
+  return { source: file, rows, features, x: x.subarray(0, rows * features), targets };
 }
 
 async function assertReadableFile(file: string): Promise<void> {

@@ -2,6 +2,7 @@
 // in worker threads during training and on the main thread for predict/evaluate.
 import type { Floats, Kernels } from '../math/kernels.js';
 import type { LayerViews, NetworkShape } from './layout.js';
+import { predictedClass } from './metrics.js';
 
 /**
  * Per-chunk working memory, sized once for `capacity` rows.
@@ -77,22 +78,9 @@ export function forwardBackward<F extends Floats>(
   return lossSum;
 }
 
-/** Number of rows whose prediction matches the target: argmax for several outputs, p ≥ ½ for one. */
+/** Number of rows whose predicted class is the target's (the one-hot or 0/1 target read the same way). */
 export function countCorrect(outputs: Floats, targets: Floats, rows: number, width: number): number {
   let correct = 0;
-  if (width === 1) {
-    for (let r = 0; r < rows; r++) if ((outputs[r]! >= 0.5) === (targets[r]! >= 0.5)) correct++;
-    return correct;
-  }
-  for (let r = 0; r < rows; r++) {
-    const row = r * width;
-    let predicted = 0;
-    let actual = 0;
-    for (let o = 1; o < width; o++) {
-      if (outputs[row + o]! > outputs[row + predicted]!) predicted = o;
-      if (targets[row + o]! > targets[row + actual]!) actual = o;
-    }
-    if (predicted === actual) correct++;
-  }
+  for (let r = 0; r < rows; r++) if (predictedClass(outputs, r, width) === predictedClass(targets, r, width)) correct++;
   return correct;
 }

@@ -1,6 +1,7 @@
 // The update rules. Each works on a range [from, to) of the flat parameter buffer, elementwise,
 // so the coordinator can split an update across workers without changing a single bit.
 // g below is the batch MEAN gradient: gradient sum × invBatch (+ weight decay · w).
+import type { Kernels } from '../math/kernels.js';
 
 export type OptimizerName = 'sgd' | 'momentum' | 'adam';
 export const OPTIMIZERS: readonly OptimizerName[] = ['sgd', 'momentum', 'adam'];
@@ -30,6 +31,7 @@ export interface UpdateStep {
 }
 
 export function applyUpdate(
+  kernels: Kernels,
   settings: OptimizerSettings,
   step: UpdateStep,
   parameters: Float32Array,
@@ -41,11 +43,8 @@ export function applyUpdate(
   const { lr, invBatch } = step;
   const decay = settings.weightDecay;
   switch (settings.name) {
-    case 'sgd': // w ← w − lr·g
-      for (let i = from; i < to; i++) {
-        const w = parameters[i]!;
-        parameters[i] = w - lr * (gradientSum[i]! * invBatch + decay * w);
-      }
+    case 'sgd': // w ← w − lr·g: the common case, in SIMD where the wasm kernels run
+      kernels.sgdUpdate(parameters, gradientSum, from, to, lr * invBatch, lr * decay);
       return;
     case 'momentum': { // v ← μv + g;  w ← w − lr·v   (PyTorch's formulation)
       const velocity = state[0]!;

@@ -80,12 +80,7 @@ export class ShardEngine {
 
   reduceAndUpdate(step: UpdateStep & { shards: number }, from: number, to: number): void {
     treeReduce(this.kernels, this.views.slabs, step.shards, from, to);
-    if (this.optimizer.name === 'sgd') {
-      // The common case runs in SIMD; momentum and Adam use the TypeScript update.
-      this.kernels.sgdUpdate(this.views.parameters, this.views.slabs[0]!, from, to, step.lr * step.invBatch, step.lr * this.optimizer.weightDecay);
-    } else {
-      applyUpdate(this.optimizer, step, this.views.parameters, this.views.slabs[0]!, this.views.optimizerState, from, to);
-    }
+    applyUpdate(this.kernels, this.optimizer, step, this.views.parameters, this.views.slabs[0]!, this.views.optimizerState, from, to);
   }
 
   private trainChunk(grads: readonly LayerViews[], rows: number, accumulate: boolean): number {

@@ -21,8 +21,3 @@ export function shardRange(batchStart: number, batchEnd: number, shardRows: numb
   const start = batchStart + shard * shardRows;
   return [start, Math.min(start + shardRows, batchEnd)];
 }
-
-/** Part `part` of `count` items split into `parts` contiguous, nearly equal pieces. */
-export function evenPart(count: number, parts: number, part: number): [number, number] {
-  return [Math.floor((part * count) / parts), Math.floor(((part + 1) * count) / parts)];
-}
