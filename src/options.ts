@@ -45,7 +45,7 @@ export interface TrainOptions {
   batchSize?: number | undefined;
   epochs?: number | undefined;
   lr?: number | undefined;
-  /** Compute threads; default: the machine's available parallelism. */
+  /** Compute threads; default (and most used): the machine's available parallelism. */
   threads?: number | undefined;
   seed?: number | undefined;
   /** Fraction of the data held out for validation (0 ≤ f < 1). */

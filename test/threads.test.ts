@@ -4,6 +4,10 @@ import test from 'ava';
 import { createHash } from 'node:crypto';
 import { train, type TrainOptions } from '../src/index.js';
 
+// Run every thread count asked for, even beyond this machine's cores: the point is to push many
+// participants through the shard claiming, the barrier and the update blocks.
+process.env.GRADPOOL_THREADS_BEYOND_CORES = '1';
+
 // Large enough per batch (≈50 MFLOP) that the coordinator really hands shards to several workers.
 const workload: TrainOptions = { data: 'builtin:blobs', samples: 2048, features: 256, classes: 10, layers: [128], batchSize: 256, epochs: 3, lr: 0.05, seed: 5, valSplit: 0.1 };
 

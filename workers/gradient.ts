@@ -15,6 +15,5 @@ const engine = new ShardEngine(setup.memory, setup.layout, slot, selectKernels(s
 
 export default function runTask(task: ServeTask): void {
   if (task.kind !== 'serve') throw new Error(`unknown task ${JSON.stringify(task)}`);
-  // The coordinator is participant 0 and uses slot 0; a worker's participant index is its slot.
-  serveCommands(engine, slot, testFaultHook(slot));
+  serveCommands(engine, testFaultHook(slot));
 }

@@ -43,7 +43,7 @@ export function trainingFlags<T>(y: Argv<T>) {
     .option('weight-decay', { type: 'number', default: DEFAULTS.weightDecay, describe: 'L2 penalty λ (adds λ·w to the gradient)' })
     .option('lr-schedule', { choices: SCHEDULES, default: DEFAULTS.lrSchedule, describe: `step: halve every ${STEP_EVERY_EPOCHS} epochs; cosine: decay to 0 over the run` })
     .option('normalize', { choices: NORMALIZATIONS, default: DEFAULTS.normalize, describe: 'feature scaling fitted on the training rows, saved in the model' })
-    .option('threads', { type: 'number', describe: 'compute threads (default: available cores)' })
+    .option('threads', { type: 'number', describe: 'compute threads (default and most used: available cores)' })
     .option('val-split', { type: 'number', default: DEFAULTS.valSplit, describe: 'fraction held out for validation' })
     .option('kernels', { choices: ['auto', 'wasm', 'typescript'], default: DEFAULTS.kernels, describe: 'matrix kernels (auto: wasm SIMD when available)' })
     .option('quiet', { type: 'boolean', default: false, describe: 'print nothing but errors' });

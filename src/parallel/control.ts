@@ -10,7 +10,7 @@
 const LINE = 16;
 export const SLOT_COUNTER = 0 * LINE; // workers claim scratch slots by incrementing it
 export const READY = 1 * LINE; // workers that entered their command loop
-export const GENERATION = 2 * LINE; // bumped once per command; workers wait on it
+export const GENERATION = 2 * LINE; // odd while a command is written, even once published (a seqlock)
 export const DONE = 3 * LINE; // workers finished with the current command
 export const BARRIER = 4 * LINE; // participants through the gradient phase of a train command
 export const FAILED = 5 * LINE; // set when any worker threw: everyone stops waiting
@@ -25,7 +25,46 @@ export const SHARDS = KIND + 4;
 export const WORKERS = KIND + 5;
 export const UPDATE_WORKERS = KIND + 6;
 export const STEP = KIND + 7;
-export const CONTROL_INT_WORDS = 9 * LINE;
+export const JOINED = 9 * LINE; // (command number << JOIN_BITS) | workers that joined it
+export const CONTROL_INT_WORDS = 10 * LINE;
+
+/** Low bits of JOINED count the participants; the high bits say which command they joined. */
+export const JOIN_BITS = 12;
+const JOIN_MASK = (1 << JOIN_BITS) - 1;
+
+/** The JOINED word the coordinator publishes for command `generation` (an even number). */
+export function joinedWord(generation: number): number {
+  return ((generation >>> 1) << JOIN_BITS) | 0;
+}
+
+/**
+ * A worker joins the command it read at `generation`: returns its participant number (1, 2, …;
+ * the coordinator is 0), or 0 when the command already has its `workers` participants or has
+ * been replaced by a newer one — a worker that woke late must not join a command it did not read.
+ */
+export function joinCommand(control: Int32Array, generation: number, workers: number): number {
+  const expected = joinedWord(generation);
+  for (;;) {
+    const word = Atomics.load(control, JOINED);
+    if ((word & ~JOIN_MASK) !== expected) return 0;
+    const participant = (word & JOIN_MASK) + 1;
+    if (participant >= workers) return 0;
+    if (Atomics.compareExchange(control, JOINED, word, word + 1) === word) return participant;
+  }
+}
+
+/**
+ * Reads the command published after `seen` into `into`, consistently: retries while the
+ * coordinator is writing one (odd generation) or replaced it during the read. Returns its generation.
+ */
+export function readPublishedCommand(ints: Int32Array, reals: Float64Array, into: Command, seen: number): number {
+  for (;;) {
+    const before = Atomics.load(ints, GENERATION);
+    if (before === seen || before & 1) continue;
+    readCommand(ints, reals, into);
+    if (Atomics.load(ints, GENERATION) === before) return before;
+  }
+}
 
 /** Float64 words. */
 export const LR = 0;

@@ -2,6 +2,7 @@
 // step at a time — shards out, gradient sums in, reduce, update — before the next step starts.
 // Commands reach the workers through the shared control block (Atomics wait/notify), not through
 // messages: piscina starts and owns the workers, each of which runs one long 'serve' task.
+import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { selectKernels } from '../math/select.js';
@@ -9,8 +10,8 @@ import { multiplyAddsPerSample, type NetworkShape } from '../model/layout.js';
 import { optimizerStateBuffers, type OptimizerSettings } from '../optim/optimizers.js';
 import { allocateArena, arenaViews, planArena, type ArenaLayout, type ArenaViews } from './arena.js';
 import {
-  BARRIER, COMMAND_EVALUATE, COMMAND_EXIT, COMMAND_TRAIN, DONE, FAILED, GENERATION, READY, SHARD_CURSOR, UPDATE_CURSOR,
-  emptyCommand, writeCommand, type Command,
+  BARRIER, COMMAND_EVALUATE, COMMAND_EXIT, COMMAND_TRAIN, DONE, FAILED, GENERATION, JOINED, READY, SHARD_CURSOR, UPDATE_CURSOR,
+  emptyCommand, joinedWord, writeCommand, type Command,
 } from './control.js';
 import { ShardEngine } from './engine.js';
 import { FAILURE_POLL_MS, PeerFailed, arriveAtBarrier, waitAtLeast } from './serve.js';
@@ -32,6 +33,7 @@ export interface CoordinatorOptions {
   shape: NetworkShape;
   /** Rows in the data region. */
   rows: number;
+  /** Compute threads asked for; more than the machine's cores are not started (see `threads`). */
   threads: number;
   optimizer: OptimizerSettings;
   kernels: KernelChoice;
@@ -66,7 +68,13 @@ export class Coordinator {
   private readonly evaluationStats: StepStats = { lossSum: 0, correct: 0, workers: 0 };
 
   constructor(private readonly options: CoordinatorOptions) {
-    const { shape, rows, threads, optimizer, kernels } = options;
+    const { shape, rows, optimizer, kernels } = options;
+    // Threads beyond the cores only take turns on them, and every barrier then waits for a thread
+    // that is not running: the run gets slower, never faster. The results are the same either way.
+    // (GRADPOOL_THREADS_BEYOND_CORES=1 lifts the cap, so that tests on a small machine still run
+    // many participants through the claiming and joining logic.)
+    const threads = process.env.GRADPOOL_THREADS_BEYOND_CORES === '1' ? options.threads : Math.min(options.threads, availableParallelism());
+    this.threads = threads;
     this.layout = planArena({ shape, rows, chunkRows: CHUNK_ROWS, maxShards: MAX_SHARDS, slots: threads, stateBuffers: optimizerStateBuffers(optimizer.name) });
     this.memory = allocateArena(this.layout);
     this.views = arenaViews(this.memory, this.layout);
@@ -95,13 +103,12 @@ export class Coordinator {
     }
   }
 
-  get threads(): number {
-    return this.options.threads;
-  }
+  /** Compute threads in use: the coordinator and threads − 1 workers. */
+  readonly threads: number;
 
   /** Resolves once every worker is in its command loop (or throws if one failed to start). */
   async ready(): Promise<void> {
-    if (this.pool) await this.waitFor(READY, this.options.threads - 1);
+    if (this.pool) await this.waitFor(READY, this.threads - 1);
   }
 
   /**
@@ -156,17 +163,31 @@ export class Coordinator {
   /** Stops the worker loops and the pool. Safe to call after a failure, and more than once. */
   async close(): Promise<void> {
     if (!this.pool) return;
-    const { control, controlReals } = this.views;
-    writeCommand(control, controlReals, { ...emptyCommand(), kind: COMMAND_EXIT });
-    Atomics.add(control, GENERATION, 1);
-    Atomics.notify(control, GENERATION);
+    this.publish({ ...emptyCommand(), kind: COMMAND_EXIT }, Number.POSITIVE_INFINITY);
     await Promise.race([Promise.all(this.serving), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
     await this.pool.destroy();
   }
 
+  /**
+   * Writes a command for the workers (a seqlock: the generation is odd while the fields change)
+   * and wakes `wake` of them — only as many as will join, so idle threads stay asleep.
+   */
+  private publish(command: Command, wake: number): void {
+    const { control, controlReals } = this.views;
+    const generation = Atomics.add(control, GENERATION, 1) + 1;
+    writeCommand(control, controlReals, command);
+    Atomics.store(control, DONE, 0);
+    Atomics.store(control, BARRIER, 0);
+    Atomics.store(control, SHARD_CURSOR, 0);
+    Atomics.store(control, UPDATE_CURSOR, 0);
+    Atomics.store(control, JOINED, joinedWord(generation + 1));
+    Atomics.add(control, GENERATION, 1);
+    Atomics.notify(control, GENERATION, wake);
+  }
+
   private workersFor(work: number, most: number, minimumPerWorker: number): number {
     if (!this.pool) return 1;
-    return Math.max(1, Math.min(this.options.threads, most, Math.floor(work / minimumPerWorker)));
+    return Math.max(1, Math.min(this.threads, most, Math.floor(work / minimumPerWorker)));
   }
 
   private async execute(command: Command): Promise<void> {
@@ -177,14 +198,8 @@ export class Coordinator {
       if (command.kind === COMMAND_TRAIN) this.local.reduceAndUpdate(command, 0, this.layout.params.length);
       return;
     }
-    const { control, controlReals } = this.views;
-    writeCommand(control, controlReals, command);
-    Atomics.store(control, DONE, 0);
-    Atomics.store(control, BARRIER, 0);
-    Atomics.store(control, SHARD_CURSOR, 0);
-    Atomics.store(control, UPDATE_CURSOR, 0);
-    Atomics.add(control, GENERATION, 1);
-    Atomics.notify(control, GENERATION);
+    const { control } = this.views;
+    this.publish(command, command.workers - 1);
     // The coordinator is participant 0: it claims shards and update blocks like any worker.
     this.local.computeClaimedShards(command);
     if (command.kind === COMMAND_TRAIN) {

@@ -1,10 +1,10 @@
 // Test-only fault injection, reachable only through an environment variable that no flag sets:
-// GRADPOOL_TEST_WORKER_FAULT=throw@N or exit@N makes the first worker thread (participant 1) throw, or its thread exit, on its
+// GRADPOOL_TEST_WORKER_FAULT=throw@N or exit@N makes the worker thread in scratch slot 1 throw, or its thread exit, on its
 // Nth command. The fault tests use it to prove that training stops cleanly when a worker fails.
 
-export function testFaultHook(participant: number): (() => void) | undefined {
+export function testFaultHook(slot: number): (() => void) | undefined {
   const spec = process.env.GRADPOOL_TEST_WORKER_FAULT;
-  if (!spec || participant !== 1) return undefined;
+  if (!spec || slot !== 1) return undefined;
   const match = /^(throw|exit)@(\d+)$/.exec(spec);
   if (!match) return undefined;
   const [, kind, at] = match;

@@ -5,7 +5,7 @@
 // sleeping thread can take longer than a small step's whole computation.
 import {
   BARRIER, COMMAND_EXIT, COMMAND_TRAIN, DONE, FAILED, GENERATION, READY,
-  emptyCommand, readCommand,
+  emptyCommand, joinCommand, readPublishedCommand,
 } from './control.js';
 import type { ShardEngine } from './engine.js';
 
@@ -42,8 +42,11 @@ export function arriveAtBarrier(control: Int32Array): void {
   Atomics.notify(control, BARRIER);
 }
 
-/** The worker loop: wait for a new generation, run this participant's share, report DONE. */
-export function serveCommands(engine: ShardEngine, participant: number, beforeCommand?: () => void): void {
+/**
+ * The worker loop: wait for a newly published command, join it if it still needs participants,
+ * run the participant's part, report DONE. Workers are interchangeable: whichever wake first join.
+ */
+export function serveCommands(engine: ShardEngine, beforeCommand?: () => void): void {
   const { control, controlReals } = engine.views;
   const command = emptyCommand();
   let seen = Atomics.load(control, GENERATION);
@@ -51,10 +54,10 @@ export function serveCommands(engine: ShardEngine, participant: number, beforeCo
   Atomics.notify(control, READY);
   for (;;) {
     while (!waitAtLeast(control, GENERATION, seen + 1, 1000));
-    seen = Atomics.load(control, GENERATION);
-    readCommand(control, controlReals, command);
+    seen = readPublishedCommand(control, controlReals, command, seen);
     if (command.kind === COMMAND_EXIT) return;
-    if (participant >= command.workers) continue;
+    const participant = joinCommand(control, seen, command.workers);
+    if (participant === 0) continue;
     try {
       beforeCommand?.();
       engine.computeClaimedShards(command);
