@@ -5,7 +5,7 @@ import { batchCount, batchRange, effectiveBatchSize } from './data/batches.js';
 import { outputWidth, writeTarget, type Dataset, type Targets } from './data/dataset.js';
 import { loadTrainingData, loadDataset } from './data/load.js';
 import { applyNormalization, fitNormalization } from './data/normalize.js';
-import { randomStream, resumableStream, shuffleInPlace } from './data/random.js';
+import { randomStream, resumableStream, shuffleInPlace, type ResumableRandom } from './data/random.js';
 import { InputError } from './errors.js';
 import { assertWritablePath, ensureWritableDirectory } from './io/atomic.js';
 import type { LossKind } from './math/kernels.js';
@@ -109,7 +109,7 @@ class EpochLoop {
   readonly history: EpochEntry[] = [];
   private epoch = 0;
   private step = 0;
-  private shuffle;
+  private shuffle: ResumableRandom;
   private bestValLoss: number | null = null;
   private epochsWithoutImprovement = 0;
   private bestParameters: Float32Array | null = null;
