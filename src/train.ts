@@ -2,8 +2,8 @@
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { batchCount, batchRange, effectiveBatchSize } from './data/batches.js';
-import { outputWidth, writeTarget, type Dataset, type Targets } from './data/dataset.js';
-import { loadTrainingData, loadDataset } from './data/load.js';
+import { outputWidth, pendingFrom, writeTarget, type Dataset, type PendingDataset, type Targets } from './data/dataset.js';
+import { loadDataset, openTrainingData } from './data/load.js';
 import { applyNormalization, fitNormalization } from './data/normalize.js';
 import { randomStream, resumableStream, shuffleInPlace, type ResumableRandom } from './data/random.js';
 import { InputError } from './errors.js';
@@ -50,8 +50,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   if (resolved.out) await assertWritablePath('--out', resolved.out);
   if (resolved.checkpointDir) await ensureWritableDirectory('--checkpoint-dir', resolved.checkpointDir);
   const checkpoint = resolved.resume ? await readCheckpoint(resolved.resume) : undefined;
-  let loaded: { training: Dataset; test: Dataset | undefined } | undefined = await loadData(resolved);
-  // Only these facts outlive the copy into the arena, so the loaded arrays can be collected then.
+  let loaded: { training: PendingDataset; test: PendingDataset | undefined } | undefined = await loadData(resolved);
+  // Only these facts outlive the copy into the arena, so anything loaded can be collected then.
   const { source, rows, features, targets } = loaded.training;
   const loss = chooseLoss(resolved.loss, targets, source);
   const outputs = outputWidth(targets, loss);
@@ -280,16 +280,16 @@ function runFingerprint(options: ResolvedOptions, rows: number, features: number
   return JSON.stringify({ ...rest, data: typeof rest.data === 'string' ? rest.data : 'in-memory', epochs: options.lrSchedule === 'cosine' ? epochs : null, rows, features, kernels });
 }
 
-async function loadData(options: ResolvedOptions): Promise<{ training: Dataset; test: Dataset | undefined }> {
+async function loadData(options: ResolvedOptions): Promise<{ training: PendingDataset; test: PendingDataset | undefined }> {
   const labels = options.loss === 'mse' ? 'values' : 'classes';
   const builtin = { samples: options.samples, features: options.features, classes: options.classes, noise: options.noise, seed: options.seed };
-  const loaded = typeof options.data === 'string' ? await loadTrainingData(options.data, { labelColumn: options.labelColumn, labels, builtin, labelsFile: options.labels }) : { training: checkDataset(options.data), test: undefined };
+  const loaded = typeof options.data === 'string' ? await openTrainingData(options.data, { labelColumn: options.labelColumn, labels, builtin, labelsFile: options.labels }) : { training: pendingFrom(checkDataset(options.data)), test: undefined };
   const training = loaded.training;
   if (training.targets.kind === 'none') throw new InputError(`${training.source}: no label column`);
   let test = loaded.test;
   if (options.testData) {
     const classNames = training.targets.kind === 'classes' ? training.targets.names : undefined;
-    test = await loadDataset(options.testData, { labelColumn: options.labelColumn, labels, classNames, features: training.features, builtin: { ...builtin, seed: options.seed + 1 } });
+    test = pendingFrom(await loadDataset(options.testData, { labelColumn: options.labelColumn, labels, classNames, features: training.features, builtin: { ...builtin, seed: options.seed + 1 } }));
   }
   if (test && test.features !== training.features) throw new InputError(`--test-data ${test.source}: has ${test.features} features, the training data has ${training.features}`);
   return { training, test };
@@ -318,7 +318,8 @@ export function chooseLoss(choice: LossChoice, targets: Targets, source: string)
   return choice;
 }
 
-function copyRows(dataset: Dataset, x: Float32Array, y: Float32Array, firstRow: number, outputs: number): void {
-  x.set(dataset.x, firstRow * dataset.features);
+/** Features (written in place: builtin and IDX sets are produced right here) and target vectors. */
+function copyRows(dataset: PendingDataset, x: Float32Array, y: Float32Array, firstRow: number, outputs: number): void {
+  dataset.writeFeatures(x.subarray(firstRow * dataset.features, (firstRow + dataset.rows) * dataset.features));
   for (let r = 0; r < dataset.rows; r++) writeTarget(dataset.targets, r, y, (firstRow + r) * outputs, outputs);
 }

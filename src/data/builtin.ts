@@ -1,6 +1,6 @@
 // Seeded synthetic datasets, generated straight into a flat Float32Array.
 import { InputError } from '../errors.js';
-import type { Dataset } from './dataset.js';
+import { materialize, type Dataset, type PendingDataset } from './dataset.js';
 import { gaussian, randomStream, type Random } from './random.js';
 
 export interface BuiltinOptions {
@@ -86,6 +86,11 @@ export const BUILTIN_NAMES = Object.keys(generators);
 const MAX_VALUES = 2 ** 29;
 
 export function builtinDataset(name: string, options: BuiltinOptions): Dataset {
+  return materialize(builtinPending(name, options));
+}
+
+/** The set's size and labels now; its features generated when (and where) they are written. */
+export function builtinPending(name: string, options: BuiltinOptions): PendingDataset {
   const generator = generators[name];
   if (!generator) throw new InputError(`--data: unknown builtin set "builtin:${name}" (choose from ${BUILTIN_NAMES.map((n) => `builtin:${n}`).join(', ')})`);
   const samples = options.samples ?? generator.defaults.samples;
@@ -100,19 +105,16 @@ export function builtinDataset(name: string, options: BuiltinOptions): Dataset {
   if (!(noise >= 0) || !Number.isFinite(noise)) throw new InputError(`--noise must be a finite number ≥ 0, got ${noise}`);
   if (samples * features > MAX_VALUES) throw new InputError(`--samples × --features is ${samples * features} values; at most ${MAX_VALUES} (2 GiB of float32) fit in one run`);
 
-  const random = randomStream(options.seed, `data:${name}`);
-  const centers = new Float32Array(name === 'blobs' ? classes * features : 0);
-  const spread = 4 / Math.sqrt(2 * features);
-  for (let i = 0; i < centers.length; i++) centers[i] = gaussian(random) * spread;
-  const params: GeneratorParams = { samples, features, classes, noise, centers };
-
-  const x = new Float32Array(samples * features);
-  const index = new Int32Array(samples);
-  for (let row = 0; row < samples; row++) {
-    const label = row % classes;
-    index[row] = label;
-    generator.sample(x, row * features, label, params, random);
-  }
+  // Labels cycle through the classes, so they are known before any feature is drawn.
+  const index = Int32Array.from({ length: samples }, (_, row) => row % classes);
   const names = Array.from({ length: classes }, (_, c) => String(c));
-  return { source: `builtin:${name}`, rows: samples, features, x, targets: { kind: 'classes', index, names } };
+  const writeFeatures = (x: Float32Array): void => {
+    const random = randomStream(options.seed, `data:${name}`);
+    const centers = new Float32Array(name === 'blobs' ? classes * features : 0);
+    const spread = 4 / Math.sqrt(2 * features);
+    for (let i = 0; i < centers.length; i++) centers[i] = gaussian(random) * spread;
+    const params: GeneratorParams = { samples, features, classes, noise, centers };
+    for (let row = 0; row < samples; row++) generator.sample(x, row * features, index[row]!, params, random);
+  };
+  return { source: `builtin:${name}`, rows: samples, features, targets: { kind: 'classes', index, names }, writeFeatures };
 }

@@ -41,3 +41,30 @@ export function writeTarget(targets: Targets, row: number, out: Float32Array, of
   out.fill(0, offset, offset + width);
   out[offset + label] = 1;
 }
+
+/**
+ * A dataset whose size and labels are known before its features exist. Training sizes the shared
+ * arena from it and then has the features written straight into the arena — the rows are never
+ * held twice. Builtin sets and IDX files load this way; others wrap a loaded Dataset.
+ */
+export interface PendingDataset {
+  readonly source: string;
+  readonly rows: number;
+  readonly features: number;
+  readonly targets: Targets;
+  /** Writes the rows × features values, row-major, into the start of `into`. */
+  writeFeatures(into: Float32Array): void;
+}
+
+export function pendingFrom(dataset: Dataset): PendingDataset {
+  const { source, rows, features, targets, x } = dataset;
+  return { source, rows, features, targets, writeFeatures: (into) => into.set(x) };
+}
+
+/** The features in an array of their own, for callers that want a plain Dataset. */
+export function materialize(pending: PendingDataset): Dataset {
+  const x = new Float32Array(pending.rows * pending.features);
+  pending.writeFeatures(x);
+  const { source, rows, features, targets } = pending;
+  return { source, rows, features, targets, x };
+}

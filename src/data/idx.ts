@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createGunzip, gunzip } from 'node:zlib';
 import { InputError } from '../errors.js';
-import type { Dataset } from './dataset.js';
+import { materialize, type Dataset, type PendingDataset } from './dataset.js';
 
 /** 0x08 = unsigned bytes; the low byte is the number of dimensions. */
 export const IDX_IMAGES_MAGIC = 0x00000803;
@@ -29,8 +29,21 @@ export interface IdxImages {
   readonly pixels: Float32Array;
 }
 
+/** An images file read and checked, its pixels still bytes: converted where they are written. */
+interface IdxImageBytes {
+  readonly count: number;
+  readonly rows: number;
+  readonly cols: number;
+  /** Writes count × rows·cols pixels scaled to [0, 1] into the start of `into`. */
+  writePixels(into: Float32Array): void;
+}
+
 export async function loadIdxImages(file: string): Promise<IdxImages> {
   return parseIdxImages(await readIdxBytes(file), file);
+}
+
+async function openIdxImages(file: string): Promise<IdxImageBytes> {
+  return checkIdxImages(await readIdxBytes(file), file);
 }
 
 export async function loadIdxLabels(file: string): Promise<Uint8Array> {
@@ -39,7 +52,11 @@ export async function loadIdxLabels(file: string): Promise<Uint8Array> {
 
 /** One labelled set: label value L is class index L, names "0" … String(max label). */
 export async function loadIdxDataset(imagesFile: string, labelsFile: string): Promise<Dataset> {
-  const [images, labels] = await Promise.all([loadIdxImages(imagesFile), loadIdxLabels(labelsFile)]);
+  return materialize(await openIdxDataset(imagesFile, labelsFile));
+}
+
+export async function openIdxDataset(imagesFile: string, labelsFile: string): Promise<PendingDataset> {
+  const [images, labels] = await Promise.all([openIdxImages(imagesFile), loadIdxLabels(labelsFile)]);
   return idxDataset(imagesFile, images, labelsFile, labels, maxOf(labels) + 1);
 }
 
@@ -89,11 +106,16 @@ export async function idxDirectoryFiles(dir: string): Promise<{ training: IdxFil
  * means the same in both.
  */
 export async function loadIdxDirectory(dir: string): Promise<{ training: Dataset; test: Dataset | undefined }> {
+  const { training, test } = await openIdxDirectory(dir);
+  return { training: materialize(training), test: test && materialize(test) };
+}
+
+export async function openIdxDirectory(dir: string): Promise<{ training: PendingDataset; test: PendingDataset | undefined }> {
   const files = await idxDirectoryFiles(dir);
   const [trainX, trainY, testX, testY] = await Promise.all([
-    loadIdxImages(files.training.images),
+    openIdxImages(files.training.images),
     loadIdxLabels(files.training.labels),
-    files.test ? loadIdxImages(files.test.images) : undefined,
+    files.test ? openIdxImages(files.test.images) : undefined,
     files.test ? loadIdxLabels(files.test.labels) : undefined,
   ]);
   const classes = Math.max(maxOf(trainY), testY ? maxOf(testY) : 0) + 1;
@@ -125,15 +147,23 @@ export async function sniffIdxMagic(file: string): Promise<number | undefined> {
 }
 
 export function parseIdxImages(bytes: Uint8Array, file: string): IdxImages {
+  const { count, rows, cols, writePixels } = checkIdxImages(bytes, file);
+  const pixels = new Float32Array(count * rows * cols);
+  writePixels(pixels);
+  return { count, rows, cols, pixels };
+}
+
+function checkIdxImages(bytes: Uint8Array, file: string): IdxImageBytes {
   const header = readHeader(bytes, file, IDX_IMAGES_MAGIC, 'images', IMAGES_HEADER_BYTES);
   const [count, rows, cols] = [header.getUint32(4), header.getUint32(8), header.getUint32(12)];
   if (count === 0) throw new InputError(`${file}: holds zero images`);
   if (rows === 0 || cols === 0) throw new InputError(`${file}: images are ${rows}×${cols} pixels`);
   const pixelCount = count * rows * cols;
   checkBodyLength(bytes, file, IMAGES_HEADER_BYTES, pixelCount, `${count} images of ${rows}×${cols}`);
-  const pixels = new Float32Array(pixelCount);
-  for (let i = 0, offset = IMAGES_HEADER_BYTES; i < pixelCount; i++, offset++) pixels[i] = PIXEL_SCALE[bytes[offset]!]!;
-  return { count, rows, cols, pixels };
+  const writePixels = (into: Float32Array): void => {
+    for (let i = 0, offset = IMAGES_HEADER_BYTES; i < pixelCount; i++, offset++) into[i] = PIXEL_SCALE[bytes[offset]!]!;
+  };
+  return { count, rows, cols, writePixels };
 }
 
 export function parseIdxLabels(bytes: Uint8Array, file: string): Uint8Array {
@@ -145,15 +175,15 @@ export function parseIdxLabels(bytes: Uint8Array, file: string): Uint8Array {
   return new Uint8Array(bytes.subarray(LABELS_HEADER_BYTES, LABELS_HEADER_BYTES + count));
 }
 
-function idxDataset(imagesFile: string, images: IdxImages, labelsFile: string, labels: Uint8Array, classes: number): Dataset {
+function idxDataset(imagesFile: string, images: IdxImageBytes, labelsFile: string, labels: Uint8Array, classes: number): PendingDataset {
   if (labels.length !== images.count) throw new InputError(`${labelsFile}: holds ${labels.length} labels, but ${imagesFile} holds ${images.count} images`);
   const names = Array.from({ length: classes }, (_, c) => String(c));
   return {
     source: imagesFile,
     rows: images.count,
     features: images.rows * images.cols,
-    x: images.pixels,
     targets: { kind: 'classes', index: Int32Array.from(labels), names },
+    writeFeatures: images.writePixels,
   };
 }
 

@@ -1,9 +1,9 @@
 // Turns a --data spec into a Dataset: builtin:NAME, an IDX directory or images file, or a CSV file.
 import { InputError } from '../errors.js';
-import { builtinDataset, type BuiltinOptions } from './builtin.js';
+import { builtinDataset, builtinPending, type BuiltinOptions } from './builtin.js';
 import { loadCsv, type CsvOptions } from './csv.js';
-import type { Dataset, Targets } from './dataset.js';
-import { IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, idxDirectoryFiles, isIdxDirectory, loadIdxDataset, loadIdxDirectory, loadIdxImages, sniffIdxMagic } from './idx.js';
+import { materialize, pendingFrom, type Dataset, type PendingDataset, type Targets } from './dataset.js';
+import { IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, idxDirectoryFiles, isIdxDirectory, loadIdxDataset, loadIdxImages, openIdxDirectory, sniffIdxMagic } from './idx.js';
 
 export interface LoadOptions extends CsvOptions {
   builtin: BuiltinOptions;
@@ -29,11 +29,21 @@ export async function loadDataset(spec: string, options: LoadOptions): Promise<D
  * shared between the two). Any other spec has no test set of its own.
  */
 export async function loadTrainingData(spec: string, options: LoadOptions): Promise<{ training: Dataset; test: Dataset | undefined }> {
-  if (!spec.startsWith('builtin:') && (await isIdxDirectory(spec))) {
-    const { training, test } = await loadIdxDirectory(spec);
+  const { training, test } = await openTrainingData(spec, options);
+  return { training: materialize(training), test: test && materialize(test) };
+}
+
+/**
+ * As loadTrainingData, but builtin sets and IDX directories come back with their features not yet
+ * produced, so that training can write them straight into its shared memory.
+ */
+export async function openTrainingData(spec: string, options: LoadOptions): Promise<{ training: PendingDataset; test: PendingDataset | undefined }> {
+  if (spec.startsWith('builtin:')) return { training: builtinPending(spec.slice('builtin:'.length), options.builtin), test: undefined };
+  if (await isIdxDirectory(spec)) {
+    const { training, test } = await openIdxDirectory(spec);
     return { training: conformIdx(training, options), test: test && conformIdx(test, options) };
   }
-  return { training: await loadDataset(spec, options), test: undefined };
+  return { training: pendingFrom(await loadDataset(spec, options)), test: undefined };
 }
 
 async function loadIdxImagesFile(spec: string, options: LoadOptions): Promise<Dataset> {
@@ -47,7 +57,7 @@ async function loadIdxImagesFile(spec: string, options: LoadOptions): Promise<Da
  * Applies what the caller knows, as loadCsv does for a CSV: numeric targets for regression, the
  * feature count and the class names of the training set or model (label "7" must stay class "7").
  */
-function conformIdx(dataset: Dataset, options: LoadOptions): Dataset {
+function conformIdx<T extends Pick<Dataset, 'source' | 'features' | 'targets'>>(dataset: T, options: LoadOptions): T {
   if (options.features !== undefined && dataset.features !== options.features) {
     throw new InputError(`${dataset.source}: has ${dataset.features} features (pixels per image), but the model was trained on ${options.features}`);
   }
