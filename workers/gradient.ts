@@ -1,7 +1,7 @@
 // piscina worker entry: attach to the shared arena once, then serve commands. No math lives here.
 import { workerData } from 'piscina';
 import { selectKernels } from '../src/math/select.js';
-import { arenaViews } from '../src/parallel/arena.js';
+import { controlWords } from '../src/parallel/arena.js';
 import { SLOT_COUNTER } from '../src/parallel/control.js';
 import { ShardEngine } from '../src/parallel/engine.js';
 import type { ServeTask, WorkerSetup } from '../src/parallel/protocol.js';
@@ -10,7 +10,7 @@ import { testFaultHook } from '../src/parallel/fault.js';
 
 const setup = workerData as WorkerSetup;
 // Slot 0 is the coordinator's; each worker claims the next free scratch slot.
-const slot = Atomics.add(arenaViews(setup.memory, setup.layout).control, SLOT_COUNTER, 1) + 1;
+const slot = Atomics.add(controlWords(setup.memory, setup.layout), SLOT_COUNTER, 1) + 1;
 const engine = new ShardEngine(setup.memory, setup.layout, slot, selectKernels(setup.kernels, setup.memory), setup.optimizer);
 
 export default function runTask(task: ServeTask): void {

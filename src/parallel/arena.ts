@@ -117,9 +117,14 @@ export function arenaViews(memory: WebAssembly.Memory, layout: ArenaLayout): Are
     slabLayers: slabs.map((slab) => layerViews(params, slab)),
     stats: new Float64Array(buffer, layout.stats64 * 8, plan.maxShards * 2),
     optimizerState: Array.from({ length: plan.stateBuffers }, (_, s) => floats(layout.optimizerState + s * params.length, params.length)),
-    control: new Int32Array(buffer, layout.control * 4, CONTROL_INT_WORDS),
+    control: controlWords(memory, layout),
     controlReals: new Float64Array(buffer, layout.controlReals64 * 8, CONTROL_FLOAT_WORDS),
   };
+}
+
+/** The control block's int words alone (a worker needs them before it knows its scratch slot). */
+export function controlWords(memory: WebAssembly.Memory, layout: ArenaLayout): Int32Array {
+  return new Int32Array(memory.buffer, layout.control * 4, CONTROL_INT_WORDS);
 }
 
 /** The scratch area of one compute slot, as the network's chunk buffers. */
