@@ -444,16 +444,20 @@ const modelText = fc.oneof(
   { weight: 1, arbitrary: fc.string({ maxLength: 40, unit: 'binary' }) },
 );
 
+/** A model read back from its file is the model that was written: shape, weights, labels. */
+function expectRoundTrip(s: ModelSpec, parsed: ModelContents): void {
+  checkModel(parsed);
+  invariant(JSON.stringify(parsed.shape.sizes) === JSON.stringify(s.shape.sizes) && parsed.shape.loss === s.shape.loss, 'shape changed');
+  // Without hidden layers there is no hidden activation to record.
+  if (s.shape.sizes.length > 2) invariant(parsed.shape.activation === s.shape.activation, 'activation changed');
+  invariant(parsed.parameters.every((v, i) => Object.is(v, s.parameters[i])), 'parameters changed');
+  invariant(JSON.stringify(parsed.labels) === JSON.stringify(s.labels), 'labels changed');
+}
+
 test('fuzz: model parser round-trips every valid model', (t) => {
   fc.assert(
     fc.property(modelSpecs, (s) => {
-      const parsed = parseModel(serializeModel(s.shape, specViews(s), s.labels, s.normalization), 'm.json');
-      checkModel(parsed);
-      invariant(JSON.stringify(parsed.shape.sizes) === JSON.stringify(s.shape.sizes) && parsed.shape.loss === s.shape.loss, 'shape changed');
-      // Without hidden layers there is no hidden activation to record.
-      if (s.shape.sizes.length > 2) invariant(parsed.shape.activation === s.shape.activation, 'activation changed');
-      invariant(parsed.parameters.every((v, i) => Object.is(v, s.parameters[i])), 'parameters changed');
-      invariant(JSON.stringify(parsed.labels) === JSON.stringify(s.labels), 'labels changed');
+      expectRoundTrip(s, parseModel(serializeModel(s.shape, specViews(s), s.labels, s.normalization), 'm.json'));
     }),
     PARAMS,
   );
@@ -507,9 +511,7 @@ const safetensorsBytes = fc.oneof(
 test('fuzz: safetensors parser round-trips every valid model', (t) => {
   fc.assert(
     fc.property(modelSpecs, (s) => {
-      const parsed = parseSafetensors(serializeSafetensors(s.shape, specViews(s), s.labels, s.normalization), 'm.safetensors');
-      checkModel(parsed);
-      invariant(parsed.parameters.every((v, i) => Object.is(v, s.parameters[i])), 'parameters changed');
+      expectRoundTrip(s, parseSafetensors(serializeSafetensors(s.shape, specViews(s), s.labels, s.normalization), 'm.safetensors'));
     }),
     PARAMS,
   );
