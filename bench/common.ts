@@ -10,7 +10,7 @@ import { hideBin } from 'yargs/helpers';
 import { train, type HiddenActivation, type TrainOptions } from '../src/index.js';
 import { resolveKernelChoice } from '../src/math/select.js';
 import { multiplyAddsPerSample } from '../src/model/layout.js';
-import type { KernelOption } from '../src/options.js';
+import { KERNEL_OPTIONS, type KernelOption } from '../src/options.js';
 
 /** The repository root (this file runs as dist/bench/common.js). */
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -108,7 +108,7 @@ export function parseBenchFlags(
     .option('workloads', { type: 'string', default: defaults.workloads ?? WORKLOADS.map((w) => w.id).join(','), describe: 'comma-separated workload ids' })
     .option('epochs', { type: 'number', default: defaults.epochs, describe: 'epochs per run; the first one is a warm-up and not counted when there are two or more' })
     .option('samples', { type: 'number', default: DEFAULT_SAMPLES, describe: 'rows of builtin:blobs' })
-    .option('kernels', { choices: ['auto', 'wasm', 'typescript'], default: 'auto', describe: "gradpool's matrix kernels (train()'s kernels option)" })
+    .option('kernels', { choices: KERNEL_OPTIONS, default: 'auto', describe: "gradpool's matrix kernels (train()'s kernels option)" })
     .option('save', { type: 'boolean', default: true, describe: 'write bench/results/*.json (--no-save: print only)' })
     .options(extra)
     .strict()

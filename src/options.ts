@@ -29,6 +29,7 @@ export interface EpochEntry {
 }
 
 export type KernelOption = 'auto' | 'wasm' | 'typescript';
+export const KERNEL_OPTIONS: readonly KernelOption[] = ['auto', 'wasm', 'typescript'];
 
 export interface TrainOptions {
   /** builtin:NAME, a CSV file, an IDX directory or images file — or a Dataset already in memory. */
@@ -162,7 +163,7 @@ export function resolveOptions(options: TrainOptions): ResolvedOptions {
   const normalize = options.normalize ?? DEFAULTS.normalize;
   if (!NORMALIZATIONS.includes(normalize)) throw new InputError(`--normalize must be one of ${NORMALIZATIONS.join(', ')}, got "${normalize}"`);
   const kernels = options.kernels ?? DEFAULTS.kernels;
-  if (!['auto', 'wasm', 'typescript'].includes(kernels)) throw new InputError(`--kernels must be auto, wasm or typescript, got "${kernels}"`);
+  if (!KERNEL_OPTIONS.includes(kernels)) throw new InputError(`--kernels must be one of ${KERNEL_OPTIONS.join(', ')}, got "${kernels}"`);
   const valSplit = fraction('--val-split', options.valSplit ?? DEFAULTS.valSplit);
   const patience = options.patience === undefined ? undefined : integerIn('--patience', options.patience, 1, 1e7);
   if (patience !== undefined && valSplit === 0) throw new InputError('--patience needs a validation set: add --val-split (e.g. 0.1)');

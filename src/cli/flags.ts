@@ -7,7 +7,7 @@ import { InputError } from '../errors.js';
 import { HIDDEN_ACTIVATIONS, LOSS_KINDS, type HiddenActivation } from '../math/kernels.js';
 import { OPTIMIZERS, type OptimizerName } from '../optim/optimizers.js';
 import { SCHEDULES, STEP_EVERY_EPOCHS, type ScheduleName } from '../optim/schedule.js';
-import { DEFAULTS, type KernelOption, type LossChoice, type TrainOptions } from '../options.js';
+import { DEFAULTS, KERNEL_OPTIONS, type KernelOption, type LossChoice, type TrainOptions } from '../options.js';
 
 export type Args = Record<string, unknown>;
 
@@ -45,7 +45,7 @@ export function trainingFlags<T>(y: Argv<T>) {
     .option('normalize', { choices: NORMALIZATIONS, default: DEFAULTS.normalize, describe: 'feature scaling fitted on the training rows, saved in the model' })
     .option('threads', { type: 'number', describe: 'compute threads (default and most used: available cores)' })
     .option('val-split', { type: 'number', default: DEFAULTS.valSplit, describe: 'fraction held out for validation' })
-    .option('kernels', { choices: ['auto', 'wasm', 'typescript'], default: DEFAULTS.kernels, describe: 'matrix kernels (auto: wasm SIMD when available)' })
+    .option('kernels', { choices: KERNEL_OPTIONS, default: DEFAULTS.kernels, describe: 'matrix kernels (auto: wasm SIMD when available)' })
     .option('quiet', { type: 'boolean', default: false, describe: 'print nothing but errors' });
 }
 
