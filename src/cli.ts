@@ -172,6 +172,11 @@ function reportAndExit(error: unknown): never {
   process.exit(EXIT_FAILURE);
 }
 
+/** Help's examples, each a description line and an indented command, so that they read at 80 columns. */
+function examples(list: readonly (readonly [string, string])[]): string {
+  return ['Examples:', ...list.map(([what, command]) => `  ${what}:\n    ${command}`)].join('\n');
+}
+
 /** The package's own version, for --version (package.json sits two folders above dist/src/). */
 function packageVersion(): string {
   return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -185,16 +190,39 @@ export async function main(args: string[]): Promise<void> {
       'train',
       'train a network with data-parallel mini-batch gradient descent',
       (y) =>
-        addFlags(y, 'train')
-          .example('$0 train --data builtin:spirals', 'the default demo')
-          .example('$0 train --data iris.csv --label-column species --val-split 0.2 --out iris.json', 'a CSV with string labels')
-          .example('$0 train --data ./fashion-mnist --layers 128,64 --epochs 10', 'IDX files; t10k-* is the test set'),
+        addFlags(y, 'train').epilogue(
+          examples([
+            ['the default demo', 'gradpool train --data builtin:spirals'],
+            ['a CSV with string labels, a validation split, a saved model', 'gradpool train --data iris.csv --label-column species \\\n    --val-split 0.2 --out iris.json'],
+            ['IDX files (t10k-* is the test set), Adam', 'gradpool train --data ./fashion-mnist --layers 128,64 \\\n    --optimizer adam --lr 0.001 --epochs 10'],
+          ]),
+        ),
       trainCommand,
     )
-    .command('compare-modes', 'train the same network with batch GD, mini-batch GD and SGD and chart the costs', (y) => addFlags(y, 'compare-modes'), compareModesCommand)
-    .command('evaluate', 'loss, accuracy and confusion matrix of a saved model on data', (y) => addFlags(y, 'evaluate'), evaluateCommand)
-    .command('predict', 'write predicted class and class probabilities per row to a CSV', (y) => addFlags(y, 'predict'), predictCommand)
-    .command('export', 'convert a model file between JSON and safetensors (weights named as a PyTorch nn.Sequential)', (y) => addFlags(y, 'export'), exportCommand)
+    .command(
+      'compare-modes',
+      'train the same network with batch GD, mini-batch GD and SGD and chart the costs',
+      (y) => addFlags(y, 'compare-modes').epilogue(examples([['three mini-batch sizes on moons', 'gradpool compare-modes --data builtin:moons \\\n    --batch-sizes 16,64,256 --out modes.html']])),
+      compareModesCommand,
+    )
+    .command(
+      'evaluate',
+      'loss, accuracy and confusion matrix of a saved model on data',
+      (y) => addFlags(y, 'evaluate').epilogue(examples([['a held-out CSV, as JSON', 'gradpool evaluate --model iris.json --data iris-test.csv --json']])),
+      evaluateCommand,
+    )
+    .command(
+      'predict',
+      'write predicted class and class probabilities per row to a CSV',
+      (y) => addFlags(y, 'predict').epilogue(examples([['rows without labels', 'gradpool predict --model iris.json --data new.csv --out preds.csv']])),
+      predictCommand,
+    )
+    .command(
+      'export',
+      'convert a model file between JSON and safetensors (weights named as a PyTorch nn.Sequential)',
+      (y) => addFlags(y, 'export').epilogue(examples([['for PyTorch', 'gradpool export --model iris.json --out iris.safetensors']])),
+      exportCommand,
+    )
     .demandCommand(1, 'name a command: train, evaluate, predict, compare-modes or export')
     .recommendCommands()
     .strict()
@@ -206,7 +234,9 @@ export async function main(args: string[]): Promise<void> {
     .fail((message, error) => {
       if (error) reportAndExit(error);
       // yargs writes some messages over several lines; the contract is one line.
-      console.error(`gradpool: ${message.replace(/\s*\n\s*/g, ' ')} (see gradpool --help)`);
+      const text = message.replace(/\s*\n\s*/g, ' ');
+      const unknownCommand = text.startsWith('Did you mean') ? `unknown command "${args[0] ?? ''}". ` : '';
+      console.error(`gradpool: ${unknownCommand}${text} (see gradpool --help)`);
       process.exit(EXIT_USAGE);
     })
     .parseAsync();
