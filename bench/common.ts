@@ -8,9 +8,9 @@ import { fileURLToPath } from 'node:url';
 import yargs, { type Options } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { train, type HiddenActivation, type TrainOptions } from '../src/index.js';
-import { resolveKernelChoice } from '../src/math/select.js';
+import { resolveKernelSet } from '../src/parallel/kernel-set.js';
 import { multiplyAddsPerSample } from '../src/model/layout.js';
-import { KERNEL_OPTIONS, type KernelOption } from '../src/options.js';
+import { KERNEL_OPTIONS, type KernelOption } from '../src/parallel/kernel-set.js';
 
 /** The repository root (this file runs as dist/bench/common.js). */
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -126,7 +126,7 @@ export function parseBenchFlags(
     epochs,
     samples,
     kernels: argv.kernels as KernelOption,
-    kernelsUsed: resolveKernelChoice(argv.kernels as KernelOption),
+    kernelsUsed: resolveKernelSet(argv.kernels as KernelOption),
     save: argv.save !== false,
   };
 }

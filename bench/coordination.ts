@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { Piscina } from 'piscina';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { resolveKernelChoice } from '../src/math/select.js';
+import { resolveKernelSet } from '../src/parallel/kernel-set.js';
 import { Coordinator } from '../src/parallel/coordinator.js';
 
 const flags = await yargs(hideBin(process.argv))
@@ -48,7 +48,7 @@ await pool.destroy();
 // 16-16-2 network, batch of 32 rows: two shards, a few thousand flops in all.
 const shape = { sizes: [16, 16, 2], activation: 'relu', loss: 'cross-entropy' } as const;
 const optimizer = { name: 'sgd', momentum: 0, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0 } as const;
-const kernels = resolveKernelChoice('auto');
+const kernels = resolveKernelSet('auto');
 async function controlStep(participants: number): Promise<number> {
   const coordinator = new Coordinator({ shape, rows: 1024, threads: participants, optimizer, kernels, minFlopsPerWorker: 0 });
   try {

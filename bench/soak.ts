@@ -36,7 +36,7 @@ import {
   type Workload,
 } from './common.js';
 import { train } from '../src/index.js';
-import type { KernelOption } from '../src/options.js';
+import type { KernelOption } from '../src/parallel/kernel-set.js';
 
 const MB = 1024 * 1024;
 

@@ -1,35 +1,38 @@
 #!/usr/bin/env node
 // The command line: flags → library calls → exit code. No math and no pool here.
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { lossChart } from './cli/ascii-chart.js';
-import { dataFlags, parseSizes, toTrainOptions, trainingFlags, checkNumbers, type Args } from './cli/flags.js';
+import { addFlags, libraryPart, optionsFromArgv, type Args } from './cli/flags.js';
 import { formatEpochLine, formatLoss, formatPercent } from './cli/format.js';
 import { EpochProgress } from './cli/progress.js';
 import { listenForStopSignals } from './cli/stop-signals.js';
-import { compareModes } from './compare.js';
+import { compareModes, type CompareOptions } from './compare.js';
 import type { Dataset } from './data/dataset.js';
 import { loadTrainingData } from './data/load.js';
-import { InputError } from './errors.js';
+import { InputError, optionRef } from './errors.js';
 import { assertWritablePath, writeFileAtomic } from './io/atomic.js';
 import { ConfusionMatrix } from './model/metrics.js';
 import { loadModel, type Model } from './model/model.js';
 import { renderTrainingPlot } from './report/charts.js';
 import { renderCompareReport } from './report/compare-report.js';
-import { train } from './train.js';
+import { resolveOptions } from './options/resolve.js';
+import type { CommandName } from './options/spec.js';
+import { train, type TrainOptions } from './train.js';
 
 const EXIT_FAILURE = 1;
 const EXIT_USAGE = 2;
 
 async function trainCommand(argv: Args): Promise<void> {
-  const options = toTrainOptions(argv);
-  const quiet = argv.quiet === true;
-  const epochs = options.epochs!;
-  const logPath = argv['log-json'] as string | undefined;
-  const plotPath = argv.plot as string | undefined;
-  if (logPath) await assertWritablePath('--log-json', logPath);
-  if (plotPath) await assertWritablePath('--plot', plotPath);
+  const given = optionsFromArgv(argv, 'train');
+  const options = libraryPart(given) as unknown as TrainOptions;
+  const { epochs } = resolveOptions('train', options);
+  const quiet = given.quiet === true;
+  const logPath = given.logJson as string | undefined;
+  const plotPath = given.plot as string | undefined;
+  if (logPath) await assertWritablePath(optionRef('logJson'), logPath);
+  if (plotPath) await assertWritablePath(optionRef('plot'), plotPath);
   const progress = EpochProgress.enabled(process.stderr, quiet) ? new EpochProgress(process.stderr, epochs) : undefined;
   // Opened at the first line, so that a run refused for bad input leaves an old log untouched.
   let log: number | undefined;
@@ -42,10 +45,6 @@ async function trainCommand(argv: Args): Promise<void> {
   try {
     const result = await train({
       ...options,
-      out: argv.out as string | undefined,
-      patience: argv.patience as number | undefined,
-      checkpointDir: argv['checkpoint-dir'] as string | undefined,
-      resume: argv.resume as string | undefined,
       signal: stop.signal,
       onProgress: progress ? (done, total, epoch) => progress.update(done, total, epoch) : undefined,
       onEpoch: (entry) => {
@@ -60,7 +59,7 @@ async function trainCommand(argv: Args): Promise<void> {
       if (result.test) console.log(`test      loss ${formatLoss(result.test.loss)}${result.test.accuracy === null ? '' : `  acc ${formatPercent(result.test.accuracy)}`}`);
       // The text chart is for a person at a terminal, not for logs or pipes.
       if (progress && result.history.length > 1) console.log(`\n${lossChart(result.history)}`);
-      if (argv.out) console.log(`model saved to ${argv.out as string}`);
+      if (options.out) console.log(`model saved to ${options.out}`);
     }
     if (plotPath) await writeFileAtomic(plotPath, await renderTrainingPlot(result.history));
     if (result.stopReason === 'aborted') process.exitCode = stop.exitCode() || 130;
@@ -73,24 +72,25 @@ async function trainCommand(argv: Args): Promise<void> {
 }
 
 async function compareModesCommand(argv: Args): Promise<void> {
-  const out = argv.out as string;
-  await assertWritablePath('--out', out);
-  const options = toTrainOptions(argv);
-  const quiet = argv.quiet === true;
+  const given = optionsFromArgv(argv, 'compare-modes');
+  const options = libraryPart(given) as unknown as CompareOptions;
+  const resolved = resolveOptions('compare-modes', options);
+  const out = resolved.out!;
+  await assertWritablePath(optionRef('out'), out);
+  const quiet = given.quiet === true;
   const stop = listenForStopSignals();
   try {
     const runs = await compareModes({
       ...options,
-      batchSizes: parseSizes('--batch-sizes', String(argv['batch-sizes'])),
       signal: stop.signal,
       onRun: (run, index, count) => {
         if (!quiet) console.log(`\n[${index + 1}/${count}] ${run.label}`);
       },
       onEpoch: (entry) => {
-        if (!quiet) console.log(formatEpochLine(entry, options.epochs!));
+        if (!quiet) console.log(formatEpochLine(entry, resolved.epochs));
       },
     });
-    const description = `${options.data}, layers ${options.layers!.join(',')}, ${options.activation}, lr ${options.lr}, ${options.epochs} epochs, seed ${options.seed}`;
+    const description = `${String(resolved.data)}, layers ${resolved.layers.join(',')}, ${resolved.activation}, lr ${resolved.lr}, ${resolved.epochs} epochs, seed ${resolved.seed}`;
     await writeFileAtomic(out, await renderCompareReport(runs, { description }));
     if (!quiet) console.log(`\nreport written to ${out}`);
     if (stop.exitCode()) process.exitCode = stop.exitCode();
@@ -100,29 +100,23 @@ async function compareModesCommand(argv: Args): Promise<void> {
 }
 
 /** The rows to evaluate or predict: an IDX directory's test set when it has one, else the data itself. */
-async function loadForModel(model: Model, argv: Args): Promise<Dataset> {
-  checkNumbers(argv);
-  const { training, test } = await loadTrainingData(argv.data as string, {
-    labelColumn: argv['label-column'] as string | undefined,
-    labelsFile: argv.labels as string | undefined,
+async function loadForModel(model: Model, argv: Args, command: CommandName): Promise<Dataset> {
+  const { data, labelColumn, labels, samples, features, classes, noise, seed } = resolveOptions(command as 'evaluate' | 'predict', libraryPart(optionsFromArgv(argv, command)));
+  const { training, test } = await loadTrainingData(data as string, {
+    labelColumn,
+    labelsFile: labels,
     labels: model.labels === null ? 'values' : 'classes',
     classNames: model.labels ?? undefined,
     features: model.inputs,
     allowUnlabelled: true,
-    builtin: {
-      samples: argv.samples as number | undefined,
-      features: argv.features as number | undefined,
-      classes: argv.classes as number | undefined,
-      noise: argv.noise as number | undefined,
-      seed: argv.seed as number,
-    },
+    builtin: { samples, features, classes, noise, seed },
   });
   return test ?? training;
 }
 
 async function evaluateCommand(argv: Args): Promise<void> {
   const model = await loadModel(argv.model as string);
-  const dataset = await loadForModel(model, argv);
+  const dataset = await loadForModel(model, argv, 'evaluate');
   const result = model.evaluate(dataset);
   if (argv.json) {
     console.log(JSON.stringify(result));
@@ -134,9 +128,9 @@ async function evaluateCommand(argv: Args): Promise<void> {
 
 async function predictCommand(argv: Args): Promise<void> {
   const out = argv.out as string;
-  await assertWritablePath('--out', out);
+  await assertWritablePath(optionRef('out'), out);
   const model = await loadModel(argv.model as string);
-  const dataset = await loadForModel(model, argv);
+  const dataset = await loadForModel(model, argv, 'predict');
   const outputs = model.outputsFor(dataset.x, dataset.rows);
   const labels = model.labels;
   const lines: string[] = [labels ? ['predicted', ...labels.map((l) => `prob_${l}`)].map(csvCell).join(',') : 'predicted'];
@@ -157,8 +151,8 @@ async function exportCommand(argv: Args): Promise<void> {
   const out = argv.out as string;
   const format = argv.format as string;
   const expected = format === 'safetensors' ? '.safetensors' : '.json';
-  if (!out.endsWith(expected)) throw new InputError(`--out: a ${format} model file must end in ${expected}, got ${out}`);
-  await assertWritablePath('--out', out);
+  if (!out.endsWith(expected)) throw new InputError(`${optionRef('out')}: a ${format} model file must end in ${expected}, got ${out}`);
+  await assertWritablePath(optionRef('out'), out);
   // The input format is read from the content; the output format follows the extension.
   await (await loadModel(argv.model as string)).save(out);
 }
@@ -169,13 +163,23 @@ function csvCell(text: string): string {
 
 function reportAndExit(error: unknown): never {
   if (error instanceof InputError) {
-    console.error(`gradpool: ${error.message}`);
+    console.error(`gradpool: ${error.forCommandLine()}`);
     process.exit(EXIT_USAGE);
   }
   const message = error instanceof Error ? error.message : String(error);
   console.error(`gradpool: error: ${message}`);
   if (process.env.GRADPOOL_DEBUG && error instanceof Error) console.error(error.stack);
   process.exit(EXIT_FAILURE);
+}
+
+/** Help's examples, each a description line and an indented command, so that they read at 80 columns. */
+function examples(list: readonly (readonly [string, string])[]): string {
+  return ['Examples:', ...list.map(([what, command]) => `  ${what}:\n    ${command}`)].join('\n');
+}
+
+/** The package's own version, for --version (package.json sits two folders above dist/src/). */
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
 export async function main(args: string[]): Promise<void> {
@@ -186,63 +190,53 @@ export async function main(args: string[]): Promise<void> {
       'train',
       'train a network with data-parallel mini-batch gradient descent',
       (y) =>
-        trainingFlags(y)
-          .option('patience', { type: 'number', describe: 'stop after N epochs without a better val_loss, keeping the best weights' })
-          .option('checkpoint-dir', { type: 'string', describe: 'write a checkpoint here after every epoch' })
-          .option('resume', { type: 'string', describe: 'continue from the checkpoint in this directory (same flags as the original run)' })
-          .option('out', { type: 'string', describe: 'write the trained model here (.json, or .safetensors)' })
-          .option('log-json', { type: 'string', describe: 'write one JSON line per epoch here' })
-          .option('plot', { type: 'string', describe: 'draw loss and accuracy per epoch to this SVG file' })
-          .example('$0 train --data builtin:spirals', 'the default demo')
-          .example('$0 train --data iris.csv --label-column species --val-split 0.2 --out iris.json', 'a CSV with string labels')
-          .example('$0 train --data ./fashion-mnist --layers 128,64 --batch-size 128 --epochs 10', 'IDX files; t10k-* is the test set'),
+        addFlags(y, 'train').epilogue(
+          examples([
+            ['the default demo', 'gradpool train --data builtin:spirals'],
+            ['a CSV with string labels, a validation split, a saved model', 'gradpool train --data iris.csv --label-column species \\\n    --val-split 0.2 --out iris.json'],
+            ['IDX files (t10k-* is the test set), Adam', 'gradpool train --data ./fashion-mnist --layers 128,64 \\\n    --optimizer adam --lr 0.001 --epochs 10'],
+          ]),
+        ),
       trainCommand,
     )
     .command(
       'compare-modes',
       'train the same network with batch GD, mini-batch GD and SGD and chart the costs',
-      (y) =>
-        trainingFlags(y)
-          .option('batch-sizes', { type: 'string', default: '64,128,256,512', describe: 'mini-batch sizes to compare' })
-          .option('out', { type: 'string', demandOption: true, describe: 'HTML report to write' }),
+      (y) => addFlags(y, 'compare-modes').epilogue(examples([['three mini-batch sizes on moons', 'gradpool compare-modes --data builtin:moons \\\n    --batch-sizes 16,64,256 --out modes.html']])),
       compareModesCommand,
     )
     .command(
       'evaluate',
       'loss, accuracy and confusion matrix of a saved model on data',
-      (y) =>
-        dataFlags(y)
-          .option('model', { type: 'string', demandOption: true, describe: 'model file from train --out (.json or .safetensors)' })
-          .option('json', { type: 'boolean', default: false, describe: 'print one JSON object' }),
+      (y) => addFlags(y, 'evaluate').epilogue(examples([['a held-out CSV, as JSON', 'gradpool evaluate --model iris.json --data iris-test.csv --json']])),
       evaluateCommand,
     )
     .command(
       'predict',
       'write predicted class and class probabilities per row to a CSV',
-      (y) =>
-        dataFlags(y)
-          .option('model', { type: 'string', demandOption: true, describe: 'model file from train --out (.json or .safetensors)' })
-          .option('out', { type: 'string', demandOption: true, describe: 'predictions CSV to write' }),
+      (y) => addFlags(y, 'predict').epilogue(examples([['rows without labels', 'gradpool predict --model iris.json --data new.csv --out preds.csv']])),
       predictCommand,
     )
     .command(
       'export',
       'convert a model file between JSON and safetensors (weights named as a PyTorch nn.Sequential)',
-      (y) =>
-        y
-          .option('model', { type: 'string', demandOption: true, describe: 'model file (.json or .safetensors)' })
-          .option('format', { choices: ['safetensors', 'json'], default: 'safetensors' })
-          .option('out', { type: 'string', demandOption: true, describe: 'file to write' }),
+      (y) => addFlags(y, 'export').epilogue(examples([['for PyTorch', 'gradpool export --model iris.json --out iris.safetensors']])),
       exportCommand,
     )
     .demandCommand(1, 'name a command: train, evaluate, predict, compare-modes or export')
+    .recommendCommands()
     .strict()
     .help()
-    .version(false)
+    .alias('h', 'help')
+    .version(packageVersion())
+    .alias('v', 'version')
+    .wrap(Math.min(100, process.stdout.columns || 80))
     .fail((message, error) => {
       if (error) reportAndExit(error);
       // yargs writes some messages over several lines; the contract is one line.
-      console.error(`gradpool: ${message.replace(/\s*\n\s*/g, ' ')} (see gradpool --help)`);
+      const text = message.replace(/\s*\n\s*/g, ' ');
+      const unknownCommand = text.startsWith('Did you mean') ? `unknown command "${args[0] ?? ''}". ` : '';
+      console.error(`gradpool: ${unknownCommand}${text} (see gradpool --help)`);
       process.exit(EXIT_USAGE);
     })
     .parseAsync();

@@ -1,19 +1,29 @@
 // Batch GD, mini-batch GD at several batch sizes, and SGD on the same network, data and seed:
 // the runs behind `compare-modes` and its report.
 import type { Mode } from './data/batches.js';
-import { InputError } from './errors.js';
-import type { TrainOptions } from './options.js';
-import type { CompareRun } from './report/compare-report.js';
-import { train } from './train.js';
+import type { Dataset } from './data/dataset.js';
+import type { EpochEntry } from './model/history.js';
+import { resolveOptions, type OptionsInput } from './options/resolve.js';
+import { train, type TrainCallbacks } from './train.js';
 
-export type { CompareRun } from './report/compare-report.js';
-
-export interface CompareOptions extends TrainOptions {
-  /** Mini-batch sizes to try, in order; each gives one run between batch GD and SGD. */
-  batchSizes: number[];
-  /** Called before each run starts (for a heading on the terminal). */
-  onRun?: ((run: { label: string; mode: Mode }, index: number, count: number) => void) | undefined;
+export interface CompareRun {
+  /** Legend and table name, e.g. "mini-batch B=64". */
+  label: string;
+  mode: Mode;
+  /** Rows per step as trained: the training-set size for batch, 1 for SGD. */
+  batchSize: number;
+  history: EpochEntry[];
+  /** Wall-clock training time of the whole run. */
+  seconds: number;
 }
+
+/** The table's options for compare-modes (batchSizes: the mini-batch sizes, each one run), and callbacks. */
+export type CompareOptions = OptionsInput<'compare-modes'> &
+  TrainCallbacks & {
+    data: string | Dataset;
+    /** Called before each run starts (for a heading on the terminal). */
+    onRun?: ((run: { label: string; mode: Mode }, index: number, count: number) => void) | undefined;
+  };
 
 /**
  * Trains once per mode with everything else equal: the same seed gives every run the same initial
@@ -22,11 +32,8 @@ export interface CompareOptions extends TrainOptions {
  * Stops early, returning the runs so far, when options.signal fires.
  */
 export async function compareModes(options: CompareOptions): Promise<CompareRun[]> {
-  const { batchSizes, onRun, ...common } = options;
-  if (batchSizes.length === 0) throw new InputError('--batch-sizes: give at least one mini-batch size, e.g. 32,128');
-  for (const size of batchSizes) {
-    if (!Number.isInteger(size) || size < 1) throw new InputError(`--batch-sizes: every size must be a positive integer, got "${batchSizes.join(',')}"`);
-  }
+  const { batchSizes } = resolveOptions('compare-modes', options, ['onRun', 'onEpoch', 'onProgress', 'signal']);
+  const { batchSizes: _sizes, onRun, ...common } = options;
   const plans: { label: string; mode: Mode; batchSize?: number }[] = [
     { label: 'batch GD', mode: 'batch' },
     ...batchSizes.map((size) => ({ label: `mini-batch B=${size}`, mode: 'minibatch' as const, batchSize: size })),

@@ -1,14 +1,46 @@
 /**
  * A problem with what the user gave us (a flag, a file, a model): the CLI prints the message
  * alone on one line and exits 2. Anything else is a failure of ours: exit 1.
+ *
+ * A message may name options through optionRef(name). They read as the library spells them
+ * (`valSplit`) in `message`, and as flags (`--val-split`) in `forCommandLine()`, so that an error
+ * names the option the way its caller wrote it.
  */
 export class InputError extends Error {
   override readonly name = 'InputError';
+  private readonly template: string;
 
   constructor(message: string) {
     // The contract is one line: a newline quoted from a bad file must not break it.
-    super(oneLine(message));
+    const template = oneLine(message);
+    super(spellOptions(template, (name) => name));
+    this.template = template;
   }
+
+  /** The message with options spelled as command-line flags. */
+  forCommandLine(): string {
+    return spellOptions(this.template, flagName);
+  }
+}
+
+// Private-use characters bracket an option name inside a message: never in a user's text by accident,
+// and not control characters, so oneLine leaves them alone.
+const OPEN = '\ue000';
+const CLOSE = '\ue001';
+const REFERENCE = new RegExp(`${OPEN}([A-Za-z0-9]+)${CLOSE}`, 'g');
+
+/** Names an option (camelCase, as in the library) inside an InputError message. */
+export function optionRef(name: string): string {
+  return `${OPEN}${name}${CLOSE}`;
+}
+
+function spellOptions(template: string, spell: (name: string) => string): string {
+  return template.replace(REFERENCE, (_, name: string) => spell(name));
+}
+
+/** valSplit → --val-split */
+export function flagName(option: string): string {
+  return `--${option.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 }
 
 /** Control characters (newlines above all) written as JSON escapes, so that a message stays one line. */

@@ -1,5 +1,5 @@
 // gradpool's public API.
-export { train, TrainingFailure, type TrainResult, type StopReason } from './train.js';
+export { train, TrainingFailure, type TrainResult, type StopReason, type TrainOptions, type TrainCallbacks, type LossChoice } from './train.js';
 export { Model, loadModel, type Evaluation } from './model/model.js';
 export type { ClassMetrics } from './model/metrics.js';
 export { loadDataset, loadTrainingData } from './data/load.js';
@@ -8,7 +8,9 @@ export { compareModes, type CompareOptions, type CompareRun } from './compare.js
 export { renderTrainingPlot } from './report/charts.js';
 export { renderCompareReport } from './report/compare-report.js';
 export { InputError } from './errors.js';
-export { DEFAULTS, type TrainOptions, type EpochEntry, type LossChoice, type KernelOption } from './options.js';
+export { DEFAULTS } from './options/resolve.js';
+export type { EpochEntry } from './model/history.js';
+export type { KernelOption, KernelSetName } from './parallel/kernel-set.js';
 export type { HiddenActivation, LossKind } from './math/kernels.js';
 export type { Mode } from './data/batches.js';
 export type { OptimizerName } from './optim/optimizers.js';

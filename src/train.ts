@@ -6,18 +6,33 @@ import { outputWidth, pendingFrom, writeTarget, type Dataset, type PendingDatase
 import { loadDataset, openTrainingData } from './data/load.js';
 import { applyNormalization, fitNormalization } from './data/normalize.js';
 import { randomStream, resumableStream, shuffleInPlace, type ResumableRandom } from './data/random.js';
-import { InputError } from './errors.js';
+import { InputError, optionRef } from './errors.js';
 import { assertWritablePath, ensureWritableDirectory } from './io/atomic.js';
 import type { LossKind } from './math/kernels.js';
-import { resolveKernelChoice } from './math/select.js';
 import { readCheckpoint, writeCheckpoint, type Checkpoint } from './model/checkpoint.js';
+import type { EpochEntry } from './model/history.js';
 import { initializeParameters } from './model/init.js';
 import type { NetworkShape } from './model/layout.js';
 import { Model } from './model/model.js';
 import { scheduledLearningRate } from './optim/schedule.js';
-import { resolveOptions, type EpochEntry, type LossChoice, type ResolvedOptions, type TrainOptions } from './options.js';
+import { resolveOptions, runFingerprint, type OptionsInput, type Resolved } from './options/resolve.js';
 import { Coordinator, WorkerFailure } from './parallel/coordinator.js';
-import type { KernelChoice } from './parallel/protocol.js';
+import { resolveKernelSet, type KernelSetName } from './parallel/kernel-set.js';
+
+/** What train() is given: the table's options for `train` (data required) and callbacks. */
+export type TrainOptions = OptionsInput<'train'> & TrainCallbacks & { data: string | Dataset };
+export type ResolvedOptions = Resolved<'train'>;
+export type LossChoice = ResolvedOptions['loss'];
+
+export interface TrainCallbacks {
+  /** Called after every epoch with that epoch's history entry. */
+  onEpoch?: ((entry: EpochEntry) => void) | undefined;
+  /** Called after every step with the samples done so far in this epoch. */
+  onProgress?: ((done: number, total: number, epoch: number) => void) | undefined;
+  /** Stops training at the next step boundary; the model trained so far is returned. */
+  signal?: AbortSignal | undefined;
+}
+const CALLBACKS: readonly (keyof TrainCallbacks)[] = ['onEpoch', 'onProgress', 'signal'];
 
 /** Why training ended. */
 export type StopReason = 'completed' | 'aborted' | 'early-stopped' | 'diverged';
@@ -33,8 +48,10 @@ export interface TrainResult {
   stopReason: StopReason;
   /** A sentence for the user when training did not simply complete. */
   message: string | null;
-  /** Which kernels computed the run: 'wasm' (SIMD) or 'typescript'. */
-  kernels: KernelChoice;
+  /** Which kernel set computed the run. */
+  kernels: KernelSetName;
+  /** Shards each participant computed over the run's training steps (index 0: the main thread). */
+  shardsByParticipant: number[];
 }
 
 /** Training cannot go on (a worker thread failed); the message names epoch and step. */
@@ -46,9 +63,13 @@ export class TrainingFailure extends Error {
 const YIELD_EVERY_MS = 50;
 
 export async function train(options: TrainOptions): Promise<TrainResult> {
-  const resolved = resolveOptions(options);
-  if (resolved.out) await assertWritablePath('--out', resolved.out);
-  if (resolved.checkpointDir) await ensureWritableDirectory('--checkpoint-dir', resolved.checkpointDir);
+  const resolved = resolveOptions('train', options, CALLBACKS);
+  for (const name of ['onEpoch', 'onProgress'] as const) {
+    if (options[name] !== undefined && typeof options[name] !== 'function') throw new InputError(`train: ${name} must be a function`);
+  }
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw new InputError('train: signal must be an AbortSignal');
+  if (resolved.out) await assertWritablePath(optionRef('out'), resolved.out);
+  if (resolved.checkpointDir) await ensureWritableDirectory(optionRef('checkpointDir'), resolved.checkpointDir);
   const checkpoint = resolved.resume ? await readCheckpoint(resolved.resume) : undefined;
   let loaded: { training: PendingDataset; test: PendingDataset | undefined } | undefined = await loadData(resolved);
   // Only these facts outlive the copy into the arena, so anything loaded can be collected then.
@@ -60,11 +81,12 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const testRows = loaded.test?.rows ?? 0;
   const valRows = Math.round(rows * resolved.valSplit);
   const trainRows = rows - valRows;
-  if (trainRows < 1) throw new InputError(`--val-split ${resolved.valSplit} leaves no training rows out of ${rows}`);
-  const kernels = resolveKernelChoice(resolved.kernels);
-  const fingerprint = runFingerprint(resolved, rows, features, kernels);
+  if (trainRows < 1) throw new InputError(`${optionRef('valSplit')} ${resolved.valSplit} leaves no training rows out of ${rows}`);
+  const kernels = resolveKernelSet(resolved.kernels);
+  // An in-memory Dataset is identified by its size only (hashing it would cost a pass over the data).
+  const fingerprint = runFingerprint(resolved, { data: typeof resolved.data === 'string' ? resolved.data : 'in-memory', rows, features, kernels });
   if (checkpoint && checkpoint.fingerprint !== fingerprint) {
-    throw new InputError(`--resume ${resolved.resume}: the checkpoint was made with different data or options; resume with the flags of the original run`);
+    throw new InputError(`${optionRef('resume')} ${resolved.resume}: the checkpoint was made with different data or options; resume with the flags of the original run`);
   }
 
   const coordinator = new Coordinator({
@@ -98,7 +120,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       testResult = { loss: stats.lossSum / testRows, accuracy: labels ? stats.correct / testRows : null };
     }
     if (resolved.out) await model.save(resolved.out);
-    return { model, history: loop.history, test: testResult, aborted: stopReason === 'aborted', stopReason, message, kernels };
+    const shardsByParticipant = [...coordinator.trainShardsByParticipant];
+    return { model, history: loop.history, test: testResult, aborted: stopReason === 'aborted', stopReason, message, kernels, shardsByParticipant };
   } finally {
     await coordinator.close();
   }
@@ -184,7 +207,7 @@ class EpochLoop {
           this.bestParameters = null;
           return {
             stopReason: 'diverged',
-            message: `training diverged: the loss became ${stats.lossSum} at epoch ${epochIndex + 1}, step ${b + 1}; try a lower --lr (now ${options.lr}). Kept the weights from the end of epoch ${epochIndex}.`,
+            message: `training diverged: the loss became ${stats.lossSum} at epoch ${epochIndex + 1}, step ${b + 1}; try a lower learning rate (now ${options.lr}). Kept the weights from the end of epoch ${epochIndex}.`,
           };
         }
         lossSum += stats.lossSum;
@@ -201,7 +224,7 @@ class EpochLoop {
       if (!allFinite(coordinator.views.parameters)) {
         coordinator.views.parameters.set(this.lastFinite);
         this.bestParameters = null;
-        return { stopReason: 'diverged', message: `training diverged: weights became non-finite during epoch ${epochIndex + 1}; try a lower --lr (now ${options.lr}). Kept the weights from the end of epoch ${epochIndex}.` };
+        return { stopReason: 'diverged', message: `training diverged: weights became non-finite during epoch ${epochIndex + 1}; try a lower learning rate (now ${options.lr}). Kept the weights from the end of epoch ${epochIndex}.` };
       }
       this.epoch++;
       const entry = await this.finishEpoch(lossSum, correct, trainSeconds, (performance.now() - started) / 1000, threads, lr);
@@ -272,18 +295,11 @@ function allFinite(values: Float32Array): boolean {
   return true;
 }
 
-/** Everything that changes the arithmetic of a run. Threads are absent: they never do. */
-function runFingerprint(options: ResolvedOptions, rows: number, features: number, kernels: string): string {
-  const { threads: _threads, epochs, out: _out, checkpointDir: _dir, resume: _resume, kernels: _choice, ...rest } = options;
-  // Only the cosine schedule depends on the total epoch count; otherwise a resume may extend a run.
-  // An in-memory Dataset is identified by its size only (hashing it would cost a pass over the data).
-  return JSON.stringify({ ...rest, data: typeof rest.data === 'string' ? rest.data : 'in-memory', epochs: options.lrSchedule === 'cosine' ? epochs : null, rows, features, kernels });
-}
-
 async function loadData(options: ResolvedOptions): Promise<{ training: PendingDataset; test: PendingDataset | undefined }> {
   const labels = options.loss === 'mse' ? 'values' : 'classes';
   const builtin = { samples: options.samples, features: options.features, classes: options.classes, noise: options.noise, seed: options.seed };
-  const loaded = typeof options.data === 'string' ? await openTrainingData(options.data, { labelColumn: options.labelColumn, labels, builtin, labelsFile: options.labels }) : { training: pendingFrom(checkDataset(options.data)), test: undefined };
+  const data = options.data!; // required: resolveOptions refused a run without it
+  const loaded = typeof data === 'string' ? await openTrainingData(data, { labelColumn: options.labelColumn, labels, builtin, labelsFile: options.labels }) : { training: pendingFrom(checkDataset(data)), test: undefined };
   const training = loaded.training;
   if (training.targets.kind === 'none') throw new InputError(`${training.source}: no label column`);
   let test = loaded.test;
@@ -291,7 +307,7 @@ async function loadData(options: ResolvedOptions): Promise<{ training: PendingDa
     const classNames = training.targets.kind === 'classes' ? training.targets.names : undefined;
     test = pendingFrom(await loadDataset(options.testData, { labelColumn: options.labelColumn, labels, classNames, features: training.features, builtin: { ...builtin, seed: options.seed + 1 } }));
   }
-  if (test && test.features !== training.features) throw new InputError(`--test-data ${test.source}: has ${test.features} features, the training data has ${training.features}`);
+  if (test && test.features !== training.features) throw new InputError(`${optionRef('testData')} ${test.source}: has ${test.features} features, the training data has ${training.features}`);
   return { training, test };
 }
 
@@ -314,7 +330,7 @@ export function chooseLoss(choice: LossChoice, targets: Targets, source: string)
   const classes = targets.names.length;
   if (classes < 2) throw new InputError(`${source}: found only ${classes} distinct label${classes === 1 ? '' : 's'}; classification needs at least 2`);
   if (choice === 'auto') return classes === 2 ? 'bce' : 'cross-entropy';
-  if (choice === 'bce' && classes !== 2) throw new InputError(`--loss bce needs exactly 2 classes; ${source} has ${classes} (use --loss cross-entropy)`);
+  if (choice === 'bce' && classes !== 2) throw new InputError(`${optionRef('loss')} bce needs exactly 2 classes; ${source} has ${classes} (use ${optionRef('loss')} cross-entropy)`);
   return choice;
 }
 

@@ -4,19 +4,13 @@ import test from 'ava';
 import { randomStream, gaussian } from '../src/data/random.js';
 import { referenceKernels, HIDDEN_ACTIVATIONS, LOSS_KINDS, type HiddenActivation, type LossKind } from '../src/math/kernels.js';
 import { layerViews, parameterLayout, type NetworkShape } from '../src/model/layout.js';
-import { chunkBufferSizes, forwardBackward, forwardHidden, type ChunkBuffers } from '../src/model/network.js';
+import { chunkBufferLayout, forwardBackward, forwardHidden, type ChunkBuffers } from '../src/model/network.js';
 
 const ROWS = 5;
 
 function buffers64(shape: NetworkShape): ChunkBuffers<Float64Array> {
-  const sizes = chunkBufferSizes(shape, ROWS);
-  return {
-    capacity: ROWS,
-    activations: sizes.activations.map((n) => new Float64Array(n)),
-    targets: new Float64Array(sizes.targets),
-    gradA: new Float64Array(sizes.grad),
-    gradB: new Float64Array(sizes.grad),
-  };
+  const layout = chunkBufferLayout(shape, ROWS);
+  return layout.place(new Float64Array(layout.floats), 0);
 }
 
 function setup(activation: HiddenActivation, loss: LossKind) {

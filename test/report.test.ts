@@ -9,9 +9,10 @@ import { pathToFileURL } from 'node:url';
 import { inflateSync } from 'node:zlib';
 import { lossChart } from '../src/cli/ascii-chart.js';
 import { compareModes } from '../src/compare.js';
-import type { EpochEntry } from '../src/options.js';
+import type { EpochEntry } from '../src/model/history.js';
 import { renderTrainingPlot } from '../src/report/charts.js';
-import { renderCompareReport, type CompareRun } from '../src/report/compare-report.js';
+import type { CompareRun } from '../src/compare.js';
+import { renderCompareReport } from '../src/report/compare-report.js';
 import { tempDir } from './helpers/cli.js';
 
 const CHROMIUM = '/usr/bin/chromium';

@@ -57,7 +57,7 @@ test('a diverging run stops with the epoch and step and keeps finite weights', a
   const out = join(dir, 'model.json');
   const result = await train({ data: 'builtin:blobs', samples: 512, features: 32, layers: [64], lr: 1e6, epochs: 5, out, threads: 1 });
   t.is(result.stopReason, 'diverged');
-  t.regex(result.message!, /epoch \d+, step \d+.*lower --lr/);
+  t.regex(result.message!, /epoch \d+, step \d+.*lower learning rate/);
   t.true(result.model.parameters.every(Number.isFinite));
   const saved = await loadModel(out);
   t.true(saved.parameters.every(Number.isFinite));

@@ -1,5 +1,5 @@
 // Seeded synthetic datasets, generated straight into a flat Float32Array.
-import { InputError } from '../errors.js';
+import { InputError , optionRef } from '../errors.js';
 import { materialize, type Dataset, type PendingDataset } from './dataset.js';
 import { gaussian, randomStream, type Random } from './random.js';
 
@@ -92,18 +92,18 @@ export function builtinDataset(name: string, options: BuiltinOptions): Dataset {
 /** The set's size and labels now; its features generated when (and where) they are written. */
 export function builtinPending(name: string, options: BuiltinOptions): PendingDataset {
   const generator = generators[name];
-  if (!generator) throw new InputError(`--data: unknown builtin set "builtin:${name}" (choose from ${BUILTIN_NAMES.map((n) => `builtin:${n}`).join(', ')})`);
+  if (!generator) throw new InputError(`${optionRef('data')}: unknown builtin set "builtin:${name}" (choose from ${BUILTIN_NAMES.map((n) => `builtin:${n}`).join(', ')})`);
   const samples = options.samples ?? generator.defaults.samples;
   const features = options.features ?? generator.defaults.features;
   const classes = options.classes ?? generator.defaults.classes;
   const noise = options.noise ?? generator.defaults.noise;
-  if (generator.fixedFeatures && features !== generator.defaults.features) throw new InputError(`--features: builtin:${name} always has ${generator.defaults.features} features`);
-  if (generator.fixedClasses && classes !== generator.defaults.classes) throw new InputError(`--classes: builtin:${name} always has ${generator.defaults.classes} classes`);
-  if (!Number.isInteger(samples) || samples < classes) throw new InputError(`--samples must be an integer ≥ the number of classes (${classes}), got ${samples}`);
-  if (!Number.isInteger(features) || features < 1) throw new InputError(`--features must be a positive integer, got ${features}`);
-  if (!Number.isInteger(classes) || classes < 2) throw new InputError(`--classes must be an integer ≥ 2, got ${classes}`);
-  if (!(noise >= 0) || !Number.isFinite(noise)) throw new InputError(`--noise must be a finite number ≥ 0, got ${noise}`);
-  if (samples * features > MAX_VALUES) throw new InputError(`--samples × --features is ${samples * features} values; at most ${MAX_VALUES} (2 GiB of float32) fit in one run`);
+  if (generator.fixedFeatures && features !== generator.defaults.features) throw new InputError(`${optionRef('features')}: builtin:${name} always has ${generator.defaults.features} features`);
+  if (generator.fixedClasses && classes !== generator.defaults.classes) throw new InputError(`${optionRef('classes')}: builtin:${name} always has ${generator.defaults.classes} classes`);
+  if (!Number.isInteger(samples) || samples < classes) throw new InputError(`${optionRef('samples')} must be an integer ≥ the number of classes (${classes}), got ${samples}`);
+  if (!Number.isInteger(features) || features < 1) throw new InputError(`${optionRef('features')} must be a positive integer, got ${features}`);
+  if (!Number.isInteger(classes) || classes < 2) throw new InputError(`${optionRef('classes')} must be an integer ≥ 2, got ${classes}`);
+  if (!(noise >= 0) || !Number.isFinite(noise)) throw new InputError(`${optionRef('noise')} must be a finite number ≥ 0, got ${noise}`);
+  if (samples * features > MAX_VALUES) throw new InputError(`${optionRef('samples')} × ${optionRef('features')} is ${samples * features} values; at most ${MAX_VALUES} (2 GiB of float32) fit in one run`);
 
   // Labels cycle through the classes, so they are known before any feature is drawn.
   const index = Int32Array.from({ length: samples }, (_, row) => row % classes);

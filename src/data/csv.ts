@@ -3,7 +3,7 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { CsvError, parse } from 'csv-parse';
-import { InputError, at } from '../errors.js';
+import { InputError, at , optionRef } from '../errors.js';
 import type { Dataset, Targets } from './dataset.js';
 
 export interface CsvOptions {
@@ -125,7 +125,7 @@ function findLabelColumn(file: string, header: string[], column: string | number
   if (byName >= 0) return byName;
   const asIndex = typeof column === 'number' ? column : /^\d+$/.test(column) ? Number(column) : NaN;
   if (Number.isInteger(asIndex) && asIndex >= 0 && asIndex < header.length) return asIndex;
-  throw new InputError(`--label-column: no column "${printable(String(column))}" in ${at(file, 1)} (columns: ${header.map(printable).join(', ')})`);
+  throw new InputError(`${optionRef('labelColumn')}: no column "${printable(String(column))}" in ${at(file, 1)} (columns: ${header.map(printable).join(', ')})`);
 }
 
 /** Largest finite float32: a finite double beyond it would become Infinity in the Float32Array. */

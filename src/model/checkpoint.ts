@@ -4,9 +4,9 @@
 // header, then the raw buffers (8-byte aligned). Written atomically, so a crash leaves the previous one.
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InputError } from '../errors.js';
+import { InputError , optionRef } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import type { EpochEntry } from '../options.js';
+import type { EpochEntry } from '../model/history.js';
 
 const MAGIC = 'GPCKPT01';
 export const CHECKPOINT_FILE = 'checkpoint.gpck';
@@ -75,7 +75,7 @@ export async function readCheckpoint(directory: string): Promise<Checkpoint> {
   try {
     file = await readFile(path);
   } catch (error) {
-    throw new InputError(`--resume: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+    throw new InputError(`${optionRef('resume')}: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
   }
   const fail = (what: string): never => {
     throw new InputError(`${path}: ${what}`);

@@ -71,3 +71,6 @@ export function parameterCount(shape: NetworkShape): number {
   for (let l = 1; l < shape.sizes.length; l++) total += (shape.sizes[l - 1]! + 1) * shape.sizes[l]!;
   return total;
 }
+
+/** Widest layer accepted: far beyond a useful width, and still one arena. */
+export const MAX_LAYER_SIZE = 1 << 16;

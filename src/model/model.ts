@@ -2,13 +2,13 @@
 import { writeTarget, type Dataset } from '../data/dataset.js';
 import { applyNormalization, type Normalization } from '../data/normalize.js';
 import { InputError } from '../errors.js';
-import { outputActivation, referenceKernels, type Kernels } from '../math/kernels.js';
+import { referenceKernels, type Kernels } from '../math/kernels.js';
 import { readFile } from 'node:fs/promises';
 import { parseModel, serializeModel } from './file.js';
 import { looksLikeSafetensors, parseSafetensors, serializeSafetensors } from './safetensors.js';
 import { layerViews, parameterLayout, type LayerViews, type NetworkShape, type ParameterLayout } from './layout.js';
 import { ConfusionMatrix, predictedClass, type ClassMetrics } from './metrics.js';
-import { countCorrect, forwardHidden, type ChunkBuffers, chunkBufferSizes } from './network.js';
+import { chunkBufferLayout, countCorrect, forwardLoss, forwardOutputs, type ChunkBuffers } from './network.js';
 import { writeFileAtomic } from '../io/atomic.js';
 
 const INFERENCE_ROWS = 256;
@@ -61,8 +61,7 @@ export class Model {
     for (let start = 0; start < rows; start += buffers.capacity) {
       const count = Math.min(buffers.capacity, rows - start);
       this.loadInputs(buffers, x, start, count);
-      const out = forwardHidden(kernels, this.shape, this.layers, buffers, count);
-      outputActivation(this.shape.loss, out, count, this.outputs);
+      const out = forwardOutputs(kernels, this.shape, this.layers, buffers, count);
       result.set(out.subarray(0, count * this.outputs), start * this.outputs);
     }
     return result;
@@ -111,11 +110,11 @@ export class Model {
       const count = Math.min(buffers.capacity, dataset.rows - start);
       this.loadInputs(buffers, dataset.x, start, count);
       for (let r = 0; r < count; r++) writeTarget(dataset.targets, start + r, buffers.targets, r * this.outputs, this.outputs);
-      const logits = forwardHidden(kernels, this.shape, this.layers, buffers, count);
-      lossSum += kernels.outputLoss(this.shape.loss, logits, buffers.gradA, buffers.targets, count, this.outputs);
-      correct += countCorrect(logits, buffers.targets, count, this.outputs);
+      lossSum += forwardLoss(kernels, this.shape, this.layers, buffers, count);
+      const outputs = buffers.activations[this.shape.sizes.length - 1]!;
+      correct += countCorrect(outputs, buffers.targets, count, this.outputs);
       if (confusion && targets.kind === 'classes') {
-        for (let r = 0; r < count; r++) confusion.add(targets.index[start + r]!, predictedClass(logits, r, this.outputs));
+        for (let r = 0; r < count; r++) confusion.add(targets.index[start + r]!, predictedClass(outputs, r, this.outputs));
       }
     }
     return {
@@ -157,12 +156,6 @@ function isSafetensorsPath(path: string): boolean {
 }
 
 function inferenceBuffers(shape: NetworkShape, capacity: number): ChunkBuffers {
-  const sizes = chunkBufferSizes(shape, Math.max(1, capacity));
-  return {
-    capacity: Math.max(1, capacity),
-    activations: sizes.activations.map((n) => new Float32Array(n)),
-    targets: new Float32Array(sizes.targets),
-    gradA: new Float32Array(sizes.grad),
-    gradB: new Float32Array(sizes.grad),
-  };
+  const layout = chunkBufferLayout(shape, Math.max(1, capacity));
+  return layout.place(new Float32Array(layout.floats), 0);
 }

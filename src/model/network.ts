@@ -1,6 +1,7 @@
 // Forward and backward passes over one chunk of rows, written once and run everywhere:
 // in worker threads during training and on the main thread for predict/evaluate.
-import type { Floats, Kernels } from '../math/kernels.js';
+import { outputActivation, type Floats, type Kernels } from '../math/kernels.js';
+import { alignFloats } from './layout.js';
 import type { LayerViews, NetworkShape } from './layout.js';
 import { predictedClass } from './metrics.js';
 
@@ -17,13 +18,25 @@ export interface ChunkBuffers<F extends Floats = Float32Array> {
   readonly gradB: F;
 }
 
-export function chunkBufferSizes(shape: NetworkShape, capacity: number): { activations: number[]; targets: number; grad: number } {
+/**
+ * The one layout of a chunk's working memory, as float offsets from its start (each view aligned):
+ * the arena carves every thread's scratch area with it, and Model its own inference buffers.
+ */
+export function chunkBufferLayout(shape: NetworkShape, capacity: number): { floats: number; place: <F extends Floats>(floats: F, start: number) => ChunkBuffers<F> } {
   const widest = Math.max(...shape.sizes);
-  return {
-    activations: shape.sizes.map((size) => size * capacity),
-    targets: shape.sizes[shape.sizes.length - 1]! * capacity,
-    grad: widest * capacity,
+  const lengths = [...shape.sizes.map((size) => size * capacity), shape.sizes[shape.sizes.length - 1]! * capacity, widest * capacity, widest * capacity];
+  const offsets: number[] = [];
+  let floats = 0;
+  for (const length of lengths) {
+    offsets.push(floats);
+    floats += alignFloats(length);
+  }
+  const place = <F extends Floats>(memory: F, start: number): ChunkBuffers<F> => {
+    const views = lengths.map((length, i) => memory.subarray(start + offsets[i]!, start + offsets[i]! + length) as F);
+    const layers = shape.sizes.length;
+    return { capacity, activations: views.slice(0, layers), targets: views[layers]!, gradA: views[layers + 1]!, gradB: views[layers + 2]! };
   };
+  return { floats, place };
 }
 
 /** Forward through every hidden layer and the output's dense part; returns the logits view (last activations). */
@@ -38,6 +51,23 @@ export function forwardHidden<F extends Floats>(kernels: Kernels<F>, shape: Netw
     if (l < last) kernels.activationForward(shape.activation, z, rows * outputs);
   }
   return buffers.activations[last + 1]!;
+}
+
+/**
+ * Forward and loss for `rows` rows already gathered (evaluation): returns the summed loss and leaves
+ * the outputs (probabilities) in the last activations buffer. outputLoss also writes dz; the
+ * gradient buffer is free when nothing is trained.
+ */
+export function forwardLoss<F extends Floats>(kernels: Kernels<F>, shape: NetworkShape, params: readonly LayerViews<F>[], buffers: ChunkBuffers<F>, rows: number): number {
+  const logits = forwardHidden(kernels, shape, params, buffers, rows);
+  return kernels.outputLoss(shape.loss, logits, buffers.gradA, buffers.targets, rows, shape.sizes[shape.sizes.length - 1]!);
+}
+
+/** Forward and the output activation alone (inference: no targets): returns the outputs view. */
+export function forwardOutputs<F extends Floats>(kernels: Kernels<F>, shape: NetworkShape, params: readonly LayerViews<F>[], buffers: ChunkBuffers<F>, rows: number): F {
+  const out = forwardHidden(kernels, shape, params, buffers, rows);
+  outputActivation(shape.loss, out, rows, shape.sizes[shape.sizes.length - 1]!);
+  return out;
 }
 
 /**

@@ -4,7 +4,7 @@
 // numbers in a JSON-able layout, so a worker rebuilds the same views from workerData.
 import { InputError } from '../errors.js';
 import { alignFloats, layerViews, parameterLayout, type LayerViews, type NetworkShape, type ParameterLayout } from '../model/layout.js';
-import { chunkBufferSizes, type ChunkBuffers } from '../model/network.js';
+import { chunkBufferLayout, type ChunkBuffers } from '../model/network.js';
 import { CONTROL_FLOAT_WORDS, CONTROL_INT_WORDS } from './control.js';
 
 /** The first MiB belongs to the wasm kernels module (its stack / static data); ours starts after. */
@@ -64,8 +64,7 @@ export function planArena(plan: ArenaPlan): ArenaLayout {
   const slabStride = params.length;
   const slabs = take(slabStride * plan.maxShards);
   const stats64 = take(plan.maxShards * 2 * 2) / 2;
-  const sizes = chunkBufferSizes(plan.shape, plan.chunkRows);
-  const scratchStride = [...sizes.activations, sizes.targets, sizes.grad, sizes.grad].reduce((sum, n) => sum + alignFloats(n), 0);
+  const scratchStride = chunkBufferLayout(plan.shape, plan.chunkRows).floats;
   const scratch = take(scratchStride * plan.slots);
   const optimizerState = take(params.length * plan.stateBuffers);
   const control = take(CONTROL_INT_WORDS);
@@ -129,16 +128,5 @@ export function controlWords(memory: WebAssembly.Memory, layout: ArenaLayout): I
 
 /** The scratch area of one compute slot, as the network's chunk buffers. */
 export function scratchBuffers(memory: WebAssembly.Memory, layout: ArenaLayout, slot: number): ChunkBuffers {
-  const sizes = chunkBufferSizes(layout.plan.shape, layout.plan.chunkRows);
-  let cursor = layout.scratch + slot * layout.scratchStride;
-  const take = (length: number): Float32Array => {
-    const view = new Float32Array(memory.buffer, cursor * 4, length);
-    cursor += alignFloats(length);
-    return view;
-  };
-  const activations = sizes.activations.map(take);
-  const targets = take(sizes.targets);
-  const gradA = take(sizes.grad);
-  const gradB = take(sizes.grad);
-  return { capacity: layout.plan.chunkRows, activations, targets, gradA, gradB };
+  return chunkBufferLayout(layout.plan.shape, layout.plan.chunkRows).place(new Float32Array(memory.buffer), layout.scratch + slot * layout.scratchStride);
 }

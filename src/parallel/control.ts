@@ -17,19 +17,14 @@ export const FAILED = 5 * LINE; // set when any worker threw: everyone stops wai
 export const SHARD_CURSOR = 6 * LINE; // next shard to claim: participants take shards one at a time
 export const UPDATE_CURSOR = 7 * LINE; // next block of parameters to reduce and update
 // The command itself: written once per step, before GENERATION is bumped; one line for all.
-export const KIND = 8 * LINE;
-export const START = KIND + 1;
-export const END = KIND + 2;
-export const SHARD_ROWS = KIND + 3;
-export const SHARDS = KIND + 4;
-export const WORKERS = KIND + 5;
-export const UPDATE_WORKERS = KIND + 6;
-export const STEP = KIND + 7;
+export const COMMAND_INTS = 8 * LINE;
 export const JOINED = 9 * LINE; // (command number << JOIN_BITS) | workers that joined it
-export const CONTROL_INT_WORDS = 10 * LINE;
-
+/** Shards each participant computed in the last command: participant p writes word p (once per command). */
+export const PARTICIPANT_SHARDS = 10 * LINE;
 /** Low bits of JOINED count the participants; the high bits say which command they joined. */
 export const JOIN_BITS = 12;
+export const MAX_PARTICIPANTS = 1 << JOIN_BITS;
+export const CONTROL_INT_WORDS = PARTICIPANT_SHARDS + MAX_PARTICIPANTS;
 const JOIN_MASK = (1 << JOIN_BITS) - 1;
 
 /** The JOINED word the coordinator publishes for command `generation` (an even number). */
@@ -66,57 +61,58 @@ export function readPublishedCommand(ints: Int32Array, reals: Float64Array, into
   }
 }
 
-/** Float64 words. */
-export const LR = 0;
-export const INV_BATCH = 1;
-export const CONTROL_FLOAT_WORDS = 4;
-
 export const COMMAND_TRAIN = 1;
 export const COMMAND_EVALUATE = 2;
 export const COMMAND_EXIT = 3;
 
-export interface Command {
-  kind: number;
-  /** Rows order[start, end) cut into `shards` shards of shardRows. */
-  start: number;
-  end: number;
-  shardRows: number;
-  shards: number;
-  /** Participants 0..workers-1 claim shards; 0..updateWorkers-1 then claim blocks of the reduction and update. */
-  workers: number;
-  updateWorkers: number;
-  step: number;
-  lr: number;
-  invBatch: number;
-}
+// The command's fields, declared once: the reader, the writer and the type follow from these lists.
+const INT_FIELDS = [
+  'kind',
+  'start', // rows order[start, end) …
+  'end',
+  'shardRows', // … cut into `shards` shards of shardRows
+  'shards',
+  'workers', // participants 0..workers-1 claim shards
+  'updateWorkers', // participants 0..updateWorkers-1 then claim blocks of the reduction and update
+  'step', // 1-based, for Adam's bias correction
+] as const;
+const REAL_FIELDS = ['lr', 'invBatch'] as const;
+export const CONTROL_FLOAT_WORDS = REAL_FIELDS.length;
+
+export type Command = Record<(typeof INT_FIELDS)[number] | (typeof REAL_FIELDS)[number], number>;
 
 export function emptyCommand(): Command {
-  return { kind: 0, start: 0, end: 0, shardRows: 0, shards: 0, workers: 0, updateWorkers: 0, step: 0, lr: 0, invBatch: 0 };
+  return Object.fromEntries([...INT_FIELDS, ...REAL_FIELDS].map((field) => [field, 0])) as Command;
 }
 
 export function writeCommand(ints: Int32Array, reals: Float64Array, command: Command): void {
-  ints[KIND] = command.kind;
-  ints[START] = command.start;
-  ints[END] = command.end;
-  ints[SHARD_ROWS] = command.shardRows;
-  ints[SHARDS] = command.shards;
-  ints[WORKERS] = command.workers;
-  ints[UPDATE_WORKERS] = command.updateWorkers;
-  ints[STEP] = command.step;
-  reals[LR] = command.lr;
-  reals[INV_BATCH] = command.invBatch;
+  for (let i = 0; i < INT_FIELDS.length; i++) ints[COMMAND_INTS + i] = command[INT_FIELDS[i]!];
+  for (let i = 0; i < REAL_FIELDS.length; i++) reals[i] = command[REAL_FIELDS[i]!];
 }
 
 /** Fills `into` (reused: the loop allocates nothing per command). */
 export function readCommand(ints: Int32Array, reals: Float64Array, into: Command): void {
-  into.kind = ints[KIND]!;
-  into.start = ints[START]!;
-  into.end = ints[END]!;
-  into.shardRows = ints[SHARD_ROWS]!;
-  into.shards = ints[SHARDS]!;
-  into.workers = ints[WORKERS]!;
-  into.updateWorkers = ints[UPDATE_WORKERS]!;
-  into.step = ints[STEP]!;
-  into.lr = reals[LR]!;
-  into.invBatch = reals[INV_BATCH]!;
+  for (let i = 0; i < INT_FIELDS.length; i++) into[INT_FIELDS[i]!] = ints[COMMAND_INTS + i]!;
+  for (let i = 0; i < REAL_FIELDS.length; i++) into[REAL_FIELDS[i]!] = reals[i]!;
+}
+
+/** Clears the words one command's participants count with: its cursors, barrier and done count. */
+export function resetRound(control: Int32Array): void {
+  Atomics.store(control, DONE, 0);
+  Atomics.store(control, BARRIER, 0);
+  Atomics.store(control, SHARD_CURSOR, 0);
+  Atomics.store(control, UPDATE_CURSOR, 0);
+}
+
+/**
+ * Writes a command for the workers (a seqlock: the generation is odd while the fields change) and
+ * wakes `wake` of them — only as many as will join, so idle threads stay asleep.
+ */
+export function publishCommand(control: Int32Array, reals: Float64Array, command: Command, wake: number): void {
+  const generation = Atomics.add(control, GENERATION, 1) + 1;
+  writeCommand(control, reals, command);
+  resetRound(control);
+  Atomics.store(control, JOINED, joinedWord(generation + 1));
+  Atomics.add(control, GENERATION, 1);
+  Atomics.notify(control, GENERATION, wake);
 }

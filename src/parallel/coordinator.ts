@@ -2,20 +2,19 @@
 // step at a time — shards out, gradient sums in, reduce, update — before the next step starts.
 // Commands reach the workers through the shared control block (Atomics wait/notify), not through
 // messages: piscina starts and owns the workers, each of which runs one long 'serve' task.
-import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { selectKernels } from '../math/select.js';
 import { multiplyAddsPerSample, type NetworkShape } from '../model/layout.js';
 import { optimizerStateBuffers, type OptimizerSettings } from '../optim/optimizers.js';
 import { allocateArena, arenaViews, planArena, type ArenaLayout, type ArenaViews } from './arena.js';
 import {
-  BARRIER, COMMAND_EVALUATE, COMMAND_EXIT, COMMAND_TRAIN, DONE, FAILED, GENERATION, JOINED, READY, SHARD_CURSOR, UPDATE_CURSOR,
-  emptyCommand, joinedWord, writeCommand, type Command,
+  BARRIER, COMMAND_EVALUATE, COMMAND_EXIT, COMMAND_TRAIN, DONE, FAILED, MAX_PARTICIPANTS, PARTICIPANT_SHARDS, READY,
+  emptyCommand, publishCommand, resetRound, type Command,
 } from './control.js';
 import { ShardEngine } from './engine.js';
-import { FAILURE_POLL_MS, PeerFailed, arriveAtBarrier, waitAtLeast } from './serve.js';
-import type { KernelChoice, ServeTask, WorkerSetup } from './protocol.js';
+import { loadKernelSet, type KernelSetName } from './kernel-set.js';
+import type { ServeTask, WorkerSetup } from './protocol.js';
+import { FAILURE_POLL_MS, PeerFailed, participantRound, waitAtLeast } from './round.js';
 import { MAX_SHARDS, shardCount, shardRowsFor } from './shards.js';
 
 /** Rows a scratch area holds; also the row block of every matrix product. */
@@ -33,10 +32,10 @@ export interface CoordinatorOptions {
   shape: NetworkShape;
   /** Rows in the data region. */
   rows: number;
-  /** Compute threads asked for; more than the machine's cores are not started (see `threads`). */
+  /** Compute threads: the coordinator and threads − 1 workers (resolved options cap it at the cores). */
   threads: number;
   optimizer: OptimizerSettings;
-  kernels: KernelChoice;
+  kernels: KernelSetName;
   /** Work below which a step runs on fewer threads (benchmarks set 0 to measure the hand-off itself). */
   minFlopsPerWorker?: number;
 }
@@ -66,19 +65,18 @@ export class Coordinator {
   private failure: Error | undefined;
   private readonly stepStats: StepStats = { lossSum: 0, correct: 0, workers: 0 };
   private readonly evaluationStats: StepStats = { lossSum: 0, correct: 0, workers: 0 };
+  /** Shards each participant computed over all training steps so far (index 0: the coordinator). */
+  readonly trainShardsByParticipant: number[];
 
-  constructor(private readonly options: CoordinatorOptions) {
-    const { shape, rows, optimizer, kernels } = options;
-    // Threads beyond the cores only take turns on them, and every barrier then waits for a thread
-    // that is not running: the run gets slower, never faster. The results are the same either way.
-    // (GRADPOOL_THREADS_BEYOND_CORES=1 lifts the cap, so that tests on a small machine still run
-    // many participants through the claiming and joining logic.)
-    const threads = process.env.GRADPOOL_THREADS_BEYOND_CORES === '1' ? options.threads : Math.min(options.threads, availableParallelism());
+  constructor(options: CoordinatorOptions) {
+    const { shape, rows, optimizer, kernels, threads } = options;
+    if (!Number.isInteger(threads) || threads < 1 || threads > MAX_PARTICIPANTS) throw new RangeError(`threads must be an integer from 1 to ${MAX_PARTICIPANTS}, got ${threads}`);
     this.threads = threads;
+    this.trainShardsByParticipant = new Array<number>(threads).fill(0);
     this.layout = planArena({ shape, rows, chunkRows: CHUNK_ROWS, maxShards: MAX_SHARDS, slots: threads, stateBuffers: optimizerStateBuffers(optimizer.name) });
     this.memory = allocateArena(this.layout);
     this.views = arenaViews(this.memory, this.layout);
-    this.local = new ShardEngine(this.memory, this.layout, 0, selectKernels(kernels, this.memory), optimizer);
+    this.local = new ShardEngine(this.memory, this.layout, 0, loadKernelSet(kernels, this.memory), optimizer);
     this.flopsPerRow = 6 * multiplyAddsPerSample(shape);
     this.minFlopsPerWorker = options.minFlopsPerWorker ?? MIN_FLOPS_PER_WORKER;
     if (threads > 1) {
@@ -116,22 +114,14 @@ export class Coordinator {
    * object is reused by the next step (the steady state allocates no stats objects).
    */
   async trainStep(start: number, end: number, lr: number, step: number): Promise<Readonly<StepStats>> {
-    const rows = end - start;
-    const shardRows = shardRowsFor(rows);
-    const shards = shardCount(rows, shardRows);
-    const command = this.command;
-    command.kind = COMMAND_TRAIN;
-    command.start = start;
-    command.end = end;
-    command.shardRows = shardRows;
-    command.shards = shards;
-    command.workers = this.workersFor(this.flopsPerRow * rows, shards, this.minFlopsPerWorker);
-    command.updateWorkers = this.workersFor(this.layout.params.length * shards, command.workers, MIN_UPDATE_ELEMENTS_PER_WORKER);
+    const command = this.prepare(COMMAND_TRAIN, start, end, this.flopsPerRow);
+    command.updateWorkers = this.workersFor(this.layout.params.length * command.shards, command.workers, MIN_UPDATE_ELEMENTS_PER_WORKER);
     command.step = step;
     command.lr = lr;
-    command.invBatch = 1 / rows;
+    command.invBatch = 1 / (end - start);
     await this.execute(command);
-    return this.sumStats(shards, command.workers, this.stepStats);
+    for (let p = 0; p < command.workers; p++) this.trainShardsByParticipant[p]! += this.views.control[PARTICIPANT_SHARDS + p]!;
+    return this.sumStats(command, this.stepStats);
   }
 
   /** Loss and correct count over order[start, end) at the current weights; nothing is updated. */
@@ -142,17 +132,10 @@ export class Coordinator {
     // An evaluation set can exceed MAX_SHARDS × CHUNK_ROWS rows: take it in pieces of that size.
     const span = MAX_SHARDS * CHUNK_ROWS;
     for (let from = start; from < end; from += span) {
-      const to = Math.min(end, from + span);
-      const command = this.command;
-      command.kind = COMMAND_EVALUATE;
-      command.start = from;
-      command.end = to;
-      command.shardRows = shardRowsFor(to - from);
-      command.shards = shardCount(to - from, command.shardRows);
-      command.workers = this.workersFor((this.flopsPerRow / 3) * (to - from), command.shards, this.minFlopsPerWorker);
-      command.updateWorkers = 0;
+      // Forward only: a third of a training step's work per row.
+      const command = this.prepare(COMMAND_EVALUATE, from, Math.min(end, from + span), this.flopsPerRow / 3);
       await this.execute(command);
-      const stats = this.sumStats(command.shards, command.workers, this.evaluationStats);
+      const stats = this.sumStats(command, this.evaluationStats);
       lossSum += stats.lossSum;
       correct += stats.correct;
       workers = Math.max(workers, stats.workers);
@@ -160,29 +143,30 @@ export class Coordinator {
     return { lossSum, correct, workers };
   }
 
+  /** Shards each participant computed in the most recent command (index 0: the coordinator). */
+  lastShardsByParticipant(): number[] {
+    return Array.from(this.views.control.subarray(PARTICIPANT_SHARDS, PARTICIPANT_SHARDS + this.command.workers));
+  }
+
+  /** The command's common part: rows, shards and how many participants the work is worth. */
+  private prepare(kind: number, start: number, end: number, flopsPerRow: number): Command {
+    const command = this.command;
+    command.kind = kind;
+    command.start = start;
+    command.end = end;
+    command.shardRows = shardRowsFor(end - start);
+    command.shards = shardCount(end - start, command.shardRows);
+    command.workers = this.workersFor(flopsPerRow * (end - start), command.shards, this.minFlopsPerWorker);
+    command.updateWorkers = 0;
+    return command;
+  }
+
   /** Stops the worker loops and the pool. Safe to call after a failure, and more than once. */
   async close(): Promise<void> {
     if (!this.pool) return;
-    this.publish({ ...emptyCommand(), kind: COMMAND_EXIT }, Number.POSITIVE_INFINITY);
+    publishCommand(this.views.control, this.views.controlReals, { ...emptyCommand(), kind: COMMAND_EXIT }, Number.POSITIVE_INFINITY);
     await Promise.race([Promise.all(this.serving), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
     await this.pool.destroy();
-  }
-
-  /**
-   * Writes a command for the workers (a seqlock: the generation is odd while the fields change)
-   * and wakes `wake` of them — only as many as will join, so idle threads stay asleep.
-   */
-  private publish(command: Command, wake: number): void {
-    const { control, controlReals } = this.views;
-    const generation = Atomics.add(control, GENERATION, 1) + 1;
-    writeCommand(control, controlReals, command);
-    Atomics.store(control, DONE, 0);
-    Atomics.store(control, BARRIER, 0);
-    Atomics.store(control, SHARD_CURSOR, 0);
-    Atomics.store(control, UPDATE_CURSOR, 0);
-    Atomics.store(control, JOINED, joinedWord(generation + 1));
-    Atomics.add(control, GENERATION, 1);
-    Atomics.notify(control, GENERATION, wake);
   }
 
   private workersFor(work: number, most: number, minimumPerWorker: number): number {
@@ -191,23 +175,16 @@ export class Coordinator {
   }
 
   private async execute(command: Command): Promise<void> {
-    if (this.failure || Atomics.load(this.views.control, FAILED)) throw this.failed();
-    if (command.workers === 1) {
-      // Not worth a hand-off: the coordinator computes everything itself, in the same shard order.
-      this.local.computeShards(command, 0, command.shards);
-      if (command.kind === COMMAND_TRAIN) this.local.reduceAndUpdate(command, 0, this.layout.params.length);
-      return;
+    const { control, controlReals } = this.views;
+    if (this.failure || Atomics.load(control, FAILED)) throw this.failed();
+    // A command worth one participant is not handed off: the coordinator runs the same round alone.
+    if (command.workers === 1) resetRound(control);
+    else publishCommand(control, controlReals, command, command.workers - 1);
+    const round = participantRound(this.local, command, 0);
+    while (!round.next().done) {
+      if (Atomics.load(control, BARRIER) < command.workers) await this.waitFor(BARRIER, command.workers);
     }
-    const { control } = this.views;
-    this.publish(command, command.workers - 1);
-    // The coordinator is participant 0: it claims shards and update blocks like any worker.
-    this.local.computeClaimedShards(command);
-    if (command.kind === COMMAND_TRAIN) {
-      arriveAtBarrier(control);
-      await this.waitFor(BARRIER, command.workers);
-      this.local.updateClaimedBlocks(command);
-    }
-    await this.waitFor(DONE, command.workers - 1);
+    if (command.workers > 1) await this.waitFor(DONE, command.workers - 1);
   }
 
   /**
@@ -237,7 +214,7 @@ export class Coordinator {
   }
 
   /** Shard statistics summed in shard order: the same order whoever computed them. */
-  private sumStats(shards: number, workers: number, into: StepStats): StepStats {
+  private sumStats({ shards, workers }: Command, into: StepStats): StepStats {
     let lossSum = 0;
     let correct = 0;
     for (let s = 0; s < shards; s++) {

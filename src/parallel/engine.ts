@@ -2,8 +2,8 @@
 // shared data, run the network, and write results into its shards' slabs and stats; reduce and
 // update a slice of the parameters. Views are built once, so running a command allocates nothing.
 import type { Kernels } from '../math/kernels.js';
-import type { LayerViews, NetworkShape } from '../model/layout.js';
-import { countCorrect, forwardBackward, forwardHidden, type ChunkBuffers } from '../model/network.js';
+import type { NetworkShape } from '../model/layout.js';
+import { countCorrect, forwardBackward, forwardLoss, type ChunkBuffers } from '../model/network.js';
 import { applyUpdate, type OptimizerSettings, type UpdateStep } from '../optim/optimizers.js';
 import { treeReduce } from '../optim/reduce.js';
 import { arenaViews, scratchBuffers, type ArenaLayout, type ArenaViews } from './arena.js';
@@ -38,12 +38,12 @@ export class ShardEngine {
    * Claims shards one at a time until none is left. A participant that runs slower (a busy core)
    * simply takes fewer shards; which participant computed a shard never changes its result.
    */
-  computeClaimedShards(command: Command): void {
+  computeClaimedShards(command: Command): number {
     const { control } = this.views;
-    for (;;) {
+    for (let claimed = 0; ; claimed++) {
       const shard = Atomics.add(control, SHARD_CURSOR, 1);
-      if (shard >= command.shards) return;
-      this.computeShards(command, shard, shard + 1);
+      if (shard >= command.shards) return claimed;
+      this.computeShard(command, shard);
     }
   }
 
@@ -58,39 +58,29 @@ export class ShardEngine {
     }
   }
 
-  computeShards(command: Command, firstShard: number, lastShard: number): void {
+  private computeShard(command: Command, shard: number): void {
     const withGradients = command.kind === COMMAND_TRAIN;
-    const { stats, slabs, slabLayers } = this.views;
-    for (let shard = firstShard; shard < lastShard; shard++) {
-      const [start, end] = shardRange(command.start, command.end, command.shardRows, shard);
-      let lossSum = 0;
-      let correct = 0;
-      // A shard longer than the scratch capacity runs in consecutive chunks that accumulate into
-      // the same slab, in a fixed order: still independent of the thread count.
-      for (let chunk = start; chunk < end; chunk += this.buffers.capacity) {
-        const rows = Math.min(this.buffers.capacity, end - chunk);
-        this.gather(chunk, rows);
-        lossSum += withGradients ? this.trainChunk(slabLayers[shard]!, rows, chunk > start) : this.evaluateChunk(rows);
-        correct += countCorrect(this.buffers.activations[this.shape.sizes.length - 1]!, this.buffers.targets, rows, this.outputs);
-      }
-      stats[shard * 2] = lossSum;
-      stats[shard * 2 + 1] = correct;
+    const { stats, slabLayers, parameterLayers } = this.views;
+    const [start, end] = shardRange(command.start, command.end, command.shardRows, shard);
+    let lossSum = 0;
+    let correct = 0;
+    // A shard longer than the scratch capacity runs in consecutive chunks that accumulate into
+    // the same slab, in a fixed order: still independent of the thread count.
+    for (let chunk = start; chunk < end; chunk += this.buffers.capacity) {
+      const rows = Math.min(this.buffers.capacity, end - chunk);
+      this.gather(chunk, rows);
+      lossSum += withGradients
+        ? forwardBackward(this.kernels, this.shape, parameterLayers, slabLayers[shard]!, this.buffers, rows, chunk > start)
+        : forwardLoss(this.kernels, this.shape, parameterLayers, this.buffers, rows);
+      correct += countCorrect(this.buffers.activations[this.shape.sizes.length - 1]!, this.buffers.targets, rows, this.outputs);
     }
+    stats[shard * 2] = lossSum;
+    stats[shard * 2 + 1] = correct;
   }
 
-  reduceAndUpdate(step: UpdateStep & { shards: number }, from: number, to: number): void {
+  private reduceAndUpdate(step: UpdateStep & { shards: number }, from: number, to: number): void {
     treeReduce(this.kernels, this.views.slabs, step.shards, from, to);
     applyUpdate(this.kernels, this.optimizer, step, this.views.parameters, this.views.slabs[0]!, this.views.optimizerState, from, to);
-  }
-
-  private trainChunk(grads: readonly LayerViews[], rows: number, accumulate: boolean): number {
-    return forwardBackward(this.kernels, this.shape, this.views.parameterLayers, grads, this.buffers, rows, accumulate);
-  }
-
-  private evaluateChunk(rows: number): number {
-    const logits = forwardHidden(this.kernels, this.shape, this.views.parameterLayers, this.buffers, rows);
-    // outputLoss also writes dz; the scratch gradient buffer is free during evaluation.
-    return this.kernels.outputLoss(this.shape.loss, logits, this.buffers.gradA, this.buffers.targets, rows, this.outputs);
   }
 
   /** Copies rows order[from, from+rows) of x and y into the scratch input and target buffers. */

@@ -3,13 +3,12 @@
 // data and weights stay in the arena: no per-step messages at all.
 import type { OptimizerSettings } from '../optim/optimizers.js';
 import type { ArenaLayout } from './arena.js';
-
-export type KernelChoice = 'wasm' | 'typescript';
+import type { KernelSetName } from './kernel-set.js';
 
 export interface WorkerSetup {
   readonly memory: WebAssembly.Memory;
   readonly layout: ArenaLayout;
-  readonly kernels: KernelChoice;
+  readonly kernels: KernelSetName;
   readonly optimizer: OptimizerSettings;
 }
 

@@ -1,7 +1,7 @@
 // Training pictures as SVG: vega-lite specs compiled to vega and rendered headless (renderer
 // 'none' needs neither a canvas nor a browser), so the CLI can write them anywhere Node runs.
 import type { TopLevelSpec } from 'vega-lite';
-import type { EpochEntry } from '../options.js';
+import type { EpochEntry } from '../model/history.js';
 
 /** One point of a line: x, y and the line it belongs to. */
 export interface SeriesPoint {

@@ -1,20 +1,9 @@
 // One self-contained HTML page comparing training runs (batch GD, mini-batch sizes, SGD): two
 // inline SVG charts and a summary table. No script, no external stylesheet, font or image, so the
 // file can be mailed, archived or opened offline and still look the same.
-import type { Mode } from '../data/batches.js';
-import type { EpochEntry } from '../options.js';
+import type { CompareRun } from '../compare.js';
+import type { EpochEntry } from '../model/history.js';
 import { CHART_CONFIG, linePanel, renderSvg, type SeriesPoint } from './charts.js';
-
-export interface CompareRun {
-  /** Legend and table name, e.g. "mini-batch B=64". */
-  label: string;
-  mode: Mode;
-  /** Rows per step as trained: the training-set size for batch, 1 for SGD. */
-  batchSize: number;
-  history: EpochEntry[];
-  /** Wall-clock training time of the whole run. */
-  seconds: number;
-}
 
 export interface CompareReportOptions {
   /** Defaults to a title naming the compared modes and batch sizes. */

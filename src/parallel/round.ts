@@ -1,11 +1,10 @@
-// Running a command across participants. Participant 0 is the coordinator itself; participants
-// 1..threads-1 are the pool's workers, each in the loop below for the whole run. A command's
-// participants each compute their share of the shards, meet at a barrier, then each reduce and
-// update their slice of the parameters. Waits spin briefly before sleeping: on a VM, waking a
-// sleeping thread can take longer than a small step's whole computation.
+// One participant's round of a command, written once for the coordinator (participant 0) and the
+// pool's workers (1..threads-1): claim shards → report them → barrier → claim update blocks.
+// Waits spin briefly before sleeping: on a VM, waking a sleeping thread can take longer than a
+// small step's whole computation.
 import {
-  BARRIER, COMMAND_EXIT, COMMAND_TRAIN, DONE, FAILED, GENERATION, READY,
-  emptyCommand, joinCommand, readPublishedCommand,
+  BARRIER, COMMAND_EXIT, COMMAND_TRAIN, DONE, FAILED, GENERATION, PARTICIPANT_SHARDS, READY,
+  emptyCommand, joinCommand, readPublishedCommand, type Command,
 } from './control.js';
 import type { ShardEngine } from './engine.js';
 
@@ -16,6 +15,22 @@ const SPINS = 20_000;
 
 /** Thrown where a participant stops because another one failed. */
 export class PeerFailed extends Error {}
+
+/**
+ * A participant's part of `command`. It yields once, at the barrier: the caller waits there until
+ * control[BARRIER] ≥ command.workers (a worker blocks; the coordinator awaits, so that a dead
+ * worker's rejection can reach it), then resumes the round for the update.
+ */
+export function* participantRound(engine: ShardEngine, command: Command, participant: number): Generator<void, void, void> {
+  const { control } = engine.views;
+  Atomics.store(control, PARTICIPANT_SHARDS + participant, engine.computeClaimedShards(command));
+  if (command.kind !== COMMAND_TRAIN) return;
+  // Every shard's gradient must be in its slab before anyone reduces.
+  Atomics.add(control, BARRIER, 1);
+  Atomics.notify(control, BARRIER);
+  yield;
+  if (participant < command.updateWorkers) engine.updateClaimedBlocks(command);
+}
 
 /**
  * Returns once control[word] ≥ target; or false after about `timeoutMs` without it, so that the
@@ -36,15 +51,9 @@ export function waitAtLeast(control: Int32Array, word: number, target: number, t
   }
 }
 
-/** Marks this participant's shards as done; the update may start once all have arrived. */
-export function arriveAtBarrier(control: Int32Array): void {
-  Atomics.add(control, BARRIER, 1);
-  Atomics.notify(control, BARRIER);
-}
-
 /**
  * The worker loop: wait for a newly published command, join it if it still needs participants,
- * run the participant's part, report DONE. Workers are interchangeable: whichever wake first join.
+ * run the participant's round, report DONE. Workers are interchangeable: whichever wake first join.
  */
 export function serveCommands(engine: ShardEngine, beforeCommand?: () => void): void {
   const { control, controlReals } = engine.views;
@@ -60,13 +69,8 @@ export function serveCommands(engine: ShardEngine, beforeCommand?: () => void): 
     if (participant === 0) continue;
     try {
       beforeCommand?.();
-      engine.computeClaimedShards(command);
-      if (command.kind === COMMAND_TRAIN) {
-        // Every shard's gradient must be in its slab before anyone reduces.
-        arriveAtBarrier(control);
-        while (!waitAtLeast(control, BARRIER, command.workers, 1000));
-        if (participant < command.updateWorkers) engine.updateClaimedBlocks(command);
-      }
+      const round = participantRound(engine, command, participant);
+      while (!round.next().done) while (!waitAtLeast(control, BARRIER, command.workers, 1000));
     } catch (error) {
       Atomics.store(control, FAILED, 1);
       Atomics.notify(control, BARRIER);

@@ -1,0 +1,185 @@
+// How one option is described: its type and check, default, help text, the commands it belongs to and
+// whether it changes a run's arithmetic. The builders below keep each description to one line or two,
+// and carry the option's value type into the library's types.
+import { InputError, optionRef } from '../errors.js';
+
+export const COMMANDS = ['train', 'evaluate', 'predict', 'compare-modes', 'export'] as const;
+export type CommandName = (typeof COMMANDS)[number];
+
+/** A value that failed its check: `detail` completes "<option> …". */
+export class OptionProblem extends Error {}
+
+export interface OptionSpec<V, D = unknown, C extends readonly CommandName[] = readonly CommandName[], L extends boolean = boolean> {
+  readonly help: string | Partial<Record<CommandName, string>>;
+  readonly commands: C;
+  /** Commands that cannot run without it. */
+  readonly requiredIn?: readonly CommandName[];
+  /** false: a command-line convenience (printing, logging) with no library counterpart. */
+  readonly library?: L;
+  /** How yargs reads it from the command line. */
+  readonly cli: { readonly type: 'string' | 'number' | 'boolean'; readonly choices?: readonly string[] };
+  readonly default: D;
+  /** The default as help shows it, when it is computed (threads: the core count). */
+  readonly defaultText?: string;
+  /** Command-line text → value, before the check (sizes such as "128,64"). */
+  readonly parse?: (text: string) => unknown;
+  /** Throws OptionProblem(detail) for a value of the wrong type or range; returns the value to run with. */
+  readonly check: (value: unknown) => V;
+  /** Whether the value changes the arithmetic of a run (a checkpoint must match it to resume). */
+  readonly fingerprint: Fingerprinted;
+}
+
+/** true/false, or a rule over the other resolved options (epochs count only under a cosine schedule). */
+export type Fingerprinted = boolean | ((resolved: Readonly<Record<string, unknown>>) => boolean);
+
+/** What every option states; C and L keep the commands and the library flag literal, for the library's types. */
+interface Common<C extends readonly CommandName[], L extends boolean> {
+  readonly help: string | Partial<Record<CommandName, string>>;
+  readonly commands: C;
+  readonly requiredIn?: readonly CommandName[];
+  readonly library?: L;
+  readonly fingerprint: Fingerprinted;
+}
+
+/** Values the option resolves to: with a default, always set; without, possibly undefined. */
+export type ValueOf<S> = S extends OptionSpec<infer V, infer D, any, any> ? (D extends undefined ? V | undefined : V) : never;
+/** The value type a caller may pass (before defaults). */
+export type InputOf<S> = S extends OptionSpec<infer V, any, any, any> ? V : never;
+/** Names of the library options that belong to a command. */
+export type LibraryOptionsOf<T extends Record<string, OptionSpec<unknown, unknown, readonly CommandName[], boolean>>, Command extends CommandName> = {
+  [K in keyof T]: Command extends T[K]['commands'][number] ? (T[K] extends { library: false } ? never : K) : never;
+}[keyof T];
+
+function fail(detail: string): never {
+  throw new OptionProblem(detail);
+}
+
+function got(value: unknown): string {
+  if (typeof value === 'string') return `"${value.length > 60 ? `${value.slice(0, 60)}…` : value}"`;
+  if (Array.isArray(value)) return `${value.length} values (given more than once?)`;
+  return String(value);
+}
+
+export function integer<D extends number | (() => number) | undefined, const C extends readonly CommandName[], L extends boolean = true>(defaultValue: D, common: Common<C, L> & { min: number; max: number }): OptionSpec<number, D, C, L> {
+  const { min, max } = common;
+  return {
+    ...common,
+    cli: { type: 'number' },
+    default: defaultValue,
+    check: (value) => (typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max ? value : fail(`must be an integer from ${min} to ${max}, got ${got(value)}`)),
+  };
+}
+
+/** A finite number in a range; `above` excludes `min` itself. */
+export function real<D extends number | undefined, const C extends readonly CommandName[], L extends boolean = true>(defaultValue: D, common: Common<C, L> & { min: number; max?: number; above?: boolean; below?: boolean }): OptionSpec<number, D, C, L> {
+  const { min, max = Number.POSITIVE_INFINITY, above = false, below = false } = common;
+  const range = `${above ? `> ${min}` : `≥ ${min}`}${Number.isFinite(max) ? ` and ${below ? '<' : '≤'} ${max}` : ''}`;
+  return {
+    ...common,
+    cli: { type: 'number' },
+    default: defaultValue,
+    check: (value) => {
+      if (typeof value !== 'number' || !Number.isFinite(value)) fail(`needs a finite number ${range}, got ${got(value)}`);
+      if (above ? value <= min : value < min) fail(`must be ${range}, got ${value}`);
+      if (below ? value >= max : value > max) fail(`must be ${range}, got ${value}`);
+      return value;
+    },
+  };
+}
+
+export function choice<const V extends string, D extends V | undefined, const C extends readonly CommandName[], L extends boolean = true>(choices: readonly V[], defaultValue: D, common: Common<C, L>): OptionSpec<V, D, C, L> {
+  return {
+    ...common,
+    cli: { type: 'string', choices },
+    default: defaultValue,
+    check: (value) => (typeof value === 'string' && (choices as readonly string[]).includes(value) ? (value as V) : fail(`must be one of ${choices.join(', ')}, got ${got(value)}`)),
+  };
+}
+
+export function text<D extends string | undefined, const C extends readonly CommandName[], L extends boolean = true>(defaultValue: D, common: Common<C, L>): OptionSpec<string, D, C, L> {
+  return {
+    ...common,
+    cli: { type: 'string' },
+    default: defaultValue,
+    check: (value) => (typeof value === 'string' ? value : fail(`needs text, got ${got(value)}`)),
+  };
+}
+
+/** A column by name, or by 0-based index (a number in the library, digits on the command line). */
+export function column<const C extends readonly CommandName[], L extends boolean = true>(common: Common<C, L>): OptionSpec<string | number, undefined, C, L> {
+  return {
+    ...common,
+    cli: { type: 'string' },
+    default: undefined,
+    check: (value) => (typeof value === 'string' || (typeof value === 'number' && Number.isInteger(value) && value >= 0) ? value : fail(`needs a column name or 0-based index, got ${got(value)}`)),
+  };
+}
+
+/**
+ * Where the data comes from: a spec string (builtin:NAME, a path) or, in the library, a dataset
+ * already in memory (its contents are checked where it is used).
+ */
+export function dataSource<T extends object, const C extends readonly CommandName[]>(common: Common<C, true>): OptionSpec<string | T, undefined, C, true> {
+  return {
+    ...common,
+    cli: { type: 'string' },
+    default: undefined,
+    check: (value) => ((typeof value === 'string' && value !== '') || (typeof value === 'object' && value !== null && !Array.isArray(value)) ? (value as string | T) : fail(`is required: builtin:NAME, a CSV file, an IDX directory or a Dataset; got ${value === '' ? 'an empty string' : got(value)}`)),
+  };
+}
+
+/** A file or directory path: a non-empty string. */
+export function path<const C extends readonly CommandName[], L extends boolean = true>(common: Common<C, L>): OptionSpec<string, undefined, C, L> {
+  return {
+    ...common,
+    cli: { type: 'string' },
+    default: undefined,
+    check: (value) => (typeof value === 'string' && value !== '' ? value : fail(`needs a path, got ${value === '' ? 'an empty one' : got(value)}`)),
+  };
+}
+
+export function flag<const C extends readonly CommandName[], L extends boolean = true>(common: Common<C, L>): OptionSpec<boolean, false, C, L> {
+  return {
+    ...common,
+    cli: { type: 'boolean' },
+    default: false,
+    check: (value) => (typeof value === 'boolean' ? value : fail(`is a switch (true or false), got ${got(value)}`)),
+  };
+}
+
+/** A list of sizes such as hidden layers: "128,64" on the command line, [128, 64] in the library. */
+export function sizes<D extends readonly number[] | undefined, const C extends readonly CommandName[], L extends boolean = true>(defaultValue: D, common: Common<C, L> & { max: number; example: string }): OptionSpec<number[], D, C, L> {
+  const { max, example } = common;
+  const problem = (shown: string): never => fail(`must be comma-separated integers from 1 to ${max} such as ${example}, got "${shown}"`);
+  return {
+    ...common,
+    cli: { type: 'string' },
+    default: defaultValue,
+    defaultText: defaultValue?.join(','),
+    parse: (raw) => {
+      const parts = raw.split(',');
+      if (raw.trim() === '' || parts.some((part) => !/^\s*\d+\s*$/.test(part))) problem(raw);
+      return parts.map(Number);
+    },
+    check: (value) => {
+      if (!Array.isArray(value) || value.length === 0) return problem(Array.isArray(value) ? '' : String(value));
+      if (value.some((size) => !Number.isInteger(size) || size < 1 || size > max)) problem(value.join(','));
+      return [...(value as number[])];
+    },
+  };
+}
+
+/** Runs an option's check, turning its problem into an InputError that names the option. */
+export function checkOption<V>(name: string, spec: OptionSpec<V>, value: unknown): V {
+  try {
+    return spec.check(value);
+  } catch (error) {
+    if (error instanceof OptionProblem) throw new InputError(`${optionRef(name)} ${error.message}`);
+    throw error;
+  }
+}
+
+/** The help text of an option for one command. */
+export function helpFor(spec: OptionSpec<unknown>, command: CommandName): string {
+  return typeof spec.help === 'string' ? spec.help : (spec.help[command] ?? Object.values(spec.help)[0] ?? '');
+}
