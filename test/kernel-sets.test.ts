@@ -7,15 +7,15 @@ import test from 'ava';
 import type { ExecutionContext } from 'ava';
 import seedrandom from 'seedrandom';
 import { HIDDEN_ACTIVATIONS, LOSS_KINDS, referenceKernels, type Kernels } from '../src/math/kernels.js';
-import { selectKernels } from '../src/math/select.js';
 import { treeReduce } from '../src/optim/reduce.js';
 import { RESERVED_BYTES } from '../src/parallel/arena.js';
+import { loadKernelSet } from '../src/parallel/kernel-set.js';
 import { FAST_KERNEL_SETS, KERNEL_SETS } from './helpers/kernel-sets.js';
 
 // One shared memory, as the trainer makes it (the wasm set runs only on views over it).
 const PAGES = 1024;
 const memory = new WebAssembly.Memory({ initial: PAGES, maximum: PAGES, shared: true });
-const sets = new Map<string, Kernels>(KERNEL_SETS.map((name) => [name, selectKernels(name, memory)]));
+const sets = new Map<string, Kernels>(KERNEL_SETS.map((name) => [name, loadKernelSet(name, memory)]));
 
 /** Views over `memory` above the reserved MiB, each at a 4-byte but usually not 16-byte aligned address. */
 class Arena {

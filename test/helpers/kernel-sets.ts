@@ -2,19 +2,17 @@
 // A set is any --kernels choice other than 'auto' that resolves to itself here (the wasm SIMD
 // build when it loads, the TypeScript reference always). A set added to the option list (e.g.
 // 'native') joins every test that loops over KERNEL_SETS without another line.
-import { resolveKernelChoice } from '../../src/math/select.js';
-import { KERNEL_OPTIONS, type KernelOption } from '../../src/options.js';
-import type { KernelChoice } from '../../src/parallel/protocol.js';
+import { KERNEL_OPTIONS, resolveKernelSet, type KernelOption, type KernelSetName } from '../../src/parallel/kernel-set.js';
 
 function loads(option: KernelOption): boolean {
   try {
-    return resolveKernelChoice(option) === option;
+    return resolveKernelSet(option) === option;
   } catch {
     return false;
   }
 }
 
-export const KERNEL_SETS: readonly KernelChoice[] = KERNEL_OPTIONS.filter((option) => option !== 'auto' && loads(option)) as KernelChoice[];
+export const KERNEL_SETS: readonly KernelSetName[] = KERNEL_OPTIONS.filter((option): option is KernelSetName => option !== 'auto' && loads(option));
 
 /** The sets that are not the TypeScript reference: those compared against it. */
-export const FAST_KERNEL_SETS: readonly KernelChoice[] = KERNEL_SETS.filter((set) => set !== 'typescript');
+export const FAST_KERNEL_SETS: readonly KernelSetName[] = KERNEL_SETS.filter((set) => set !== 'typescript');

@@ -4,7 +4,7 @@
 import { randomStream, gaussian } from '../../src/data/random.js';
 import { referenceKernels } from '../../src/math/kernels.js';
 import { layerViews, parameterLayout, type NetworkShape, type ParameterLayout } from '../../src/model/layout.js';
-import { chunkBufferSizes, forwardBackward, forwardHidden, type ChunkBuffers } from '../../src/model/network.js';
+import { chunkBufferLayout, forwardBackward, forwardHidden, type ChunkBuffers } from '../../src/model/network.js';
 import type { OptimizerSettings } from '../../src/optim/optimizers.js';
 
 /** Rows × features inputs and rows × outputs targets (one-hot, 0/1 or values), float32 as the arena holds them. */
@@ -55,15 +55,10 @@ export function parameterIndices(layout: ParameterLayout): number[] {
   return indices;
 }
 
+/** Float64 working memory for a whole batch at once, in the network's one chunk layout. */
 function buffers64(shape: NetworkShape, rows: number): ChunkBuffers<Float64Array> {
-  const sizes = chunkBufferSizes(shape, rows);
-  return {
-    capacity: rows,
-    activations: sizes.activations.map((n) => new Float64Array(n)),
-    targets: new Float64Array(sizes.targets),
-    gradA: new Float64Array(sizes.grad),
-    gradB: new Float64Array(sizes.grad),
-  };
+  const layout = chunkBufferLayout(shape, rows);
+  return layout.place(new Float64Array(layout.floats), 0);
 }
 
 function gather(problem: Problem, rowsOf: ArrayLike<number>, buffers: ChunkBuffers<Float64Array>): void {
