@@ -48,9 +48,26 @@ export function weightCount(w: Workload): number {
   return multiplyAddsPerSample({ sizes: sizesOf(w), activation: w.activation, loss: w.loss });
 }
 
-/** Forward + backward ≈ 3 products of 2 flops per weight and sample. */
+/** Weights of the first layer (inputs × first layer's outputs). */
+export function firstLayerWeights(w: Workload): number {
+  const sizes = sizesOf(w);
+  return sizes[0]! * sizes[1]!;
+}
+
+/**
+ * Flops of one training sample, counting what is computed: the forward pass 2W (a multiply and an
+ * add per weight), the weight gradients 2W, and the input gradients 2(W − W₀) — every layer's but
+ * the first, since the data needs no gradient. 6W − 2W₀ in all (W: weights, W₀: the first layer's).
+ * Biases, activations, the loss and the update are not counted.
+ */
+export function trainingFlopsPerSample(w: Workload): number {
+  return 6 * weightCount(w) - 2 * firstLayerWeights(w);
+}
+
+export const FLOPS_FORMULA = '(6W − 2W₀) × samples/s, W = weights, W₀ = first-layer weights (its input gradient is never computed)';
+
 export function gflops(w: Workload, samplesPerSec: number): number {
-  return (6 * weightCount(w) * samplesPerSec) / 1e9;
+  return (trainingFlopsPerSample(w) * samplesPerSec) / 1e9;
 }
 
 /** 1..N when N ≤ 8; otherwise the powers of two below N, and N. */
@@ -73,6 +90,8 @@ export interface BenchFlags {
   /** What `kernels` resolves to on this machine. */
   kernelsUsed: string;
   save: boolean;
+  /** Run even on a dirty tree or a busy machine (the results record why it was refused). */
+  force: boolean;
 }
 
 function parseThreadList(text: string): number[] {
@@ -100,9 +119,11 @@ export function parseBenchFlags(
   script: string,
   defaults: { epochs: number; threads?: string; workloads?: string },
   extra: Record<string, Options> = {},
+  usage: { what: string; examples: ReadonlyArray<readonly [string, string]> } = { what: '', examples: [] },
 ): BenchFlags & Record<string, unknown> {
-  const parser = yargs(hideBin(process.argv))
+  let parser = yargs(hideBin(process.argv))
     .scriptName(script)
+    .usage(`node dist/bench/${script}.js [flags]   (or: npm run ${script === 'throughput' ? 'bench' : `bench:${script}`} -- [flags])\n\n${usage.what}\n\nRefuses to run (exit 2) on a work tree with uncommitted changes, on an unknown commit, or when the 1-minute load average exceeds the cores, unless --force. Every flag can also be set as BENCH_<NAME> (BENCH_THREADS=1,2).`)
     .env('BENCH')
     .option('threads', { type: 'string', default: defaults.threads, describe: 'comma-separated thread counts (default: 1..cores; powers of two above 8 cores)' })
     .option('workloads', { type: 'string', default: defaults.workloads ?? WORKLOADS.map((w) => w.id).join(','), describe: 'comma-separated workload ids' })
@@ -110,10 +131,12 @@ export function parseBenchFlags(
     .option('samples', { type: 'number', default: DEFAULT_SAMPLES, describe: 'rows of builtin:blobs' })
     .option('kernels', { choices: KERNEL_OPTIONS, default: 'auto', describe: "gradpool's matrix kernels (train()'s kernels option)" })
     .option('save', { type: 'boolean', default: true, describe: 'write bench/results/*.json (--no-save: print only)' })
+    .option('force', { type: 'boolean', default: false, describe: 'run even on a dirty tree, an unknown commit or a busy machine; the results record it' })
     .options(extra)
     .strict()
     .version(false)
     .help();
+  for (const [command, description] of usage.examples) parser = parser.example(command, description);
   const argv = parser.parseSync() as Record<string, unknown>;
   const epochs = argv.epochs as number;
   const samples = argv.samples as number;
@@ -128,7 +151,34 @@ export function parseBenchFlags(
     kernels: argv.kernels as KernelOption,
     kernelsUsed: resolveKernelSet(argv.kernels as KernelOption),
     save: argv.save !== false,
+    force: argv.force === true,
   };
+}
+
+/** Why these numbers should not be trusted as they stand; empty when the run is clean. */
+export interface Preflight {
+  problems: string[];
+  /** True when there were problems and --force ran the benchmark anyway. */
+  forced: boolean;
+}
+
+/**
+ * Refuses (one line on stderr, exit 2) to measure a tree whose code no commit names, or a machine
+ * already busy: such numbers cannot be reproduced or compared. --force runs anyway and the
+ * problems go into the results and the printed header.
+ */
+export function preflight(script: string, machine: MachineInfo, force: boolean): Preflight {
+  const problems: string[] = [];
+  if (machine.gradpoolCommit === null) problems.push('the gradpool commit is unknown (not a git checkout? set GRADPOOL_COMMIT)');
+  if (machine.gradpoolDirty) problems.push('the work tree has uncommitted changes (commit them, so that the results name the code they measured)');
+  const load = machine.loadAverage[0] ?? 0;
+  if (load > machine.availableParallelism) problems.push(`the machine is busy (1-minute load average ${load} above its ${machine.availableParallelism} cores)`);
+  if (problems.length > 0 && !force) {
+    process.stderr.write(`${script}: refused: ${problems.join('; ')}; --force runs anyway and records this\n`);
+    process.exit(2);
+  }
+  if (problems.length > 0) note(`WARNING (--force): ${problems.join('; ')}`);
+  return { problems, forced: problems.length > 0 };
 }
 
 export interface GradpoolRun {
@@ -195,6 +245,19 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
+/** `list` rotated left by `by`: round r of an interleaved benchmark visits its cells in this order. */
+export function rotate<T>(list: readonly T[], by: number): T[] {
+  const k = list.length === 0 ? 0 : by % list.length;
+  return [...list.slice(k), ...list.slice(0, k)];
+}
+
+/** "median [min–max]" of a positive rate, for tables. */
+export function fmtSpread(values: readonly number[]): string {
+  if (values.length === 0 || !values.every(Number.isFinite)) return '—';
+  if (values.length === 1) return fmtInt(values[0]);
+  return `${fmtInt(median(values))} [${fmtInt(Math.min(...values))}–${fmtInt(Math.max(...values))}]`;
+}
+
 /** The median of epochs 2..N (epoch 1 warms up); with a single epoch, that epoch. */
 export function steadyRate(perEpoch: readonly number[]): number {
   return median(perEpoch.length > 1 ? perEpoch.slice(1) : perEpoch);
@@ -225,9 +288,11 @@ export function machineInfo(): MachineInfo {
     platform: `${os.platform()} ${os.release()} ${os.arch()}`,
     node: process.version,
     date: new Date().toISOString(),
-    gradpoolCommit: git(['rev-parse', '--short', 'HEAD']),
+    // A copy without .git (a tarball, another machine) can name its commit in GRADPOOL_COMMIT.
+    gradpoolCommit: git(['rev-parse', '--short', 'HEAD']) ?? process.env.GRADPOOL_COMMIT ?? null,
     gradpoolDirty: (() => {
-      const status = git(['status', '--porcelain', '--untracked-files=no']);
+      // Untracked files count (a new source file changes what runs); earlier results files do not.
+      const status = git(['status', '--porcelain', '--untracked-files=normal', '--', '.', ':(exclude)bench/results']);
       return status === null ? null : status !== '';
     })(),
   };
@@ -242,7 +307,7 @@ function git(args: string[]): string | null {
 }
 
 export function machineLine(m: MachineInfo): string {
-  const commit = m.gradpoolCommit === null ? 'unknown commit' : `gradpool ${m.gradpoolCommit}${m.gradpoolDirty ? ' (+ uncommitted changes)' : ''}`;
+  const commit = m.gradpoolCommit === null ? 'unknown commit' : `gradpool ${m.gradpoolCommit}${m.gradpoolDirty ? ' (+ uncommitted changes)' : m.gradpoolDirty === null ? ' (tree state unknown)' : ''}`;
   return `${m.cpu}, ${m.cores} cores (${m.availableParallelism} available), ${m.totalMemoryGiB} GiB, ${m.platform}, Node ${m.node}, ${commit}, load avg ${m.loadAverage.join(' ')} at start, ${m.date}`;
 }
 
