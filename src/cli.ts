@@ -5,6 +5,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { lossChart } from './cli/ascii-chart.js';
 import { addFlags, libraryPart, optionsFromArgv, type Args } from './cli/flags.js';
+import { formatThroughput, machineDescription } from './cli/bench-table.js';
 import { formatEpochLine, formatLoss, formatPercent } from './cli/format.js';
 import { EpochProgress } from './cli/progress.js';
 import { listenForStopSignals } from './cli/stop-signals.js';
@@ -19,6 +20,7 @@ import { renderTrainingPlot } from './report/charts.js';
 import { renderCompareReport } from './report/compare-report.js';
 import { resolveOptions } from './options/resolve.js';
 import type { CommandName } from './options/spec.js';
+import { measureThroughput, type ThroughputOptions } from './throughput.js';
 import { train, type TrainOptions } from './train.js';
 
 const EXIT_FAILURE = 1;
@@ -157,6 +159,17 @@ async function exportCommand(argv: Args): Promise<void> {
   await (await loadModel(argv.model as string)).save(out);
 }
 
+async function benchCommand(argv: Args): Promise<void> {
+  const given = optionsFromArgv(argv, 'bench');
+  const options = libraryPart(given) as ThroughputOptions;
+  if (!given.json) console.log(machineDescription());
+  const { rows, settings } = await measureThroughput({
+    ...options,
+    onRun: given.json ? undefined : (run) => console.error(`  ${run.workload} round ${run.round}, ${run.threads} thread${run.threads === 1 ? '' : 's'}: ${Math.round(run.samplesPerSec).toLocaleString('en-US')} samples/s`),
+  });
+  console.log(given.json ? JSON.stringify({ machine: machineDescription(), settings, rows }) : `\n${formatThroughput(rows, settings)}`);
+}
+
 function csvCell(text: string): string {
   return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
@@ -223,7 +236,19 @@ export async function main(args: string[]): Promise<void> {
       (y) => addFlags(y, 'export').epilogue(examples([['for PyTorch', 'gradpool export --model iris.json --out iris.safetensors']])),
       exportCommand,
     )
-    .demandCommand(1, 'name a command: train, evaluate, predict, compare-modes or export')
+    .command(
+      'bench',
+      'measure training throughput on this machine: samples/s by thread count, speedup, GFLOP/s',
+      (y) =>
+        addFlags(y, 'bench').epilogue(
+          examples([
+            ['the standard workloads on 1, 2, 4, … up to all cores', 'gradpool bench'],
+            ['your own network, up to 8 threads, as JSON', 'gradpool bench --layers 256,128 --batch-size 256 --threads 8 --json'],
+          ]),
+        ),
+      benchCommand,
+    )
+    .demandCommand(1, 'name a command: train, evaluate, predict, compare-modes, export or bench')
     .recommendCommands()
     .strict()
     .help()
