@@ -156,7 +156,7 @@ async function predictCommand(argv: Args): Promise<void> {
 async function exportCommand(argv: Args): Promise<void> {
   const out = argv.out as string;
   const format = argv.format as string;
-  const expected = format === 'safetensors' ? '.safetensors' : '.json';
+  const expected = `.${format}`;
   if (!out.endsWith(expected)) throw new InputError(`--out: a ${format} model file must end in ${expected}, got ${out}`);
   await assertWritablePath('--out', out);
   // The input format is read from the content; the output format follows the extension.
@@ -190,7 +190,7 @@ export async function main(args: string[]): Promise<void> {
           .option('patience', { type: 'number', describe: 'stop after N epochs without a better val_loss, keeping the best weights' })
           .option('checkpoint-dir', { type: 'string', describe: 'write a checkpoint here after every epoch' })
           .option('resume', { type: 'string', describe: 'continue from the checkpoint in this directory (same flags as the original run)' })
-          .option('out', { type: 'string', describe: 'write the trained model here (.json, or .safetensors)' })
+          .option('out', { type: 'string', describe: 'write the trained model here (.json, .safetensors, or .onnx to run elsewhere)' })
           .option('log-json', { type: 'string', describe: 'write one JSON line per epoch here' })
           .option('plot', { type: 'string', describe: 'draw loss and accuracy per epoch to this SVG file' })
           .example('$0 train --data builtin:spirals', 'the default demo')
@@ -227,11 +227,11 @@ export async function main(args: string[]): Promise<void> {
     )
     .command(
       'export',
-      'convert a model file between JSON and safetensors (weights named as a PyTorch nn.Sequential)',
+      'convert a model file to safetensors (weights named as a PyTorch nn.Sequential), JSON, or ONNX',
       (y) =>
         y
           .option('model', { type: 'string', demandOption: true, describe: 'model file (.json or .safetensors)' })
-          .option('format', { choices: ['safetensors', 'json'], default: 'safetensors' })
+          .option('format', { choices: ['safetensors', 'json', 'onnx'], default: 'safetensors' })
           .option('out', { type: 'string', demandOption: true, describe: 'file to write' }),
       exportCommand,
     )
