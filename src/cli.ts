@@ -15,7 +15,7 @@ import { InputError } from './errors.js';
 import { assertWritablePath, writeFileAtomic } from './io/atomic.js';
 import { ConfusionMatrix } from './model/metrics.js';
 import { loadModel, type Model } from './model/model.js';
-import { renderTrainingPlot } from './report/charts.js';
+import { assertChartsAvailable, renderTrainingPlot } from './report/charts.js';
 import { renderCompareReport } from './report/compare-report.js';
 import { train } from './train.js';
 
@@ -30,6 +30,7 @@ async function trainCommand(argv: Args): Promise<void> {
   const plotPath = argv.plot as string | undefined;
   if (logPath) await assertWritablePath('--log-json', logPath);
   if (plotPath) await assertWritablePath('--plot', plotPath);
+  if (plotPath) assertChartsAvailable('--plot');
   const progress = EpochProgress.enabled(process.stderr, quiet) ? new EpochProgress(process.stderr, epochs) : undefined;
   // Opened at the first line, so that a run refused for bad input leaves an old log untouched.
   let log: number | undefined;
@@ -75,6 +76,7 @@ async function trainCommand(argv: Args): Promise<void> {
 async function compareModesCommand(argv: Args): Promise<void> {
   const out = argv.out as string;
   await assertWritablePath('--out', out);
+  assertChartsAvailable('compare-modes');
   const options = toTrainOptions(argv);
   const quiet = argv.quiet === true;
   const stop = listenForStopSignals();
