@@ -1,11 +1,10 @@
-// A protobuf message writer: just the wire types a model file needs (varint, 32-bit, and
-// length-delimited). Fields are written in call order; a nested message is written whole, so its
-// length is known when its parent writes it. Written by hand because the ONNX subset we emit is a
-// dozen fields, where a protobuf library would be a runtime dependency of every install.
+// A protobuf message writer: just the wire types a model file needs (varint and length-delimited).
+// Fields are written in call order; a nested message is written whole, so its length is known when
+// its parent writes it. Written by hand because the ONNX subset we emit is a dozen fields, where a
+// protobuf library would be a runtime dependency of every install.
 
 const WIRE_VARINT = 0;
 const WIRE_LENGTH_DELIMITED = 2;
-const WIRE_FIXED32 = 5;
 
 export class ProtoWriter {
   private readonly chunks: Uint8Array[] = [];
@@ -16,15 +15,6 @@ export class ProtoWriter {
     if (!Number.isSafeInteger(value)) throw new RangeError(`protobuf: field ${field}: ${value} is not a safe integer`);
     this.tag(field, WIRE_VARINT);
     this.push(encodeVarint(BigInt.asUintN(64, BigInt(value))));
-    return this;
-  }
-
-  /** float field (wire type 5: 4 bytes, little-endian). */
-  float(field: number, value: number): this {
-    this.tag(field, WIRE_FIXED32);
-    const bytes = new Uint8Array(4);
-    new DataView(bytes.buffer).setFloat32(0, value, true);
-    this.push(bytes);
     return this;
   }
 
