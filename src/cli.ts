@@ -16,7 +16,7 @@ import { InputError, optionRef } from './errors.js';
 import { assertWritablePath, writeFileAtomic } from './io/atomic.js';
 import { ConfusionMatrix } from './model/metrics.js';
 import { loadModel, type Model } from './model/model.js';
-import { renderTrainingPlot } from './report/charts.js';
+import { assertChartsAvailable, renderTrainingPlot } from './report/charts.js';
 import { renderCompareReport } from './report/compare-report.js';
 import { resolveOptions } from './options/resolve.js';
 import type { CommandName } from './options/spec.js';
@@ -35,6 +35,7 @@ async function trainCommand(argv: Args): Promise<void> {
   const plotPath = given.plot as string | undefined;
   if (logPath) await assertWritablePath(optionRef('logJson'), logPath);
   if (plotPath) await assertWritablePath(optionRef('plot'), plotPath);
+  if (plotPath) assertChartsAvailable(optionRef('plot'));
   const progress = EpochProgress.enabled(process.stderr, quiet) ? new EpochProgress(process.stderr, epochs) : undefined;
   // Opened at the first line, so that a run refused for bad input leaves an old log untouched.
   let log: number | undefined;
@@ -79,6 +80,7 @@ async function compareModesCommand(argv: Args): Promise<void> {
   const resolved = resolveOptions('compare-modes', options);
   const out = resolved.out!;
   await assertWritablePath(optionRef('out'), out);
+  assertChartsAvailable('compare-modes');
   const quiet = given.quiet === true;
   const stop = listenForStopSignals();
   try {
@@ -152,7 +154,7 @@ async function predictCommand(argv: Args): Promise<void> {
 async function exportCommand(argv: Args): Promise<void> {
   const out = argv.out as string;
   const format = argv.format as string;
-  const expected = format === 'safetensors' ? '.safetensors' : '.json';
+  const expected = `.${format}`;
   if (!out.endsWith(expected)) throw new InputError(`${optionRef('out')}: a ${format} model file must end in ${expected}, got ${out}`);
   await assertWritablePath(optionRef('out'), out);
   // The input format is read from the content; the output format follows the extension.
@@ -232,8 +234,8 @@ export async function main(args: string[]): Promise<void> {
     )
     .command(
       'export',
-      'convert a model file between JSON and safetensors (weights named as a PyTorch nn.Sequential)',
-      (y) => addFlags(y, 'export').epilogue(examples([['for PyTorch', 'gradpool export --model iris.json --out iris.safetensors']])),
+      'convert a model file to safetensors (weights named as a PyTorch nn.Sequential), JSON, or ONNX',
+      (y) => addFlags(y, 'export').epilogue(examples([['for PyTorch', 'gradpool export --model iris.json --out iris.safetensors'], ['for ONNX Runtime', 'gradpool export --model iris.json --format onnx --out iris.onnx']])),
       exportCommand,
     )
     .command(

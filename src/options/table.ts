@@ -73,7 +73,7 @@ export const OPTIONS = {
     commands: ['train', 'compare-modes', 'predict', 'export'],
     requiredIn: ['compare-modes', 'predict', 'export'],
     fingerprint: false,
-    help: { train: 'write the trained model here (.json or .safetensors)', 'compare-modes': 'HTML report to write', predict: 'predictions CSV to write', export: 'model file to write' },
+    help: { train: 'write the trained model here (.json, .safetensors, or .onnx to run elsewhere)', 'compare-modes': 'HTML report to write', predict: 'predictions CSV to write', export: 'model file to write' },
   }),
   checkpointDir: path({ commands: ['train'], fingerprint: false, help: 'write a checkpoint here after every epoch' }),
   resume: path({ commands: ['train'], fingerprint: false, help: 'continue from the checkpoint in this directory (same flags as the original run)' }),
@@ -88,7 +88,7 @@ export const OPTIONS = {
   quiet: flag({ commands: TRAINING, library: false, fingerprint: false, help: 'print nothing but errors' }),
   model: path({ commands: ['evaluate', 'predict', 'export'], requiredIn: ['evaluate', 'predict', 'export'], library: false, fingerprint: false, help: 'model file from train --out (.json or .safetensors)' }),
   json: flag({ commands: ['evaluate', 'bench'], library: false, fingerprint: false, help: 'print one JSON object' }),
-  format: choice(['safetensors', 'json'], 'safetensors', { commands: ['export'], library: false, fingerprint: false, help: 'format of the file to write' }),
+  format: choice(['safetensors', 'json', 'onnx'], 'safetensors', { commands: ['export'], library: false, fingerprint: false, help: 'format of the file to write' }),
 } satisfies Record<string, OptionSpec<unknown>>;
 
 export type OptionName = keyof typeof OPTIONS;
