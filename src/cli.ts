@@ -5,6 +5,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { lossChart } from './cli/ascii-chart.js';
 import { addFlags, libraryPart, optionsFromArgv, type Args } from './cli/flags.js';
+import { formatThroughput, machineDescription } from './cli/bench-table.js';
 import { formatEpochLine, formatLoss, formatPercent } from './cli/format.js';
 import { EpochProgress } from './cli/progress.js';
 import { listenForStopSignals } from './cli/stop-signals.js';
@@ -15,10 +16,11 @@ import { InputError, optionRef } from './errors.js';
 import { assertWritablePath, writeFileAtomic } from './io/atomic.js';
 import { ConfusionMatrix } from './model/metrics.js';
 import { loadModel, type Model } from './model/model.js';
-import { renderTrainingPlot } from './report/charts.js';
+import { assertChartsAvailable, renderTrainingPlot } from './report/charts.js';
 import { renderCompareReport } from './report/compare-report.js';
 import { resolveOptions } from './options/resolve.js';
 import type { CommandName } from './options/spec.js';
+import { measureThroughput, type ThroughputOptions } from './throughput.js';
 import { train, type TrainOptions } from './train.js';
 
 const EXIT_FAILURE = 1;
@@ -33,6 +35,7 @@ async function trainCommand(argv: Args): Promise<void> {
   const plotPath = given.plot as string | undefined;
   if (logPath) await assertWritablePath(optionRef('logJson'), logPath);
   if (plotPath) await assertWritablePath(optionRef('plot'), plotPath);
+  if (plotPath) assertChartsAvailable(optionRef('plot'));
   const progress = EpochProgress.enabled(process.stderr, quiet) ? new EpochProgress(process.stderr, epochs) : undefined;
   // Opened at the first line, so that a run refused for bad input leaves an old log untouched.
   let log: number | undefined;
@@ -77,6 +80,7 @@ async function compareModesCommand(argv: Args): Promise<void> {
   const resolved = resolveOptions('compare-modes', options);
   const out = resolved.out!;
   await assertWritablePath(optionRef('out'), out);
+  assertChartsAvailable('compare-modes');
   const quiet = given.quiet === true;
   const stop = listenForStopSignals();
   try {
@@ -150,11 +154,22 @@ async function predictCommand(argv: Args): Promise<void> {
 async function exportCommand(argv: Args): Promise<void> {
   const out = argv.out as string;
   const format = argv.format as string;
-  const expected = format === 'safetensors' ? '.safetensors' : '.json';
+  const expected = `.${format}`;
   if (!out.endsWith(expected)) throw new InputError(`${optionRef('out')}: a ${format} model file must end in ${expected}, got ${out}`);
   await assertWritablePath(optionRef('out'), out);
   // The input format is read from the content; the output format follows the extension.
   await (await loadModel(argv.model as string)).save(out);
+}
+
+async function benchCommand(argv: Args): Promise<void> {
+  const given = optionsFromArgv(argv, 'bench');
+  const options = libraryPart(given) as ThroughputOptions;
+  if (!given.json) console.log(machineDescription());
+  const { rows, settings } = await measureThroughput({
+    ...options,
+    onRun: given.json ? undefined : (run) => console.error(`  ${run.workload} round ${run.round}, ${run.threads} thread${run.threads === 1 ? '' : 's'}: ${Math.round(run.samplesPerSec).toLocaleString('en-US')} samples/s`),
+  });
+  console.log(given.json ? JSON.stringify({ machine: machineDescription(), settings, rows }) : `\n${formatThroughput(rows, settings)}`);
 }
 
 function csvCell(text: string): string {
@@ -219,11 +234,23 @@ export async function main(args: string[]): Promise<void> {
     )
     .command(
       'export',
-      'convert a model file between JSON and safetensors (weights named as a PyTorch nn.Sequential)',
-      (y) => addFlags(y, 'export').epilogue(examples([['for PyTorch', 'gradpool export --model iris.json --out iris.safetensors']])),
+      'convert a model file to safetensors (weights named as a PyTorch nn.Sequential), JSON, or ONNX',
+      (y) => addFlags(y, 'export').epilogue(examples([['for PyTorch', 'gradpool export --model iris.json --out iris.safetensors'], ['for ONNX Runtime', 'gradpool export --model iris.json --format onnx --out iris.onnx']])),
       exportCommand,
     )
-    .demandCommand(1, 'name a command: train, evaluate, predict, compare-modes or export')
+    .command(
+      'bench',
+      'measure training throughput on this machine: samples/s by thread count, speedup, GFLOP/s',
+      (y) =>
+        addFlags(y, 'bench').epilogue(
+          examples([
+            ['the standard workloads on 1, 2, 4, … up to all cores', 'gradpool bench'],
+            ['your own network, up to 8 threads, as JSON', 'gradpool bench --layers 256,128 --batch-size 256 --threads 8 --json'],
+          ]),
+        ),
+      benchCommand,
+    )
+    .demandCommand(1, 'name a command: train, evaluate, predict, compare-modes, export or bench')
     .recommendCommands()
     .strict()
     .help()

@@ -5,6 +5,7 @@ import { InputError } from '../errors.js';
 import { referenceKernels, type Kernels } from '../math/kernels.js';
 import { readFile } from 'node:fs/promises';
 import { parseModel, serializeModel } from './file.js';
+import { looksLikeOnnx, serializeOnnx } from './onnx.js';
 import { looksLikeSafetensors, parseSafetensors, serializeSafetensors } from './safetensors.js';
 import { layerViews, parameterLayout, type LayerViews, type NetworkShape, type ParameterLayout } from './layout.js';
 import { ConfusionMatrix, predictedClass, type ClassMetrics } from './metrics.js';
@@ -126,11 +127,13 @@ export class Model {
     };
   }
 
-  /** Writes the model atomically: safetensors when the path ends in .safetensors, the versioned JSON file otherwise. */
+  /**
+   * Writes the model atomically, in the format its extension names: .safetensors, .onnx (an
+   * inference graph that gradpool does not read back), else the versioned JSON file.
+   */
   async save(path: string): Promise<void> {
-    const contents = isSafetensorsPath(path)
-      ? serializeSafetensors(this.shape, this.layers, this.labels, this.normalization)
-      : serializeModel(this.shape, this.layers, this.labels, this.normalization);
+    const args = [this.shape, this.layers, this.labels, this.normalization] as const;
+    const contents = hasExtension(path, '.safetensors') ? serializeSafetensors(...args) : hasExtension(path, '.onnx') ? serializeOnnx(...args) : serializeModel(...args);
     await writeFileAtomic(path, contents);
   }
 }
@@ -146,13 +149,16 @@ export async function loadModel(path: string): Promise<Model> {
   } catch (error) {
     throw new InputError(`${path}: cannot read model (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
   }
-  const safetensors = looksLikeSafetensors(bytes) || isSafetensorsPath(path);
+  const safetensors = looksLikeSafetensors(bytes) || hasExtension(path, '.safetensors');
+  if (!safetensors && (hasExtension(path, '.onnx') || looksLikeOnnx(bytes))) {
+    throw new InputError(`${path}: an ONNX model, which gradpool writes but does not read back; use the .json or .safetensors file it was exported from (or run the .onnx in onnxruntime)`);
+  }
   const { shape, parameters, labels, normalization } = safetensors ? parseSafetensors(bytes, path) : parseModel(bytes.toString('utf8'), path);
   return new Model(shape, parameters, labels, normalization);
 }
 
-function isSafetensorsPath(path: string): boolean {
-  return path.toLowerCase().endsWith('.safetensors');
+function hasExtension(path: string, extension: string): boolean {
+  return path.toLowerCase().endsWith(extension);
 }
 
 function inferenceBuffers(shape: NetworkShape, capacity: number): ChunkBuffers {
