@@ -7,61 +7,38 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import yargs, { type Options } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { train, type HiddenActivation, type TrainOptions } from '../src/index.js';
-import { resolveKernelSet } from '../src/parallel/kernel-set.js';
-import { multiplyAddsPerSample } from '../src/model/layout.js';
-import { KERNEL_OPTIONS, type KernelOption } from '../src/parallel/kernel-set.js';
+import { train, type TrainOptions } from '../src/index.js';
+import { multiplyAddsPerSample, trainingFlopsPerSample as layoutTrainingFlops, type NetworkShape } from '../src/model/layout.js';
+import { WORKLOAD_FEATURES, WORKLOADS, workloadSizes, type Workload } from '../src/model/workloads.js';
+import { KERNEL_OPTIONS, resolveKernelSet, type KernelOption } from '../src/parallel/kernel-set.js';
+import { workloadRun } from '../src/throughput.js';
 
 /** The repository root (this file runs as dist/bench/common.js). */
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const RESULTS_DIR = fileURLToPath(new URL('../../bench/results/', import.meta.url));
 
-export const FEATURES = 784;
 export const DEFAULT_SAMPLES = 60_000;
 export const SEED = 1;
 export const LR = 0.1;
 
-export interface Workload {
-  id: string;
-  title: string;
-  layers: number[];
-  activation: HiddenActivation;
-  /** 10 → softmax + cross-entropy; 2 → one sigmoid output + binary cross-entropy. */
-  classes: number;
-  loss: 'cross-entropy' | 'bce';
-  batchSize: number;
-}
+// The standard workloads and their train() options are shared with `gradpool bench` (src/).
+export { WORKLOADS, type Workload } from '../src/model/workloads.js';
+export const FEATURES = WORKLOAD_FEATURES;
+export const sizesOf = workloadSizes;
 
-export const WORKLOADS: readonly Workload[] = [
-  { id: 'M1', title: '784-128-64-10 relu, softmax, batch 128', layers: [128, 64], activation: 'relu', classes: 10, loss: 'cross-entropy', batchSize: 128 },
-  { id: 'M2', title: '784-64-1 sigmoid, BCE, batch 64 (the tutorial net)', layers: [64], activation: 'sigmoid', classes: 2, loss: 'bce', batchSize: 64 },
-  { id: 'M3', title: '784-512-256-10 relu, softmax, batch 256', layers: [512, 256], activation: 'relu', classes: 10, loss: 'cross-entropy', batchSize: 256 },
-];
-
-/** Layer sizes including input and output: [784, ...hidden, outputs]. */
-export function sizesOf(w: Workload): number[] {
-  return [FEATURES, ...w.layers, w.loss === 'bce' ? 1 : w.classes];
-}
+const shapeOf = (w: Workload): NetworkShape => ({ sizes: workloadSizes(w), activation: w.activation, loss: w.loss });
 
 /** Weights (no biases) = multiply-adds of one sample's forward pass. */
 export function weightCount(w: Workload): number {
-  return multiplyAddsPerSample({ sizes: sizesOf(w), activation: w.activation, loss: w.loss });
-}
-
-/** Weights of the first layer (inputs × first layer's outputs). */
-export function firstLayerWeights(w: Workload): number {
-  const sizes = sizesOf(w);
-  return sizes[0]! * sizes[1]!;
+  return multiplyAddsPerSample(shapeOf(w));
 }
 
 /**
- * Flops of one training sample, counting what is computed: the forward pass 2W (a multiply and an
- * add per weight), the weight gradients 2W, and the input gradients 2(W − W₀) — every layer's but
- * the first, since the data needs no gradient. 6W − 2W₀ in all (W: weights, W₀: the first layer's).
- * Biases, activations, the loss and the update are not counted.
+ * Flops of one training sample, counting what is computed: 6W − 2W₀ (src/model/layout.ts): the
+ * forward pass 2W, the weight gradients 2W, the input gradients of every layer but the first 2(W − W₀).
  */
 export function trainingFlopsPerSample(w: Workload): number {
-  return 6 * weightCount(w) - 2 * firstLayerWeights(w);
+  return layoutTrainingFlops(shapeOf(w));
 }
 
 export const FLOPS_FORMULA = '(6W − 2W₀) × samples/s, W = weights, W₀ = first-layer weights (its input gradient is never computed)';
@@ -194,35 +171,15 @@ export interface GradpoolRun {
   wallSeconds: number;
 }
 
+/** The train() options of one benchmark run of workload `w`: the same as `gradpool bench` uses. */
+export function workloadTrainOptions(w: Workload, threads: number, epochs: number, samples: number, kernels: KernelOption): TrainOptions {
+  return workloadRun(w, threads, epochs, samples, kernels);
+}
+
 /**
  * One quiet train() on builtin:blobs. train() takes a data spec, not a Dataset, so each call
  * generates the (seeded, identical) rows again; that time is outside every epoch's samplesPerSec.
  */
-/** The train() options of one benchmark run of workload `w`. */
-export function workloadTrainOptions(w: Workload, threads: number, epochs: number, samples: number, kernels: KernelOption): TrainOptions {
-  return {
-    data: 'builtin:blobs',
-    samples,
-    features: FEATURES,
-    classes: w.classes,
-    seed: SEED,
-    layers: w.layers,
-    activation: w.activation,
-    loss: w.loss,
-    batchSize: w.batchSize,
-    epochs,
-    lr: LR,
-    // Spelled out so that a change of the library's defaults does not change what is measured.
-    optimizer: 'sgd',
-    lrSchedule: 'constant',
-    weightDecay: 0,
-    normalize: 'none',
-    kernels,
-    threads,
-    valSplit: 0,
-  };
-}
-
 export async function runGradpool(w: Workload, threads: number, epochs: number, samples: number, kernels: KernelOption): Promise<GradpoolRun> {
   const started = performance.now();
   const result = await train(workloadTrainOptions(w, threads, epochs, samples, kernels));
