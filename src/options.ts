@@ -28,8 +28,8 @@ export interface EpochEntry {
   threads: number;
 }
 
-export type KernelOption = 'auto' | 'wasm' | 'typescript';
-export const KERNEL_OPTIONS: readonly KernelOption[] = ['auto', 'wasm', 'typescript'];
+export type KernelOption = 'auto' | 'native' | 'wasm' | 'typescript';
+export const KERNEL_OPTIONS: readonly KernelOption[] = ['auto', 'native', 'wasm', 'typescript'];
 
 export interface TrainOptions {
   /** builtin:NAME, a CSV file, an IDX directory or images file — or a Dataset already in memory. */
@@ -69,7 +69,7 @@ export interface TrainOptions {
   /** Continues from the checkpoint in this directory. */
   resume?: string | undefined;
   normalize?: NormalizationKind | undefined;
-  /** Matrix kernels: auto picks wasm SIMD when it loads. */
+  /** Matrix kernels: auto picks the native addon when it loaded, else wasm SIMD, else the TypeScript reference. */
   kernels?: KernelOption | undefined;
   /** Builtin data set parameters. */
   samples?: number | undefined;

@@ -45,7 +45,7 @@ export function trainingFlags<T>(y: Argv<T>) {
     .option('normalize', { choices: NORMALIZATIONS, default: DEFAULTS.normalize, describe: 'feature scaling fitted on the training rows, saved in the model' })
     .option('threads', { type: 'number', describe: 'compute threads (default and most used: available cores)' })
     .option('val-split', { type: 'number', default: DEFAULTS.valSplit, describe: 'fraction held out for validation' })
-    .option('kernels', { choices: KERNEL_OPTIONS, default: DEFAULTS.kernels, describe: 'matrix kernels (auto: wasm SIMD when available)' })
+    .option('kernels', { choices: KERNEL_OPTIONS, default: DEFAULTS.kernels, describe: 'matrix kernels (auto: native when built, else wasm SIMD)' })
     .option('quiet', { type: 'boolean', default: false, describe: 'print nothing but errors' });
 }
 

@@ -1,19 +1,27 @@
-// Which kernels a thread runs: the wasm SIMD build when it loads, else the TypeScript reference.
-// The choice is made once, on the coordinator, and every thread of the run uses the same set:
+// Which kernels a thread runs: the native addon when it loaded, else the wasm SIMD build, else the
+// TypeScript reference. The choice is made once, on the coordinator, and every thread of the run uses
+// the same set (and the native set the same instruction-set level, chosen once per process):
 // mixing them would make results depend on who computed which shard.
 import type { KernelOption } from '../options.js';
 import type { KernelChoice } from '../parallel/protocol.js';
 import { InputError } from '../errors.js';
 import { referenceKernels, type Kernels } from './kernels.js';
+import { loadNativeKernels, nativeKernelsAvailable, nativeUnavailableReason } from './native-kernels.js';
 import { loadWasmKernels, wasmKernelsAvailable } from './wasm-kernels.js';
 
 export function resolveKernelChoice(option: KernelOption): KernelChoice {
   if (option === 'typescript') return 'typescript';
+  if (option === 'native') {
+    if (nativeKernelsAvailable()) return 'native';
+    throw new InputError(`--kernels native: ${nativeUnavailableReason()}`);
+  }
+  if (option === 'auto' && nativeKernelsAvailable()) return 'native';
   if (wasmKernelsAvailable()) return 'wasm';
   if (option === 'wasm') throw new InputError('--kernels wasm: the WebAssembly SIMD kernels could not be loaded on this Node');
   return 'typescript';
 }
 
 export function selectKernels(choice: KernelChoice, memory: WebAssembly.Memory): Kernels {
+  if (choice === 'native') return loadNativeKernels(memory);
   return choice === 'wasm' ? loadWasmKernels(memory) : referenceKernels;
 }

@@ -4,7 +4,7 @@
 import type { OptimizerSettings } from '../optim/optimizers.js';
 import type { ArenaLayout } from './arena.js';
 
-export type KernelChoice = 'wasm' | 'typescript';
+export type KernelChoice = 'native' | 'wasm' | 'typescript';
 
 export interface WorkerSetup {
   readonly memory: WebAssembly.Memory;
