@@ -47,6 +47,11 @@ async function trainCommand(argv: Args): Promise<void> {
       checkpointDir: argv['checkpoint-dir'] as string | undefined,
       resume: argv.resume as string | undefined,
       signal: stop.signal,
+      onStart: ({ kernelSet, kernelNote, threads }) => {
+        if (kernelNote && !quiet) console.error(`gradpool: ${kernelNote}`);
+        // said once: here on a terminal, in the result and in the log's closing record otherwise
+        if (!quiet && process.stdout.isTTY) console.log(`training on ${threads} thread${threads === 1 ? '' : 's'} with ${kernelSet} kernels`);
+      },
       onProgress: progress ? (done, total, epoch) => progress.update(done, total, epoch) : undefined,
       onEpoch: (entry) => {
         progress?.finishEpoch();
@@ -54,7 +59,7 @@ async function trainCommand(argv: Args): Promise<void> {
         writeLog(entry);
       },
     });
-    writeLog({ event: 'done', testLoss: result.test?.loss ?? null, testAccuracy: result.test?.accuracy ?? null, stopReason: result.stopReason });
+    writeLog({ event: 'done', testLoss: result.test?.loss ?? null, testAccuracy: result.test?.accuracy ?? null, stopReason: result.stopReason, kernels: result.kernelSet });
     if (result.message) console.error(`gradpool: ${result.message}`);
     if (!quiet) {
       if (result.test) console.log(`test      loss ${formatLoss(result.test.loss)}${result.test.accuracy === null ? '' : `  acc ${formatPercent(result.test.accuracy)}`}`);

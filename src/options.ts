@@ -76,6 +76,8 @@ export interface TrainOptions {
   features?: number | undefined;
   classes?: number | undefined;
   noise?: number | undefined;
+  /** Called once before the first epoch: the kernel set every thread runs (e.g. native-avx2) and any note on its choice. */
+  onStart?: ((run: { kernelSet: string; kernelNote: string; threads: number }) => void) | undefined;
   /** Called after every epoch with that epoch's history entry. */
   onEpoch?: ((entry: EpochEntry) => void) | undefined;
   /** Called after every step with the samples done so far in this epoch. */

@@ -9,6 +9,7 @@ import { randomStream, resumableStream, shuffleInPlace, type ResumableRandom } f
 import { InputError } from './errors.js';
 import { assertWritablePath, ensureWritableDirectory } from './io/atomic.js';
 import type { LossKind } from './math/kernels.js';
+import { nativeIsa } from './math/native-kernels.js';
 import { resolveKernelChoice } from './math/select.js';
 import { readCheckpoint, writeCheckpoint, type Checkpoint } from './model/checkpoint.js';
 import { initializeParameters } from './model/init.js';
@@ -33,8 +34,10 @@ export interface TrainResult {
   stopReason: StopReason;
   /** A sentence for the user when training did not simply complete. */
   message: string | null;
-  /** Which kernels computed the run: 'wasm' (SIMD) or 'typescript'. */
+  /** Which kernels computed the run: 'native', 'wasm' (SIMD) or 'typescript'. */
   kernels: KernelChoice;
+  /** The kernel set by name: native-avx512, native-avx2, native-generic, wasm-relaxed-simd, wasm-simd or typescript. */
+  kernelSet: string;
 }
 
 /** Training cannot go on (a worker thread failed); the message names epoch and step. */
@@ -86,6 +89,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     applyNormalization(normalization, views.x, features, 0, rows + testRows);
     initializeParameters(shape, views.parameterLayers, randomStream(resolved.seed, 'init'));
     await coordinator.ready();
+    options.onStart?.({ kernelSet: coordinator.kernelSet, kernelNote: kernels === 'native' ? nativeIsa().note : '', threads: coordinator.threads });
 
     const loop = new EpochLoop(coordinator, resolved, trainRows, valRows, labels !== null, fingerprint, options);
     if (checkpoint) loop.restore(checkpoint);
@@ -98,7 +102,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       testResult = { loss: stats.lossSum / testRows, accuracy: labels ? stats.correct / testRows : null };
     }
     if (resolved.out) await model.save(resolved.out);
-    return { model, history: loop.history, test: testResult, aborted: stopReason === 'aborted', stopReason, message, kernels };
+    return { model, history: loop.history, test: testResult, aborted: stopReason === 'aborted', stopReason, message, kernels, kernelSet: coordinator.kernelSet };
   } finally {
     await coordinator.close();
   }

@@ -11,7 +11,7 @@ import { testFaultHook } from '../src/parallel/fault.js';
 const setup = workerData as WorkerSetup;
 // Slot 0 is the coordinator's; each worker claims the next free scratch slot.
 const slot = Atomics.add(controlWords(setup.memory, setup.layout), SLOT_COUNTER, 1) + 1;
-const engine = new ShardEngine(setup.memory, setup.layout, slot, selectKernels(setup.kernels, setup.memory), setup.optimizer);
+const engine = new ShardEngine(setup.memory, setup.layout, slot, selectKernels(setup.kernels, setup.memory, setup.kernelSet), setup.optimizer);
 
 export default function runTask(task: ServeTask): void {
   if (task.kind !== 'serve') throw new Error(`unknown task ${JSON.stringify(task)}`);

@@ -6,7 +6,7 @@ import type { KernelOption } from '../options.js';
 import type { KernelChoice } from '../parallel/protocol.js';
 import { InputError } from '../errors.js';
 import { referenceKernels, type Kernels } from './kernels.js';
-import { loadNativeKernels, nativeKernelsAvailable, nativeUnavailableReason } from './native-kernels.js';
+import { loadNativeKernels, nativeKernelsAvailable, nativeUnavailableReason, type NativeIsa } from './native-kernels.js';
 import { loadWasmKernels, wasmKernelsAvailable } from './wasm-kernels.js';
 
 export function resolveKernelChoice(option: KernelOption): KernelChoice {
@@ -21,7 +21,12 @@ export function resolveKernelChoice(option: KernelOption): KernelChoice {
   return 'typescript';
 }
 
-export function selectKernels(choice: KernelChoice, memory: WebAssembly.Memory): Kernels {
-  if (choice === 'native') return loadNativeKernels(memory);
-  return choice === 'wasm' ? loadWasmKernels(memory) : referenceKernels;
+/**
+ * The kernels for `choice`, attached to `memory`. `like` is the name of the coordinator's set: a worker
+ * passes it so that it loads exactly that set (the same native level, the same wasm build).
+ */
+export function selectKernels(choice: KernelChoice, memory: WebAssembly.Memory, like?: string): Kernels {
+  if (choice === 'native') return loadNativeKernels(memory, like?.startsWith('native-') ? { isa: like.slice('native-'.length) as NativeIsa } : {});
+  if (choice === 'wasm') return loadWasmKernels(memory, like ? { relaxedSimd: like === 'wasm-relaxed-simd' } : {});
+  return referenceKernels;
 }

@@ -10,6 +10,8 @@ export interface WorkerSetup {
   readonly memory: WebAssembly.Memory;
   readonly layout: ArenaLayout;
   readonly kernels: KernelChoice;
+  /** The coordinator's kernel set by name (e.g. native-avx2): every worker loads exactly this one. */
+  readonly kernelSet: string;
   readonly optimizer: OptimizerSettings;
 }
 
