@@ -49,6 +49,11 @@ async function trainCommand(argv: Args): Promise<void> {
     const result = await train({
       ...options,
       signal: stop.signal,
+      onStart: ({ kernelSet, kernelNote, threads }) => {
+        if (kernelNote && !quiet) console.error(`gradpool: ${kernelNote}`);
+        // said once: here on a terminal, in the result and in the log's closing record otherwise
+        if (!quiet && process.stdout.isTTY) console.log(`training on ${threads} thread${threads === 1 ? '' : 's'} with ${kernelSet} kernels`);
+      },
       onProgress: progress ? (done, total, epoch) => progress.update(done, total, epoch) : undefined,
       onEpoch: (entry) => {
         progress?.finishEpoch();
@@ -56,7 +61,7 @@ async function trainCommand(argv: Args): Promise<void> {
         writeLog(entry);
       },
     });
-    writeLog({ event: 'done', testLoss: result.test?.loss ?? null, testAccuracy: result.test?.accuracy ?? null, stopReason: result.stopReason });
+    writeLog({ event: 'done', testLoss: result.test?.loss ?? null, testAccuracy: result.test?.accuracy ?? null, stopReason: result.stopReason, kernels: result.kernelSet });
     if (result.message) console.error(`gradpool: ${result.message}`);
     if (!quiet) {
       if (result.test) console.log(`test      loss ${formatLoss(result.test.loss)}${result.test.accuracy === null ? '' : `  acc ${formatPercent(result.test.accuracy)}`}`);

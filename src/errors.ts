@@ -8,18 +8,18 @@
  */
 export class InputError extends Error {
   override readonly name = 'InputError';
-  private readonly template: string;
 
   constructor(message: string) {
     // The contract is one line: a newline quoted from a bad file must not break it.
     const template = oneLine(message);
     super(spellOptions(template, (name) => name));
-    this.template = template;
+    // Kept out of sight (not enumerable): printing the error shows its message, not this.
+    Object.defineProperty(this, 'template', { value: template, enumerable: false });
   }
 
   /** The message with options spelled as command-line flags. */
   forCommandLine(): string {
-    return spellOptions(this.template, flagName);
+    return spellOptions((this as unknown as { template: string }).template, flagName);
   }
 }
 

@@ -9,6 +9,7 @@ import { randomStream, resumableStream, shuffleInPlace, type ResumableRandom } f
 import { InputError, optionRef } from './errors.js';
 import { assertWritablePath, ensureWritableDirectory } from './io/atomic.js';
 import type { LossKind } from './math/kernels.js';
+import { nativeIsa } from './math/native-kernels.js';
 import { readCheckpoint, writeCheckpoint, type Checkpoint } from './model/checkpoint.js';
 import type { EpochEntry } from './model/history.js';
 import { initializeParameters } from './model/init.js';
@@ -25,6 +26,8 @@ export type ResolvedOptions = Resolved<'train'>;
 export type LossChoice = ResolvedOptions['loss'];
 
 export interface TrainCallbacks {
+  /** Called once before the first epoch: the kernel set every thread runs (e.g. native-avx2) and any note on its choice. */
+  onStart?: ((run: { kernelSet: string; kernelNote: string; threads: number }) => void) | undefined;
   /** Called after every epoch with that epoch's history entry. */
   onEpoch?: ((entry: EpochEntry) => void) | undefined;
   /** Called after every step with the samples done so far in this epoch. */
@@ -32,7 +35,7 @@ export interface TrainCallbacks {
   /** Stops training at the next step boundary; the model trained so far is returned. */
   signal?: AbortSignal | undefined;
 }
-const CALLBACKS: readonly (keyof TrainCallbacks)[] = ['onEpoch', 'onProgress', 'signal'];
+const CALLBACKS: readonly (keyof TrainCallbacks)[] = ['onStart', 'onEpoch', 'onProgress', 'signal'];
 
 /** Why training ended. */
 export type StopReason = 'completed' | 'aborted' | 'early-stopped' | 'diverged';
@@ -48,8 +51,10 @@ export interface TrainResult {
   stopReason: StopReason;
   /** A sentence for the user when training did not simply complete. */
   message: string | null;
-  /** Which kernel set computed the run. */
+  /** Which family of kernels computed the run: 'native', 'wasm' or 'typescript'. */
   kernels: KernelSetName;
+  /** The kernel set by name: native-avx512, native-avx2, native-generic, wasm-relaxed-simd, wasm-simd or typescript. */
+  kernelSet: string;
   /** Shards each participant computed over the run's training steps (index 0: the main thread). */
   shardsByParticipant: number[];
 }
@@ -64,7 +69,7 @@ const YIELD_EVERY_MS = 50;
 
 export async function train(options: TrainOptions): Promise<TrainResult> {
   const resolved = resolveOptions('train', options, CALLBACKS);
-  for (const name of ['onEpoch', 'onProgress'] as const) {
+  for (const name of ['onStart', 'onEpoch', 'onProgress'] as const) {
     if (options[name] !== undefined && typeof options[name] !== 'function') throw new InputError(`train: ${name} must be a function`);
   }
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw new InputError('train: signal must be an AbortSignal');
@@ -83,12 +88,6 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const trainRows = rows - valRows;
   if (trainRows < 1) throw new InputError(`${optionRef('valSplit')} ${resolved.valSplit} leaves no training rows out of ${rows}`);
   const kernels = resolveKernelSet(resolved.kernels);
-  // An in-memory Dataset is identified by its size only (hashing it would cost a pass over the data).
-  const fingerprint = runFingerprint(resolved, { data: typeof resolved.data === 'string' ? resolved.data : 'in-memory', rows, features, kernels });
-  if (checkpoint && checkpoint.fingerprint !== fingerprint) {
-    throw new InputError(`${optionRef('resume')} ${resolved.resume}: the checkpoint was made with different data or options; resume with the flags of the original run`);
-  }
-
   const coordinator = new Coordinator({
     shape,
     rows: rows + testRows,
@@ -97,6 +96,12 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     optimizer: { name: resolved.optimizer, momentum: resolved.momentum, beta1: resolved.beta1, beta2: resolved.beta2, epsilon: resolved.epsilon, weightDecay: resolved.weightDecay },
   });
   try {
+    // The exact kernel set (native-avx2, wasm-simd, …) counts: results differ between them.
+    // An in-memory Dataset is identified by its size only (hashing it would cost a pass over the data).
+    const fingerprint = runFingerprint(resolved, { data: typeof resolved.data === 'string' ? resolved.data : 'in-memory', rows, features, kernels: coordinator.kernelSet });
+    if (checkpoint && checkpoint.fingerprint !== fingerprint) {
+      throw new InputError(`${optionRef('resume')} ${resolved.resume}: the checkpoint was made with different data, options or kernels; resume with the flags of the original run on the same kind of machine`);
+    }
     const { views } = coordinator;
     copyRows(loaded.training, views.x, views.y, 0, outputs);
     if (loaded.test) copyRows(loaded.test, views.x, views.y, rows, outputs);
@@ -108,6 +113,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     applyNormalization(normalization, views.x, features, 0, rows + testRows);
     initializeParameters(shape, views.parameterLayers, randomStream(resolved.seed, 'init'));
     await coordinator.ready();
+    options.onStart?.({ kernelSet: coordinator.kernelSet, kernelNote: kernels === 'native' ? nativeIsa().note : '', threads: coordinator.threads });
 
     const loop = new EpochLoop(coordinator, resolved, trainRows, valRows, labels !== null, fingerprint, options);
     if (checkpoint) loop.restore(checkpoint);
@@ -121,7 +127,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     }
     if (resolved.out) await model.save(resolved.out);
     const shardsByParticipant = [...coordinator.trainShardsByParticipant];
-    return { model, history: loop.history, test: testResult, aborted: stopReason === 'aborted', stopReason, message, kernels, shardsByParticipant };
+    return { model, history: loop.history, test: testResult, aborted: stopReason === 'aborted', stopReason, message, kernels, kernelSet: coordinator.kernelSet, shardsByParticipant };
   } finally {
     await coordinator.close();
   }

@@ -66,7 +66,7 @@ export const OPTIONS = {
     }),
     defaultText: 'the number of cores',
   },
-  kernels: choice(KERNEL_OPTIONS, 'auto', { commands: MEASURED, fingerprint: false, help: 'kernel set (auto: the fastest that loads here)' }),
+  kernels: choice(KERNEL_OPTIONS, 'auto', { commands: MEASURED, fingerprint: false, help: 'kernel set (auto: native when built, else WebAssembly SIMD)' }),
 
   // ---- what it writes ----
   out: path({
