@@ -119,7 +119,7 @@ function printData(data: DataSummary, terminal: boolean): void {
     const head = `data  ${data.source}: ${data.rows.toLocaleString('en-US')} rows, ${data.features} inputs, ${target} (${data.loadSeconds.toFixed(1)}s)`;
     const describe = (c: (typeof schema.columns)[number]): string => {
       const kind = c.kind === 'label' ? (data.classes ? `label (${data.classes.slice(0, 10).join(', ')}${data.classes.length > 10 ? ', …' : ''})` : 'label (regression target)') : describeColumn(c);
-      return c.kind === 'numeric' && c.fill !== undefined ? `${kind}, missing → ${Number(c.fill.toPrecision(4))}` : kind;
+      return (c.kind === 'numeric' || c.kind === 'date') && c.fill !== undefined ? `${kind} (missing → ${Number(c.fill.toPrecision(4))})` : kind;
     };
     if (terminal) {
       const width = Math.min(24, Math.max(...schema.columns.map((c) => c.name.length)));

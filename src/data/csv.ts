@@ -139,6 +139,7 @@ export async function openCsv(file: string, options: CsvOptions = {}): Promise<D
     autoNormalize: 'standard',
     notes,
     writeFeatures: (into) => into.set(x),
+    x,
   };
 }
 

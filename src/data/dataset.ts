@@ -40,6 +40,8 @@ export interface DataDescription {
   readonly notes: readonly string[];
   /** Writes rows × features values, row-major, into the start of `into`. */
   writeFeatures(into: Float32Array): void;
+  /** The features, when the source holds them in memory already (a parsed CSV file): no copy needed. */
+  readonly x?: Float32Array | undefined;
 }
 
 /** A Dataset handed in by a library user, checked for what the loaders guarantee, as a description. */
@@ -63,13 +65,17 @@ export function describeDataset(dataset: Dataset): DataDescription {
     autoNormalize: 'none',
     notes: [],
     writeFeatures: (into) => into.set(x),
+    x,
   };
 }
 
-/** The features in an array of their own: the description as a Dataset. */
+/** The description as a Dataset: its features in memory (those it holds, or written into a new array). */
 export function materialize(description: DataDescription): Dataset {
-  const x = new Float32Array(description.rows * description.features);
-  description.writeFeatures(x);
+  let x = description.x;
+  if (!x) {
+    x = new Float32Array(description.rows * description.features);
+    description.writeFeatures(x);
+  }
   const { source, rows, features, targets, schema, notes } = description;
   return { source, rows, features, x, targets, schema, notes };
 }

@@ -124,17 +124,17 @@ function inferColumn(table: RawTable, c: number, name: string, chosen: 'categori
   if (summary.text === 0) {
     if (present === 0) return { kind: 'numeric', name };
     const stats = numberStats(table, c);
-    if (stats.constant && table.rows > 1) return { kind: 'ignored', name, reason: 'one value in every row' };
+    if (stats.constant && summary.missing === 0 && table.rows > 1) return { kind: 'ignored', name, reason: 'one value in every row' };
     if (stats.rowIds && table.rows >= MIN_ROWS_FOR_IDS && summary.missing === 0) return { kind: 'ignored', name, reason: 'unique integers in sequence, like row ids (--numeric to use it)' };
     return { kind: 'numeric', name };
   }
   if (summary.numeric >= summary.text) throw notNumbers(table.file, c, name, summary, 'auto');
   if (summary.numeric === 0 && summary.texts.every((t) => Number.isFinite(parseDate(t)))) {
-    if (summary.texts.length === 1 && table.rows > 1) return { kind: 'ignored', name, reason: 'one value in every row' };
+    if (summary.texts.length === 1 && summary.missing === 0 && table.rows > 1) return { kind: 'ignored', name, reason: 'one value in every row' };
     return { kind: 'date', name };
   }
   const levels = levelsOf(table, c, name, CATEGORICAL_MAX_LEVELS + 1);
-  if (levels.length === 1 && table.rows > 1) return { kind: 'ignored', name, reason: 'one value in every row' };
+  if (levels.length === 1 && summary.missing === 0 && table.rows > 1) return { kind: 'ignored', name, reason: 'one value in every row' };
   if (levels.length > CATEGORICAL_MAX_LEVELS) return { kind: 'ignored', name, reason: `more than ${CATEGORICAL_MAX_LEVELS} distinct texts (--categorical to one-hot it)` };
   if (levels.length > 10 && levels.length > present / 2) return { kind: 'ignored', name, reason: `nearly unique texts: ${levels.length} distinct in ${present} cells (--categorical to one-hot it)` };
   return { kind: 'categorical', name, levels, missingLevel: summary.missing > 0 && options.missing === 'impute' };
