@@ -158,10 +158,11 @@ function levelsOf(table: RawTable, c: number, name: string, max: number): string
   const names = new Set(summary.texts.slice(0, max + 1));
   if (summary.numeric > 0) {
     const { u32, f32, columns, rows } = table;
-    for (let r = 0, i = c; r < rows && names.size <= max; r++, i += columns) {
-      const bits = u32[i]!;
-      if (bits >>> 22 !== 0x1ff) names.add(float32Text(f32[i]!));
+    const values = new Set<number>();
+    for (let r = 0, i = c; r < rows && values.size + names.size <= max; r++, i += columns) {
+      if (u32[i]! >>> 22 !== 0x1ff) values.add(f32[i]!);
     }
+    for (const value of values) names.add(float32Text(value));
   }
   if (max === MAX_LEVELS && names.size > MAX_LEVELS) throw new InputError(`${at(table.file, 1, c + 1)}: column ${quoted(name)} has more than ${MAX_LEVELS} distinct values, too many to one-hot`);
   return sortNames(names);
@@ -370,7 +371,45 @@ export function encode(table: RawTable, names: readonly string[], plan: ColumnPl
   const classIndex = new Map((plan.classNames ?? []).map((name, i) => [name, i]));
   const classOfText = plan.target === 'classes' ? Int32Array.from(table.summaries[labelAt]!.texts, (t) => classIndex.get(t) ?? -1) : null;
   const classOfNumber = new Map<number, number>();
+  /** The class of a label cell, or −1 when it is not among the known classes. */
+  const classOfCell = (bits: number, value: number, codes: readonly Int32Array[]): number => {
+    if (isTextCell(bits)) return classOfText![codes[labelAt]![bits - TEXT_CELL]!]!;
+    let cached = classOfNumber.get(value);
+    if (cached === undefined) {
+      cached = classIndex.get(float32Text(value)) ?? -1;
+      classOfNumber.set(value, cached);
+    }
+    return cached;
+  };
   const usedColumns = steps.map((s) => s.source);
+
+  // Numbers only (the usual large file): straight from the table, each row's label read before its
+  // inputs are written (writes never pass the reads: sources rise and the inputs are fewer than the cells).
+  if (!dropMissing && steps.every((s) => s.kind === 0)) {
+    const sources = Int32Array.from(steps, (s) => s.source);
+    const smallClass = classes ? smallIntegerClasses(plan.classNames!) : null;
+    for (let r = 0; r < rows; r++) {
+      const base = r * C;
+      if (labelAt >= 0 && plan.target !== 'none') {
+        const bits = u32[base + labelAt]!;
+        if (bits === MISSING_CELL) throw missingLabel(table, names, labelAt, r);
+        if (values) values[r] = f32[base + labelAt]!;
+        else if (smallClass && !isTextCell(bits) && f32[base + labelAt]! >>> 0 < smallClass.length && f32[base + labelAt] === (f32[base + labelAt]! >>> 0)) {
+          const index = smallClass[f32[base + labelAt]!]!;
+          if (index < 0) throw unknownLabel(table, names, plan, r, labelAt, bits, table.parts[partOf(table, r)]!.codes);
+          classes![r] = index;
+        } else {
+          const index = classOfCell(bits, f32[base + labelAt]!, table.parts[partOf(table, r)]!.codes);
+          if (index < 0) throw unknownLabel(table, names, plan, r, labelAt, bits, table.parts[partOf(table, r)]!.codes);
+          classes![r] = index;
+        }
+      }
+      const o = r * F;
+      for (let k = 0; k < F; k++) out[o + k] = f32[base + sources[k]!]!;
+    }
+    const targets: Targets = values ? { kind: 'values', values } : classes ? { kind: 'classes', index: classes, names: plan.classNames! } : { kind: 'none' };
+    return { rows, features: F, x: out.subarray(0, rows * F), targets, dropped: 0 };
+  }
 
   let part = 0;
   let nextPart = table.parts[1]?.firstRow ?? Infinity;
@@ -399,21 +438,8 @@ export function encode(table: RawTable, names: readonly string[], plan: ColumnPl
       if (values) {
         values[written] = rowF[labelAt]!;
       } else {
-        let index: number;
-        if (isTextCell(bits)) index = classOfText![codes[labelAt]![bits - TEXT_CELL]!]!;
-        else {
-          const v = rowF[labelAt]!;
-          let cached = classOfNumber.get(v);
-          if (cached === undefined) {
-            cached = classIndex.get(float32Text(v)) ?? -1;
-            classOfNumber.set(v, cached);
-          }
-          index = cached;
-        }
-        if (index < 0) {
-          const text = isTextCell(bits) ? table.summaries[labelAt]!.texts[codes[labelAt]![bits - TEXT_CELL]!]! : float32Text(rowF[labelAt]!);
-          throw new InputError(`${at(file, lines[r]!, labelAt + 1)}: label "${text.slice(0, 60).replace(/[\u0000-\u001f]/g, (ch) => JSON.stringify(ch).slice(1, -1))}" was not among the training labels (${plan.classNames!.slice(0, 20).map((n) => n.slice(0, 60)).join(', ')}${plan.classNames!.length > 20 ? ', …' : ''})`);
-        }
+        const index = classOfCell(bits, rowF[labelAt]!, codes);
+        if (index < 0) throw unknownLabel(table, names, plan, r, labelAt, bits, codes);
         classes![written] = index;
       }
     }
@@ -443,6 +469,27 @@ export function encode(table: RawTable, names: readonly string[], plan: ColumnPl
   else if (classes) targets = { kind: 'classes', index: written === rows ? classes : classes.slice(0, written), names: plan.classNames! };
   else targets = { kind: 'none' };
   return { rows: written, features: F, x: out.subarray(0, written * F), targets, dropped };
+}
+
+/** Class index by label value for classes named 0, 1, 2, … (in any order, up to 4096), or null. */
+function smallIntegerClasses(names: readonly string[]): Int32Array | null {
+  if (!names.every((n) => /^\d{1,4}$/.test(n) && Number(n) < 4096)) return null;
+  const table = new Int32Array(Math.max(...names.map(Number)) + 1).fill(-1);
+  names.forEach((n, i) => (table[Number(n)] = i));
+  return table;
+}
+
+function partOf(table: RawTable, row: number): number {
+  let part = 0;
+  while (part + 1 < table.parts.length && table.parts[part + 1]!.firstRow <= row) part++;
+  return part;
+}
+
+function unknownLabel(table: RawTable, names: readonly string[], plan: ColumnPlan, row: number, label: number, bits: number, codes: readonly Int32Array[]): InputError {
+  const text = isTextCell(bits) ? table.summaries[label]!.texts[codes[label]![bits - TEXT_CELL]!]! : float32Text(new Float32Array(new Uint32Array([bits]).buffer)[0]!);
+  const shown = text.slice(0, 60).replace(/[\u0000-\u001f]/g, (ch) => JSON.stringify(ch).slice(1, -1));
+  const known = plan.classNames!.slice(0, 20).map((n) => n.slice(0, 60)).join(', ');
+  return new InputError(`${at(table.file, table.lines[row]!, label + 1)}: label "${shown}" was not among the training labels (${known}${plan.classNames!.length > 20 ? ', …' : ''})`);
 }
 
 function missingLabel(table: RawTable, names: readonly string[], label: number, row: number): InputError {
