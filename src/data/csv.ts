@@ -128,7 +128,7 @@ export async function openCsv(file: string, options: CsvOptions = {}): Promise<D
   const encoded = encode(table, names, plan, policy === 'drop');
   if (encoded.rows === 0) throw new InputError(`${file}: every row has a missing cell; ${optionRef('missing')} drop left no rows (try ${optionRef('missing')} impute)`);
   const notes = [...plan.notes];
-  if (encoded.dropped > 0) notes.push(`${file}: ${encoded.dropped} of ${table.rows} rows dropped for missing cells (${optionRef('missing')} drop)`);
+  if (encoded.dropped > 0) notes.push(`${file}: ${encoded.dropped} of ${table.rows} rows dropped for missing cells (missing: drop)`);
   const { x } = encoded;
   return {
     source: file,

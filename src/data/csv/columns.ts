@@ -114,7 +114,7 @@ export function inferPlan(table: RawTable, names: readonly string[], label: numb
 function inferColumn(table: RawTable, c: number, name: string, chosen: 'categorical' | 'numeric' | 'ignored' | undefined, options: InferOptions): SchemaColumn {
   const summary = table.summaries[c]!;
   const present = summary.numeric + summary.text;
-  if (chosen === 'ignored') return { kind: 'ignored', name, reason: '--ignore-columns' };
+  if (chosen === 'ignored') return { kind: 'ignored', name, reason: 'as asked' };
   if (chosen === 'categorical') return { kind: 'categorical', name, levels: levelsOf(table, c, name, MAX_LEVELS), missingLevel: summary.missing > 0 && options.missing === 'impute' };
   if (chosen === 'numeric') {
     if (summary.text > 0) throw notNumbers(table.file, c, name, summary, 'numeric');
@@ -125,7 +125,7 @@ function inferColumn(table: RawTable, c: number, name: string, chosen: 'categori
     if (present === 0) return { kind: 'numeric', name };
     const stats = numberStats(table, c);
     if (stats.constant && summary.missing === 0 && table.rows > 1) return { kind: 'ignored', name, reason: 'one value in every row' };
-    if (stats.rowIds && table.rows >= MIN_ROWS_FOR_IDS && summary.missing === 0) return { kind: 'ignored', name, reason: 'unique integers in sequence, like row ids (--numeric to use it)' };
+    if (stats.rowIds && table.rows >= MIN_ROWS_FOR_IDS && summary.missing === 0) return { kind: 'ignored', name, reason: 'unique integers in sequence, like row ids; name it as numeric to use it' };
     return { kind: 'numeric', name };
   }
   if (summary.numeric >= summary.text) throw notNumbers(table.file, c, name, summary, 'auto');
@@ -135,8 +135,8 @@ function inferColumn(table: RawTable, c: number, name: string, chosen: 'categori
   }
   const levels = levelsOf(table, c, name, CATEGORICAL_MAX_LEVELS + 1);
   if (levels.length === 1 && summary.missing === 0 && table.rows > 1) return { kind: 'ignored', name, reason: 'one value in every row' };
-  if (levels.length > CATEGORICAL_MAX_LEVELS) return { kind: 'ignored', name, reason: `more than ${CATEGORICAL_MAX_LEVELS} distinct texts (--categorical to one-hot it)` };
-  if (levels.length > 10 && levels.length > present / 2) return { kind: 'ignored', name, reason: `nearly unique texts: ${levels.length} distinct in ${present} cells (--categorical to one-hot it)` };
+  if (levels.length > CATEGORICAL_MAX_LEVELS) return { kind: 'ignored', name, reason: `more than ${CATEGORICAL_MAX_LEVELS} distinct texts; name it as categorical to one-hot it` };
+  if (levels.length > 10 && levels.length > present / 2) return { kind: 'ignored', name, reason: `nearly unique texts, ${levels.length} distinct in ${present} cells; name it as categorical to one-hot it` };
   return { kind: 'categorical', name, levels, missingLevel: summary.missing > 0 && options.missing === 'impute' };
 }
 
@@ -227,7 +227,7 @@ function decideTarget(table: RawTable, label: number, name: string, mode: Target
       if (fractional || distinct.size > CLASSES_MAX_DISTINCT) break;
     }
     if (fractional || distinct.size > CLASSES_MAX_DISTINCT) {
-      notes.push(`label ${quoted(name)} holds numbers (${fractional ? 'with fractions' : `more than ${CLASSES_MAX_DISTINCT} distinct`}): regression with mse (${optionRef('loss')} cross-entropy reads them as classes)`);
+      notes.push(`label ${quoted(name)} holds numbers (${fractional ? 'with fractions' : `more than ${CLASSES_MAX_DISTINCT} distinct`}): regression with mse, reported in the label's units (the loss cross-entropy reads them as classes)`);
       return { target: 'values', classNames: null };
     }
   }
