@@ -473,7 +473,7 @@ export function encode(table: RawTable, names: readonly string[], plan: ColumnPl
 
 /** Class index by label value for classes named 0, 1, 2, … (in any order, up to 4096), or null. */
 function smallIntegerClasses(names: readonly string[]): Int32Array | null {
-  if (!names.every((n) => /^\d{1,4}$/.test(n) && Number(n) < 4096)) return null;
+  if (names.length === 0 || !names.every((n) => /^\d{1,4}$/.test(n) && Number(n) < 4096)) return null;
   const table = new Int32Array(Math.max(...names.map(Number)) + 1).fill(-1);
   names.forEach((n, i) => (table[Number(n)] = i));
   return table;
