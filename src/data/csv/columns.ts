@@ -276,7 +276,7 @@ export function matchColumns(file: string, names: readonly string[], hasHeader: 
   }
   const missing = features.filter((_, i) => sources[i]! < 0).map((c) => quoted(c.name));
   if (missing.length > 0) {
-    throw new InputError(`${at(file, 1)}: missing column${missing.length === 1 ? '' : 's'} ${missing.join(', ')} that ${options.owner} reads (the file has ${names.map((n) => quoted(n)).join(', ')})`);
+    throw new InputError(`${at(file, 1)}: missing column${missing.length === 1 ? '' : 's'} ${missing.join(', ')} that ${options.owner} reads (the file has ${names.slice(0, 20).map((n) => quoted(n)).join(', ')}${names.length > 20 ? ', …' : ''})`);
   }
   if (label < 0 && options.labels === 'required') {
     throw new InputError(`${at(file, 1)}: no label column${schemaLabel ? ` ${quoted(schemaLabel.name)}` : ''} to evaluate against (name it with ${optionRef('labelColumn')})`);

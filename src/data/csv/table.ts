@@ -9,7 +9,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { InputError, at } from '../../errors.js';
 import { checkValues } from '../limits.js';
-import { ChunkParser, countBytes, countFileRange, parseFileRange, type CellRef, type ChunkPlace, type ChunkResult, type ChunkSetup, type ParseProblem, type RangeCount } from './parse.js';
+import { ChunkParser, countBytes, countFileRange, parseFileRange, shortCell, type CellRef, type ChunkPlace, type ChunkResult, type ChunkSetup, type ParseProblem, type RangeCount } from './parse.js';
 import type { WorkerRequest } from './worker.js';
 
 /** Below this many bytes per part, a thread costs more to start than it saves. */
@@ -172,7 +172,8 @@ function call<T>(worker: Worker, request: WorkerRequest): Promise<T> {
   });
 }
 
-function problemError(file: string, names: readonly string[], columns: number, problem: ParseProblem): InputError {
+function problemError(file: string, allNames: readonly string[], columns: number, problem: ParseProblem): InputError {
+  const names = allNames.map((name) => shortCell(name));
   switch (problem.kind) {
     case 'ragged':
       return new InputError(`${at(file, problem.line)}: expected ${columns} columns as in the header, found ${problem.found}`);
