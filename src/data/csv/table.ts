@@ -5,7 +5,7 @@
 //
 // Quoted cells may hold line ends: a split is only kept when the quotes before it pair up (an even
 // count); otherwise the file is parsed by one thread.
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { InputError, at } from '../../errors.js';
 import { checkValues } from '../limits.js';
@@ -59,7 +59,7 @@ export interface TableRead {
 
 export async function readTable(read: TableRead): Promise<RawTable> {
   const { file, size, dataStart, setup } = read;
-  const wanted = Math.max(1, Math.min(read.threads ?? availableParallelism(), MAX_THREADS, Math.floor((size - dataStart) / MIN_PART_BYTES)));
+  const wanted = Math.max(1, Math.min(read.threads ?? defaultThreads(), MAX_THREADS, Math.floor((size - dataStart) / MIN_PART_BYTES)));
   let bounds = read.bytes || wanted === 1 ? [dataStart, size] : await splitPoints(file, dataStart, size, wanted);
   const workers = bounds.slice(2).map(() => new Worker(WORKER_URL));
   try {
@@ -118,6 +118,17 @@ export async function readTable(read: TableRead): Promise<RawTable> {
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
   }
+}
+
+/**
+ * One thread per core that is free: the cores less the load average (this process's own thread
+ * included), at least one. A parsing thread that finds no free core only takes turns with the
+ * others and adds its start-up; the table read is the same with any count.
+ */
+function defaultThreads(): number {
+  const cores = availableParallelism();
+  const busy = Math.max(0, loadavg()[0]! - 1);
+  return Math.max(1, Math.min(cores, Math.floor(cores - busy + 0.5)));
 }
 
 /** A part that starts inside a quoted cell shows as an odd quote count before it. */
