@@ -7,11 +7,12 @@ import { lossChart } from './cli/ascii-chart.js';
 import { addFlags, libraryPart, optionsFromArgv, type Args } from './cli/flags.js';
 import { formatThroughput, machineDescription } from './cli/bench-table.js';
 import { formatEpochLine, formatLoss, formatPercent } from './cli/format.js';
-import { EpochProgress } from './cli/progress.js';
+import { EpochProgress, LoadProgress } from './cli/progress.js';
 import { listenForStopSignals } from './cli/stop-signals.js';
 import { compareModes, type CompareOptions } from './compare.js';
-import type { Dataset } from './data/dataset.js';
-import { loadTrainingData } from './data/load.js';
+import { materialize, type Dataset } from './data/dataset.js';
+import { openForModel } from './data/load.js';
+import { describeColumn } from './data/schema.js';
 import { InputError, optionRef } from './errors.js';
 import { assertWritablePath, writeFileAtomic } from './io/atomic.js';
 import { ConfusionMatrix } from './model/metrics.js';
@@ -19,9 +20,8 @@ import { loadModel, type Model } from './model/model.js';
 import { assertChartsAvailable, renderTrainingPlot } from './report/charts.js';
 import { renderCompareReport } from './report/compare-report.js';
 import { resolveOptions } from './options/resolve.js';
-import type { CommandName } from './options/spec.js';
 import { measureThroughput, type ThroughputOptions } from './throughput.js';
-import { train, type TrainOptions } from './train.js';
+import { train, type DataSummary, type TrainOptions } from './train.js';
 
 const EXIT_FAILURE = 1;
 const EXIT_USAGE = 2;
@@ -37,6 +37,7 @@ async function trainCommand(argv: Args): Promise<void> {
   if (plotPath) await assertWritablePath(optionRef('plot'), plotPath);
   if (plotPath) assertChartsAvailable(optionRef('plot'));
   const progress = EpochProgress.enabled(process.stderr, quiet) ? new EpochProgress(process.stderr, epochs) : undefined;
+  const reading = progress ? new LoadProgress(process.stderr) : undefined;
   // Opened at the first line, so that a run refused for bad input leaves an old log untouched.
   let log: number | undefined;
   const writeLog = (record: object): void => {
@@ -54,6 +55,11 @@ async function trainCommand(argv: Args): Promise<void> {
         // said once: here on a terminal, in the result and in the log's closing record otherwise
         if (!quiet && process.stdout.isTTY) console.log(`training on ${threads} thread${threads === 1 ? '' : 's'} with ${kernelSet} kernels`);
       },
+      onLoadProgress: reading ? (bytes, total) => reading.update(bytes, total) : undefined,
+      onData: (data) => {
+        reading?.finish();
+        if (!quiet) printData(data, process.stdout.isTTY === true);
+      },
       onProgress: progress ? (done, total, epoch) => progress.update(done, total, epoch) : undefined,
       onEpoch: (entry) => {
         progress?.finishEpoch();
@@ -61,7 +67,7 @@ async function trainCommand(argv: Args): Promise<void> {
         writeLog(entry);
       },
     });
-    writeLog({ event: 'done', testLoss: result.test?.loss ?? null, testAccuracy: result.test?.accuracy ?? null, stopReason: result.stopReason, kernels: result.kernelSet });
+    writeLog({ event: 'done', testLoss: result.test?.loss ?? null, testAccuracy: result.test?.accuracy ?? null, stopReason: result.stopReason, kernels: result.kernelSet, loadSeconds: result.data.loadSeconds });
     if (result.message) console.error(`gradpool: ${result.message}`);
     if (!quiet) {
       if (result.test) console.log(`test      loss ${formatLoss(result.test.loss)}${result.test.accuracy === null ? '' : `  acc ${formatPercent(result.test.accuracy)}`}`);
@@ -73,6 +79,7 @@ async function trainCommand(argv: Args): Promise<void> {
     if (result.stopReason === 'aborted') process.exitCode = stop.exitCode() || 130;
     if (result.stopReason === 'diverged') process.exitCode = EXIT_FAILURE;
   } finally {
+    reading?.finish();
     progress?.finishEpoch();
     stop.dispose();
     if (log !== undefined) closeSync(log);
@@ -108,19 +115,51 @@ async function compareModesCommand(argv: Args): Promise<void> {
   }
 }
 
+/**
+ * What was read, before training: on a terminal one line per column, in a pipe one line for all of
+ * them (CSV files only; builtin sets and IDX files have no columns to speak of); then the notes.
+ */
+function printData(data: DataSummary, terminal: boolean): void {
+  const { schema } = data;
+  if (schema) {
+    const target = data.classes ? `${data.classes.length} classes` : 'regression';
+    const head = `data  ${data.source}: ${data.rows.toLocaleString('en-US')} rows, ${data.features} inputs, ${target} (${data.loadSeconds.toFixed(1)}s)`;
+    const describe = (c: (typeof schema.columns)[number]): string => {
+      const kind = c.kind === 'label' ? (data.classes ? `label (${data.classes.slice(0, 10).join(', ')}${data.classes.length > 10 ? ', …' : ''})` : 'label (regression target)') : describeColumn(c);
+      return (c.kind === 'numeric' || c.kind === 'date') && c.fill !== undefined ? `${kind} (missing → ${Number(c.fill.toPrecision(4))})` : kind;
+    };
+    if (terminal) {
+      const width = Math.min(24, Math.max(...schema.columns.map((c) => c.name.length)));
+      console.log([head, ...schema.columns.map((c) => `  ${c.name.padEnd(width)}  ${describe(c)}`)].join('\n'));
+    } else {
+      console.log(`${head}; ${schema.columns.map((c) => `${c.name} ${describe(c)}`).join(', ')}`);
+    }
+  }
+  for (const note of data.notes) console.log(`note: ${note}`);
+}
+
 /** The rows to evaluate or predict: an IDX directory's test set when it has one, else the data itself. */
-async function loadForModel(model: Model, argv: Args, command: CommandName): Promise<Dataset> {
-  const { data, labelColumn, labels, samples, features, classes, noise, seed } = resolveOptions(command as 'evaluate' | 'predict', libraryPart(optionsFromArgv(argv, command)));
-  const { training, test } = await loadTrainingData(data as string, {
-    labelColumn,
-    labelsFile: labels,
-    labels: model.labels === null ? 'values' : 'classes',
-    classNames: model.labels ?? undefined,
-    features: model.inputs,
-    allowUnlabelled: true,
-    builtin: { samples, features, classes, noise, seed },
-  });
-  return test ?? training;
+async function loadForModel(model: Model, argv: Args, command: 'evaluate' | 'predict'): Promise<Dataset> {
+  const o = resolveOptions(command, libraryPart(optionsFromArgv(argv, command)));
+  const reading = process.stderr.isTTY ? new LoadProgress(process.stderr) : undefined;
+  try {
+    const description = await openForModel(o.data as string, { schema: model.schema, inputs: model.inputs, labels: model.labels }, command, {
+      labelColumn: o.labelColumn,
+      labelsFile: o.labels,
+      builtin: { samples: o.samples, features: o.features, classes: o.classes, noise: o.noise, seed: o.seed },
+      delimiter: o.delimiter,
+      decimal: o.decimal,
+      header: o.header,
+      naValues: o.naValues,
+      onProgress: reading ? (bytes, total) => reading.update(bytes, total) : undefined,
+    });
+    reading?.finish();
+    // Said once, on stderr: columns of the file that the model does not read, and the like.
+    for (const note of description.notes) console.error(`gradpool: note: ${note}`);
+    return materialize(description);
+  } finally {
+    reading?.finish();
+  }
 }
 
 async function evaluateCommand(argv: Args): Promise<void> {

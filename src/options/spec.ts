@@ -124,6 +124,31 @@ export function names<const V extends string, D extends readonly V[] | undefined
   };
 }
 
+/** Several texts: "NA,-" on the command line, ['NA', '-'] in the library. */
+export function texts<const C extends readonly CommandName[], L extends boolean = true>(common: Common<C, L>): OptionSpec<string[], undefined, C, L> {
+  return {
+    ...common,
+    cli: { type: 'string' },
+    default: undefined,
+    parse: (raw) => raw.split(','),
+    check: (value) => (Array.isArray(value) && value.every((v) => typeof v === 'string') ? [...(value as string[])] : fail(`needs a list of texts, got ${got(value)}`)),
+  };
+}
+
+/** Columns by name or 0-based index: "id,2" on the command line; names or numbers in the library. */
+export function columns<const C extends readonly CommandName[], L extends boolean = true>(common: Common<C, L>): OptionSpec<(string | number)[], undefined, C, L> {
+  return {
+    ...common,
+    cli: { type: 'string' },
+    default: undefined,
+    parse: (raw) => raw.split(',').map((part) => part.trim()),
+    check: (value) => {
+      const ok = Array.isArray(value) && value.length > 0 && value.every((v) => (typeof v === 'string' && v !== '') || (typeof v === 'number' && Number.isInteger(v) && v >= 0));
+      return ok ? [...(value as (string | number)[])] : fail(`needs column names or 0-based indices (comma-separated on the command line), got ${Array.isArray(value) ? JSON.stringify(value).slice(0, 60) : got(value)}`);
+    },
+  };
+}
+
 /** A column by name, or by 0-based index (a number in the library, digits on the command line). */
 export function column<const C extends readonly CommandName[], L extends boolean = true>(common: Common<C, L>): OptionSpec<string | number, undefined, C, L> {
   return {
