@@ -1,4 +1,5 @@
 // The epoch loop: dataset → arena → seeded batches → coordinator steps → history → model.
+import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { batchCount, batchRange, effectiveBatchSize } from './data/batches.js';
@@ -6,15 +7,15 @@ import { outputWidth, pendingFrom, writeTarget, type Dataset, type PendingDatase
 import { loadDataset, openTrainingData } from './data/load.js';
 import { applyNormalization, fitNormalization } from './data/normalize.js';
 import { randomStream, resumableStream, shuffleInPlace, type ResumableRandom } from './data/random.js';
-import { InputError, optionRef } from './errors.js';
-import { assertWritablePath, ensureWritableDirectory } from './io/atomic.js';
+import { InputError, describeValue, optionRef } from './errors.js';
 import type { LossKind } from './math/kernels.js';
-import { readCheckpoint, writeCheckpoint, type Checkpoint } from './model/checkpoint.js';
+import { checkCheckpoint, readCheckpoint, writeCheckpoint, type Checkpoint, type StoredCheckpoint } from './model/checkpoint.js';
 import type { EpochEntry } from './model/history.js';
 import { initializeParameters } from './model/init.js';
 import type { NetworkShape } from './model/layout.js';
-import { Model } from './model/model.js';
+import { Model, assertSavable } from './model/model.js';
 import { scheduledLearningRate } from './optim/schedule.js';
+import { checkPathOptions } from './options/paths.js';
 import { resolveOptions, runFingerprint, type OptionsInput, type Resolved } from './options/resolve.js';
 import { Coordinator, WorkerFailure } from './parallel/coordinator.js';
 import { resolveKernelSet, type KernelSetName } from './parallel/kernel-set.js';
@@ -52,6 +53,13 @@ export interface TrainResult {
   kernels: KernelSetName;
   /** Shards each participant computed over the run's training steps (index 0: the main thread). */
   shardsByParticipant: number[];
+  /**
+   * The file the model was written to (options.out), or null: none was asked for, or no training
+   * step ran (stopped before the first one), so an existing file was left as it was.
+   */
+  savedTo: string | null;
+  /** Optimizer steps behind the model, those before a resume included (0: stopped before the first). */
+  steps: number;
 }
 
 /** Training cannot go on (a worker thread failed); the message names epoch and step. */
@@ -68,8 +76,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     if (options[name] !== undefined && typeof options[name] !== 'function') throw new InputError(`train: ${name} must be a function`);
   }
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw new InputError('train: signal must be an AbortSignal');
-  if (resolved.out) await assertWritablePath(optionRef('out'), resolved.out);
-  if (resolved.checkpointDir) await ensureWritableDirectory(optionRef('checkpointDir'), resolved.checkpointDir);
+  // Outputs against inputs and each other, before any work.
+  await checkPathOptions('train', resolved);
   const checkpoint = resolved.resume ? await readCheckpoint(resolved.resume) : undefined;
   let loaded: { training: PendingDataset; test: PendingDataset | undefined } | undefined = await loadData(resolved);
   // Only these facts outlive the copy into the arena, so anything loaded can be collected then.
@@ -77,17 +85,13 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const loss = chooseLoss(resolved.loss, targets, source);
   const outputs = outputWidth(targets, loss);
   const shape: NetworkShape = { sizes: [features, ...resolved.layers, outputs], activation: resolved.activation, loss };
+  if (resolved.out) assertSavable(resolved.out, shape, optionRef('out'));
   const labels = targets.kind === 'classes' ? targets.names : null;
   const testRows = loaded.test?.rows ?? 0;
   const valRows = Math.round(rows * resolved.valSplit);
   const trainRows = rows - valRows;
   if (trainRows < 1) throw new InputError(`${optionRef('valSplit')} ${resolved.valSplit} leaves no training rows out of ${rows}`);
   const kernels = resolveKernelSet(resolved.kernels);
-  // An in-memory Dataset is identified by its size only (hashing it would cost a pass over the data).
-  const fingerprint = runFingerprint(resolved, { data: typeof resolved.data === 'string' ? resolved.data : 'in-memory', rows, features, kernels });
-  if (checkpoint && checkpoint.fingerprint !== fingerprint) {
-    throw new InputError(`${optionRef('resume')} ${resolved.resume}: the checkpoint was made with different data or options; resume with the flags of the original run`);
-  }
 
   const coordinator = new Coordinator({
     shape,
@@ -101,6 +105,12 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     copyRows(loaded.training, views.x, views.y, 0, outputs);
     if (loaded.test) copyRows(loaded.test, views.x, views.y, rows, outputs);
     loaded = undefined;
+    // A checkpoint knows its data by content (the rows as written here, before normalization), not
+    // by the path it was read from. Hashed only when a checkpoint is written or read.
+    const fingerprint =
+      resolved.checkpointDir || checkpoint
+        ? runFingerprint(resolved, { dataContent: contentHash(views.x.subarray(0, rows * features), views.y.subarray(0, rows * outputs)), dataRows: rows, dataFeatures: features, classNames: labels, kernelSet: kernels })
+        : '';
     // order = [training rows | validation rows | test rows]; the validation rows are a seeded draw.
     for (let i = 0; i < rows + testRows; i++) views.order[i] = i;
     shuffleInPlace(views.order.subarray(0, rows), randomStream(resolved.seed, 'split'));
@@ -110,8 +120,12 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     await coordinator.ready();
 
     const loop = new EpochLoop(coordinator, resolved, trainRows, valRows, labels !== null, fingerprint, options);
-    if (checkpoint) loop.restore(checkpoint);
-    const { stopReason, message } = await loop.run();
+    if (checkpoint) loop.restore(checkpoint, rows);
+    const run = await loop.run();
+    const { stopReason } = run;
+    // A stop before the first step leaves an existing --out as it was: there is nothing trained to save.
+    const trained = loop.steps > 0;
+    const message = trained || !resolved.out ? run.message : `${run.message}; nothing was trained, so ${resolved.out} was not written`;
     const model = new Model(shape, loop.finalParameters(), labels, normalization);
     let testResult: TrainResult['test'] = null;
     if (testRows > 0 && stopReason !== 'diverged') {
@@ -119,9 +133,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       const stats = await coordinator.evaluate(rows, rows + testRows);
       testResult = { loss: stats.lossSum / testRows, accuracy: labels ? stats.correct / testRows : null };
     }
-    if (resolved.out) await model.save(resolved.out);
+    const savedTo = resolved.out && trained ? resolved.out : null;
+    if (savedTo) await model.save(savedTo);
     const shardsByParticipant = [...coordinator.trainShardsByParticipant];
-    return { model, history: loop.history, test: testResult, aborted: stopReason === 'aborted', stopReason, message, kernels, shardsByParticipant };
+    return { model, history: loop.history, test: testResult, aborted: stopReason === 'aborted', stopReason, message, kernels, shardsByParticipant, savedTo, steps: loop.steps };
   } finally {
     await coordinator.close();
   }
@@ -156,8 +171,23 @@ class EpochLoop {
     this.lastFinite = coordinator.views.parameters.slice();
   }
 
-  restore(checkpoint: Checkpoint): void {
+  /** Optimizer steps taken, those before a resume included. */
+  get steps(): number {
+    return this.step;
+  }
+
+  /** Checks the checkpoint against this run (InputError naming the field), then continues from it. */
+  restore(checkpoint: StoredCheckpoint, rows: number): void {
     const { views } = this.coordinator;
+    checkCheckpoint(checkpoint, {
+      fingerprint: this.fingerprint,
+      parameters: views.parameters.length,
+      optimizerBuffers: views.optimizerState.length,
+      trainingRows: this.trainOrder,
+      rows,
+      batches: batchCount(this.trainRows, this.batchSize),
+      epochs: this.options.epochs,
+    });
     views.parameters.set(checkpoint.parameters);
     checkpoint.optimizerState.forEach((state, i) => views.optimizerState[i]!.set(state));
     this.trainOrder.set(checkpoint.trainOrder);
@@ -191,7 +221,10 @@ class EpochLoop {
       let threads = 1;
       let lr = options.lr;
       for (let b = 0; b < batches; b++) {
-        if (callbacks.signal?.aborted) return { stopReason: 'aborted', message: `stopped during epoch ${epochIndex + 1} (interrupted)` };
+        if (callbacks.signal?.aborted) {
+          const where = this.step === 0 ? 'before the first training step' : `during epoch ${epochIndex + 1}`;
+          return { stopReason: 'aborted', message: `stopped ${where} (interrupted)` };
+        }
         const [start, end] = batchRange(b, this.trainRows, this.batchSize);
         lr = scheduledLearningRate(options.lrSchedule, options.lr, epochIndex, b / batches, options.epochs);
         let stats;
@@ -311,16 +344,68 @@ async function loadData(options: ResolvedOptions): Promise<{ training: PendingDa
   return { training, test };
 }
 
-/** A Dataset handed in by a library user: the same invariants the loaders guarantee. */
+/**
+ * A Dataset handed in by a library user: the same invariants the loaders guarantee, each broken one
+ * refused with an InputError naming the field.
+ */
 function checkDataset(dataset: Dataset): Dataset {
-  const { rows, features, x, targets } = dataset;
-  if (!(x instanceof Float32Array) || !Number.isInteger(rows) || !Number.isInteger(features) || rows < 1 || features < 1 || x.length !== rows * features) {
-    throw new InputError('data: a Dataset needs x as a Float32Array of rows × features values');
+  const fail = (what: string): never => {
+    throw new InputError(`data: ${what}`);
+  };
+  const { rows, features, x, targets, source } = dataset;
+  if (source !== undefined && typeof source !== 'string') fail(`source must be a string, got ${describeValue(source)}`);
+  if (typeof rows !== 'number' || !Number.isInteger(rows) || rows < 1) fail(`rows must be a whole number ≥ 1, got ${describeValue(rows)}`);
+  if (typeof features !== 'number' || !Number.isInteger(features) || features < 1) fail(`features must be a whole number ≥ 1, got ${describeValue(features)}`);
+  if (!(x instanceof Float32Array)) fail(`x must be a Float32Array of rows × features values, got ${kindOf(x)}`);
+  if (x.length !== rows * features) fail(`x has ${x.length} values; a Dataset needs rows × features = ${rows * features}`);
+  for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i]!)) fail(`x[${i}] (row ${Math.floor(i / features)}) is not finite`);
+  if (typeof targets !== 'object' || targets === null) return fail(`targets must be an object with a kind, got ${describeValue(targets)}`);
+  const kind = (targets as { kind: unknown }).kind;
+  if (kind === 'classes' && targets.kind === 'classes') {
+    const { names, index } = targets;
+    if (!Array.isArray(names) || names.some((name) => typeof name !== 'string')) fail('targets.names must be an array of strings');
+    const seen = new Set<string>();
+    for (const name of names) {
+      if (seen.has(name)) fail(`targets.names: ${describeValue(name)} appears more than once`);
+      seen.add(name);
+    }
+    if (!isNumberArray(index)) fail(`targets.index must be an Int32Array (or array) of class indices, got ${kindOf(index)}`);
+    if (index.length !== rows) fail(`targets.index has ${index.length} entries for ${rows} rows`);
+    for (let r = 0; r < rows; r++) {
+      const c = index[r];
+      if (typeof c !== 'number' || !Number.isInteger(c) || c < 0 || c >= names.length) fail(`targets.index[${r}] is ${describeValue(c)}; a class index is a whole number from 0 to ${names.length - 1}`);
+    }
+  } else if (kind === 'values' && targets.kind === 'values') {
+    const { values } = targets;
+    if (!isNumberArray(values)) fail(`targets.values must be a Float32Array (or array) of numbers, got ${kindOf(values)}`);
+    if (values.length !== rows) fail(`targets.values has ${values.length} entries for ${rows} rows`);
+    for (let r = 0; r < rows; r++) {
+      const v = values[r];
+      if (typeof v !== 'number' || !Number.isFinite(Math.fround(v))) fail(`targets.values[${r}] is ${describeValue(v)}; a regression target must be a finite float32 number`);
+    }
+  } else if (kind === 'none') {
+    fail('targets.kind is "none": training needs labels ("classes") or values ("values")');
+  } else {
+    fail(`targets.kind must be "classes" or "values", got ${describeValue(kind)}`);
   }
-  for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i]!)) throw new InputError(`data: x[${i}] (row ${Math.floor(i / features)}) is not finite`);
-  if (targets.kind === 'classes' && (targets.index.length !== rows || targets.index.some((c) => c < 0 || c >= targets.names.length))) throw new InputError('data: targets.index needs one class index in [0, names.length) per row');
-  if (targets.kind === 'values' && targets.values.length !== rows) throw new InputError('data: targets.values needs one value per row');
-  return dataset;
+  return source === undefined ? { ...dataset, source: 'data' } : dataset;
+}
+
+function isNumberArray(value: unknown): value is ArrayLike<number> {
+  return Array.isArray(value) || (ArrayBuffer.isView(value) && !(value instanceof DataView) && !(value instanceof BigInt64Array) && !(value instanceof BigUint64Array));
+}
+
+function kindOf(value: unknown): string {
+  if (ArrayBuffer.isView(value)) return `a ${value.constructor.name}`;
+  if (Array.isArray(value)) return 'an array';
+  return describeValue(value);
+}
+
+/** SHA-256 of the training rows as they sit in the arena: the data's identity for a checkpoint. */
+function contentHash(x: Float32Array, y: Float32Array): string {
+  const hash = createHash('sha256');
+  for (const part of [x, y]) hash.update(new Uint8Array(part.buffer, part.byteOffset, part.byteLength));
+  return hash.digest('hex');
 }
 
 /** auto: two classes → sigmoid + BCE, more → softmax + cross-entropy, numeric targets → MSE. */

@@ -3,10 +3,10 @@ import { writeTarget, type Dataset } from '../data/dataset.js';
 import { applyNormalization, type Normalization } from '../data/normalize.js';
 import { InputError } from '../errors.js';
 import { referenceKernels, type Kernels } from '../math/kernels.js';
-import { readFile } from 'node:fs/promises';
-import { parseModel, serializeModel } from './file.js';
+import { open, readFile } from 'node:fs/promises';
+import { MAX_JSON_MODEL_CHARS, jsonModelBound, megabytes, parseModel, serializeModel } from './file.js';
 import { looksLikeSafetensors, parseSafetensors, serializeSafetensors } from './safetensors.js';
-import { layerViews, parameterLayout, type LayerViews, type NetworkShape, type ParameterLayout } from './layout.js';
+import { layerViews, parameterCount, parameterLayout, type LayerViews, type NetworkShape, type ParameterLayout } from './layout.js';
 import { ConfusionMatrix, predictedClass, type ClassMetrics } from './metrics.js';
 import { chunkBufferLayout, countCorrect, forwardLoss, forwardOutputs, type ChunkBuffers } from './network.js';
 import { writeFileAtomic } from '../io/atomic.js';
@@ -130,8 +130,21 @@ export class Model {
   async save(path: string): Promise<void> {
     const contents = isSafetensorsPath(path)
       ? serializeSafetensors(this.shape, this.layers, this.labels, this.normalization)
-      : serializeModel(this.shape, this.layers, this.labels, this.normalization);
+      : serializeModel(this.shape, this.layers, this.labels, this.normalization, path);
     await writeFileAtomic(path, contents);
+  }
+}
+
+/**
+ * Refuses, before training, a model file that could not be written: a JSON model whose text may
+ * exceed the longest string Node can build (the file could be neither written nor read back).
+ * `ref` names the option in the message.
+ */
+export function assertSavable(path: string, shape: NetworkShape, ref: string): void {
+  if (isSafetensorsPath(path)) return;
+  const bound = jsonModelBound(shape);
+  if (bound > MAX_JSON_MODEL_CHARS) {
+    throw new InputError(`${ref} ${path}: a JSON model of ${parameterCount(shape).toLocaleString('en-US')} parameters can reach ${megabytes(bound)} of text, beyond the ${megabytes(MAX_JSON_MODEL_CHARS)} Node can write and read back; use a .safetensors path`);
   }
 }
 
@@ -142,13 +155,30 @@ export class Model {
 export async function loadModel(path: string): Promise<Model> {
   let bytes: Buffer;
   try {
+    await refuseOversizedJson(path);
     bytes = await readFile(path);
   } catch (error) {
+    if (error instanceof InputError) throw error;
     throw new InputError(`${path}: cannot read model (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
   }
   const safetensors = looksLikeSafetensors(bytes) || isSafetensorsPath(path);
   const { shape, parameters, labels, normalization } = safetensors ? parseSafetensors(bytes, path) : parseModel(bytes.toString('utf8'), path);
   return new Model(shape, parameters, labels, normalization);
+}
+
+/** A JSON model longer than the longest string Node can build cannot be parsed: refused before reading it. */
+async function refuseOversizedJson(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    const { size } = await handle.stat();
+    if (size <= MAX_JSON_MODEL_CHARS || isSafetensorsPath(path)) return;
+    const head = Buffer.alloc(16);
+    await handle.read(head, 0, head.length, 0);
+    if (looksLikeSafetensors(head)) return;
+    throw new InputError(`${path}: a JSON model of ${megabytes(size)} is beyond the ${megabytes(MAX_JSON_MODEL_CHARS)} of text Node can parse; models this large are saved as .safetensors`);
+  } finally {
+    await handle.close();
+  }
 }
 
 function isSafetensorsPath(path: string): boolean {
