@@ -5,6 +5,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { lossChart } from './cli/ascii-chart.js';
 import { addFlags, libraryPart, optionsFromArgv, refuseRepeatedFlags, type Args } from './cli/flags.js';
+import { formatThroughput, machineDescription } from './cli/bench-table.js';
 import { formatEpochLine, formatLoss, formatPercent } from './cli/format.js';
 import { JsonLog } from './cli/log-file.js';
 import { exitWhenFlushed, print, printError, watchOutputStreams } from './cli/output.js';
@@ -17,11 +18,12 @@ import { InputError, flagName, optionRef } from './errors.js';
 import { WriteError, writeFileAtomic } from './io/atomic.js';
 import { ConfusionMatrix } from './model/metrics.js';
 import { loadModel, type Model } from './model/model.js';
-import { renderTrainingPlot } from './report/charts.js';
+import { assertChartsAvailable, renderTrainingPlot } from './report/charts.js';
 import { renderCompareReport } from './report/compare-report.js';
 import { checkPathOptions } from './options/paths.js';
 import { resolveOptions } from './options/resolve.js';
 import type { CommandName } from './options/spec.js';
+import { measureThroughput, type ThroughputOptions } from './throughput.js';
 import { train, type TrainOptions } from './train.js';
 
 const EXIT_FAILURE = 1;
@@ -35,6 +37,7 @@ async function trainCommand(argv: Args): Promise<void> {
   await checkPathOptions('train', given);
   const quiet = given.quiet === true;
   const plotPath = given.plot as string | undefined;
+  if (plotPath) assertChartsAvailable(optionRef('plot'));
   const progress = EpochProgress.enabled(process.stderr, quiet) ? new EpochProgress(process.stderr, epochs) : undefined;
   const log = new JsonLog(given.logJson as string | undefined, flagName('logJson'), (message) => printError(`gradpool: ${message}`));
   const stop = listenForStopSignals();
@@ -42,6 +45,11 @@ async function trainCommand(argv: Args): Promise<void> {
     const result = await train({
       ...options,
       signal: stop.signal,
+      onStart: ({ kernelSet, kernelNote, threads }) => {
+        if (kernelNote && !quiet) printError(`gradpool: ${kernelNote}`);
+        // said once: here on a terminal, in the result and in the log's closing record otherwise
+        if (!quiet && process.stdout.isTTY) print(`training on ${threads} thread${threads === 1 ? '' : 's'} with ${kernelSet} kernels`);
+      },
       onProgress: progress ? (done, total, epoch) => progress.update(done, total, epoch) : undefined,
       onEpoch: (entry) => {
         progress?.finishEpoch();
@@ -51,7 +59,7 @@ async function trainCommand(argv: Args): Promise<void> {
     });
     const trained = result.steps > 0;
     // A run stopped before its first step leaves an old log (and plot) as they were.
-    if (trained) log.write({ event: 'done', testLoss: result.test?.loss ?? null, testAccuracy: result.test?.accuracy ?? null, stopReason: result.stopReason });
+    if (trained) log.write({ event: 'done', testLoss: result.test?.loss ?? null, testAccuracy: result.test?.accuracy ?? null, stopReason: result.stopReason, kernels: result.kernelSet });
     if (result.message) printError(`gradpool: ${result.message}`);
     if (!quiet) {
       if (result.test) print(`test      loss ${formatLoss(result.test.loss)}${result.test.accuracy === null ? '' : `  acc ${formatPercent(result.test.accuracy)}`}`);
@@ -82,6 +90,7 @@ async function compareModesCommand(argv: Args): Promise<void> {
   const resolved = resolveOptions('compare-modes', options);
   const out = resolved.out!;
   await checkPathOptions('compare-modes', given);
+  assertChartsAvailable('compare-modes');
   const quiet = given.quiet === true;
   const stop = listenForStopSignals();
   try {
@@ -161,11 +170,22 @@ async function predictCommand(argv: Args): Promise<void> {
 async function exportCommand(argv: Args): Promise<void> {
   const out = argv.out as string;
   const format = argv.format as string;
-  const expected = format === 'safetensors' ? '.safetensors' : '.json';
+  const expected = `.${format}`;
   if (!out.endsWith(expected)) throw new InputError(`${optionRef('out')}: a ${format} model file must end in ${expected}, got ${out}`);
   await checkPathOptions('export', optionsFromArgv(argv, 'export'));
   // The input format is read from the content; the output format follows the extension.
   await (await loadModel(argv.model as string)).save(out);
+}
+
+async function benchCommand(argv: Args): Promise<void> {
+  const given = optionsFromArgv(argv, 'bench');
+  const options = libraryPart(given) as ThroughputOptions;
+  if (!given.json) print(machineDescription());
+  const { rows, settings } = await measureThroughput({
+    ...options,
+    onRun: given.json ? undefined : (run) => printError(`  ${run.workload} round ${run.round}, ${run.threads} thread${run.threads === 1 ? '' : 's'}: ${Math.round(run.samplesPerSec).toLocaleString('en-US')} samples/s`),
+  });
+  print(given.json ? JSON.stringify({ machine: machineDescription(), settings, rows }) : `\n${formatThroughput(rows, settings)}`);
 }
 
 function csvCell(text: string): string {
@@ -183,8 +203,7 @@ function reportAndExit(error: unknown): void {
     return;
   }
   if (error instanceof UsageError) {
-    // yargs writes some messages over several lines; the contract is one line.
-    printError(`gradpool: ${error.message.replace(/\s*\n\s*/g, ' ')} (see gradpool --help)`);
+    printError(`gradpool: ${error.message} (see gradpool --help)`);
     exitWhenFlushed(EXIT_USAGE);
     return;
   }
@@ -192,6 +211,11 @@ function reportAndExit(error: unknown): void {
   printError(`gradpool: error: ${message}`);
   if (process.env.GRADPOOL_DEBUG && error instanceof Error) printError(error.stack ?? '');
   exitWhenFlushed(EXIT_FAILURE);
+}
+
+/** Help's examples, each a description line and an indented command, so that they read at 80 columns. */
+function examples(list: readonly (readonly [string, string])[]): string {
+  return ['Examples:', ...list.map(([what, command]) => `  ${what}:\n    ${command}`)].join('\n');
 }
 
 /** The package's own version, for --version (package.json sits two folders above dist/src/). */
@@ -209,17 +233,52 @@ export async function main(args: string[]): Promise<void> {
       'train',
       'train a network with data-parallel mini-batch gradient descent',
       (y) =>
-        addFlags(y, 'train')
-          .example('$0 train --data builtin:spirals', 'the default demo')
-          .example('$0 train --data iris.csv --label-column species --val-split 0.2 --out iris.json', 'a CSV with string labels')
-          .example('$0 train --data ./fashion-mnist --layers 128,64 --epochs 10', 'IDX files; t10k-* is the test set'),
+        addFlags(y, 'train').epilogue(
+          examples([
+            ['the default demo', 'gradpool train --data builtin:spirals'],
+            ['a CSV with string labels, a validation split, a saved model', 'gradpool train --data iris.csv --label-column species \\\n    --val-split 0.2 --out iris.json'],
+            ['IDX files (t10k-* is the test set), Adam', 'gradpool train --data ./fashion-mnist --layers 128,64 \\\n    --optimizer adam --lr 0.001 --epochs 10'],
+          ]),
+        ),
       trainCommand,
     )
-    .command('compare-modes', 'train the same network with batch GD, mini-batch GD and SGD and chart the costs', (y) => addFlags(y, 'compare-modes'), compareModesCommand)
-    .command('evaluate', 'loss, accuracy and confusion matrix of a saved model on data', (y) => addFlags(y, 'evaluate'), evaluateCommand)
-    .command('predict', 'write predicted class and class probabilities per row to a CSV', (y) => addFlags(y, 'predict'), predictCommand)
-    .command('export', 'convert a model file between JSON and safetensors (weights named as a PyTorch nn.Sequential)', (y) => addFlags(y, 'export'), exportCommand)
-    .demandCommand(1, 'name a command: train, evaluate, predict, compare-modes or export')
+    .command(
+      'compare-modes',
+      'train the same network with batch GD, mini-batch GD and SGD and chart the costs',
+      (y) => addFlags(y, 'compare-modes').epilogue(examples([['three mini-batch sizes on moons', 'gradpool compare-modes --data builtin:moons \\\n    --batch-sizes 16,64,256 --out modes.html']])),
+      compareModesCommand,
+    )
+    .command(
+      'evaluate',
+      'loss, accuracy and confusion matrix of a saved model on data',
+      (y) => addFlags(y, 'evaluate').epilogue(examples([['a held-out CSV, as JSON', 'gradpool evaluate --model iris.json --data iris-test.csv --json']])),
+      evaluateCommand,
+    )
+    .command(
+      'predict',
+      'write predicted class and class probabilities per row to a CSV',
+      (y) => addFlags(y, 'predict').epilogue(examples([['rows without labels', 'gradpool predict --model iris.json --data new.csv --out preds.csv']])),
+      predictCommand,
+    )
+    .command(
+      'export',
+      'convert a model file to safetensors (weights named as a PyTorch nn.Sequential), JSON, or ONNX',
+      (y) => addFlags(y, 'export').epilogue(examples([['for PyTorch', 'gradpool export --model iris.json --out iris.safetensors'], ['for ONNX Runtime', 'gradpool export --model iris.json --format onnx --out iris.onnx']])),
+      exportCommand,
+    )
+    .command(
+      'bench',
+      'measure training throughput on this machine: samples/s by thread count, speedup, GFLOP/s',
+      (y) =>
+        addFlags(y, 'bench').epilogue(
+          examples([
+            ['the standard workloads on 1, 2, 4, … up to all cores', 'gradpool bench'],
+            ['your own network, up to 8 threads, as JSON', 'gradpool bench --layers 256,128 --batch-size 256 --threads 8 --json'],
+          ]),
+        ),
+      benchCommand,
+    )
+    .demandCommand(1, 'name a command: train, evaluate, predict, compare-modes, export or bench')
     .recommendCommands()
     .strict()
     .help()
@@ -229,7 +288,11 @@ export async function main(args: string[]): Promise<void> {
     .wrap(Math.min(100, process.stdout.columns || 80))
     .fail((message, error) => {
       // Thrown on to main's caller, which reports it once and exits when stderr has it.
-      throw error ?? new UsageError(message);
+      if (error) throw error;
+      // yargs writes some messages over several lines; the contract is one line.
+      const text = message.replace(/\s*\n\s*/g, ' ');
+      const unknownCommand = text.startsWith('Did you mean') ? `unknown command "${args[0] ?? ''}". ` : '';
+      throw new UsageError(`${unknownCommand}${text}`);
     })
     .parseAsync();
 }

@@ -8,19 +8,19 @@
  */
 export class InputError extends Error {
   override readonly name = 'InputError';
-  private readonly template: string;
 
   constructor(message: string) {
     // The contract is one short line: a newline quoted from a bad file must not break it, and a
     // value quoted from it (a 300 MB CSV cell) is cut to its first characters.
     const template = oneLine(shortenQuoted(message));
     super(spellOptions(template, (name) => name));
-    this.template = template;
+    // Kept out of sight (not enumerable): printing the error shows its message, not this.
+    Object.defineProperty(this, 'template', { value: template, enumerable: false });
   }
 
   /** The message with options spelled as command-line flags. */
   forCommandLine(): string {
-    return spellOptions(this.template, flagName);
+    return spellOptions((this as unknown as { template: string }).template, flagName);
   }
 }
 

@@ -9,6 +9,7 @@ import { applyNormalization, fitNormalization } from './data/normalize.js';
 import { randomStream, resumableStream, shuffleInPlace, type ResumableRandom } from './data/random.js';
 import { InputError, describeValue, optionRef } from './errors.js';
 import type { LossKind } from './math/kernels.js';
+import { nativeIsa } from './math/native-kernels.js';
 import { checkCheckpoint, readCheckpoint, writeCheckpoint, type Checkpoint, type StoredCheckpoint } from './model/checkpoint.js';
 import type { EpochEntry } from './model/history.js';
 import { initializeParameters } from './model/init.js';
@@ -26,6 +27,8 @@ export type ResolvedOptions = Resolved<'train'>;
 export type LossChoice = ResolvedOptions['loss'];
 
 export interface TrainCallbacks {
+  /** Called once before the first epoch: the kernel set every thread runs (e.g. native-avx2) and any note on its choice. */
+  onStart?: ((run: { kernelSet: string; kernelNote: string; threads: number }) => void) | undefined;
   /** Called after every epoch with that epoch's history entry. */
   onEpoch?: ((entry: EpochEntry) => void) | undefined;
   /** Called after every step with the samples done so far in this epoch. */
@@ -33,7 +36,7 @@ export interface TrainCallbacks {
   /** Stops training at the next step boundary; the model trained so far is returned. */
   signal?: AbortSignal | undefined;
 }
-const CALLBACKS: readonly (keyof TrainCallbacks)[] = ['onEpoch', 'onProgress', 'signal'];
+const CALLBACKS: readonly (keyof TrainCallbacks)[] = ['onStart', 'onEpoch', 'onProgress', 'signal'];
 
 /** Why training ended. */
 export type StopReason = 'completed' | 'aborted' | 'early-stopped' | 'diverged';
@@ -49,8 +52,10 @@ export interface TrainResult {
   stopReason: StopReason;
   /** A sentence for the user when training did not simply complete. */
   message: string | null;
-  /** Which kernel set computed the run. */
+  /** Which family of kernels computed the run: 'native', 'wasm' or 'typescript'. */
   kernels: KernelSetName;
+  /** The kernel set by name: native-avx512, native-avx2, native-generic, wasm-relaxed-simd, wasm-simd or typescript. */
+  kernelSet: string;
   /** Shards each participant computed over the run's training steps (index 0: the main thread). */
   shardsByParticipant: number[];
   /**
@@ -72,7 +77,7 @@ const YIELD_EVERY_MS = 50;
 
 export async function train(options: TrainOptions): Promise<TrainResult> {
   const resolved = resolveOptions('train', options, CALLBACKS);
-  for (const name of ['onEpoch', 'onProgress'] as const) {
+  for (const name of ['onStart', 'onEpoch', 'onProgress'] as const) {
     if (options[name] !== undefined && typeof options[name] !== 'function') throw new InputError(`train: ${name} must be a function`);
   }
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw new InputError('train: signal must be an AbortSignal');
@@ -92,7 +97,6 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const trainRows = rows - valRows;
   if (trainRows < 1) throw new InputError(`${optionRef('valSplit')} ${resolved.valSplit} leaves no training rows out of ${rows}`);
   const kernels = resolveKernelSet(resolved.kernels);
-
   const coordinator = new Coordinator({
     shape,
     rows: rows + testRows,
@@ -106,10 +110,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     if (loaded.test) copyRows(loaded.test, views.x, views.y, rows, outputs);
     loaded = undefined;
     // A checkpoint knows its data by content (the rows as written here, before normalization), not
-    // by the path it was read from. Hashed only when a checkpoint is written or read.
+    // by the path it was read from; hashed only when a checkpoint is written or read. The exact
+    // kernel set (native-avx2, wasm-simd, …) counts too: results differ between them.
     const fingerprint =
       resolved.checkpointDir || checkpoint
-        ? runFingerprint(resolved, { dataContent: contentHash(views.x.subarray(0, rows * features), views.y.subarray(0, rows * outputs)), dataRows: rows, dataFeatures: features, classNames: labels, kernelSet: kernels })
+        ? runFingerprint(resolved, { dataContent: contentHash(views.x.subarray(0, rows * features), views.y.subarray(0, rows * outputs)), dataRows: rows, dataFeatures: features, classNames: labels, kernelSet: coordinator.kernelSet })
         : '';
     // order = [training rows | validation rows | test rows]; the validation rows are a seeded draw.
     for (let i = 0; i < rows + testRows; i++) views.order[i] = i;
@@ -118,6 +123,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     applyNormalization(normalization, views.x, features, 0, rows + testRows);
     initializeParameters(shape, views.parameterLayers, randomStream(resolved.seed, 'init'));
     await coordinator.ready();
+    options.onStart?.({ kernelSet: coordinator.kernelSet, kernelNote: kernels === 'native' ? nativeIsa().note : '', threads: coordinator.threads });
 
     const loop = new EpochLoop(coordinator, resolved, trainRows, valRows, labels !== null, fingerprint, options);
     if (checkpoint) loop.restore(checkpoint, rows);
@@ -136,7 +142,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     const savedTo = resolved.out && trained ? resolved.out : null;
     if (savedTo) await model.save(savedTo);
     const shardsByParticipant = [...coordinator.trainShardsByParticipant];
-    return { model, history: loop.history, test: testResult, aborted: stopReason === 'aborted', stopReason, message, kernels, shardsByParticipant, savedTo, steps: loop.steps };
+    return { model, history: loop.history, test: testResult, aborted: stopReason === 'aborted', stopReason, message, kernels, kernelSet: coordinator.kernelSet, shardsByParticipant, savedTo, steps: loop.steps };
   } finally {
     await coordinator.close();
   }

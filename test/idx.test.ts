@@ -118,7 +118,7 @@ test('an IDX images file without labels is refused, unless unlabelled data is al
   await writeSet(dir, 'train', 4, 2, false);
   const images = join(dir, 'train-images-idx3-ubyte');
   const error = await t.throwsAsync(loadDataset(images, loadOptions), { instanceOf: InputError });
-  t.regex(error!.message, /needs its labels: pass --labels/);
+  t.regex(error!.message, /needs its labels: pass labels FILE/);
   const unlabelled = await loadDataset(images, { ...loadOptions, allowUnlabelled: true });
   t.is(unlabelled.targets.kind, 'none');
   const labelsAsData = await t.throwsAsync(loadDataset(join(dir, 'train-labels-idx1-ubyte'), loadOptions), { instanceOf: InputError });
@@ -175,7 +175,7 @@ test('--labels with a CSV is refused, and IDX labels become numbers for regressi
   const csv = join(dir, 'data.csv');
   await writeFile(csv, 'a,label\n1,x\n');
   const error = await t.throwsAsync(loadDataset(csv, { ...loadOptions, labelsFile: join(dir, 'train-labels-idx1-ubyte') }), { instanceOf: InputError });
-  t.regex(error!.message, /^--labels .*train-labels-idx1-ubyte: only goes with an IDX images file, and .*data\.csv is not one$/);
+  t.regex(error!.message, /^labels .*train-labels-idx1-ubyte: only goes with an IDX images file, and .*data\.csv is not one$/);
   const regression = await loadDataset(dir, { ...loadOptions, labels: 'values' });
   t.deepEqual(regression.targets.kind === 'values' && Array.from(regression.targets.values), [0, 1, 2, 0]);
 });

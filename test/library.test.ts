@@ -70,8 +70,9 @@ test('a Dataset already in memory trains like a file, and bad ones are refused',
     x[r * 2 + 1] = Math.cos(r);
   }
   const dataset = { source: 'memory', rows, features: 2, x, targets: { kind: 'classes' as const, index, names: ['left', 'right'] } };
-  const { model, history, kernels } = await train({ data: dataset, layers: [8], epochs: 20, lr: 0.3, threads: 1 });
-  t.true(['wasm', 'typescript'].includes(kernels));
+  const { model, history, kernels, kernelSet } = await train({ data: dataset, layers: [8], epochs: 20, lr: 0.3, threads: 1 });
+  t.true(['native', 'wasm', 'typescript'].includes(kernels));
+  t.true(kernelSet.startsWith(kernels), kernelSet);
   t.true(history.at(-1)!.accuracy! > 0.9);
   t.deepEqual(model.labels, ['left', 'right']);
   await t.throwsAsync(train({ data: { ...dataset, rows: 201 } }), { message: /rows × features/ });

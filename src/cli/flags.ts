@@ -14,7 +14,8 @@ function optionsOf(command: CommandName): [string, OptionSpec<unknown>][] {
 /** Declares every flag of `command` on its yargs builder. */
 export function addFlags<T>(y: Argv<T>, command: CommandName): Argv<T> {
   for (const [name, spec] of optionsOf(command)) {
-    const shownDefault = spec.defaultText ?? (spec.default === undefined || spec.default === false || typeof spec.default === 'function' ? undefined : String(spec.default));
+    const value = spec.defaultIn && command in spec.defaultIn ? spec.defaultIn[command] : spec.default;
+    const shownDefault = spec.defaultText ?? (value === undefined || value === false || typeof value === 'function' ? undefined : Array.isArray(value) ? value.join(',') : String(value));
     y.option(kebab(name), {
       type: spec.cli.type,
       ...(spec.cli.choices ? { choices: spec.cli.choices } : {}),
@@ -22,7 +23,7 @@ export function addFlags<T>(y: Argv<T>, command: CommandName): Argv<T> {
       demandOption: spec.requiredIn?.includes(command) ?? false,
       // The library fills in its own defaults, so that "not given" stays visible to it (and to the
       // run fingerprint); yargs fills in only those of the command line's own flags.
-      ...(spec.library === false && spec.default !== undefined ? { default: spec.default } : shownDefault === undefined ? {} : { defaultDescription: shownDefault }),
+      ...(spec.library === false && value !== undefined ? { default: value } : shownDefault === undefined ? {} : { defaultDescription: shownDefault }),
     });
   }
   return y;

@@ -268,6 +268,7 @@ function fingerprintDifference(stored: string, current: string): string {
     const [a, b] = [JSON.stringify(before[key]), JSON.stringify(now[key])];
     if (a === b) continue;
     if (key === 'dataContent') return `fingerprint: the checkpoint was made with different data or options: the training data differs in content; ${advice}`;
+    if (key === 'kernelSet') return `fingerprint: the checkpoint was made with other kernels (${shorten(a)}; ${shorten(b)} here), whose results differ; resume on the same kind of machine with the same ${optionRef('kernels')}`;
     const name = FACTS.includes(key) ? key : optionRef(key);
     return `fingerprint: the checkpoint was made with different data or options: ${name} is ${shorten(b)} in this run, ${shorten(a)} in the checkpoint; ${advice}`;
   }

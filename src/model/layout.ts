@@ -66,6 +66,17 @@ export function multiplyAddsPerSample(shape: NetworkShape): number {
   return total;
 }
 
+/**
+ * Floating-point operations one training sample costs, as computed: the forward product (2W), the
+ * weight gradient (2W) and the input gradient of every layer but the first, which is never needed
+ * (2(W − W₀)), W being all weights and W₀ the first layer's. Activations and biases are left out.
+ */
+export function trainingFlopsPerSample(shape: NetworkShape): number {
+  const weights = multiplyAddsPerSample(shape);
+  const firstLayer = shape.sizes[0]! * shape.sizes[1]!;
+  return 6 * weights - 2 * firstLayer;
+}
+
 export function parameterCount(shape: NetworkShape): number {
   let total = 0;
   for (let l = 1; l < shape.sizes.length; l++) total += (shape.sizes[l - 1]! + 1) * shape.sizes[l]!;

@@ -5,6 +5,7 @@ import { InputError } from '../errors.js';
 import { referenceKernels, type Kernels } from '../math/kernels.js';
 import { open, readFile } from 'node:fs/promises';
 import { MAX_JSON_MODEL_CHARS, jsonModelBound, megabytes, parseModel, serializeModel } from './file.js';
+import { looksLikeOnnx, serializeOnnx } from './onnx.js';
 import { looksLikeSafetensors, parseSafetensors, serializeSafetensors } from './safetensors.js';
 import { layerViews, parameterCount, parameterLayout, type LayerViews, type NetworkShape, type ParameterLayout } from './layout.js';
 import { ConfusionMatrix, predictedClass, type ClassMetrics } from './metrics.js';
@@ -126,11 +127,13 @@ export class Model {
     };
   }
 
-  /** Writes the model atomically: safetensors when the path ends in .safetensors, the versioned JSON file otherwise. */
+  /**
+   * Writes the model atomically, in the format its extension names: .safetensors, .onnx (an
+   * inference graph that gradpool does not read back), else the versioned JSON file.
+   */
   async save(path: string): Promise<void> {
-    const contents = isSafetensorsPath(path)
-      ? serializeSafetensors(this.shape, this.layers, this.labels, this.normalization)
-      : serializeModel(this.shape, this.layers, this.labels, this.normalization, path);
+    const args = [this.shape, this.layers, this.labels, this.normalization] as const;
+    const contents = hasExtension(path, '.safetensors') ? serializeSafetensors(...args) : hasExtension(path, '.onnx') ? serializeOnnx(...args) : serializeModel(...args, path);
     await writeFileAtomic(path, contents);
   }
 }
@@ -141,7 +144,7 @@ export class Model {
  * `ref` names the option in the message.
  */
 export function assertSavable(path: string, shape: NetworkShape, ref: string): void {
-  if (isSafetensorsPath(path)) return;
+  if (hasExtension(path, '.safetensors') || hasExtension(path, '.onnx')) return;
   const bound = jsonModelBound(shape);
   if (bound > MAX_JSON_MODEL_CHARS) {
     throw new InputError(`${ref} ${path}: a JSON model of ${parameterCount(shape).toLocaleString('en-US')} parameters can reach ${megabytes(bound)} of text, beyond the ${megabytes(MAX_JSON_MODEL_CHARS)} Node can write and read back; use a .safetensors path`);
@@ -161,7 +164,10 @@ export async function loadModel(path: string): Promise<Model> {
     if (error instanceof InputError) throw error;
     throw new InputError(`${path}: cannot read model (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
   }
-  const safetensors = looksLikeSafetensors(bytes) || isSafetensorsPath(path);
+  const safetensors = looksLikeSafetensors(bytes) || hasExtension(path, '.safetensors');
+  if (!safetensors && (hasExtension(path, '.onnx') || looksLikeOnnx(bytes))) {
+    throw new InputError(`${path}: an ONNX model, which gradpool writes but does not read back; use the .json or .safetensors file it was exported from (or run the .onnx in onnxruntime)`);
+  }
   const { shape, parameters, labels, normalization } = safetensors ? parseSafetensors(bytes, path) : parseModel(bytes.toString('utf8'), path);
   return new Model(shape, parameters, labels, normalization);
 }
@@ -171,18 +177,18 @@ async function refuseOversizedJson(path: string): Promise<void> {
   const handle = await open(path, 'r');
   try {
     const { size } = await handle.stat();
-    if (size <= MAX_JSON_MODEL_CHARS || isSafetensorsPath(path)) return;
+    if (size <= MAX_JSON_MODEL_CHARS || hasExtension(path, '.safetensors') || hasExtension(path, '.onnx')) return;
     const head = Buffer.alloc(16);
     await handle.read(head, 0, head.length, 0);
-    if (looksLikeSafetensors(head)) return;
+    if (looksLikeSafetensors(head) || looksLikeOnnx(head)) return;
     throw new InputError(`${path}: a JSON model of ${megabytes(size)} is beyond the ${megabytes(MAX_JSON_MODEL_CHARS)} of text Node can parse; models this large are saved as .safetensors`);
   } finally {
     await handle.close();
   }
 }
 
-function isSafetensorsPath(path: string): boolean {
-  return path.toLowerCase().endsWith('.safetensors');
+function hasExtension(path: string, extension: string): boolean {
+  return path.toLowerCase().endsWith(extension);
 }
 
 function inferenceBuffers(shape: NetworkShape, capacity: number): ChunkBuffers {

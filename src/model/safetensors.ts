@@ -29,12 +29,9 @@ export function tensorNames(layer: number): { weight: string; bias: string } {
   return { weight: `${2 * layer}.weight`, bias: `${2 * layer}.bias` };
 }
 
-/**
- * The normalization (x ← (x − offset) · scale, before the first Linear) goes into the metadata as
- * JSON, not into tensors, so that the tensors load strictly into a plain nn.Sequential.
- */
-export function serializeSafetensors(shape: NetworkShape, layers: readonly LayerViews[], labels: readonly string[] | null, normalization: Normalization | null): Uint8Array {
-  const metadata: Metadata = {
+/** The architecture, labels and normalization as string metadata (JSON where not a plain word); the ONNX file reuses it. */
+export function describeModel(shape: NetworkShape, labels: readonly string[] | null, normalization: Normalization | null): Metadata {
+  return {
     format: MODEL_FORMAT,
     version: String(MODEL_VERSION),
     sizes: JSON.stringify(shape.sizes),
@@ -43,7 +40,14 @@ export function serializeSafetensors(shape: NetworkShape, layers: readonly Layer
     labels: JSON.stringify(labels ?? null),
     normalization: JSON.stringify(normalization ? { kind: normalization.kind, offset: Array.from(normalization.offset), scale: Array.from(normalization.scale) } : null),
   };
-  const header: Record<string, unknown> = { [METADATA_KEY]: metadata };
+}
+
+/**
+ * The normalization (x ← (x − offset) · scale, before the first Linear) goes into the metadata as
+ * JSON, not into tensors, so that the tensors load strictly into a plain nn.Sequential.
+ */
+export function serializeSafetensors(shape: NetworkShape, layers: readonly LayerViews[], labels: readonly string[] | null, normalization: Normalization | null): Uint8Array {
+  const header: Record<string, unknown> = { [METADATA_KEY]: describeModel(shape, labels, normalization) };
   const tensors: Float32Array[] = [];
   let offset = 0;
   layers.forEach((layer, l) => {

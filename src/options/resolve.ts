@@ -3,7 +3,7 @@
 // caller wrote it (InputError spells it `threads` for the library, `--threads` for the CLI).
 import { availableParallelism } from 'node:os';
 import { InputError, describeValue, optionRef } from '../errors.js';
-import { checkOption, type CommandName, type InputOf, type LibraryOptionsOf, type OptionSpec, type ValueOf } from './spec.js';
+import { checkOption, defaultFor, type CommandName, type InputOf, type LibraryOptionsOf, type OptionSpec, type ValueOf } from './spec.js';
 import { OPTIONS, type OptionName } from './table.js';
 
 type Table = typeof OPTIONS;
@@ -29,7 +29,7 @@ export function resolveOptions<C extends CommandName>(command: C, input: unknown
     const value = given[name];
     if (value === undefined) {
       if (spec.requiredIn?.includes(command)) throw new InputError(`${optionRef(name)} is required`);
-      resolved[name] = typeof spec.default === 'function' ? (spec.default as () => unknown)() : spec.default;
+      resolved[name] = defaultFor(spec, command);
     } else {
       resolved[name] = checkOption(name, spec, value);
     }

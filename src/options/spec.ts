@@ -3,7 +3,7 @@
 // and carry the option's value type into the library's types.
 import { InputError, optionRef } from '../errors.js';
 
-export const COMMANDS = ['train', 'evaluate', 'predict', 'compare-modes', 'export'] as const;
+export const COMMANDS = ['train', 'evaluate', 'predict', 'compare-modes', 'export', 'bench'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 /** A value that failed its check: `detail` completes "<option> …". */
@@ -19,6 +19,8 @@ export interface OptionSpec<V, D = unknown, C extends readonly CommandName[] = r
   /** How yargs reads it from the command line. */
   readonly cli: { readonly type: 'string' | 'number' | 'boolean'; readonly choices?: readonly string[] };
   readonly default: D;
+  /** A different default for some commands (bench measures 3 epochs, not 30). */
+  readonly defaultIn?: Partial<Record<CommandName, unknown>>;
   /** The default as help shows it, when it is computed (threads: the core count). */
   readonly defaultText?: string;
   /** Command-line text → value, before the check (sizes such as "128,64"). */
@@ -45,6 +47,7 @@ export type Fingerprinted = boolean | ((resolved: Readonly<Record<string, unknow
 /** What every option states; C and L keep the commands and the library flag literal, for the library's types. */
 interface Common<C extends readonly CommandName[], L extends boolean> {
   readonly help: string | Partial<Record<CommandName, string>>;
+  readonly defaultIn?: Partial<Record<CommandName, unknown>>;
   readonly commands: C;
   readonly requiredIn?: readonly CommandName[];
   readonly library?: L;
@@ -113,6 +116,22 @@ export function text<D extends string | undefined, const C extends readonly Comm
     cli: { type: 'string' },
     default: defaultValue,
     check: (value) => (typeof value === 'string' ? value : fail(`needs text, got ${got(value)}`)),
+  };
+}
+
+/** Several of a fixed set of names: "M1,M3" on the command line, ['M1', 'M3'] in the library. */
+export function names<const V extends string, D extends readonly V[] | undefined, const C extends readonly CommandName[], L extends boolean = true>(choices: readonly V[], defaultValue: D, common: Common<C, L>): OptionSpec<V[], D, C, L> {
+  const problem = (shown: string): never => fail(`must be comma-separated names from ${choices.join(', ')}, got "${shown}"`);
+  return {
+    ...common,
+    cli: { type: 'string' },
+    default: defaultValue,
+    defaultText: defaultValue?.join(','),
+    parse: (raw) => raw.split(',').map((part) => part.trim()),
+    check: (value) => {
+      if (!Array.isArray(value) || value.length === 0 || value.some((v) => !(choices as readonly unknown[]).includes(v))) return problem(Array.isArray(value) ? value.join(',') : String(value));
+      return [...(value as V[])];
+    },
   };
 }
 
@@ -188,6 +207,12 @@ export function checkOption<V>(name: string, spec: OptionSpec<V>, value: unknown
     if (error instanceof OptionProblem) throw new InputError(`${optionRef(name)} ${error.message}`);
     throw error;
   }
+}
+
+/** The default of an option for one command (computed ones computed now). */
+export function defaultFor(spec: OptionSpec<unknown>, command: CommandName): unknown {
+  const value = spec.defaultIn && command in spec.defaultIn ? spec.defaultIn[command] : spec.default;
+  return typeof value === 'function' ? (value as () => unknown)() : value;
 }
 
 /** The help text of an option for one command. */

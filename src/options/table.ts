@@ -10,11 +10,13 @@ import { OPTIMIZERS } from '../optim/optimizers.js';
 import { SCHEDULES, STEP_EVERY_EPOCHS } from '../optim/schedule.js';
 import { KERNEL_OPTIONS } from '../parallel/kernel-set.js';
 import { MAX_LAYER_SIZE } from '../model/layout.js';
+import { WORKLOAD_IDS } from '../model/workloads.js';
 import type { Dataset } from '../data/dataset.js';
-import { choice, column, dataSource, flag, integer, path, real, sizes, type OptionSpec } from './spec.js';
+import { choice, column, dataSource, flag, integer, names, path, real, sizes, type OptionSpec } from './spec.js';
 
 const DATA = ['train', 'evaluate', 'predict', 'compare-modes'] as const;
 const TRAINING = ['train', 'compare-modes'] as const;
+const MEASURED = ['train', 'compare-modes', 'bench'] as const;
 
 /** The most threads we accept: far beyond any useful count, but not a typo's worth of workers. */
 export function maxThreads(): number {
@@ -29,20 +31,20 @@ export const OPTIONS = {
   labelColumn: column({ commands: DATA, fingerprint: true, help: 'CSV label column name or 0-based index (default: the last column)' }),
   labels: path({ commands: DATA, fingerprint: false, file: 'input', help: 'IDX labels file, when --data is a single IDX images file' }),
   seed: integer(1, { min: 0, max: Number.MAX_SAFE_INTEGER, commands: DATA, fingerprint: true, help: 'seeds data generation, the validation split, initialisation and shuffling' }),
-  samples: integer(undefined, { min: 2, max: 1 << 30, commands: DATA, fingerprint: true, help: 'builtin sets: number of rows' }),
+  samples: integer(undefined, { min: 2, max: 1 << 30, commands: [...DATA, 'bench'], fingerprint: true, help: 'builtin sets: number of rows' }),
   features: integer(undefined, { min: 1, max: 1 << 30, commands: DATA, fingerprint: true, help: 'builtin:blobs: number of features' }),
   classes: integer(undefined, { min: 2, max: 1 << 30, commands: DATA, fingerprint: true, help: 'builtin:spirals/blobs: number of classes' }),
   noise: real(undefined, { min: 0, commands: DATA, fingerprint: true, help: 'builtin sets: noise level' }),
   testData: path({ commands: TRAINING, fingerprint: false, file: 'input', help: "CSV (or IDX) evaluated once after training; replaces an IDX directory's t10k set" }),
 
   // ---- the network and how it learns ----
-  layers: sizes([64, 64], { max: MAX_LAYER_SIZE, example: '128,64', commands: TRAINING, fingerprint: true, help: 'hidden layer sizes' }),
-  activation: choice(HIDDEN_ACTIVATIONS, 'relu', { commands: TRAINING, fingerprint: true, help: 'hidden activation' }),
+  layers: sizes([64, 64], { max: MAX_LAYER_SIZE, example: '128,64', commands: MEASURED, defaultIn: { bench: undefined }, fingerprint: true, help: { train: 'hidden layer sizes', bench: 'measure this network (784 inputs, 10 classes) instead of the standard workloads' } }),
+  activation: choice(HIDDEN_ACTIVATIONS, 'relu', { commands: MEASURED, fingerprint: true, help: 'hidden activation' }),
   loss: choice(['auto', ...LOSS_KINDS], 'auto', { commands: TRAINING, fingerprint: true, help: 'auto: 2 classes → bce, more → cross-entropy, numeric targets → mse' }),
   mode: choice(MODES, 'minibatch', { commands: TRAINING, fingerprint: true, help: 'batch: the whole set per step; sgd: one row per step' }),
-  batchSize: integer(64, { min: 1, max: 1 << 24, commands: TRAINING, fingerprint: true, help: 'rows per step in minibatch mode' }),
+  batchSize: integer(64, { min: 1, max: 1 << 24, commands: MEASURED, defaultIn: { bench: undefined }, fingerprint: true, help: { train: 'rows per step in minibatch mode', bench: 'rows per step (default: each workload\'s own; 128 with --layers)' } }),
   // Only the cosine schedule depends on the total epoch count; otherwise a resume may extend a run.
-  epochs: integer(30, { min: 1, max: 1e7, commands: TRAINING, fingerprint: (o) => o.lrSchedule === 'cosine', help: 'passes over the training set' }),
+  epochs: integer(30, { min: 1, max: 1e7, commands: MEASURED, defaultIn: { bench: 3 }, fingerprint: (o) => o.lrSchedule === 'cosine', help: 'passes over the training set' }),
   lr: real(0.1, { min: 0, above: true, commands: TRAINING, fingerprint: true, help: 'learning rate' }),
   optimizer: choice(OPTIMIZERS, 'sgd', { commands: TRAINING, fingerprint: true, help: 'update rule: plain SGD, momentum (--momentum) or adam (--beta1, --beta2, --epsilon)' }),
   momentum: real(0.9, { min: 0, max: 1, below: true, commands: TRAINING, fingerprint: true, help: 'momentum optimizer: μ' }),
@@ -57,10 +59,16 @@ export const OPTIONS = {
 
   // ---- how it runs ----
   threads: {
-    ...integer(() => availableParallelism(), { min: 1, max: maxThreads(), commands: TRAINING, fingerprint: false, help: 'compute threads; more than the cores are not started' }),
+    ...integer(() => availableParallelism(), {
+      min: 1,
+      max: maxThreads(),
+      commands: MEASURED,
+      fingerprint: false,
+      help: { train: 'compute threads; more than the cores are not started', bench: 'the most threads to measure: 1, 2, 4, … up to this' },
+    }),
     defaultText: 'the number of cores',
   },
-  kernels: choice(KERNEL_OPTIONS, 'auto', { commands: TRAINING, fingerprint: false, help: 'kernel set (auto: the fastest that loads here)' }),
+  kernels: choice(KERNEL_OPTIONS, 'auto', { commands: MEASURED, fingerprint: false, help: 'kernel set (auto: native when built, else WebAssembly SIMD)' }),
 
   // ---- what it writes ----
   out: path({
@@ -68,19 +76,22 @@ export const OPTIONS = {
     requiredIn: ['compare-modes', 'predict', 'export'],
     fingerprint: false,
     file: 'output',
-    help: { train: 'write the trained model here (.json or .safetensors)', 'compare-modes': 'HTML report to write', predict: 'predictions CSV to write', export: 'model file to write' },
+    help: { train: 'write the trained model here (.json, .safetensors, or .onnx to run elsewhere)', 'compare-modes': 'HTML report to write', predict: 'predictions CSV to write', export: 'model file to write' },
   }),
   checkpointDir: path({ commands: ['train'], fingerprint: false, file: 'checkpoint-output', help: 'write a checkpoint here after every epoch' }),
   resume: path({ commands: ['train'], fingerprint: false, file: 'checkpoint-input', help: 'continue from the checkpoint in this directory (same flags as the original run)' }),
   batchSizes: sizes([64, 128, 256, 512], { max: 1 << 24, example: '32,128', commands: ['compare-modes'], fingerprint: false, help: 'mini-batch sizes to compare' }),
+
+  workloads: names(WORKLOAD_IDS, WORKLOAD_IDS, { commands: ['bench'], fingerprint: false, help: 'standard workloads to measure (M1, M2: small MLPs, M3: a large one)' }),
+  rounds: integer(3, { min: 1, max: 1000, commands: ['bench'], fingerprint: false, help: 'rounds; each runs every thread count once, interleaved; samples/s is the median over rounds' }),
 
   // ---- the command line only ----
   logJson: path({ commands: ['train'], library: false, fingerprint: false, file: 'output', help: 'write one JSON line per epoch here, and a done line' }),
   plot: path({ commands: ['train'], library: false, fingerprint: false, file: 'output', help: 'draw loss and accuracy per epoch to this SVG file' }),
   quiet: flag({ commands: TRAINING, library: false, fingerprint: false, help: 'print nothing but errors' }),
   model: path({ commands: ['evaluate', 'predict', 'export'], requiredIn: ['evaluate', 'predict', 'export'], library: false, fingerprint: false, file: 'input', help: 'model file from train --out (.json or .safetensors)' }),
-  json: flag({ commands: ['evaluate'], library: false, fingerprint: false, help: 'print one JSON object' }),
-  format: choice(['safetensors', 'json'], 'safetensors', { commands: ['export'], library: false, fingerprint: false, help: 'format of the file to write' }),
+  json: flag({ commands: ['evaluate', 'bench'], library: false, fingerprint: false, help: 'print one JSON object' }),
+  format: choice(['safetensors', 'json', 'onnx'], 'safetensors', { commands: ['export'], library: false, fingerprint: false, help: 'format of the file to write' }),
 } satisfies Record<string, OptionSpec<unknown>>;
 
 export type OptionName = keyof typeof OPTIONS;

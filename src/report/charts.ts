@@ -1,6 +1,10 @@
 // Training pictures as SVG: vega-lite specs compiled to vega and rendered headless (renderer
 // 'none' needs neither a canvas nor a browser), so the CLI can write them anywhere Node runs.
+//
+// vega and vega-lite are optional dependencies (most of an install's size): a run that draws no
+// chart never loads them, and one that would is refused before training when they are absent.
 import type { TopLevelSpec } from 'vega-lite';
+import { InputError } from '../errors.js';
 import type { EpochEntry } from '../model/history.js';
 
 /** One point of a line: x, y and the line it belongs to. */
@@ -17,10 +21,34 @@ export const PANEL_HEIGHT = 220;
 const TRAIN_COLOR = '#4c78a8';
 const VALIDATION_COLOR = '#f58518';
 
-export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+const CHART_PACKAGES = ['vega', 'vega-lite'] as const;
+
+/**
+ * Throws an InputError (one line, with the command that fixes it) when vega or vega-lite is not
+ * installed. Resolving a package does not load it, so this is cheap enough to call before training.
+ */
+export function assertChartsAvailable(what: string): void {
+  for (const name of CHART_PACKAGES) {
+    try {
+      import.meta.resolve(name);
+    } catch {
+      throw chartsMissing(what);
+    }
+  }
+}
+
+function chartsMissing(what: string): InputError {
+  return new InputError(`${what} needs the optional packages vega and vega-lite, which are not installed: npm install vega vega-lite`);
+}
+
+/** A vega-lite spec (typed as a plain object so that the published types do not need vega-lite). */
+export async function renderSvg(spec: object): Promise<string> {
   // Loaded on first use: vega takes most of a second to import, which every CLI run would pay.
-  const [{ parse, View }, { compile }] = await Promise.all([import('vega'), import('vega-lite')]);
-  const view = new View(parse(compile(spec).spec), { renderer: 'none' });
+  const [{ parse, View }, { compile }] = await Promise.all([import('vega'), import('vega-lite')]).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ERR_MODULE_NOT_FOUND') throw chartsMissing('drawing a chart');
+    throw error;
+  });
+  const view = new View(parse(compile(spec as TopLevelSpec).spec), { renderer: 'none' });
   try {
     return await view.toSVG();
   } finally {

@@ -71,7 +71,7 @@ async function renderChart(title: string, xTitle: string, labels: readonly strin
   // Keep the runs' order (batch, mini-batches, SGD) in the legend and the colours.
   const color = { ...panel.encoding.color, scale: { domain: [...labels] } };
   const spec = { background: 'white', padding: 12, ...panel, width: CHART_WIDTH, encoding: { ...panel.encoding, color }, config: CHART_CONFIG };
-  return renderSvg(spec as Parameters<typeof renderSvg>[0]);
+  return renderSvg(spec);
 }
 
 function summaryTable(runs: readonly CompareRun[]): string {

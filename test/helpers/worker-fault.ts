@@ -1,6 +1,8 @@
 // Test-only fault injection, reachable only through an environment variable that no flag sets:
 // GRADPOOL_TEST_WORKER_FAULT=throw@N or exit@N makes the worker thread in scratch slot 1 throw, or its thread exit, on its
 // Nth command. The fault tests use it to prove that training stops cleanly when a worker fails.
+// It lives with the tests so that the published package does not contain it: the worker entry
+// imports it (from dist/test/helpers/) only when the variable is set.
 
 export function testFaultHook(slot: number): (() => void) | undefined {
   const spec = process.env.GRADPOOL_TEST_WORKER_FAULT;

@@ -1,0 +1,26 @@
+// `gradpool bench` measures the installed trainer on this machine; the in-repo benchmarks share its code.
+import test from 'ava';
+import { runCli } from './helpers/cli.js';
+
+test('gradpool bench --json reports every thread step, the kernels, and GFLOP/s as computed', async (t) => {
+  const result = await runCli(['bench', '--layers', '16', '--batch-size', '64', '--samples', '800', '--rounds', '1', '--epochs', '2', '--threads', '2', '--json'], {
+    env: { ...process.env, GRADPOOL_THREADS_BEYOND_CORES: '1' },
+  });
+  t.is(result.code, 0, result.stderr);
+  const report = JSON.parse(result.stdout) as { rows: { threads: number; samplesPerSec: number; gflops: number; kernels: string; speedup: number | null }[] };
+  t.deepEqual(report.rows.map((r) => r.threads), [1, 2]);
+  // 784-16-10: W = 784·16 + 16·10, W₀ = 784·16, so 6W − 2W₀ flops per sample
+  const flopsPerSample = 6 * (784 * 16 + 16 * 10) - 2 * 784 * 16;
+  for (const row of report.rows) {
+    t.true(row.samplesPerSec > 0);
+    t.true(Math.abs((row.gflops * 1e9) / row.samplesPerSec - flopsPerSample) < 1e-6 * flopsPerSample);
+    t.true(['native', 'wasm', 'typescript'].includes(row.kernels));
+  }
+  t.is(report.rows[0]!.speedup, 1);
+});
+
+test('gradpool bench refuses an unknown workload, naming the flag', async (t) => {
+  const result = await runCli(['bench', '--workloads', 'M9']);
+  t.is(result.code, 2);
+  t.regex(result.stderr, /^gradpool: --workloads must be comma-separated names from M1, M2, M3, got "M9"/);
+});
