@@ -81,8 +81,8 @@ const cases: Case[] = [
   { name: 'a negative sample index', corrupt: (file) => edited(file, (c) => (c.trainOrder[4] = -1)), expect: /trainOrder\[4\] is -1, outside/ },
   { name: 'a duplicated sample index', corrupt: (file) => edited(file, (c) => (c.trainOrder[7] = c.trainOrder[2]!)), expect: /trainOrder\[7\] repeats row \d+/ },
   { name: 'a sample order one row short', corrupt: (file) => edited(file, (c) => (c.trainOrder = c.trainOrder.slice(1))), expect: /trainOrder has 149 rows, this run trains on 150/ },
-  { name: 'different options (lr)', corrupt: (file) => file, options: { lr: 0.5 }, expect: /different data or options: lr is 0\.5 in this run, 0\.01 in the checkpoint/ },
-  { name: 'different data (more rows)', corrupt: (file) => file, options: { samples: 204 }, expect: /different data or options/ },
+  { name: 'different options (lr)', corrupt: (file) => file, options: { lr: 0.5 }, expect: /different data, options or kernels: lr is 0\.5 in this run, 0\.01 in the checkpoint/ },
+  { name: 'different data (more rows)', corrupt: (file) => file, options: { samples: 204 }, expect: /different data, options or kernels/ },
 ];
 
 for (const c of cases) {

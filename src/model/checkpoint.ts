@@ -261,18 +261,18 @@ function fingerprintDifference(stored: string, current: string): string {
     before = JSON.parse(stored) as Record<string, unknown>;
     now = JSON.parse(current) as Record<string, unknown>;
   } catch {
-    return `fingerprint: the checkpoint was made with different data or options; ${advice}`;
+    return `fingerprint: the checkpoint was made with different data, options or kernels; ${advice}`;
   }
-  if (!isObject(before)) return `fingerprint: the checkpoint was made with different data or options; ${advice}`;
+  if (!isObject(before)) return `fingerprint: the checkpoint was made with different data, options or kernels; ${advice}`;
   for (const key of new Set([...Object.keys(now), ...Object.keys(before)])) {
     const [a, b] = [JSON.stringify(before[key]), JSON.stringify(now[key])];
     if (a === b) continue;
-    if (key === 'dataContent') return `fingerprint: the checkpoint was made with different data or options: the training data differs in content; ${advice}`;
+    if (key === 'dataContent') return `fingerprint: the checkpoint was made with different data, options or kernels: the training data differs in content; ${advice}`;
     if (key === 'kernelSet') return `fingerprint: the checkpoint was made with other kernels (${shorten(a)}; ${shorten(b)} here), whose results differ; resume on the same kind of machine with the same ${optionRef('kernels')}`;
     const name = FACTS.includes(key) ? key : optionRef(key);
-    return `fingerprint: the checkpoint was made with different data or options: ${name} is ${shorten(b)} in this run, ${shorten(a)} in the checkpoint; ${advice}`;
+    return `fingerprint: the checkpoint was made with different data, options or kernels: ${name} is ${shorten(b)} in this run, ${shorten(a)} in the checkpoint; ${advice}`;
   }
-  return `fingerprint: the checkpoint was made with different data or options; ${advice}`;
+  return `fingerprint: the checkpoint was made with different data, options or kernels; ${advice}`;
 }
 
 function shorten(json: string | undefined): string {
