@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError, describeValue, optionRef } from '../errors.js';
-import { writeFileAtomic } from '../io/atomic.js';
+import { WriteError, writeFileAtomic } from '../io/atomic.js';
 import type { EpochEntry } from '../model/history.js';
 
 const MAGIC = 'GPCKPT02';
@@ -48,7 +48,11 @@ interface BufferEntry {
 type Header = Omit<Checkpoint, 'parameters' | 'optimizerState' | 'trainOrder' | 'bestParameters'> & { buffers: BufferEntry[] };
 
 export async function writeCheckpoint(directory: string, checkpoint: Checkpoint): Promise<void> {
-  await mkdir(directory, { recursive: true });
+  try {
+    await mkdir(directory, { recursive: true });
+  } catch (error) {
+    throw new WriteError(directory, error);
+  }
   await writeFileAtomic(join(directory, CHECKPOINT_FILE), encodeCheckpoint(checkpoint));
 }
 
