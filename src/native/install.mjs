@@ -3,8 +3,12 @@
 // one line and exits 0, and gradpool runs the WebAssembly kernels. The build's full output goes to
 // build/install.log beside this script.
 //   GRADPOOL_SKIP_NATIVE_BUILD=1   skip the build
+//   --prebuild                     (npm pack) build afresh and copy the addon into
+//                                  prebuilds/<platform>-<arch>/, the node-gyp-build layout the loader
+//                                  looks in, so that installs without a compiler or without install
+//                                  scripts still get native kernels (it dispatches on CPU features)
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,10 +17,12 @@ const here = dirname(fileURLToPath(import.meta.url));
 const packageRoot = join(here, '..', '..');
 const say = (line) => console.log(`gradpool: ${line}`);
 
+const prebuild = process.argv.includes('--prebuild');
+
 function main() {
   if (process.env.GRADPOOL_SKIP_NATIVE_BUILD) return say('native kernels not built (GRADPOOL_SKIP_NATIVE_BUILD is set); the WebAssembly kernels will run');
   const prebuilt = prebuiltAddon();
-  if (prebuilt && loads(prebuilt)) return say(`using the prebuilt native kernels ${prebuilt}`);
+  if (!prebuild && prebuilt && loads(prebuilt)) return say(`using the prebuilt native kernels ${prebuilt}`);
 
   const nodeGyp = findNodeGyp();
   if (!nodeGyp) return say('native kernels not built (node-gyp not found); the WebAssembly kernels will run');
@@ -28,6 +34,13 @@ function main() {
   if (result.status !== 0 || !existsSync(addon)) return say(`native kernels not built (${failureSummary(result)}; details in ${log}); the WebAssembly kernels will run`);
   if (!loads(addon)) return say(`native kernels built but do not load (details in ${log}); the WebAssembly kernels will run`);
   say(`native kernels built (${createRequire(import.meta.url)(addon).supportedLevels.join(', ')})`);
+  if (prebuild) {
+    const dir = join(packageRoot, 'prebuilds', `${process.platform}-${process.arch}`);
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    copyFileSync(addon, join(dir, 'gradpool.napi.node'));
+    say(`prebuilt addon copied to ${join(dir, 'gradpool.napi.node')}`);
+  }
 }
 
 /** npm sets npm_config_node_gyp for scripts; otherwise look beside this node's npm, then on PATH. */
