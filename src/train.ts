@@ -1,4 +1,5 @@
 // The epoch loop: dataset → arena → seeded batches → coordinator steps → history → model.
+import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { batchCount, batchRange, effectiveBatchSize } from './data/batches.js';
@@ -7,16 +8,16 @@ import { openTrainingData, type OpenedData } from './data/load.js';
 import { applyImputation, applyNormalization, applyTargetScaling, fitImputation, fitNormalization, fitTargetScaling, type TargetScaling } from './data/normalize.js';
 import { scaledInputs, withFills, type Schema } from './data/schema.js';
 import { randomStream, resumableStream, shuffleInPlace, type ResumableRandom } from './data/random.js';
-import { InputError, optionRef } from './errors.js';
-import { assertWritablePath, ensureWritableDirectory } from './io/atomic.js';
+import { InputError, describeValue, optionRef } from './errors.js';
 import type { LossKind } from './math/kernels.js';
 import { nativeIsa } from './math/native-kernels.js';
-import { readCheckpoint, writeCheckpoint, type Checkpoint } from './model/checkpoint.js';
+import { checkCheckpoint, readCheckpoint, writeCheckpoint, type Checkpoint, type StoredCheckpoint } from './model/checkpoint.js';
 import type { EpochEntry } from './model/history.js';
 import { initializeParameters } from './model/init.js';
 import type { NetworkShape } from './model/layout.js';
-import { Model } from './model/model.js';
+import { Model, assertSavable } from './model/model.js';
 import { scheduledLearningRate } from './optim/schedule.js';
+import { checkPathOptions } from './options/paths.js';
 import { resolveOptions, runFingerprint, type OptionsInput, type Resolved } from './options/resolve.js';
 import { Coordinator, WorkerFailure } from './parallel/coordinator.js';
 import { resolveKernelSet, type KernelSetName } from './parallel/kernel-set.js';
@@ -84,6 +85,13 @@ export interface TrainResult {
   shardsByParticipant: number[];
   /** What was read: schema, notes, load time. */
   data: DataSummary;
+  /**
+   * The file the model was written to (options.out), or null: none was asked for, or no training
+   * step ran (stopped before the first one), so an existing file was left as it was.
+   */
+  savedTo: string | null;
+  /** Optimizer steps behind the model, those before a resume included (0: stopped before the first). */
+  steps: number;
 }
 
 /** Training cannot go on (a worker thread failed); the message names epoch and step. */
@@ -100,8 +108,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     if (options[name] !== undefined && typeof options[name] !== 'function') throw new InputError(`train: ${name} must be a function`);
   }
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw new InputError('train: signal must be an AbortSignal');
-  if (resolved.out) await assertWritablePath(optionRef('out'), resolved.out);
-  if (resolved.checkpointDir) await ensureWritableDirectory(optionRef('checkpointDir'), resolved.checkpointDir);
+  // Outputs against inputs and each other, before any work.
+  await checkPathOptions('train', resolved);
   const checkpoint = resolved.resume ? await readCheckpoint(resolved.resume) : undefined;
   const loadStarted = performance.now();
   let loaded: OpenedData | undefined = await loadData(resolved, options);
@@ -110,6 +118,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const loss = chooseLoss(resolved.loss, targets, source);
   const outputs = outputWidth(targets, loss);
   const shape: NetworkShape = { sizes: [features, ...resolved.layers, outputs], activation: resolved.activation, loss };
+  if (resolved.out) assertSavable(resolved.out, shape, optionRef('out'));
   const labels = targets.kind === 'classes' ? targets.names : null;
   const testRows = loaded.test?.rows ?? 0;
   const valRows = Math.round(rows * resolved.valSplit);
@@ -127,16 +136,17 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     optimizer: { name: resolved.optimizer, momentum: resolved.momentum, beta1: resolved.beta1, beta2: resolved.beta2, epsilon: resolved.epsilon, weightDecay: resolved.weightDecay },
   });
   try {
-    // The exact kernel set (native-avx2, wasm-simd, …) counts: results differ between them.
-    // An in-memory Dataset is identified by its size only (hashing it would cost a pass over the data).
-    const fingerprint = runFingerprint(resolved, { data: typeof resolved.data === 'string' ? resolved.data : 'in-memory', rows, features, kernels: coordinator.kernelSet });
-    if (checkpoint && checkpoint.fingerprint !== fingerprint) {
-      throw new InputError(`${optionRef('resume')} ${resolved.resume}: the checkpoint was made with different data, options or kernels; resume with the flags of the original run on the same kind of machine`);
-    }
     const { views } = coordinator;
     copyRows(loaded.training, views.x, views.y, 0, outputs);
     if (loaded.test) copyRows(loaded.test, views.x, views.y, rows, outputs);
     loaded = undefined;
+    // A checkpoint knows its data by content (the rows as written here, before normalization), not
+    // by the path it was read from; hashed only when a checkpoint is written or read. The exact
+    // kernel set (native-avx2, wasm-simd, …) counts too: results differ between them.
+    const fingerprint =
+      resolved.checkpointDir || checkpoint
+        ? runFingerprint(resolved, { dataContent: contentHash(views.x.subarray(0, rows * features), views.y.subarray(0, rows * outputs)), dataRows: rows, dataFeatures: features, classNames: labels, kernelSet: coordinator.kernelSet })
+        : '';
     // order = [training rows | validation rows | test rows]; the validation rows are a seeded draw.
     for (let i = 0; i < rows + testRows; i++) views.order[i] = i;
     shuffleInPlace(views.order.subarray(0, rows), randomStream(resolved.seed, 'split'));
@@ -164,8 +174,12 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     options.onStart?.({ kernelSet: coordinator.kernelSet, kernelNote: kernels === 'native' ? nativeIsa().note : '', threads: coordinator.threads });
 
     const loop = new EpochLoop(coordinator, resolved, trainRows, valRows, labels !== null, fingerprint, options, lossUnit);
-    if (checkpoint) loop.restore(checkpoint);
-    const { stopReason, message } = await loop.run();
+    if (checkpoint) loop.restore(checkpoint, rows);
+    const run = await loop.run();
+    const { stopReason } = run;
+    // A stop before the first step leaves an existing --out as it was: there is nothing trained to save.
+    const trained = loop.steps > 0;
+    const message = trained || !resolved.out ? run.message : `${run.message}; nothing was trained, so ${resolved.out} was not written`;
     const model = new Model(shape, loop.finalParameters(), labels, normalization, { schema: fittedSchema, targetScaling });
     let testResult: TrainResult['test'] = null;
     if (testRows > 0 && stopReason !== 'diverged') {
@@ -173,9 +187,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       const stats = await coordinator.evaluate(rows, rows + testRows);
       testResult = { loss: (stats.lossSum * lossUnit) / testRows, accuracy: labels ? stats.correct / testRows : null };
     }
-    if (resolved.out) await model.save(resolved.out);
+    const savedTo = resolved.out && trained ? resolved.out : null;
+    if (savedTo) await model.save(savedTo);
     const shardsByParticipant = [...coordinator.trainShardsByParticipant];
-    return { model, history: loop.history, test: testResult, aborted: stopReason === 'aborted', stopReason, message, kernels, kernelSet: coordinator.kernelSet, shardsByParticipant, data };
+    return { model, history: loop.history, test: testResult, aborted: stopReason === 'aborted', stopReason, message, kernels, kernelSet: coordinator.kernelSet, shardsByParticipant, data, savedTo, steps: loop.steps };
   } finally {
     await coordinator.close();
   }
@@ -212,8 +227,23 @@ class EpochLoop {
     this.lastFinite = coordinator.views.parameters.slice();
   }
 
-  restore(checkpoint: Checkpoint): void {
+  /** Optimizer steps taken, those before a resume included. */
+  get steps(): number {
+    return this.step;
+  }
+
+  /** Checks the checkpoint against this run (InputError naming the field), then continues from it. */
+  restore(checkpoint: StoredCheckpoint, rows: number): void {
     const { views } = this.coordinator;
+    checkCheckpoint(checkpoint, {
+      fingerprint: this.fingerprint,
+      parameters: views.parameters.length,
+      optimizerBuffers: views.optimizerState.length,
+      trainingRows: this.trainOrder,
+      rows,
+      batches: batchCount(this.trainRows, this.batchSize),
+      epochs: this.options.epochs,
+    });
     views.parameters.set(checkpoint.parameters);
     checkpoint.optimizerState.forEach((state, i) => views.optimizerState[i]!.set(state));
     this.trainOrder.set(checkpoint.trainOrder);
@@ -247,7 +277,10 @@ class EpochLoop {
       let threads = 1;
       let lr = options.lr;
       for (let b = 0; b < batches; b++) {
-        if (callbacks.signal?.aborted) return { stopReason: 'aborted', message: `stopped during epoch ${epochIndex + 1} (interrupted)` };
+        if (callbacks.signal?.aborted) {
+          const where = this.step === 0 ? 'before the first training step' : `during epoch ${epochIndex + 1}`;
+          return { stopReason: 'aborted', message: `stopped ${where} (interrupted)` };
+        }
         const [start, end] = batchRange(b, this.trainRows, this.batchSize);
         lr = scheduledLearningRate(options.lrSchedule, options.lr, epochIndex, b / batches, options.epochs);
         let stats;
@@ -370,6 +403,13 @@ async function loadData(options: ResolvedOptions, callbacks: TrainCallbacks): Pr
     testData: options.testData,
     onProgress: callbacks.onLoadProgress,
   });
+}
+
+/** SHA-256 of the training rows as they sit in the arena: the data's identity for a checkpoint. */
+function contentHash(x: Float32Array, y: Float32Array): string {
+  const hash = createHash('sha256');
+  for (const part of [x, y]) hash.update(new Uint8Array(part.buffer, part.byteOffset, part.byteLength));
+  return hash.digest('hex');
 }
 
 /** auto: two classes → sigmoid + BCE, more → softmax + cross-entropy, numeric targets → MSE. */

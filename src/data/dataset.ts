@@ -2,7 +2,7 @@
 // write its features into memory it is given). Training writes it straight into the shared arena;
 // loadDataset writes it into an array of its own. A Dataset is the same thing with its features
 // already in memory (what the library returns, and what a caller may hand to train()).
-import { InputError } from '../errors.js';
+import { InputError, describeValue } from '../errors.js';
 import type { NormalizationKind } from './normalize.js';
 import type { Schema } from './schema.js';
 
@@ -45,17 +45,12 @@ export interface DataDescription {
 }
 
 /** A Dataset handed in by a library user, checked for what the loaders guarantee, as a description. */
-export function describeDataset(dataset: Dataset): DataDescription {
-  if (typeof dataset !== 'object' || dataset === null) throw new InputError('data: a Dataset must be an object');
-  const { rows, features, x, targets } = dataset;
-  if (!(x instanceof Float32Array) || !Number.isInteger(rows) || !Number.isInteger(features) || rows < 1 || features < 1 || x.length !== rows * features) {
-    throw new InputError('data: a Dataset needs x as a Float32Array of rows × features values');
-  }
-  for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i]!)) throw new InputError(`data: x[${i}] (row ${Math.floor(i / features)}) is not finite`);
-  if (typeof targets !== 'object' || targets === null) throw new InputError('data: a Dataset needs targets');
-  if (targets.kind === 'classes' && (!(targets.index instanceof Int32Array) || targets.index.length !== rows || targets.index.some((c) => c < 0 || c >= targets.names.length))) throw new InputError('data: targets.index needs one class index in [0, names.length) per row');
-  if (targets.kind === 'values' && (!(targets.values instanceof Float32Array) || targets.values.length !== rows)) throw new InputError('data: targets.values needs one value per row');
-  if (targets.kind === 'values' && !targets.values.every(Number.isFinite)) throw new InputError('data: targets.values must all be finite');
+export function describeDataset(given: Dataset): DataDescription {
+  if (typeof given !== 'object' || given === null) throw new InputError('data: a Dataset must be an object');
+  const dataset = checkDataset(given);
+  const { rows, features, x } = dataset;
+  // Class indices and values may come as plain arrays: the arena's writer wants typed ones.
+  const targets: Targets = dataset.targets.kind === 'classes' ? { kind: 'classes', names: [...dataset.targets.names], index: Int32Array.from(dataset.targets.index) } : dataset.targets.kind === 'values' ? { kind: 'values', values: Float32Array.from(dataset.targets.values) } : dataset.targets;
   return {
     source: typeof dataset.source === 'string' ? dataset.source : 'data',
     rows,
@@ -134,4 +129,61 @@ export function integerTargets(source: string, labels: Uint8Array | Int32Array, 
     index[r] = mapped;
   }
   return { kind: 'classes', index, names: [...names] };
+}
+
+/**
+ * A Dataset handed in by a library user: the same invariants the loaders guarantee, each broken one
+ * refused with an InputError naming the field.
+ */
+function checkDataset(dataset: Dataset): Dataset {
+  const fail = (what: string): never => {
+    throw new InputError(`data: ${what}`);
+  };
+  const { rows, features, x, targets, source } = dataset;
+  if (source !== undefined && typeof source !== 'string') fail(`source must be a string, got ${describeValue(source)}`);
+  if (typeof rows !== 'number' || !Number.isInteger(rows) || rows < 1) fail(`rows must be a whole number ≥ 1, got ${describeValue(rows)}`);
+  if (typeof features !== 'number' || !Number.isInteger(features) || features < 1) fail(`features must be a whole number ≥ 1, got ${describeValue(features)}`);
+  if (!(x instanceof Float32Array)) fail(`x must be a Float32Array of rows × features values, got ${kindOf(x)}`);
+  if (x.length !== rows * features) fail(`x has ${x.length} values; a Dataset needs rows × features = ${rows * features}`);
+  for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i]!)) fail(`x[${i}] (row ${Math.floor(i / features)}) is not finite`);
+  if (typeof targets !== 'object' || targets === null) return fail(`targets must be an object with a kind, got ${describeValue(targets)}`);
+  const kind = (targets as { kind: unknown }).kind;
+  if (kind === 'classes' && targets.kind === 'classes') {
+    const { names, index } = targets;
+    if (!Array.isArray(names) || names.some((name) => typeof name !== 'string')) fail('targets.names must be an array of strings');
+    const seen = new Set<string>();
+    for (const name of names) {
+      if (seen.has(name)) fail(`targets.names: ${describeValue(name)} appears more than once`);
+      seen.add(name);
+    }
+    if (!isNumberArray(index)) fail(`targets.index must be an Int32Array (or array) of class indices, got ${kindOf(index)}`);
+    if (index.length !== rows) fail(`targets.index has ${index.length} entries for ${rows} rows`);
+    for (let r = 0; r < rows; r++) {
+      const c = index[r];
+      if (typeof c !== 'number' || !Number.isInteger(c) || c < 0 || c >= names.length) fail(`targets.index[${r}] is ${describeValue(c)}; a class index is a whole number from 0 to ${names.length - 1}`);
+    }
+  } else if (kind === 'values' && targets.kind === 'values') {
+    const { values } = targets;
+    if (!isNumberArray(values)) fail(`targets.values must be a Float32Array (or array) of numbers, got ${kindOf(values)}`);
+    if (values.length !== rows) fail(`targets.values has ${values.length} entries for ${rows} rows`);
+    for (let r = 0; r < rows; r++) {
+      const v = values[r];
+      if (typeof v !== 'number' || !Number.isFinite(Math.fround(v))) fail(`targets.values[${r}] is ${describeValue(v)}; a regression target must be a finite float32 number`);
+    }
+  } else if (kind === 'none') {
+    fail('targets.kind is "none": training needs labels ("classes") or values ("values")');
+  } else {
+    fail(`targets.kind must be "classes" or "values", got ${describeValue(kind)}`);
+  }
+  return source === undefined ? { ...dataset, source: 'data' } : dataset;
+}
+
+function isNumberArray(value: unknown): value is ArrayLike<number> {
+  return Array.isArray(value) || (ArrayBuffer.isView(value) && !(value instanceof DataView) && !(value instanceof BigInt64Array) && !(value instanceof BigUint64Array));
+}
+
+function kindOf(value: unknown): string {
+  if (ArrayBuffer.isView(value)) return `a ${value.constructor.name}`;
+  if (Array.isArray(value)) return 'an array';
+  return describeValue(value);
 }

@@ -4,7 +4,8 @@ import { NORMALIZATIONS, type Normalization, type TargetScaling } from '../data/
 import { parseSchema, schemaToJson, type Schema } from '../data/schema.js';
 import { InputError, describeValue } from '../errors.js';
 import { HIDDEN_ACTIVATIONS, LOSS_KINDS, type HiddenActivation, type LossKind } from '../math/kernels.js';
-import { layerViews, parameterLayout, type LayerViews, type NetworkShape } from './layout.js';
+import { constants } from 'node:buffer';
+import { layerViews, parameterCount, parameterLayout, type LayerViews, type NetworkShape } from './layout.js';
 
 /** What a model file holds, ready for `new Model(...)`. */
 export interface ModelContents {
@@ -49,7 +50,44 @@ interface ModelJson {
   layers: LayerJson[];
 }
 
-export function serializeModel(shape: NetworkShape, layers: readonly LayerViews[], labels: readonly string[] | null, normalization: Normalization | null, extras: ModelExtras = { schema: null, targetScaling: null }): string {
+/** The longest string Node can build: a JSON model file must fit in one, to be written and read back. */
+export const MAX_JSON_MODEL_CHARS = constants.MAX_STRING_LENGTH;
+/** The longest a float32 prints as a JSON number, with its comma ("-0.0000012345678901234567,"). */
+const MAX_NUMBER_CHARS = 26;
+
+/** An upper bound on the JSON text of a model of this shape, from its sizes alone. */
+export function jsonModelBound(shape: NetworkShape, labels: readonly string[] | null = null): number {
+  const numbers = parameterCount(shape) + 2 * shape.sizes[0]!;
+  return numbers * MAX_NUMBER_CHARS + JSON.stringify(labels ?? []).length + 200 * shape.sizes.length + 1000;
+}
+
+/** Refuses (InputError, before the string is built) a model whose JSON text Node could not hold. */
+function assertJsonFits(shape: NetworkShape, layers: readonly LayerViews[], labels: readonly string[] | null, normalization: Normalization | null, target: string): void {
+  if (jsonModelBound(shape, labels) <= MAX_JSON_MODEL_CHARS) return;
+  // Near the limit: count exactly, as JSON.stringify will print each number.
+  let chars = JSON.stringify(labels ?? []).length + 200 * shape.sizes.length + 1000;
+  const add = (values: ArrayLike<number>): void => {
+    for (let i = 0; i < values.length; i++) chars += String(values[i]).length + 1;
+  };
+  for (const layer of layers) {
+    add(layer.w);
+    add(layer.b);
+  }
+  if (normalization) {
+    add(normalization.offset);
+    add(normalization.scale);
+  }
+  if (chars > MAX_JSON_MODEL_CHARS) {
+    throw new InputError(`${target}: this model's JSON text would be about ${megabytes(chars)}, more than the ${megabytes(MAX_JSON_MODEL_CHARS)} Node can hold in one string; save it as .safetensors`);
+  }
+}
+
+export function megabytes(count: number): string {
+  return `${Math.round(count / 2 ** 20)} MiB`;
+}
+
+export function serializeModel(shape: NetworkShape, layers: readonly LayerViews[], labels: readonly string[] | null, normalization: Normalization | null, extras: ModelExtras = { schema: null, targetScaling: null }, target = 'model'): string {
+  assertJsonFits(shape, layers, labels, normalization, target);
   const last = layers.length - 1;
   const json: ModelJson = {
     format: MODEL_FORMAT,

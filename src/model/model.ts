@@ -4,11 +4,11 @@ import { applyImputation, applyNormalization, applyTargetScaling, unscaleTarget,
 import { encodeValues, featureColumns, fillValues, type CellValue, type Schema } from '../data/schema.js';
 import { InputError } from '../errors.js';
 import { referenceKernels, type Kernels } from '../math/kernels.js';
-import { readFile } from 'node:fs/promises';
-import { parseModel, serializeModel, type ModelExtras } from './file.js';
+import { open, readFile } from 'node:fs/promises';
+import { MAX_JSON_MODEL_CHARS, jsonModelBound, megabytes, parseModel, serializeModel, type ModelExtras } from './file.js';
 import { looksLikeOnnx, serializeOnnx } from './onnx.js';
 import { looksLikeSafetensors, parseSafetensors, serializeSafetensors } from './safetensors.js';
-import { layerViews, parameterLayout, type LayerViews, type NetworkShape, type ParameterLayout } from './layout.js';
+import { layerViews, parameterCount, parameterLayout, type LayerViews, type NetworkShape, type ParameterLayout } from './layout.js';
 import { ConfusionMatrix, predictedClass, type ClassMetrics } from './metrics.js';
 import { chunkBufferLayout, countCorrect, forwardLoss, forwardOutputs, type ChunkBuffers } from './network.js';
 import { writeFileAtomic } from '../io/atomic.js';
@@ -187,8 +187,21 @@ export class Model {
    */
   async save(path: string): Promise<void> {
     const args = [this.shape, this.layers, this.labels, this.normalization, this.extras] as const;
-    const contents = hasExtension(path, '.safetensors') ? serializeSafetensors(...args) : hasExtension(path, '.onnx') ? serializeOnnx(...args) : serializeModel(...args);
+    const contents = hasExtension(path, '.safetensors') ? serializeSafetensors(...args) : hasExtension(path, '.onnx') ? serializeOnnx(...args) : serializeModel(...args, path);
     await writeFileAtomic(path, contents);
+  }
+}
+
+/**
+ * Refuses, before training, a model file that could not be written: a JSON model whose text may
+ * exceed the longest string Node can build (the file could be neither written nor read back).
+ * `ref` names the option in the message.
+ */
+export function assertSavable(path: string, shape: NetworkShape, ref: string): void {
+  if (hasExtension(path, '.safetensors') || hasExtension(path, '.onnx')) return;
+  const bound = jsonModelBound(shape);
+  if (bound > MAX_JSON_MODEL_CHARS) {
+    throw new InputError(`${ref} ${path}: a JSON model of ${parameterCount(shape).toLocaleString('en-US')} parameters can reach ${megabytes(bound)} of text, beyond the ${megabytes(MAX_JSON_MODEL_CHARS)} Node can write and read back; use a .safetensors path`);
   }
 }
 
@@ -199,8 +212,10 @@ export class Model {
 export async function loadModel(path: string): Promise<Model> {
   let bytes: Buffer;
   try {
+    await refuseOversizedJson(path);
     bytes = await readFile(path);
   } catch (error) {
+    if (error instanceof InputError) throw error;
     throw new InputError(`${path}: cannot read model (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
   }
   const safetensors = looksLikeSafetensors(bytes) || hasExtension(path, '.safetensors');
@@ -209,6 +224,21 @@ export async function loadModel(path: string): Promise<Model> {
   }
   const { shape, parameters, labels, normalization, schema, targetScaling } = safetensors ? parseSafetensors(bytes, path) : parseModel(bytes.toString('utf8'), path);
   return new Model(shape, parameters, labels, normalization, { schema, targetScaling });
+}
+
+/** A JSON model longer than the longest string Node can build cannot be parsed: refused before reading it. */
+async function refuseOversizedJson(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    const { size } = await handle.stat();
+    if (size <= MAX_JSON_MODEL_CHARS || hasExtension(path, '.safetensors') || hasExtension(path, '.onnx')) return;
+    const head = Buffer.alloc(16);
+    await handle.read(head, 0, head.length, 0);
+    if (looksLikeSafetensors(head) || looksLikeOnnx(head)) return;
+    throw new InputError(`${path}: a JSON model of ${megabytes(size)} is beyond the ${megabytes(MAX_JSON_MODEL_CHARS)} of text Node can parse; models this large are saved as .safetensors`);
+  } finally {
+    await handle.close();
+  }
 }
 
 function hasExtension(path: string, extension: string): boolean {

@@ -29,7 +29,17 @@ export interface OptionSpec<V, D = unknown, C extends readonly CommandName[] = r
   readonly check: (value: unknown) => V;
   /** Whether the value changes the arithmetic of a run (a checkpoint must match it to resume). */
   readonly fingerprint: Fingerprinted;
+  /** For a path: how the run uses the file, for the one check of outputs against inputs (options/paths.ts). */
+  readonly file?: FileRole | undefined;
 }
+
+/**
+ * How a path option touches the disk. input: read (a directory: every file in it; builtin:NAME
+ * reads nothing). output: replaced atomically. checkpoint-input / checkpoint-output: a directory
+ * whose checkpoint file is read / written (the one written may be the one resumed from, which is
+ * read whole before the first write).
+ */
+export type FileRole = 'input' | 'output' | 'checkpoint-input' | 'checkpoint-output';
 
 /** true/false, or a rule over the other resolved options (epochs count only under a cosine schedule). */
 export type Fingerprinted = boolean | ((resolved: Readonly<Record<string, unknown>>) => boolean);
@@ -42,6 +52,7 @@ interface Common<C extends readonly CommandName[], L extends boolean> {
   readonly requiredIn?: readonly CommandName[];
   readonly library?: L;
   readonly fingerprint: Fingerprinted;
+  readonly file?: FileRole;
 }
 
 /** Values the option resolves to: with a default, always set; without, possibly undefined. */

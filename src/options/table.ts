@@ -26,7 +26,9 @@ export function maxThreads(): number {
 
 export const OPTIONS = {
   // ---- where the data comes from ----
-  data: dataSource<Dataset, typeof DATA>({ commands: DATA, requiredIn: DATA, fingerprint: true, help: `builtin:NAME (${BUILTIN_NAMES.join(', ')}), a CSV file, or an IDX directory / images file` }),
+  // The data files (and --labels, --test-data) count for a resume by their content, not their
+  // path: train.ts fingerprints the rows as written into the arena, so ./d.csv resumes a d.csv run.
+  data: dataSource<Dataset, typeof DATA>({ commands: DATA, requiredIn: DATA, fingerprint: false, file: 'input', help: `builtin:NAME (${BUILTIN_NAMES.join(', ')}), a CSV file, or an IDX directory / images file` }),
   labelColumn: column({ commands: DATA, fingerprint: true, help: 'CSV label column name or 0-based index (default: the last column)' }),
   delimiter: choice([',', ';', '|', 'tab', '\t'], undefined, { commands: DATA, fingerprint: true, help: 'CSV cell delimiter (default: sniffed from the file)' }),
   decimal: choice(['.', ','], undefined, { commands: DATA, fingerprint: true, help: 'CSV decimal separator (default: a comma when the delimiter is not one and numbers are written 1,5)' }),
@@ -36,13 +38,13 @@ export const OPTIONS = {
   categorical: columns({ commands: TRAINING, fingerprint: true, help: 'CSV columns (names or 0-based indices) to one-hot as categories' }),
   numeric: columns({ commands: TRAINING, fingerprint: true, help: 'CSV columns to read as numbers (ID-like or not)' }),
   ignoreColumns: columns({ commands: TRAINING, fingerprint: true, help: 'CSV columns not to use' }),
-  labels: path({ commands: DATA, fingerprint: true, help: 'IDX labels file, when --data is a single IDX images file' }),
+  labels: path({ commands: DATA, fingerprint: false, file: 'input', help: 'IDX labels file, when --data is a single IDX images file' }),
   seed: integer(1, { min: 0, max: Number.MAX_SAFE_INTEGER, commands: DATA, fingerprint: true, help: 'seeds data generation, the validation split, initialisation and shuffling' }),
   samples: integer(undefined, { min: 2, max: 1 << 30, commands: [...DATA, 'bench'], fingerprint: true, help: 'builtin sets: number of rows' }),
   features: integer(undefined, { min: 1, max: 1 << 30, commands: DATA, fingerprint: true, help: 'builtin:blobs: number of features' }),
   classes: integer(undefined, { min: 2, max: 1 << 30, commands: DATA, fingerprint: true, help: 'builtin:spirals/blobs: number of classes' }),
   noise: real(undefined, { min: 0, commands: DATA, fingerprint: true, help: 'builtin sets: noise level' }),
-  testData: path({ commands: TRAINING, fingerprint: true, help: "CSV (or IDX) evaluated once after training; replaces an IDX directory's t10k set" }),
+  testData: path({ commands: TRAINING, fingerprint: false, file: 'input', help: "CSV (or IDX) evaluated once after training; replaces an IDX directory's t10k set" }),
 
   // ---- the network and how it learns ----
   layers: sizes([64, 64], { max: MAX_LAYER_SIZE, example: '128,64', commands: MEASURED, defaultIn: { bench: undefined }, fingerprint: true, help: { train: 'hidden layer sizes', bench: 'measure this network (784 inputs, 10 classes) instead of the standard workloads' } }),
@@ -82,20 +84,21 @@ export const OPTIONS = {
     commands: ['train', 'compare-modes', 'predict', 'export'],
     requiredIn: ['compare-modes', 'predict', 'export'],
     fingerprint: false,
+    file: 'output',
     help: { train: 'write the trained model here (.json, .safetensors, or .onnx to run elsewhere)', 'compare-modes': 'HTML report to write', predict: 'predictions CSV to write', export: 'model file to write' },
   }),
-  checkpointDir: path({ commands: ['train'], fingerprint: false, help: 'write a checkpoint here after every epoch' }),
-  resume: path({ commands: ['train'], fingerprint: false, help: 'continue from the checkpoint in this directory (same flags as the original run)' }),
+  checkpointDir: path({ commands: ['train'], fingerprint: false, file: 'checkpoint-output', help: 'write a checkpoint here after every epoch' }),
+  resume: path({ commands: ['train'], fingerprint: false, file: 'checkpoint-input', help: 'continue from the checkpoint in this directory (same flags as the original run)' }),
   batchSizes: sizes([64, 128, 256, 512], { max: 1 << 24, example: '32,128', commands: ['compare-modes'], fingerprint: false, help: 'mini-batch sizes to compare' }),
 
   workloads: names(WORKLOAD_IDS, WORKLOAD_IDS, { commands: ['bench'], fingerprint: false, help: 'standard workloads to measure (M1, M2: small MLPs, M3: a large one)' }),
   rounds: integer(3, { min: 1, max: 1000, commands: ['bench'], fingerprint: false, help: 'rounds; each runs every thread count once, interleaved; samples/s is the median over rounds' }),
 
   // ---- the command line only ----
-  logJson: path({ commands: ['train'], library: false, fingerprint: false, help: 'write one JSON line per epoch here, and a done line' }),
-  plot: path({ commands: ['train'], library: false, fingerprint: false, help: 'draw loss and accuracy per epoch to this SVG file' }),
+  logJson: path({ commands: ['train'], library: false, fingerprint: false, file: 'output', help: 'write one JSON line per epoch here, and a done line' }),
+  plot: path({ commands: ['train'], library: false, fingerprint: false, file: 'output', help: 'draw loss and accuracy per epoch to this SVG file' }),
   quiet: flag({ commands: TRAINING, library: false, fingerprint: false, help: 'print nothing but errors' }),
-  model: path({ commands: ['evaluate', 'predict', 'export'], requiredIn: ['evaluate', 'predict', 'export'], library: false, fingerprint: false, help: 'model file from train --out (.json or .safetensors)' }),
+  model: path({ commands: ['evaluate', 'predict', 'export'], requiredIn: ['evaluate', 'predict', 'export'], library: false, fingerprint: false, file: 'input', help: 'model file from train --out (.json or .safetensors)' }),
   json: flag({ commands: ['evaluate', 'bench'], library: false, fingerprint: false, help: 'print one JSON object' }),
   format: choice(['safetensors', 'json', 'onnx'], 'safetensors', { commands: ['export'], library: false, fingerprint: false, help: 'format of the file to write' }),
 } satisfies Record<string, OptionSpec<unknown>>;
