@@ -1,27 +1,30 @@
 #!/usr/bin/env node
 // The command line: flags → library calls → exit code. No math and no pool here.
-import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { lossChart } from './cli/ascii-chart.js';
-import { addFlags, libraryPart, optionsFromArgv, type Args } from './cli/flags.js';
+import { addFlags, libraryPart, optionsFromArgv, refuseRepeatedFlags, type Args } from './cli/flags.js';
 import { formatThroughput, machineDescription } from './cli/bench-table.js';
 import { formatEpochLine, formatLoss, formatPercent } from './cli/format.js';
-import { EpochProgress } from './cli/progress.js';
+import { JsonLog } from './cli/log-file.js';
+import { exitWhenFlushed, print, printError, watchOutputStreams } from './cli/output.js';
+import { EpochProgress, LoadProgress } from './cli/progress.js';
 import { listenForStopSignals } from './cli/stop-signals.js';
 import { compareModes, type CompareOptions } from './compare.js';
-import type { Dataset } from './data/dataset.js';
-import { loadTrainingData } from './data/load.js';
-import { InputError, optionRef } from './errors.js';
-import { assertWritablePath, writeFileAtomic } from './io/atomic.js';
+import { materialize, type Dataset } from './data/dataset.js';
+import { openForModel } from './data/load.js';
+import { describeColumn } from './data/schema.js';
+import { InputError, flagName, optionRef } from './errors.js';
+import { WriteError, writeFileAtomic } from './io/atomic.js';
 import { ConfusionMatrix } from './model/metrics.js';
 import { loadModel, type Model } from './model/model.js';
 import { assertChartsAvailable, renderTrainingPlot } from './report/charts.js';
 import { renderCompareReport } from './report/compare-report.js';
+import { checkPathOptions } from './options/paths.js';
 import { resolveOptions } from './options/resolve.js';
-import type { CommandName } from './options/spec.js';
 import { measureThroughput, type ThroughputOptions } from './throughput.js';
-import { train, type TrainOptions } from './train.js';
+import { train, type DataSummary, type TrainOptions } from './train.js';
 
 const EXIT_FAILURE = 1;
 const EXIT_USAGE = 2;
@@ -30,47 +33,61 @@ async function trainCommand(argv: Args): Promise<void> {
   const given = optionsFromArgv(argv, 'train');
   const options = libraryPart(given) as unknown as TrainOptions;
   const { epochs } = resolveOptions('train', options);
+  // Every output against every input and each other, log and plot included, before any work.
+  await checkPathOptions('train', given);
   const quiet = given.quiet === true;
-  const logPath = given.logJson as string | undefined;
   const plotPath = given.plot as string | undefined;
-  if (logPath) await assertWritablePath(optionRef('logJson'), logPath);
-  if (plotPath) await assertWritablePath(optionRef('plot'), plotPath);
   if (plotPath) assertChartsAvailable(optionRef('plot'));
   const progress = EpochProgress.enabled(process.stderr, quiet) ? new EpochProgress(process.stderr, epochs) : undefined;
-  // Opened at the first line, so that a run refused for bad input leaves an old log untouched.
-  let log: number | undefined;
-  const writeLog = (record: object): void => {
-    if (!logPath) return;
-    log ??= openSync(logPath, 'w');
-    writeSync(log, JSON.stringify(record) + '\n');
-  };
+  const reading = progress ? new LoadProgress(process.stderr) : undefined;
+  const log = new JsonLog(given.logJson as string | undefined, flagName('logJson'), (message) => printError(`gradpool: ${message}`));
   const stop = listenForStopSignals();
   try {
     const result = await train({
       ...options,
       signal: stop.signal,
+      onStart: ({ kernelSet, kernelNote, threads }) => {
+        if (kernelNote && !quiet) printError(`gradpool: ${kernelNote}`);
+        // said once: here on a terminal, in the result and in the log's closing record otherwise
+        if (!quiet && process.stdout.isTTY) print(`training on ${threads} thread${threads === 1 ? '' : 's'} with ${kernelSet} kernels`);
+      },
+      onLoadProgress: reading ? (bytes, total) => reading.update(bytes, total) : undefined,
+      onData: (data) => {
+        reading?.finish();
+        if (!quiet) printData(data, process.stdout.isTTY === true);
+      },
       onProgress: progress ? (done, total, epoch) => progress.update(done, total, epoch) : undefined,
       onEpoch: (entry) => {
         progress?.finishEpoch();
-        if (!quiet) console.log(formatEpochLine(entry, epochs));
-        writeLog(entry);
+        if (!quiet) print(formatEpochLine(entry, epochs));
+        log.write(entry);
       },
     });
-    writeLog({ event: 'done', testLoss: result.test?.loss ?? null, testAccuracy: result.test?.accuracy ?? null, stopReason: result.stopReason });
-    if (result.message) console.error(`gradpool: ${result.message}`);
+    const trained = result.steps > 0;
+    // A run stopped before its first step leaves an old log (and plot) as they were.
+    if (trained) log.write({ event: 'done', testLoss: result.test?.loss ?? null, testAccuracy: result.test?.accuracy ?? null, stopReason: result.stopReason, kernels: result.kernelSet, loadSeconds: result.data.loadSeconds });
+    if (result.message) printError(`gradpool: ${result.message}`);
     if (!quiet) {
-      if (result.test) console.log(`test      loss ${formatLoss(result.test.loss)}${result.test.accuracy === null ? '' : `  acc ${formatPercent(result.test.accuracy)}`}`);
+      if (result.test) print(`test      loss ${formatLoss(result.test.loss)}${result.test.accuracy === null ? '' : `  acc ${formatPercent(result.test.accuracy)}`}`);
       // The text chart is for a person at a terminal, not for logs or pipes.
-      if (progress && result.history.length > 1) console.log(`\n${lossChart(result.history)}`);
-      if (options.out) console.log(`model saved to ${options.out}`);
+      if (progress && result.history.length > 1) print(`\n${lossChart(result.history)}`);
+      if (result.savedTo) print(`model saved to ${result.savedTo}`);
     }
-    if (plotPath) await writeFileAtomic(plotPath, await renderTrainingPlot(result.history));
+    if (plotPath && trained) {
+      try {
+        await writeFileAtomic(plotPath, await renderTrainingPlot(result.history));
+      } catch (error) {
+        // The model is saved already: a missing picture is reported, not fatal.
+        printError(`gradpool: warning: ${flagName('plot')} ${error instanceof WriteError ? error.message : `cannot draw ${plotPath}: ${error instanceof Error ? error.message : String(error)}`}`);
+      }
+    }
     if (result.stopReason === 'aborted') process.exitCode = stop.exitCode() || 130;
     if (result.stopReason === 'diverged') process.exitCode = EXIT_FAILURE;
   } finally {
+    reading?.finish();
     progress?.finishEpoch();
     stop.dispose();
-    if (log !== undefined) closeSync(log);
+    log.close();
   }
 }
 
@@ -79,7 +96,7 @@ async function compareModesCommand(argv: Args): Promise<void> {
   const options = libraryPart(given) as unknown as CompareOptions;
   const resolved = resolveOptions('compare-modes', options);
   const out = resolved.out!;
-  await assertWritablePath(optionRef('out'), out);
+  await checkPathOptions('compare-modes', given);
   assertChartsAvailable('compare-modes');
   const quiet = given.quiet === true;
   const stop = listenForStopSignals();
@@ -88,51 +105,89 @@ async function compareModesCommand(argv: Args): Promise<void> {
       ...options,
       signal: stop.signal,
       onRun: (run, index, count) => {
-        if (!quiet) console.log(`\n[${index + 1}/${count}] ${run.label}`);
+        if (!quiet) print(`\n[${index + 1}/${count}] ${run.label}`);
       },
       onEpoch: (entry) => {
-        if (!quiet) console.log(formatEpochLine(entry, resolved.epochs));
+        if (!quiet) print(formatEpochLine(entry, resolved.epochs));
       },
     });
+    if (runs.every((run) => run.history.length === 0)) {
+      printError(`gradpool: stopped before the first epoch (interrupted); ${out} was not written`);
+      process.exitCode = stop.exitCode() || 130;
+      return;
+    }
     const description = `${String(resolved.data)}, layers ${resolved.layers.join(',')}, ${resolved.activation}, lr ${resolved.lr}, ${resolved.epochs} epochs, seed ${resolved.seed}`;
     await writeFileAtomic(out, await renderCompareReport(runs, { description }));
-    if (!quiet) console.log(`\nreport written to ${out}`);
+    if (!quiet) print(`\nreport written to ${out}`);
     if (stop.exitCode()) process.exitCode = stop.exitCode();
   } finally {
     stop.dispose();
   }
 }
 
+/**
+ * What was read, before training: on a terminal one line per column, in a pipe one line for all of
+ * them (CSV files only; builtin sets and IDX files have no columns to speak of); then the notes.
+ */
+function printData(data: DataSummary, terminal: boolean): void {
+  const { schema } = data;
+  if (schema) {
+    const target = data.classes ? `${data.classes.length} classes` : 'regression';
+    const head = `data  ${data.source}: ${data.rows.toLocaleString('en-US')} rows, ${data.features} inputs, ${target} (${data.loadSeconds.toFixed(1)}s)`;
+    const describe = (c: (typeof schema.columns)[number]): string => {
+      const kind = c.kind === 'label' ? (data.classes ? `label (${data.classes.slice(0, 10).join(', ')}${data.classes.length > 10 ? ', …' : ''})` : 'label (regression target)') : describeColumn(c);
+      return (c.kind === 'numeric' || c.kind === 'date') && c.fill !== undefined ? `${kind} (missing → ${Number(c.fill.toPrecision(4))})` : kind;
+    };
+    if (terminal) {
+      const width = Math.min(24, Math.max(...schema.columns.map((c) => c.name.length)));
+      print([head, ...schema.columns.map((c) => `  ${c.name.padEnd(width)}  ${describe(c)}`)].join('\n'));
+    } else {
+      print(`${head}; ${schema.columns.map((c) => `${c.name} ${describe(c)}`).join(', ')}`);
+    }
+  }
+  for (const note of data.notes) print(`note: ${note}`);
+}
+
 /** The rows to evaluate or predict: an IDX directory's test set when it has one, else the data itself. */
-async function loadForModel(model: Model, argv: Args, command: CommandName): Promise<Dataset> {
-  const { data, labelColumn, labels, samples, features, classes, noise, seed } = resolveOptions(command as 'evaluate' | 'predict', libraryPart(optionsFromArgv(argv, command)));
-  const { training, test } = await loadTrainingData(data as string, {
-    labelColumn,
-    labelsFile: labels,
-    labels: model.labels === null ? 'values' : 'classes',
-    classNames: model.labels ?? undefined,
-    features: model.inputs,
-    allowUnlabelled: true,
-    builtin: { samples, features, classes, noise, seed },
-  });
-  return test ?? training;
+async function loadForModel(model: Model, argv: Args, command: 'evaluate' | 'predict'): Promise<Dataset> {
+  const o = resolveOptions(command, libraryPart(optionsFromArgv(argv, command)));
+  const reading = process.stderr.isTTY ? new LoadProgress(process.stderr) : undefined;
+  try {
+    const description = await openForModel(o.data as string, { schema: model.schema, inputs: model.inputs, labels: model.labels }, command, {
+      labelColumn: o.labelColumn,
+      labelsFile: o.labels,
+      builtin: { samples: o.samples, features: o.features, classes: o.classes, noise: o.noise, seed: o.seed },
+      delimiter: o.delimiter,
+      decimal: o.decimal,
+      header: o.header,
+      naValues: o.naValues,
+      onProgress: reading ? (bytes, total) => reading.update(bytes, total) : undefined,
+    });
+    reading?.finish();
+    // Said once, on stderr: columns of the file that the model does not read, and the like.
+    for (const note of description.notes) printError(`gradpool: note: ${note}`);
+    return materialize(description);
+  } finally {
+    reading?.finish();
+  }
 }
 
 async function evaluateCommand(argv: Args): Promise<void> {
+  await checkPathOptions('evaluate', optionsFromArgv(argv, 'evaluate'));
   const model = await loadModel(argv.model as string);
   const dataset = await loadForModel(model, argv, 'evaluate');
   const result = model.evaluate(dataset);
   if (argv.json) {
-    console.log(JSON.stringify(result));
+    print(JSON.stringify(result));
     return;
   }
-  console.log(`loss ${formatLoss(result.loss).trim()}${result.accuracy === null ? '' : `  accuracy ${formatPercent(result.accuracy).trim()}`}  samples ${result.samples}`);
-  if (result.confusion && model.labels) console.log(`\n${ConfusionMatrix.from(model.labels, result.confusion).format()}`);
+  print(`loss ${formatLoss(result.loss).trim()}${result.accuracy === null ? '' : `  accuracy ${formatPercent(result.accuracy).trim()}`}  samples ${result.samples}`);
+  if (result.confusion && model.labels) print(`\n${ConfusionMatrix.from(model.labels, result.confusion).format()}`);
 }
 
 async function predictCommand(argv: Args): Promise<void> {
   const out = argv.out as string;
-  await assertWritablePath(optionRef('out'), out);
+  await checkPathOptions('predict', optionsFromArgv(argv, 'predict'));
   const model = await loadModel(argv.model as string);
   const dataset = await loadForModel(model, argv, 'predict');
   const outputs = model.outputsFor(dataset.x, dataset.rows);
@@ -156,7 +211,7 @@ async function exportCommand(argv: Args): Promise<void> {
   const format = argv.format as string;
   const expected = `.${format}`;
   if (!out.endsWith(expected)) throw new InputError(`${optionRef('out')}: a ${format} model file must end in ${expected}, got ${out}`);
-  await assertWritablePath(optionRef('out'), out);
+  await checkPathOptions('export', optionsFromArgv(argv, 'export'));
   // The input format is read from the content; the output format follows the extension.
   await (await loadModel(argv.model as string)).save(out);
 }
@@ -164,27 +219,37 @@ async function exportCommand(argv: Args): Promise<void> {
 async function benchCommand(argv: Args): Promise<void> {
   const given = optionsFromArgv(argv, 'bench');
   const options = libraryPart(given) as ThroughputOptions;
-  if (!given.json) console.log(machineDescription());
+  if (!given.json) print(machineDescription());
   const { rows, settings } = await measureThroughput({
     ...options,
-    onRun: given.json ? undefined : (run) => console.error(`  ${run.workload} round ${run.round}, ${run.threads} thread${run.threads === 1 ? '' : 's'}: ${Math.round(run.samplesPerSec).toLocaleString('en-US')} samples/s`),
+    onRun: given.json ? undefined : (run) => printError(`  ${run.workload} round ${run.round}, ${run.threads} thread${run.threads === 1 ? '' : 's'}: ${Math.round(run.samplesPerSec).toLocaleString('en-US')} samples/s`),
   });
-  console.log(given.json ? JSON.stringify({ machine: machineDescription(), settings, rows }) : `\n${formatThroughput(rows, settings)}`);
+  print(given.json ? JSON.stringify({ machine: machineDescription(), settings, rows }) : `\n${formatThroughput(rows, settings)}`);
 }
 
 function csvCell(text: string): string {
   return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
-function reportAndExit(error: unknown): never {
+/** A command line yargs refused (unknown flag, missing value): exit 2 like any bad input. */
+class UsageError extends Error {}
+
+/** Prints the one line for a failure and exits once stderr has it: 2 for bad input, 1 for anything else. */
+function reportAndExit(error: unknown): void {
   if (error instanceof InputError) {
-    console.error(`gradpool: ${error.forCommandLine()}`);
-    process.exit(EXIT_USAGE);
+    printError(`gradpool: ${error.forCommandLine()}`);
+    exitWhenFlushed(EXIT_USAGE);
+    return;
+  }
+  if (error instanceof UsageError) {
+    printError(`gradpool: ${error.message} (see gradpool --help)`);
+    exitWhenFlushed(EXIT_USAGE);
+    return;
   }
   const message = error instanceof Error ? error.message : String(error);
-  console.error(`gradpool: error: ${message}`);
-  if (process.env.GRADPOOL_DEBUG && error instanceof Error) console.error(error.stack);
-  process.exit(EXIT_FAILURE);
+  printError(`gradpool: error: ${message}`);
+  if (process.env.GRADPOOL_DEBUG && error instanceof Error) printError(error.stack ?? '');
+  exitWhenFlushed(EXIT_FAILURE);
 }
 
 /** Help's examples, each a description line and an indented command, so that they read at 80 columns. */
@@ -198,6 +263,8 @@ function packageVersion(): string {
 }
 
 export async function main(args: string[]): Promise<void> {
+  watchOutputStreams();
+  refuseRepeatedFlags(args);
   await yargs(args)
     .scriptName('gradpool')
     .usage('$0 <command> [options]')
@@ -259,12 +326,12 @@ export async function main(args: string[]): Promise<void> {
     .alias('v', 'version')
     .wrap(Math.min(100, process.stdout.columns || 80))
     .fail((message, error) => {
-      if (error) reportAndExit(error);
+      // Thrown on to main's caller, which reports it once and exits when stderr has it.
+      if (error) throw error;
       // yargs writes some messages over several lines; the contract is one line.
       const text = message.replace(/\s*\n\s*/g, ' ');
       const unknownCommand = text.startsWith('Did you mean') ? `unknown command "${args[0] ?? ''}". ` : '';
-      console.error(`gradpool: ${unknownCommand}${text} (see gradpool --help)`);
-      process.exit(EXIT_USAGE);
+      throw new UsageError(`${unknownCommand}${text}`);
     })
     .parseAsync();
 }

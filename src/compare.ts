@@ -32,7 +32,7 @@ export type CompareOptions = OptionsInput<'compare-modes'> &
  * Stops early, returning the runs so far, when options.signal fires.
  */
 export async function compareModes(options: CompareOptions): Promise<CompareRun[]> {
-  const { batchSizes } = resolveOptions('compare-modes', options, ['onRun', 'onEpoch', 'onProgress', 'signal']);
+  const { batchSizes } = resolveOptions('compare-modes', options, ['onRun', 'onStart', 'onData', 'onLoadProgress', 'onEpoch', 'onProgress', 'signal']);
   const { batchSizes: _sizes, onRun, ...common } = options;
   const plans: { label: string; mode: Mode; batchSize?: number }[] = [
     { label: 'batch GD', mode: 'batch' },

@@ -8,18 +8,19 @@
  */
 export class InputError extends Error {
   override readonly name = 'InputError';
-  private readonly template: string;
 
   constructor(message: string) {
-    // The contract is one line: a newline quoted from a bad file must not break it.
-    const template = oneLine(message);
+    // The contract is one short line: a newline quoted from a bad file must not break it, and a
+    // value quoted from it (a 300 MB CSV cell) is cut to its first characters.
+    const template = oneLine(shortenQuoted(message));
     super(spellOptions(template, (name) => name));
-    this.template = template;
+    // Kept out of sight (not enumerable): printing the error shows its message, not this.
+    Object.defineProperty(this, 'template', { value: template, enumerable: false });
   }
 
   /** The message with options spelled as command-line flags. */
   forCommandLine(): string {
-    return spellOptions(this.template, flagName);
+    return spellOptions((this as unknown as { template: string }).template, flagName);
   }
 }
 
@@ -46,6 +47,40 @@ export function flagName(option: string): string {
 /** Control characters (newlines above all) written as JSON escapes, so that a message stays one line. */
 export function oneLine(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** The most characters of a quoted value a message shows. */
+const QUOTED_CHARS = 60;
+
+/**
+ * Quoted values ("…", JSON escapes allowed inside), paired from the left, cut to their first
+ * QUOTED_CHARS characters. A plain scan: a regular expression overflows V8's stack on a 300 MB value.
+ */
+function shortenQuoted(text: string): string {
+  let result = '';
+  let copied = 0;
+  for (let i = text.indexOf('"'); i >= 0 && i < text.length; ) {
+    const end = closingQuote(text, i);
+    if (end < 0) break; // unpaired: leave the rest alone
+    if (end - i - 1 > QUOTED_CHARS) {
+      result += `${text.slice(copied, i + 1 + QUOTED_CHARS)}…"`;
+      copied = end + 1;
+    }
+    i = text.indexOf('"', end + 1);
+  }
+  return copied === 0 ? text : result + text.slice(copied);
+}
+
+/** The quote closing the one at `open` (not one escaped by a backslash), or -1. */
+function closingQuote(text: string, open: number): number {
+  for (let from = open + 1; ; ) {
+    const quote = text.indexOf('"', from);
+    if (quote < 0) return -1;
+    let backslashes = 0;
+    while (quote - backslashes - 1 > open && text[quote - backslashes - 1] === '\\') backslashes++;
+    if (backslashes % 2 === 0) return quote;
+    from = quote + 1;
+  }
 }
 
 /**

@@ -1,9 +1,10 @@
 // gradpool's public API.
-export { train, TrainingFailure, type TrainResult, type StopReason, type TrainOptions, type TrainCallbacks, type LossChoice } from './train.js';
-export { Model, loadModel, type Evaluation } from './model/model.js';
+export { train, TrainingFailure, type TrainResult, type StopReason, type TrainOptions, type TrainCallbacks, type LossChoice, type DataSummary } from './train.js';
+export { Model, loadModel, type Evaluation, type PredictRow, type ModelPreprocessing } from './model/model.js';
 export type { ClassMetrics } from './model/metrics.js';
 export { loadDataset, loadTrainingData } from './data/load.js';
 export type { Dataset, Targets } from './data/dataset.js';
+export type { Schema, SchemaColumn, MissingPolicy, CellValue } from './data/schema.js';
 export { compareModes, type CompareOptions, type CompareRun } from './compare.js';
 export { renderTrainingPlot } from './report/charts.js';
 export { renderCompareReport } from './report/compare-report.js';

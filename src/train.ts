@@ -1,20 +1,23 @@
 // The epoch loop: dataset → arena → seeded batches → coordinator steps → history → model.
+import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { batchCount, batchRange, effectiveBatchSize } from './data/batches.js';
-import { outputWidth, pendingFrom, writeTarget, type Dataset, type PendingDataset, type Targets } from './data/dataset.js';
-import { loadDataset, openTrainingData } from './data/load.js';
-import { applyNormalization, fitNormalization } from './data/normalize.js';
+import { outputWidth, writeTarget, type DataDescription, type Dataset, type Targets } from './data/dataset.js';
+import { openTrainingData, type OpenedData } from './data/load.js';
+import { applyImputation, applyNormalization, applyTargetScaling, fitImputation, fitNormalization, fitTargetScaling, type TargetScaling } from './data/normalize.js';
+import { scaledInputs, withFills, type Schema } from './data/schema.js';
 import { randomStream, resumableStream, shuffleInPlace, type ResumableRandom } from './data/random.js';
-import { InputError, optionRef } from './errors.js';
-import { assertWritablePath, ensureWritableDirectory } from './io/atomic.js';
+import { InputError, describeValue, optionRef } from './errors.js';
 import type { LossKind } from './math/kernels.js';
-import { readCheckpoint, writeCheckpoint, type Checkpoint } from './model/checkpoint.js';
+import { nativeIsa } from './math/native-kernels.js';
+import { checkCheckpoint, readCheckpoint, writeCheckpoint, type Checkpoint, type StoredCheckpoint } from './model/checkpoint.js';
 import type { EpochEntry } from './model/history.js';
 import { initializeParameters } from './model/init.js';
 import type { NetworkShape } from './model/layout.js';
-import { Model } from './model/model.js';
+import { Model, assertSavable } from './model/model.js';
 import { scheduledLearningRate } from './optim/schedule.js';
+import { checkPathOptions } from './options/paths.js';
 import { resolveOptions, runFingerprint, type OptionsInput, type Resolved } from './options/resolve.js';
 import { Coordinator, WorkerFailure } from './parallel/coordinator.js';
 import { resolveKernelSet, type KernelSetName } from './parallel/kernel-set.js';
@@ -25,14 +28,40 @@ export type ResolvedOptions = Resolved<'train'>;
 export type LossChoice = ResolvedOptions['loss'];
 
 export interface TrainCallbacks {
+  /** Called once before the first epoch: the kernel set every thread runs (e.g. native-avx2) and any note on its choice. */
+  onStart?: ((run: { kernelSet: string; kernelNote: string; threads: number }) => void) | undefined;
   /** Called after every epoch with that epoch's history entry. */
   onEpoch?: ((entry: EpochEntry) => void) | undefined;
   /** Called after every step with the samples done so far in this epoch. */
   onProgress?: ((done: number, total: number, epoch: number) => void) | undefined;
   /** Stops training at the next step boundary; the model trained so far is returned. */
   signal?: AbortSignal | undefined;
+  /** Called once the data is read, before training starts: its schema, notes and load time. */
+  onData?: ((data: DataSummary) => void) | undefined;
+  /** Called now and then while a file is read, with the bytes read so far of the total. */
+  onLoadProgress?: ((bytes: number, total: number) => void) | undefined;
 }
-const CALLBACKS: readonly (keyof TrainCallbacks)[] = ['onEpoch', 'onProgress', 'signal'];
+const CALLBACKS: readonly (keyof TrainCallbacks)[] = ['onStart', 'onData', 'onLoadProgress', 'onEpoch', 'onProgress', 'signal'];
+
+/** What was read, as training saw it. */
+export interface DataSummary {
+  source: string;
+  /** Training rows plus validation rows (the test set not included). */
+  rows: number;
+  /** Network inputs (one-hot columns count one per level). */
+  features: number;
+  /** Each column of a CSV file and what it became (null for builtin sets, IDX files and in-memory data). */
+  schema: Schema | null;
+  /** Class names, or null for regression. */
+  classes: readonly string[] | null;
+  /** The loss that runs (--loss auto decides it from the labels). */
+  loss: LossKind;
+  /** Sentences for the user: columns ignored, rows dropped, regression chosen for a numeric label. */
+  notes: string[];
+  /** Seconds spent reading and preparing the data (and the test data). */
+  loadSeconds: number;
+  testRows: number;
+}
 
 /** Why training ended. */
 export type StopReason = 'completed' | 'aborted' | 'early-stopped' | 'diverged';
@@ -48,10 +77,21 @@ export interface TrainResult {
   stopReason: StopReason;
   /** A sentence for the user when training did not simply complete. */
   message: string | null;
-  /** Which kernel set computed the run. */
+  /** Which family of kernels computed the run: 'native', 'wasm' or 'typescript'. */
   kernels: KernelSetName;
+  /** The kernel set by name: native-avx512, native-avx2, native-generic, wasm-relaxed-simd, wasm-simd or typescript. */
+  kernelSet: string;
   /** Shards each participant computed over the run's training steps (index 0: the main thread). */
   shardsByParticipant: number[];
+  /** What was read: schema, notes, load time. */
+  data: DataSummary;
+  /**
+   * The file the model was written to (options.out), or null: none was asked for, or no training
+   * step ran (stopped before the first one), so an existing file was left as it was.
+   */
+  savedTo: string | null;
+  /** Optimizer steps behind the model, those before a resume included (0: stopped before the first). */
+  steps: number;
 }
 
 /** Training cannot go on (a worker thread failed); the message names epoch and step. */
@@ -64,30 +104,29 @@ const YIELD_EVERY_MS = 50;
 
 export async function train(options: TrainOptions): Promise<TrainResult> {
   const resolved = resolveOptions('train', options, CALLBACKS);
-  for (const name of ['onEpoch', 'onProgress'] as const) {
+  for (const name of ['onStart', 'onData', 'onLoadProgress', 'onEpoch', 'onProgress'] as const) {
     if (options[name] !== undefined && typeof options[name] !== 'function') throw new InputError(`train: ${name} must be a function`);
   }
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw new InputError('train: signal must be an AbortSignal');
-  if (resolved.out) await assertWritablePath(optionRef('out'), resolved.out);
-  if (resolved.checkpointDir) await ensureWritableDirectory(optionRef('checkpointDir'), resolved.checkpointDir);
+  // Outputs against inputs and each other, before any work.
+  await checkPathOptions('train', resolved);
   const checkpoint = resolved.resume ? await readCheckpoint(resolved.resume) : undefined;
-  let loaded: { training: PendingDataset; test: PendingDataset | undefined } | undefined = await loadData(resolved);
+  const loadStarted = performance.now();
+  let loaded: OpenedData | undefined = await loadData(resolved, options);
   // Only these facts outlive the copy into the arena, so anything loaded can be collected then.
-  const { source, rows, features, targets } = loaded.training;
+  const { source, rows, features, targets, schema } = loaded.training;
   const loss = chooseLoss(resolved.loss, targets, source);
   const outputs = outputWidth(targets, loss);
   const shape: NetworkShape = { sizes: [features, ...resolved.layers, outputs], activation: resolved.activation, loss };
+  if (resolved.out) assertSavable(resolved.out, shape, optionRef('out'));
   const labels = targets.kind === 'classes' ? targets.names : null;
   const testRows = loaded.test?.rows ?? 0;
   const valRows = Math.round(rows * resolved.valSplit);
   const trainRows = rows - valRows;
   if (trainRows < 1) throw new InputError(`${optionRef('valSplit')} ${resolved.valSplit} leaves no training rows out of ${rows}`);
   const kernels = resolveKernelSet(resolved.kernels);
-  // An in-memory Dataset is identified by its size only (hashing it would cost a pass over the data).
-  const fingerprint = runFingerprint(resolved, { data: typeof resolved.data === 'string' ? resolved.data : 'in-memory', rows, features, kernels });
-  if (checkpoint && checkpoint.fingerprint !== fingerprint) {
-    throw new InputError(`${optionRef('resume')} ${resolved.resume}: the checkpoint was made with different data or options; resume with the flags of the original run`);
-  }
+  const notes = [...loaded.training.notes, ...(loaded.test?.notes ?? [])];
+  const normalizeKind = resolved.normalize === 'auto' ? loaded.training.autoNormalize : resolved.normalize;
 
   const coordinator = new Coordinator({
     shape,
@@ -101,27 +140,57 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     copyRows(loaded.training, views.x, views.y, 0, outputs);
     if (loaded.test) copyRows(loaded.test, views.x, views.y, rows, outputs);
     loaded = undefined;
+    // A checkpoint knows its data by content (the rows as written here, before normalization), not
+    // by the path it was read from; hashed only when a checkpoint is written or read. The exact
+    // kernel set (native-avx2, wasm-simd, …) counts too: results differ between them.
+    const fingerprint =
+      resolved.checkpointDir || checkpoint
+        ? runFingerprint(resolved, { dataContent: contentHash(views.x.subarray(0, rows * features), views.y.subarray(0, rows * outputs)), dataRows: rows, dataFeatures: features, classNames: labels, kernelSet: coordinator.kernelSet })
+        : '';
     // order = [training rows | validation rows | test rows]; the validation rows are a seeded draw.
     for (let i = 0; i < rows + testRows; i++) views.order[i] = i;
     shuffleInPlace(views.order.subarray(0, rows), randomStream(resolved.seed, 'split'));
-    const normalization = fitNormalization(resolved.normalize, views.x, features, views.order.subarray(0, trainRows));
+    // Preprocessing fitted on the training rows only, applied to every row, stored in the model.
+    const trainOrder = views.order.subarray(0, trainRows);
+    let fittedSchema = schema;
+    if (schema?.missing === 'impute') {
+      const fills = fitImputation(views.x, features, trainOrder);
+      applyImputation(fills, views.x, features, 0, rows + testRows);
+      fittedSchema = withFills(schema, fills);
+    }
+    const normalization = fitNormalization(normalizeKind, views.x, features, trainOrder, schema ? scaledInputs(schema) : null);
     applyNormalization(normalization, views.x, features, 0, rows + testRows);
+    let targetScaling: TargetScaling | null = null;
+    if (targets.kind === 'values') {
+      targetScaling = fitTargetScaling(views.y, trainOrder);
+      applyTargetScaling(targetScaling, views.y, 0, rows + testRows);
+    }
+    // Losses are reported in the target's units: the scaled MSE times 1/scale².
+    const lossUnit = targetScaling ? 1 / (targetScaling.scale * targetScaling.scale) : 1;
     initializeParameters(shape, views.parameterLayers, randomStream(resolved.seed, 'init'));
+    const data: DataSummary = { source, rows, features, schema: fittedSchema, classes: labels, loss, notes, loadSeconds: (performance.now() - loadStarted) / 1000, testRows };
+    options.onData?.(data);
     await coordinator.ready();
+    options.onStart?.({ kernelSet: coordinator.kernelSet, kernelNote: kernels === 'native' ? nativeIsa().note : '', threads: coordinator.threads });
 
-    const loop = new EpochLoop(coordinator, resolved, trainRows, valRows, labels !== null, fingerprint, options);
-    if (checkpoint) loop.restore(checkpoint);
-    const { stopReason, message } = await loop.run();
-    const model = new Model(shape, loop.finalParameters(), labels, normalization);
+    const loop = new EpochLoop(coordinator, resolved, trainRows, valRows, labels !== null, fingerprint, options, lossUnit);
+    if (checkpoint) loop.restore(checkpoint, rows);
+    const run = await loop.run();
+    const { stopReason } = run;
+    // A stop before the first step leaves an existing --out as it was: there is nothing trained to save.
+    const trained = loop.steps > 0;
+    const message = trained || !resolved.out ? run.message : `${run.message}; nothing was trained, so ${resolved.out} was not written`;
+    const model = new Model(shape, loop.finalParameters(), labels, normalization, { schema: fittedSchema, targetScaling });
     let testResult: TrainResult['test'] = null;
     if (testRows > 0 && stopReason !== 'diverged') {
       views.parameters.set(model.parameters);
       const stats = await coordinator.evaluate(rows, rows + testRows);
-      testResult = { loss: stats.lossSum / testRows, accuracy: labels ? stats.correct / testRows : null };
+      testResult = { loss: (stats.lossSum * lossUnit) / testRows, accuracy: labels ? stats.correct / testRows : null };
     }
-    if (resolved.out) await model.save(resolved.out);
+    const savedTo = resolved.out && trained ? resolved.out : null;
+    if (savedTo) await model.save(savedTo);
     const shardsByParticipant = [...coordinator.trainShardsByParticipant];
-    return { model, history: loop.history, test: testResult, aborted: stopReason === 'aborted', stopReason, message, kernels, shardsByParticipant };
+    return { model, history: loop.history, test: testResult, aborted: stopReason === 'aborted', stopReason, message, kernels, kernelSet: coordinator.kernelSet, shardsByParticipant, data, savedTo, steps: loop.steps };
   } finally {
     await coordinator.close();
   }
@@ -149,6 +218,8 @@ class EpochLoop {
     private readonly classification: boolean,
     private readonly fingerprint: string,
     private readonly callbacks: TrainOptions,
+    /** Reported loss per computed loss (regression: back to the target's units). */
+    private readonly lossUnit: number,
   ) {
     this.batchSize = effectiveBatchSize(options.mode, options.batchSize, trainRows);
     this.shuffle = resumableStream(options.seed, 'shuffle');
@@ -156,8 +227,23 @@ class EpochLoop {
     this.lastFinite = coordinator.views.parameters.slice();
   }
 
-  restore(checkpoint: Checkpoint): void {
+  /** Optimizer steps taken, those before a resume included. */
+  get steps(): number {
+    return this.step;
+  }
+
+  /** Checks the checkpoint against this run (InputError naming the field), then continues from it. */
+  restore(checkpoint: StoredCheckpoint, rows: number): void {
     const { views } = this.coordinator;
+    checkCheckpoint(checkpoint, {
+      fingerprint: this.fingerprint,
+      parameters: views.parameters.length,
+      optimizerBuffers: views.optimizerState.length,
+      trainingRows: this.trainOrder,
+      rows,
+      batches: batchCount(this.trainRows, this.batchSize),
+      epochs: this.options.epochs,
+    });
     views.parameters.set(checkpoint.parameters);
     checkpoint.optimizerState.forEach((state, i) => views.optimizerState[i]!.set(state));
     this.trainOrder.set(checkpoint.trainOrder);
@@ -191,7 +277,10 @@ class EpochLoop {
       let threads = 1;
       let lr = options.lr;
       for (let b = 0; b < batches; b++) {
-        if (callbacks.signal?.aborted) return { stopReason: 'aborted', message: `stopped during epoch ${epochIndex + 1} (interrupted)` };
+        if (callbacks.signal?.aborted) {
+          const where = this.step === 0 ? 'before the first training step' : `during epoch ${epochIndex + 1}`;
+          return { stopReason: 'aborted', message: `stopped ${where} (interrupted)` };
+        }
         const [start, end] = batchRange(b, this.trainRows, this.batchSize);
         lr = scheduledLearningRate(options.lrSchedule, options.lr, epochIndex, b / batches, options.epochs);
         let stats;
@@ -243,12 +332,12 @@ class EpochLoop {
     let valAccuracy: number | null = null;
     if (this.valRows > 0) {
       const stats = await this.coordinator.evaluate(this.trainRows, this.trainRows + this.valRows);
-      valLoss = stats.lossSum / this.valRows;
+      valLoss = (stats.lossSum * this.lossUnit) / this.valRows;
       valAccuracy = this.classification ? stats.correct / this.valRows : null;
     }
     return {
       epoch: this.epoch,
-      loss: lossSum / this.trainRows,
+      loss: (lossSum * this.lossUnit) / this.trainRows,
       accuracy: this.classification ? correct / this.trainRows : null,
       valLoss,
       valAccuracy,
@@ -295,32 +384,32 @@ function allFinite(values: Float32Array): boolean {
   return true;
 }
 
-async function loadData(options: ResolvedOptions): Promise<{ training: PendingDataset; test: PendingDataset | undefined }> {
-  const labels = options.loss === 'mse' ? 'values' : 'classes';
-  const builtin = { samples: options.samples, features: options.features, classes: options.classes, noise: options.noise, seed: options.seed };
-  const data = options.data!; // required: resolveOptions refused a run without it
-  const loaded = typeof data === 'string' ? await openTrainingData(data, { labelColumn: options.labelColumn, labels, builtin, labelsFile: options.labels }) : { training: pendingFrom(checkDataset(data)), test: undefined };
-  const training = loaded.training;
-  if (training.targets.kind === 'none') throw new InputError(`${training.source}: no label column`);
-  let test = loaded.test;
-  if (options.testData) {
-    const classNames = training.targets.kind === 'classes' ? training.targets.names : undefined;
-    test = pendingFrom(await loadDataset(options.testData, { labelColumn: options.labelColumn, labels, classNames, features: training.features, builtin: { ...builtin, seed: options.seed + 1 } }));
-  }
-  if (test && test.features !== training.features) throw new InputError(`${optionRef('testData')} ${test.source}: has ${test.features} features, the training data has ${training.features}`);
-  return { training, test };
+/** The training data and its test set, through the one entry of the data layer. */
+async function loadData(options: ResolvedOptions, callbacks: TrainCallbacks): Promise<OpenedData> {
+  const labels = options.loss === 'mse' ? 'values' : options.loss === 'auto' ? 'auto' : 'classes';
+  return openTrainingData(options.data!, {
+    labelColumn: options.labelColumn,
+    labels,
+    labelsFile: options.labels,
+    builtin: { samples: options.samples, features: options.features, classes: options.classes, noise: options.noise, seed: options.seed },
+    delimiter: options.delimiter,
+    decimal: options.decimal,
+    header: options.header,
+    naValues: options.naValues,
+    missing: options.missing,
+    categorical: options.categorical,
+    numeric: options.numeric,
+    ignoreColumns: options.ignoreColumns,
+    testData: options.testData,
+    onProgress: callbacks.onLoadProgress,
+  });
 }
 
-/** A Dataset handed in by a library user: the same invariants the loaders guarantee. */
-function checkDataset(dataset: Dataset): Dataset {
-  const { rows, features, x, targets } = dataset;
-  if (!(x instanceof Float32Array) || !Number.isInteger(rows) || !Number.isInteger(features) || rows < 1 || features < 1 || x.length !== rows * features) {
-    throw new InputError('data: a Dataset needs x as a Float32Array of rows × features values');
-  }
-  for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i]!)) throw new InputError(`data: x[${i}] (row ${Math.floor(i / features)}) is not finite`);
-  if (targets.kind === 'classes' && (targets.index.length !== rows || targets.index.some((c) => c < 0 || c >= targets.names.length))) throw new InputError('data: targets.index needs one class index in [0, names.length) per row');
-  if (targets.kind === 'values' && targets.values.length !== rows) throw new InputError('data: targets.values needs one value per row');
-  return dataset;
+/** SHA-256 of the training rows as they sit in the arena: the data's identity for a checkpoint. */
+function contentHash(x: Float32Array, y: Float32Array): string {
+  const hash = createHash('sha256');
+  for (const part of [x, y]) hash.update(new Uint8Array(part.buffer, part.byteOffset, part.byteLength));
+  return hash.digest('hex');
 }
 
 /** auto: two classes → sigmoid + BCE, more → softmax + cross-entropy, numeric targets → MSE. */
@@ -334,8 +423,8 @@ export function chooseLoss(choice: LossChoice, targets: Targets, source: string)
   return choice;
 }
 
-/** Features (written in place: builtin and IDX sets are produced right here) and target vectors. */
-function copyRows(dataset: PendingDataset, x: Float32Array, y: Float32Array, firstRow: number, outputs: number): void {
+/** The one step from a dataset description into the arena: its features where they belong, and its target vectors. */
+function copyRows(dataset: DataDescription, x: Float32Array, y: Float32Array, firstRow: number, outputs: number): void {
   dataset.writeFeatures(x.subarray(firstRow * dataset.features, (firstRow + dataset.rows) * dataset.features));
   for (let r = 0; r < dataset.rows; r++) writeTarget(dataset.targets, r, y, (firstRow + r) * outputs, outputs);
 }

@@ -28,7 +28,10 @@ test('--log-json writes one line per epoch and a done line', async (t) => {
     t.is(line.epoch, i + 1);
     for (const key of ['loss', 'accuracy', 'valLoss', 'valAccuracy', 'samplesPerSec', 'seconds']) t.is(typeof line[key], 'number', key);
   }
-  t.deepEqual(lines[2], { event: 'done', testLoss: null, testAccuracy: null, stopReason: 'completed' });
+  const { kernels, loadSeconds, ...done } = lines[2];
+  t.deepEqual(done, { event: 'done', testLoss: null, testAccuracy: null, stopReason: 'completed' });
+  t.regex(kernels, /^(native-(avx512|avx2|generic)|wasm-(relaxed-)?simd|typescript)$/, 'the done line names the kernel set');
+  t.true(typeof loadSeconds === 'number' && loadSeconds >= 0, 'the done line says how long the data took to load');
 });
 
 test('a CSV with string labels trains, saves, evaluates and predicts', async (t) => {

@@ -11,14 +11,14 @@ async function csvFile(text: string): Promise<string> {
   return path;
 }
 
-test('string labels map to classes in order of first appearance, wherever the label column is', async (t) => {
+test('string labels map to classes in sorted order, wherever the label column is', async (t) => {
   const path = await csvFile('height,"kind, of",width\r\n1.5,"tall, green",2\n2.5,short,3\n3.5,"tall, green",-4e-1\n');
   const data = await loadCsv(path, { labels: 'classes', labelColumn: 'kind, of' });
   t.is(data.rows, 3);
   t.is(data.features, 2);
   t.deepEqual(Array.from(data.x), [1.5, 2, 2.5, 3, 3.5, Math.fround(-0.4)]);
-  t.deepEqual(data.targets.kind === 'classes' && [...data.targets.names], ['tall, green', 'short']);
-  t.deepEqual(data.targets.kind === 'classes' && Array.from(data.targets.index), [0, 1, 0]);
+  t.deepEqual(data.targets.kind === 'classes' && [...data.targets.names], ['short', 'tall, green']);
+  t.deepEqual(data.targets.kind === 'classes' && Array.from(data.targets.index), [1, 0, 1]);
   const byIndex = await loadCsv(path, { labels: 'classes', labelColumn: 1 });
   t.deepEqual(Array.from(byIndex.x), Array.from(data.x));
 });

@@ -7,15 +7,18 @@ import { createRequire } from 'node:module';
 import { dirname, join, posix } from 'node:path';
 import { ROOT, installInFreshProject, pack, run } from './helpers/package.js';
 
-// One tarball and two installs, shared by the tests below and made once.
-const packed = pack();
+// The prebuilt addon, as `npm pack`'s prepack step makes it (false where no compiler is here).
+const prebuilt = run(process.execPath, [join(ROOT, 'src/native/install.mjs'), '--prebuild'], { cwd: ROOT }).then(() => existsSync(join(ROOT, `prebuilds/${process.platform}-${process.arch}`)));
+// One tarball and three installs, shared by the tests below and made once.
+const packed = prebuilt.then(() => pack());
 const full = packed.then((p) => installInFreshProject(p.tarball));
 const lean = packed.then((p) => installInFreshProject(p.tarball, ['--omit=optional']));
+const scriptless = packed.then((p) => installInFreshProject(p.tarball, ['--omit=optional', '--ignore-scripts']));
 // Keep rejections for the tests that await them, not as unhandled ones.
-for (const pending of [packed, full, lean]) pending.catch(() => undefined);
+for (const pending of [packed, full, lean, scriptless]) pending.catch(() => undefined);
 
 test.after.always(async () => {
-  const dirs = await Promise.allSettled([packed.then((p) => dirname(p.tarball)), full.then((d) => dirname(d)), lean.then((d) => dirname(d))]);
+  const dirs = await Promise.allSettled([packed.then((p) => dirname(p.tarball)), full.then((d) => dirname(d)), lean.then((d) => dirname(d)), scriptless.then((d) => dirname(d))]);
   for (const dir of dirs) if (dir.status === 'fulfilled') await rm(dir.value, { recursive: true, force: true });
 });
 
@@ -44,7 +47,7 @@ test('the tarball holds the build, its TypeScript sources, README, LICENSE and p
   const { files, size, unpackedSize } = await packed;
   const paths = new Set(files.map((f) => f.path));
   t.log(`${files.length} files, ${size} bytes packed, ${unpackedSize} unpacked`);
-  const allowed = /^(package\.json|README\.md|LICENSE|(dist\/(src|workers|wasm)|src|workers)\/.+)$/;
+  const allowed = /^(package\.json|README\.md|LICENSE|(dist\/(src|workers|wasm)|src|workers)\/.+|prebuilds\/[a-z0-9]+-[a-z0-9]+\/[^/]+\.node)$/;
   t.deepEqual(files.map((f) => f.path).filter((p) => !allowed.test(p)), [], 'only the expected folders');
   t.deepEqual([...paths].filter((p) => /(^|\/)test\/|fault/.test(p)), [], 'no test-only module (the worker fault hook lives in test/helpers/)');
   t.true(paths.has('LICENSE') && paths.has('dist/src/index.js') && paths.has('dist/src/index.d.ts') && paths.has('dist/workers/gradient.js') && paths.has('dist/wasm/kernels.wasm'));
@@ -120,6 +123,17 @@ test('installed with --omit=optional, the CLI trains on worker threads, evaluate
   const predicted = await gradpool(['predict', '--model', 'model.json', '--data', 'builtin:blobs', '--samples', '50', '--features', '128', '--classes', '3', '--out', 'p.csv']);
   t.is(predicted.code, 0, predicted.stderr);
   t.is((await readFile(join(dir, 'p.csv'), 'utf8')).trim().split('\n').length, 51);
+});
+
+test('installed with install scripts disabled, the prebuilt addon still runs the native kernels', async (t) => {
+  if (!(await prebuilt)) return t.pass('no compiler here: the tarball has no prebuilt addon, and installs build from source or run wasm');
+  t.true((await packed).files.some((f) => /^prebuilds\/linux-x64\/.+\.node$/.test(f.path)), 'the tarball carries prebuilds/linux-x64');
+  const dir = await scriptless;
+  t.false(existsSync(join(dir, 'node_modules/gradpool/src/native/build')), 'nothing was built at install');
+  const result = await run(join(dir, 'node_modules/.bin/gradpool'), ['train', '--data', 'builtin:moons', '--samples', '200', '--epochs', '1', '--log-json', 'log.jsonl', '--quiet'], { cwd: dir });
+  t.is(result.code, 0, result.stderr);
+  const done = JSON.parse((await readFile(join(dir, 'log.jsonl'), 'utf8')).trim().split('\n').at(-1)!) as { kernels: string };
+  t.regex(done.kernels, /^native-/);
 });
 
 test('installed with --omit=optional, --plot and compare-modes stop before training with one line saying npm install vega vega-lite', async (t) => {

@@ -3,6 +3,7 @@
 import test from 'ava';
 import { createHash } from 'node:crypto';
 import { train, type TrainOptions } from '../src/index.js';
+import { nativeIsaLevels } from '../src/math/native-kernels.js';
 import { participantsThatComputed } from './helpers/participants.js';
 
 // Run every thread count asked for, even beyond this machine's cores: the point is to push many
@@ -29,6 +30,32 @@ test('threads 1 and 4 give the same loss after every epoch and the same weights'
   t.is(weightHash(one.model.parameters), weightHash(four.model.parameters));
   t.true(one.history[2]!.loss < one.history[0]!.loss, 'it learns');
 });
+
+// auto runs the native kernels where they built; each kernel set, and each native instruction-set level
+// (GRADPOOL_NATIVE_ISA), must keep the bits on any thread count. Serial: they set process.env.
+const KERNEL_SETS = [...nativeIsaLevels().map((isa) => ({ kernels: 'native' as const, isa })), { kernels: 'wasm' as const, isa: '' }];
+for (const { kernels, isa } of KERNEL_SETS) {
+  test.serial(`${kernels}${isa ? `-${isa}` : ''} kernels give byte-identical weights and losses on 1, 2 and 3 threads, computed by several participants`, async (t) => {
+    const options: TrainOptions = { ...workload, epochs: 2, valSplit: 0, kernels };
+    const runs = [];
+    for (const threads of [1, 2, 3]) {
+      process.env.GRADPOOL_NATIVE_ISA = isa; // read when the run starts; its workers load the coordinator's level
+      try {
+        runs.push(await train({ ...options, threads }));
+      } finally {
+        delete process.env.GRADPOOL_NATIVE_ISA;
+      }
+    }
+    t.is(runs[0]!.kernelSet, isa ? `native-${isa}` : runs[0]!.kernelSet);
+    t.true(runs[0]!.kernelSet.startsWith(kernels), runs[0]!.kernelSet);
+    for (const [i, run] of runs.entries()) {
+      t.is(run.kernelSet, runs[0]!.kernelSet);
+      t.is(weightHash(run.model.parameters), weightHash(runs[0]!.model.parameters), `${i + 1} threads`);
+      t.deepEqual(run.history.map((e) => e.loss), runs[0]!.history.map((e) => e.loss), `${i + 1} threads`);
+    }
+    t.true(participantsThatComputed(runs[2]!.shardsByParticipant) >= 2, `shards per participant: ${runs[2]!.shardsByParticipant.join(', ')}`);
+  });
+}
 
 // minibatch: 8 steps of 256 rows (16 shards of 16 rows); batch: one step of 2 600 rows per epoch
 // (32 shards of 82 rows, each a 64-row and an 18-row chunk summed into one slab).

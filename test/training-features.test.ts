@@ -38,7 +38,7 @@ test('resuming from a checkpoint gives the same weights as an uninterrupted run,
 test('resuming with different options is refused', async (t) => {
   const dir = await tempDir();
   await train({ ...workload, epochs: 1, threads: 1, checkpointDir: dir });
-  await t.throwsAsync(train({ ...workload, lr: 0.5, threads: 1, resume: dir }), { message: /different data or options/ });
+  await t.throwsAsync(train({ ...workload, lr: 0.5, threads: 1, resume: dir }), { message: /different data, options or kernels/ });
 });
 
 test('early stopping keeps the best validation weights', async (t) => {

@@ -1,225 +1,16 @@
+// The wasm SIMD kernels against the TypeScript reference (the checks live in helpers/kernel-agreement.ts).
+// Both builds are checked: plain SIMD always, and relaxed SIMD where this Node validates it (Node 22+);
+// on a Node that needs a flag for it (Node 20), a child node with --experimental-wasm-relaxed-simd runs
+// this file's relaxed-SIMD tests.
 import test from 'ava';
-import type { ExecutionContext } from 'ava';
-import seedrandom from 'seedrandom';
-import { HIDDEN_ACTIVATIONS, LOSS_KINDS, referenceKernels } from '../src/math/kernels.js';
-import type { HiddenActivation, Kernels, LossKind } from '../src/math/kernels.js';
-import { loadWasmKernels, wasmKernelsAvailable } from '../src/math/wasm-kernels.js';
-
-// One shared memory as the trainer makes it; the first MiB belongs to the wasm module.
-const PAGES = 300;
-const PAGE = 65536;
-const RESERVED = 1 << 20;
-const memory = new WebAssembly.Memory({ initial: PAGES, maximum: PAGES, shared: true });
-const memEnd = PAGES * PAGE;
-const words = new Uint32Array(memory.buffer);
-const kernels: Kernels = loadWasmKernels(memory);
-
-// ---- layout: views at deliberately unaligned addresses, fenced by guard words ----
-
-const GUARD = 16; // floats of guard before and after every view
-const GUARD_WORD = 0x7fc0dead; // a NaN payload no kernel can produce by arithmetic
-
-interface ViewSpec {
-  readonly name: string;
-  readonly size: number;
-  readonly output: boolean;
-  fill(rng: () => number, i: number): number;
-}
-
-interface Placed {
-  views: Float32Array[];
-  /** Word ranges [from, to) snapshotted before the call: everything the test put down plus the module's MiB. */
-  regions: Array<[number, number]>;
-}
-
-/**
- * Places every view in the arena above 1 MiB at an address that is 4-byte aligned but, by chance,
- * usually not 16-byte aligned, with guard words around it; the view numbered `top` is placed instead so
- * that it ends exactly at the end of memory, where any read or write past its end would trap.
- */
-function place(rng: () => number, specs: readonly ViewSpec[], top: number): Placed {
-  const views: Float32Array[] = [];
-  let word = RESERVED / 4;
-  const topSize = specs[top]?.size ?? 0;
-  const topStart = memEnd / 4 - topSize;
-  for (const [index, spec] of specs.entries()) {
-    let start: number;
-    if (index === top) {
-      start = topStart;
-    } else {
-      word = (Math.ceil((word + GUARD) / 16) * 16) + Math.floor(rng() * 16);
-      start = word;
-      word += spec.size + GUARD;
-    }
-    words.fill(GUARD_WORD, start - GUARD, start);
-    words.fill(GUARD_WORD, start + spec.size, Math.min(start + spec.size + GUARD, memEnd / 4));
-    const view = new Float32Array(memory.buffer, start * 4, spec.size);
-    for (let i = 0; i < spec.size; i++) view[i] = spec.fill(rng, i);
-    views.push(view);
-  }
-  if (word + GUARD >= topStart - GUARD) throw new Error('test arena too small');
-  return { views, regions: [[0, word + GUARD], [topStart - GUARD, memEnd / 4]] };
-}
-
-/** Runs `call` and fails the test if it changed any word outside the output views. */
-function checkWritesOnlyOutputs(t: ExecutionContext, what: string, specs: readonly ViewSpec[], placed: Placed, call: () => void): void {
-  const before = placed.regions.map(([from, to]) => words.slice(from, to));
-  call();
-  const outputRanges = placed.views
-    .filter((_, i) => specs[i]!.output)
-    .map((v) => [v.byteOffset / 4, v.byteOffset / 4 + v.length] as const);
-  for (const [r, [from, to]] of placed.regions.entries()) {
-    const old = before[r]!;
-    for (let i = from; i < to; i++) {
-      if (words[i] === old[i - from]) continue;
-      if (outputRanges.some(([s, e]) => i >= s && i < e)) continue;
-      t.fail(`${what}: word ${i} (byte ${i * 4}) outside the output views changed from ${old[i - from]!.toString(16)} to ${words[i]!.toString(16)}`);
-      return;
-    }
-  }
-}
-
-/** A plain (non-shared) copy, so the reference works on exactly the same inputs. */
-const copy = (v: Float32Array): Float32Array => Float32Array.from(v);
-const abs = (v: Float32Array): Float32Array => v.map(Math.abs);
-
-// ---- tolerances ----
-//
-// The wasm and the reference add the same float32 products in different orders (the reference one by
-// one, the wasm in four-lane partial sums joined by a horizontal sum). Each result of n terms then has
-// the classic worst-case error bound |ŝ − s| ≤ γ·Σ|terms| with γ ≈ (chain length + 1)·u, u = 2⁻²⁴; the
-// reference's chain is n long and the wasm's ≤ n/4 + 3, so the two differ by at most (2n + 8)·u·Σ|terms|
-// (1.3e-7·Σ|terms| for n = 1, 9.4e-5·Σ|terms| for n = 784). This bound holds for every input, so the test
-// cannot flake, yet a single dropped or doubled term (about Σ|terms|/n) exceeds it by a wide margin for
-// every n used here (n ≤ 785: 1/n ≥ 1.3e-3 > 9.4e-5).
-const U = 2 ** -24;
-const productTolerance = (n: number, absSum: number): number => (2 * n + 8) * U * absSum + 1e-30;
-
-/** Elementwise float32 results computed in f64 by both sides: at most an ulp or two apart from different exp/log/tanh implementations. */
-const ulpTolerance = (scale: number): number => 4 * U * scale + 1e-37;
-
-function expectClose(t: ExecutionContext, what: string, actual: Float32Array, expected: Float32Array, tolerance: (i: number) => number): void {
-  t.is(actual.length, expected.length, `${what}: length`);
-  for (let i = 0; i < expected.length; i++) {
-    const a = actual[i]!;
-    const e = expected[i]!;
-    if (Number.isNaN(e) ? Number.isNaN(a) : Math.abs(a - e) <= tolerance(i)) continue;
-    t.fail(`${what}[${i}]: wasm ${a}, reference ${e}, tolerance ${tolerance(i)}`);
-    return;
-  }
-  t.pass();
-}
-
-/** Bit-for-bit equality (so +0 and −0 differ), with the first difference in the message. */
-function expectBitwise(t: ExecutionContext, what: string, actual: Float32Array, expected: Float32Array): void {
-  t.is(actual.length, expected.length, `${what}: length`);
-  const a = new Uint32Array(Float32Array.from(actual).buffer);
-  const e = new Uint32Array(Float32Array.from(expected).buffer);
-  for (let i = 0; i < e.length; i++) {
-    if (a[i] === e[i]) continue;
-    t.fail(`${what}[${i}]: wasm ${actual[i]} (0x${a[i]!.toString(16)}), reference ${expected[i]} (0x${e[i]!.toString(16)})`);
-    return;
-  }
-  t.pass();
-}
-
-// ---- shapes ----
-
-const REAL_SHAPES: ReadonlyArray<readonly [number, number, number]> = [
-  [64, 784, 128], [16, 128, 64], [1, 64, 10], [64, 64, 10], [32, 128, 1], [3, 256, 512], [17, 512, 256],
-];
-
-function oddShapes(seed: string, count: number): Array<[number, number, number]> {
-  const rng = seedrandom(seed);
-  const shapes: Array<[number, number, number]> = [[1, 1, 1], [1, 3, 2], [4, 4, 4], [5, 7, 3], [70, 37, 37], [2, 16, 5], [3, 20, 33]];
-  while (shapes.length < count) {
-    shapes.push([1 + Math.floor(rng() * 70), 1 + Math.floor(rng() * 37), 1 + Math.floor(rng() * 37)]);
-  }
-  return shapes;
-}
-
-const uniform = (rng: () => number): number => 2 * rng() - 1;
-/** Like a gradient after relu′: a third of the entries exactly zero. */
-const sparse = (rng: () => number): number => (rng() < 1 / 3 ? 0 : 2 * rng() - 1);
-
-const input = (name: string, size: number, fill: ViewSpec['fill'] = uniform): ViewSpec => ({ name, size, output: false, fill });
-const output = (name: string, size: number, fill: ViewSpec['fill'] = uniform): ViewSpec => ({ name, size, output: true, fill });
-
-interface DenseCase {
-  specs(rows: number, inputs: number, outputs: number): ViewSpec[];
-  /** Runs the kernel on `views`; returns the output views to compare (wasm and reference alike). */
-  run(k: Kernels, views: Float32Array[], rows: number, inputs: number, outputs: number): Float32Array[];
-  /** Per output view, per element: the tolerance given the (copied) inputs. */
-  tolerances(views: Float32Array[], rows: number, inputs: number, outputs: number): Array<(i: number) => number>;
-}
-
-const DENSE: Record<'forward' | 'backward params' | 'backward input', DenseCase> = {
-  forward: {
-    specs: (rows, inputs, outputs) => [output('z', rows * outputs), input('a', rows * inputs), input('w', outputs * inputs), input('b', outputs)],
-    run(k, [z, a, w, b], rows, inputs, outputs) {
-      k.denseForward(z!, a!, w!, b!, rows, inputs, outputs);
-      return [z!];
-    },
-    tolerances([, a, w, b], rows, inputs, outputs) {
-      const s = new Float32Array(rows * outputs);
-      referenceKernels.denseForward(s, abs(a!), abs(w!), abs(b!), rows, inputs, outputs);
-      return [(i) => productTolerance(inputs + 1, s[i]!)];
-    },
-  },
-  'backward params': {
-    specs: (rows, inputs, outputs) => [output('dw', outputs * inputs), output('db', outputs), input('dz', rows * outputs, sparse), input('a', rows * inputs)],
-    run(k, [dw, db, dz, a], rows, inputs, outputs) {
-      k.denseBackwardParams(dw!, db!, dz!, a!, rows, inputs, outputs, true);
-      return [dw!, db!];
-    },
-    tolerances([dw, db, dz, a], rows, inputs, outputs) {
-      const sw = abs(dw!);
-      const sb = abs(db!);
-      referenceKernels.denseBackwardParams(sw, sb, abs(dz!), abs(a!), rows, inputs, outputs, true);
-      return [(i) => productTolerance(rows + 1, sw[i]!), (i) => productTolerance(rows + 1, sb[i]!)];
-    },
-  },
-  'backward input': {
-    specs: (rows, inputs, outputs) => [output('da', rows * inputs), input('dz', rows * outputs, sparse), input('w', outputs * inputs)],
-    run(k, [da, dz, w], rows, inputs, outputs) {
-      k.denseBackwardInput(da!, dz!, w!, rows, inputs, outputs);
-      return [da!];
-    },
-    tolerances([, dz, w], rows, inputs, outputs) {
-      const s = new Float32Array(rows * inputs);
-      referenceKernels.denseBackwardInput(s, abs(dz!), abs(w!), rows, inputs, outputs);
-      return [(i) => productTolerance(outputs, s[i]!)];
-    },
-  },
-};
-
-/**
- * Checks one dense kernel on one shape: once with the views in the arena and once more for each view
- * placed at the very end of memory (an over-read or over-write there traps), comparing each run with
- * the reference and checking that nothing outside the outputs was written.
- */
-function checkDense(t: ExecutionContext, kind: keyof typeof DENSE, rng: () => number, rows: number, inputs: number, outputs: number): void {
-  const c = DENSE[kind];
-  const specs = c.specs(rows, inputs, outputs);
-  for (let top = -1; top < specs.length; top++) {
-    const placed = place(rng, specs, top);
-    const copies = placed.views.map(copy);
-    const expected = c.run(referenceKernels, copies, rows, inputs, outputs);
-    const tolerances = c.tolerances(placed.views.map(copy), rows, inputs, outputs);
-    const what = `${kind} ${rows}×${inputs}×${outputs}${top >= 0 ? ` (${specs[top]!.name} at the end of memory)` : ''}`;
-    checkWritesOnlyOutputs(t, what, specs, placed, () => {
-      c.run(kernels, placed.views, rows, inputs, outputs);
-    });
-    const outputs_ = placed.views.filter((_, i) => specs[i]!.output);
-    outputs_.forEach((actual, j) => expectClose(t, `${what} ${specs.filter((s) => s.output)[j]!.name}`, actual, expected[j]!, tolerances[j]!));
-  }
-}
-
-// ---- tests ----
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { loadWasmKernels, relaxedWasmKernelsAvailable, wasmKernelsAvailable } from '../src/math/wasm-kernels.js';
+import { memory, registerAgreementTests, RESERVED } from './helpers/kernel-agreement.js';
 
 test('wasm kernels are available after the build and instantiate against a 300-page shared memory', (t) => {
   t.true(wasmKernelsAvailable());
-  t.is(kernels.name, 'wasm-simd');
+  t.is(loadWasmKernels(memory, { relaxedSimd: false }).name, 'wasm-simd');
   t.is(memory.buffer.byteLength, 300 * 65536);
 });
 
@@ -232,176 +23,26 @@ test('the wasm module keeps its own data below 1 MiB and leaves the rest of memo
   t.true(highest * 4 < RESERVED, `highest nonzero byte ${highest * 4}`);
 });
 
-for (const kind of Object.keys(DENSE) as Array<keyof typeof DENSE>) {
-  test(`wasm dense ${kind} matches the reference on odd shapes and writes only its outputs`, (t) => {
-    const rng = seedrandom(`odd ${kind}`);
-    for (const [rows, inputs, outputs] of oddShapes(`shapes ${kind}`, 40)) checkDense(t, kind, rng, rows, inputs, outputs);
+registerAgreementTests('wasm-simd', loadWasmKernels(memory, { relaxedSimd: false }));
+
+if (relaxedWasmKernelsAvailable()) {
+  test('the relaxed-SIMD build loads by default where this Node validates relaxed SIMD', (t) => {
+    t.is(loadWasmKernels(memory).name, 'wasm-relaxed-simd');
   });
-
-  test(`wasm dense ${kind} matches the reference on the network's real shapes and writes only its outputs`, (t) => {
-    const rng = seedrandom(`real ${kind}`);
-    for (const [rows, inputs, outputs] of REAL_SHAPES) checkDense(t, kind, rng, rows, inputs, outputs);
-  });
-}
-
-test('wasm dense backward params accumulates into dw and db rather than overwriting them', (t) => {
-  const rows = 3, inputs = 5, outputs = 2;
-  const rng = seedrandom('accumulate');
-  const specs = DENSE['backward params'].specs(rows, inputs, outputs);
-  const { views: [dw, db, dz, a] } = place(rng, specs, -1);
-  dw!.fill(10);
-  db!.fill(-10);
-  const before = copy(dw!);
-  kernels.denseBackwardParams(dw!, db!, dz!, a!, rows, inputs, outputs, true);
-  kernels.denseBackwardParams(dw!, db!, dz!, a!, rows, inputs, outputs, true);
-  const expected = copy(before);
-  const expectedB = new Float32Array(outputs).fill(-10);
-  referenceKernels.denseBackwardParams(expected, expectedB, copy(dz!), copy(a!), rows, inputs, outputs, true);
-  referenceKernels.denseBackwardParams(expected, expectedB, copy(dz!), copy(a!), rows, inputs, outputs, true);
-  expectClose(t, 'dw', dw!, expected, () => 1e-5);
-  expectClose(t, 'db', db!, expectedB, () => 1e-5);
-});
-
-test('wasm dense backward input overwrites da whatever it held', (t) => {
-  const rng = seedrandom('overwrite');
-  const specs = DENSE['backward input'].specs(2, 6, 3);
-  const { views: [da, dz, w] } = place(rng, specs, -1);
-  da!.fill(Number.NaN);
-  kernels.denseBackwardInput(da!, dz!, w!, 2, 6, 3);
-  const expected = new Float32Array(12);
-  referenceKernels.denseBackwardInput(expected, copy(dz!), copy(w!), 2, 6, 3);
-  expectClose(t, 'da', da!, expected, () => 1e-6);
-  // and with no outputs at all da becomes zero, like the reference's fill(0)
-  kernels.denseBackwardInput(da!, dz!, w!, 2, 6, 0);
-  t.deepEqual([...da!], new Array(12).fill(0));
-});
-
-/** Activation inputs: ordinary values, exact zeros, −0, tiny values, and large magnitudes where exp saturates. */
-function activationValue(rng: () => number, i: number): number {
-  switch (i % 11) {
-    case 0: return 0;
-    case 1: return -0;
-    case 2: return (rng() - 0.5) * 200;
-    case 3: return (rng() - 0.5) * 1e-4 * 10 ** (-8 * rng()); // down to 1e-12, across tanh's 1e-5 switch
-    case 4: return (rng() - 0.5) * 50; // across tanh's saturation at |x| = 20
-    default: return (rng() - 0.5) * 8;
-  }
-}
-
-for (const activation of HIDDEN_ACTIVATIONS) {
-  test(`wasm ${activation} forward matches the reference elementwise and writes only its values`, (t) => {
-    const rng = seedrandom(`act forward ${activation}`);
-    for (const count of [1, 2, 3, 4, 5, 7, 8, 15, 16, 17, 63, 640, 8192, 8195]) {
-      const specs = [output('values', count, activationValue)];
-      for (const top of [-1, 0]) {
-        const placed = place(rng, specs, top);
-        const expected = copy(placed.views[0]!);
-        referenceKernels.activationForward(activation, expected, count);
-        checkWritesOnlyOutputs(t, `${activation} forward ${count}`, specs, placed, () => kernels.activationForward(activation, placed.views[0]!, count));
-        if (activation === 'relu') expectBitwise(t, `relu forward ${count}`, placed.views[0]!, expected);
-        else expectClose(t, `${activation} forward ${count}`, placed.views[0]!, expected, (i) => ulpTolerance(Math.abs(expected[i]!)));
-      }
-    }
-  });
-
-  test(`wasm ${activation} backward matches the reference bit for bit and writes only the gradient`, (t) => {
-    const rng = seedrandom(`act backward ${activation}`);
-    for (const count of [1, 2, 3, 4, 5, 7, 8, 15, 16, 17, 63, 640, 8192, 8195]) {
-      // a is an activation output: relu ≥ 0 (with zeros), sigmoid in (0, 1), tanh in (−1, 1)
-      const aFill = activation === 'relu' ? (r: () => number) => Math.max(0, uniform(r)) : activation === 'sigmoid' ? (r: () => number) => r() : uniform;
-      const specs = [output('grad', count), input('a', count, aFill)];
-      for (const top of [-1, 0, 1]) {
-        const placed = place(rng, specs, top);
-        const [grad, a] = placed.views;
-        const expected = copy(grad!);
-        referenceKernels.activationBackward(activation, expected, copy(a!), count);
-        checkWritesOnlyOutputs(t, `${activation} backward ${count}`, specs, placed, () => kernels.activationBackward(activation, grad!, a!, count));
-        expectBitwise(t, `${activation} backward ${count}`, grad!, expected);
-      }
-    }
+  registerAgreementTests('wasm-relaxed-simd', loadWasmKernels(memory, { relaxedSimd: true }));
+} else {
+  test('the relaxed-SIMD build passes the agreement checks in a child node with --experimental-wasm-relaxed-simd', (t) => {
+    t.is(loadWasmKernels(memory).name, 'wasm-simd', 'without relaxed SIMD the plain build runs');
+    const root = fileURLToPath(new URL('../../', import.meta.url)); // from dist/test
+    const ava = `${root}node_modules/ava/entrypoints/cli.mjs`; // the package exports no path to its bin
+    const child = spawnSync(process.execPath, [ava, '--node-arguments=--experimental-wasm-relaxed-simd', '--match=*relaxed*', fileURLToPath(import.meta.url)], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 100_000,
+    });
+    const output = `${child.stdout}${child.stderr}`;
+    t.is(child.status, 0, output);
+    t.regex(output, /wasm-relaxed-simd dense forward matches the reference/, 'the child ran the relaxed-SIMD checks');
+    t.notRegex(output, /\d+ tests? failed/, output);
   });
 }
-
-function lossSpecs(loss: LossKind, rows: number, outputs: number): ViewSpec[] {
-  const count = rows * outputs;
-  // logits, with some far outside exp's comfortable range to exercise the safe forms
-  const logit = (rng: () => number, i: number): number => (i % 13 === 5 ? (rng() - 0.5) * 400 : (rng() - 0.5) * 10);
-  let target: ViewSpec['fill'];
-  if (loss === 'bce') target = (rng) => (rng() < 0.8 ? Math.round(rng()) : rng());
-  else if (loss === 'cross-entropy') {
-    // one-hot rows, and every fifth row a soft label
-    let hot = 0;
-    target = (rng, i) => {
-      const row = Math.floor(i / outputs);
-      if (row % 5 === 4) return 1 / outputs;
-      if (i % outputs === 0) hot = Math.floor(rng() * outputs);
-      return i % outputs === hot ? 1 : 0;
-    };
-  } else target = uniform;
-  return [output('out', count, logit), output('dz', count), input('y', count, target)];
-}
-
-for (const loss of LOSS_KINDS) {
-  test(`wasm ${loss} output loss matches the reference in outputs, dz and the loss sum, writing only out and dz`, (t) => {
-    const rng = seedrandom(`loss ${loss}`);
-    const shapes: Array<[number, number]> = [[1, 1], [1, 10], [3, 7], [64, 10], [64, 1], [17, 3], [70, 37]];
-    for (const [rows, outputs] of shapes) {
-      const specs = lossSpecs(loss, rows, outputs);
-      for (let top = -1; top < specs.length; top++) {
-        const placed = place(rng, specs, top);
-        const [out, dz, y] = placed.views;
-        const eOut = copy(out!);
-        const eDz = copy(dz!);
-        const eY = copy(y!);
-        const expectedTotal = referenceKernels.outputLoss(loss, eOut, eDz, eY, rows, outputs);
-        let total = Number.NaN;
-        const what = `${loss} ${rows}×${outputs}`;
-        checkWritesOnlyOutputs(t, what, specs, placed, () => { total = kernels.outputLoss(loss, out!, dz!, y!, rows, outputs); });
-        t.true(Number.isFinite(total), `${what}: loss ${total}`);
-        // f64 sums of the same terms in the same order: only exp/log1p/log differ, by an ulp or so of f64
-        t.true(Math.abs(total - expectedTotal) <= 1e-12 * (Math.abs(expectedTotal) + rows * outputs), `${what}: loss ${total} vs ${expectedTotal}`);
-        expectClose(t, `${what} out`, out!, eOut, (i) => ulpTolerance(Math.abs(eOut[i]!)));
-        expectClose(t, `${what} dz`, dz!, eDz, (i) => ulpTolerance(Math.abs(eOut[i]!) + Math.abs(eY[i]!)));
-      }
-    }
-  });
-}
-
-test('wasm kernels refuse views that are not over their memory, and views too short for the shape', (t) => {
-  const rng = seedrandom('refuse');
-  const { views: [z, a, w, b] } = place(rng, DENSE.forward.specs(2, 3, 4), -1);
-  t.throws(() => kernels.denseForward(new Float32Array(8), a!, w!, b!, 2, 3, 4), { instanceOf: TypeError });
-  t.throws(() => kernels.activationForward('relu', new Float32Array(4), 4), { instanceOf: TypeError });
-  t.throws(() => kernels.denseForward(z!, a!, w!, b!, 3, 3, 4), { instanceOf: RangeError });
-});
-
-test('wasm kernels do nothing for empty shapes', (t) => {
-  const rng = seedrandom('empty');
-  const specs = DENSE.forward.specs(2, 3, 4);
-  const placed = place(rng, specs, -1);
-  const [z, a, w, b] = placed.views;
-  const before = copy(z!);
-  kernels.denseForward(z!, a!, w!, b!, 0, 3, 4);
-  kernels.activationForward('sigmoid', z!, 0);
-  t.is(kernels.outputLoss('mse', z!, z!, z!, 0, 4), 0);
-  expectBitwise(t, 'z after empty calls', z!, before);
-  // zero inputs: z = b, exactly as the reference
-  kernels.denseForward(z!, a!, w!, b!, 2, 0, 4);
-  t.deepEqual([...z!], [...b!, ...b!]);
-});
-
-test('wasm addInto adds exactly like the reference over any range and writes only that range', (t) => {
-  const rng = seedrandom('addInto');
-  for (const [count, from, to] of [[1, 0, 1], [7, 2, 7], [64, 0, 64], [1031, 5, 1030], [4096, 1024, 2048]] as const) {
-    const specs = [output('into', count, () => rng() - 0.5), input('add', count, () => rng() - 0.5)];
-    for (const top of [-1, 0, 1]) {
-      const placed = place(rng, specs, top);
-      const [into, add] = placed.views as [Float32Array, Float32Array];
-      const expected = copy(into);
-      referenceKernels.addInto(expected, copy(add), from, to);
-      checkWritesOnlyOutputs(t, `addInto ${count} [${from}, ${to})`, specs, placed, () => kernels.addInto(into, add, from, to));
-      // float32 addition rounds the same in both: they must agree bit for bit
-      t.deepEqual([...into], [...expected]);
-    }
-  }
-});

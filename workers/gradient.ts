@@ -10,7 +10,7 @@ import { serveCommands } from '../src/parallel/round.js';
 const setup = workerData as WorkerSetup;
 // Slot 0 is the coordinator's; each worker claims the next free scratch slot.
 const slot = Atomics.add(controlWords(setup.memory, setup.layout), SLOT_COUNTER, 1) + 1;
-const engine = new ShardEngine(setup.memory, setup.layout, slot, loadKernelSet(setup.kernels, setup.memory), setup.optimizer);
+const engine = new ShardEngine(setup.memory, setup.layout, slot, loadKernelSet(setup.kernels, setup.memory, setup.kernelSet), setup.optimizer);
 
 const testFaults = process.env.GRADPOOL_TEST_WORKER_FAULT ? await loadTestFaultHook() : undefined;
 

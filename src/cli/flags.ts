@@ -45,6 +45,26 @@ export function optionsFromArgv(argv: Args, command: CommandName): Record<string
   return options;
 }
 
+/**
+ * Refuses a flag written more than once in `args` (the raw command line), whatever its kind: yargs
+ * folds a repeated switch (--quiet --quiet, --no-quiet --quiet) into one value, so the values alone
+ * cannot tell. Only the command's own flags are counted; yargs reports unknown ones.
+ */
+export function refuseRepeatedFlags(args: readonly string[]): void {
+  const command = args[0] as CommandName;
+  const known = new Map(optionsOf(command).map(([name]) => [kebab(name), name]));
+  if (known.size === 0) return;
+  const counts = new Map<string, number>();
+  for (const arg of args.slice(1)) {
+    if (arg === '--') break;
+    const match = /^--(?:no-)?([A-Za-z][A-Za-z0-9-]*)(?:=|$)/.exec(arg);
+    const name = match && known.get(kebab(match[1]!));
+    if (!name) continue;
+    counts.set(name, (counts.get(name) ?? 0) + 1);
+  }
+  for (const [name, count] of counts) if (count > 1) throw new InputError(`${optionRef(name)} is given ${count} times; give it once`);
+}
+
 /** The part of `options` that the library takes (the rest is the command line's own: logs, printing). */
 export function libraryPart(options: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(options).filter(([name]) => (OPTIONS as Record<string, OptionSpec<unknown>>)[name]?.library !== false));

@@ -15,7 +15,8 @@ export function formatEpochLine(entry: EpochEntry, epochs: number): string {
 }
 
 export function formatLoss(loss: number): string {
-  return loss.toFixed(4).padStart(8);
+  // Regression losses are in the target's units, squared: large ones in exponent form.
+  return (Math.abs(loss) >= 1e5 ? loss.toExponential(3) : loss.toFixed(4)).padStart(8);
 }
 
 export function formatPercent(fraction: number): string {

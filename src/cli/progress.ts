@@ -37,3 +37,29 @@ export class EpochProgress {
     this.bar = undefined;
   }
 }
+
+/** A bar of the bytes read while a data file loads (after SHOW_AFTER_MS), on a terminal only. */
+export class LoadProgress {
+  private bar: cliProgress.SingleBar | undefined;
+  private readonly started = Date.now();
+
+  constructor(private readonly stream: NodeJS.WriteStream) {}
+
+  update(bytes: number, total: number): void {
+    const mb = (n: number): number => Math.round(n / 1e5) / 10;
+    if (!this.bar) {
+      if (Date.now() - this.started < SHOW_AFTER_MS || bytes >= total) return;
+      this.bar = new cliProgress.SingleBar(
+        { stream: this.stream, format: 'reading [{bar}] {percentage}% {value}/{total} MB  eta {eta}s', hideCursor: true, clearOnComplete: true },
+        cliProgress.Presets.shades_classic,
+      );
+      this.bar.start(mb(total), mb(bytes));
+    }
+    this.bar.update(mb(bytes));
+  }
+
+  finish(): void {
+    this.bar?.stop();
+    this.bar = undefined;
+  }
+}

@@ -1,6 +1,7 @@
 // Seeded synthetic datasets, generated straight into a flat Float32Array.
-import { InputError , optionRef } from '../errors.js';
-import { materialize, type Dataset, type PendingDataset } from './dataset.js';
+import { InputError, optionRef } from '../errors.js';
+import { integerTargets, materialize, type DataDescription, type Dataset, type TargetExpectation } from './dataset.js';
+import { checkValues } from './limits.js';
 import { gaussian, randomStream, type Random } from './random.js';
 
 export interface BuiltinOptions {
@@ -82,15 +83,15 @@ const generators: Record<string, Generator> = {
 
 export const BUILTIN_NAMES = Object.keys(generators);
 
-/** Feature values a generated set may hold: half of the 4 GiB a shared arena can address. */
-const MAX_VALUES = 2 ** 29;
-
 export function builtinDataset(name: string, options: BuiltinOptions): Dataset {
-  return materialize(builtinPending(name, options));
+  return materialize(builtinDescription(name, options));
 }
 
-/** The set's size and labels now; its features generated when (and where) they are written. */
-export function builtinPending(name: string, options: BuiltinOptions): PendingDataset {
+/**
+ * The set's size and labels now; its features generated when (and where) they are written. Labels
+ * are class indices named "0", "1", …, or the classes a model knows (`expect`).
+ */
+export function builtinDescription(name: string, options: BuiltinOptions, expect: TargetExpectation = {}): DataDescription {
   const generator = generators[name];
   if (!generator) throw new InputError(`${optionRef('data')}: unknown builtin set "builtin:${name}" (choose from ${BUILTIN_NAMES.map((n) => `builtin:${n}`).join(', ')})`);
   const samples = options.samples ?? generator.defaults.samples;
@@ -103,18 +104,22 @@ export function builtinPending(name: string, options: BuiltinOptions): PendingDa
   if (!Number.isInteger(features) || features < 1) throw new InputError(`${optionRef('features')} must be a positive integer, got ${features}`);
   if (!Number.isInteger(classes) || classes < 2) throw new InputError(`${optionRef('classes')} must be an integer ≥ 2, got ${classes}`);
   if (!(noise >= 0) || !Number.isFinite(noise)) throw new InputError(`${optionRef('noise')} must be a finite number ≥ 0, got ${noise}`);
-  if (samples * features > MAX_VALUES) throw new InputError(`${optionRef('samples')} × ${optionRef('features')} is ${samples * features} values; at most ${MAX_VALUES} (2 GiB of float32) fit in one run`);
+  // Checked before the labels are made: a flag must not be able to ask for gigabytes.
+  checkValues(`builtin:${name}`, samples, features + 1, `${optionRef('samples')} and ${optionRef('features')} ask for`);
+  if (expect.features !== undefined && features !== expect.features) throw new InputError(`builtin:${name}: has ${features} features, but the model was trained on ${expect.features}`);
 
   // Labels cycle through the classes, so they are known before any feature is drawn.
-  const index = Int32Array.from({ length: samples }, (_, row) => row % classes);
-  const names = Array.from({ length: classes }, (_, c) => String(c));
+  const labels = new Int32Array(samples);
+  for (let row = 0; row < samples; row++) labels[row] = row % classes;
+  const source = `builtin:${name}`;
+  const targets = integerTargets(source, labels, classes, { ...expect, target: 'classes' }, 'row');
   const writeFeatures = (x: Float32Array): void => {
     const random = randomStream(options.seed, `data:${name}`);
     const centers = new Float32Array(name === 'blobs' ? classes * features : 0);
     const spread = 4 / Math.sqrt(2 * features);
     for (let i = 0; i < centers.length; i++) centers[i] = gaussian(random) * spread;
     const params: GeneratorParams = { samples, features, classes, noise, centers };
-    for (let row = 0; row < samples; row++) generator.sample(x, row * features, index[row]!, params, random);
+    for (let row = 0; row < samples; row++) generator.sample(x, row * features, labels[row]!, params, random);
   };
-  return { source: `builtin:${name}`, rows: samples, features, targets: { kind: 'classes', index, names }, writeFeatures };
+  return { source, rows: samples, features, targets, schema: null, autoNormalize: 'none', notes: [], writeFeatures };
 }

@@ -1,154 +1,201 @@
-// CSV files: a header row, numeric feature columns and one label column, streamed by csv-parse
-// (quoted fields, CRLF, BOM) straight into a growing Float32Array.
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import { CsvError, parse } from 'csv-parse';
-import { InputError, at , optionRef } from '../errors.js';
-import type { Dataset, Targets } from './dataset.js';
+// CSV files as people have them: the dialect sniffed (delimiter, decimal comma, header or not), the
+// records parsed by several threads into one raw table (csv/table.ts, csv/parse.ts), each column's
+// kind inferred from the training file or taken from a model's schema (csv/columns.ts), and the
+// result described like every other source (dataset.ts).
+import { readFile, open, stat } from 'node:fs/promises';
+import { InputError, at, optionRef } from '../errors.js';
+import { materialize, type DataDescription, type Dataset } from './dataset.js';
+import { checkMissing, columnIndex, encode, inferPlan, matchColumns, planAgainst, resolveChoices, type ColumnChoices, type ColumnPlan, type TargetMode } from './csv/columns.js';
+import { columnNames, generatedNames, readTextRecords, sniffDecimal, sniffDelimiter, sniffHeader, type TextRecord } from './csv/dialect.js';
+import { readTable } from './csv/table.js';
+import { DEFAULT_NA_VALUES, type MissingPolicy, type Schema } from './schema.js';
 
-export interface CsvOptions {
+export interface CsvOptions extends ColumnChoices {
   /** Column name or 0-based index (a number or a numeric string); default: the last column. */
   labelColumn?: string | number | undefined;
-  /** 'classes': labels are class names; 'values': numeric regression targets. */
-  labels: 'classes' | 'values';
+  /** classes, values (regression), or auto: values for a numeric label with fractions or more than 50 distinct numbers. */
+  labels?: TargetMode | undefined;
   /** Known class names (from the training set or a model): a label outside them is an error. */
   classNames?: readonly string[] | undefined;
-  /** Expected feature count (from the training set or a model). */
+  /** A model without a schema: its input count; columns are read by position. */
   features?: number | undefined;
-  /** When the file has exactly `features` columns, accept it without labels (for predict). */
-  allowUnlabelled?: boolean;
+  /** Columns by name as a model (or the training set) read them; inference is skipped. */
+  schema?: Schema | null | undefined;
+  /** Accept a file without its label column (predict, and the positional case of exactly `features` columns). */
+  allowUnlabelled?: boolean | undefined;
+  /** Do not read the label column at all (predict: a label unseen in training is no error). */
+  ignoreLabels?: boolean | undefined;
+  /** Who fixed the schema, for messages (default "the model"). */
+  owner?: string | undefined;
+  /** , ; | or tab ('\t'); default: sniffed. */
+  delimiter?: string | undefined;
+  /** . or , ; default: a comma when the delimiter is not one and numbers are written 1,5. */
+  decimal?: '.' | ',' | undefined;
+  /** Whether the first record names the columns; auto: not when it is numbers like the rows below it. */
+  header?: 'auto' | 'yes' | 'no' | undefined;
+  /** More cell texts read as missing (besides the empty cell, NA, N/A, NaN, null, ? …). */
+  naValues?: readonly string[] | undefined;
+  /** What a missing cell does in a training file (a model's schema carries its own). */
+  missing?: MissingPolicy | undefined;
+  /** Parsing threads (default: the cores, at most 8; files under 4 MB per thread use fewer). */
+  threads?: number | undefined;
+  /** Bytes read so far of the total, now and then while reading. */
+  onProgress?: ((bytes: number, total: number) => void) | undefined;
 }
 
-interface CsvRecord {
-  record: string[];
-  info: { lines: number };
+/** Files up to this size are read whole and parsed on the main thread. */
+const SMALL_FILE = 16 << 20;
+const HEAD_BYTES = 1 << 20;
+const SAMPLE_RECORDS = 51;
+
+export async function loadCsv(file: string, options: CsvOptions = {}): Promise<Dataset> {
+  return materialize(await openCsv(file, options));
 }
 
-export async function loadCsv(file: string, options: CsvOptions): Promise<Dataset> {
-  await assertReadableFile(file);
-  const parser = createReadStream(file).pipe(
-    parse({ bom: true, trim: true, skip_empty_lines: true, info: true, relax_column_count: true, record_delimiter: ['\r\n', '\n', '\r'] }),
-  );
-  let header: string[] | undefined;
-  let labelIndex = -1;
-  let features = 0;
-  let rows = 0;
-  let x = new Float32Array(1024);
-  const classIndex: number[] = [];
-  const values: number[] = [];
-  const classes = new Map<string, number>((options.classNames ?? []).map((name, i) => [name, i]));
-  const closedClasses = options.classNames !== undefined;
-
-  try {
-    for await (const { record, info } of parser as AsyncIterable<CsvRecord>) {
-      const line = info.lines;
-      if (!header) {
-        header = record;
-        ({ labelIndex, features } = resolveColumns(file, header, options));
-        continue;
-      }
-      if (record.length !== header.length) {
-        throw new InputError(`${at(file, line)}: expected ${header.length} columns as in the header, found ${record.length}`);
-      }
-      if ((rows + 1) * features > x.length) {
-        const grown = new Float32Array(Math.max(x.length * 2, (rows + 1) * features));
-        grown.set(x);
-        x = grown;
-      }
-      let offset = rows * features;
-      for (let c = 0; c < record.length; c++) {
-        if (c === labelIndex) continue;
-        x[offset++] = parseNumber(record[c]!, file, line, c, header);
-      }
-      if (labelIndex >= 0) {
-        const label = record[labelIndex]!;
-        if (label === '') throw new InputError(`${at(file, line, labelIndex + 1)}: empty label in column "${printable(header[labelIndex]!)}"`);
-        if (options.labels === 'values') {
-          values.push(parseNumber(label, file, line, labelIndex, header));
-        } else {
-          let index = classes.get(label);
-          if (index === undefined) {
-            if (closedClasses) throw new InputError(`${at(file, line, labelIndex + 1)}: label "${printable(label)}" was not among the training labels (${[...classes.keys()].map(printable).join(', ')})`);
-            index = classes.size;
-            classes.set(label, index);
-          }
-          classIndex.push(index);
-        }
-      }
-      rows++;
-    }
-  } catch (error) {
-    if (error instanceof InputError) throw error;
-    // Every parser error is about the file (not all codes start with CSV_: INVALID_OPENING_QUOTE).
-    if (error instanceof CsvError) {
-      const { lines } = error as CsvError & { lines?: number };
-      throw new InputError(`${at(file, typeof lines === 'number' ? lines : undefined)}: ${printable(error.message || 'malformed CSV')}`);
-    }
-    throw error;
+export async function openCsv(file: string, options: CsvOptions = {}): Promise<DataDescription> {
+  const size = await fileSize(file);
+  let head = size <= SMALL_FILE ? await readWhole(file) : await readHead(file, HEAD_BYTES);
+  const bom = head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0;
+  let complete = head.length >= size;
+  const delimiter = delimiterByte(options.delimiter) ?? sniffDelimiter(head, bom, Math.min(head.length, 1 << 16), complete);
+  let sample = readTextRecords(head, bom, head.length, delimiter, SAMPLE_RECORDS, complete);
+  while (sample.length < 2 && !complete && head.length < 64 << 20) {
+    head = await readHead(file, head.length * 4);
+    complete = head.length >= size;
+    sample = readTextRecords(head, bom, head.length, delimiter, SAMPLE_RECORDS, complete);
   }
-  if (!header) throw new InputError(`${file}: empty file (expected a header row and data rows)`);
-  if (rows === 0) throw new InputError(`${file}: no data rows after the header`);
+  const first = sample[0];
+  if (!first) throw new InputError(`${file}: empty file (expected a header row and data rows)`);
+  const decimal = options.decimal === ',' ? 0x2c : options.decimal === '.' ? 0x2e : sniffDecimal(sample, delimiter);
+  const naValues = [...DEFAULT_NA_VALUES, ...(options.naValues ?? []).filter((v) => !DEFAULT_NA_VALUES.includes(v))];
+  const na = new Set(['', ...naValues, ...(options.schema?.naValues ?? [])]);
+  const hasHeader = decideHeader(options, sample, decimal, na);
+  const names = hasHeader ? columnNames(first.cells) : generatedNames(first.cells.length);
+  const columns = names.length;
 
-  let targets: Targets;
-  if (labelIndex < 0) targets = { kind: 'none' };
-  else if (options.labels === 'values') targets = { kind: 'values', values: Float32Array.from(values) };
-  else targets = { kind: 'classes', index: Int32Array.from(classIndex), names: [...classes.keys()] };
-  // A view, not a copy: training copies the rows into the shared arena and then drops this array.
-  return { source: file, rows, features, x: x.subarray(0, rows * features), targets };
+  // Which columns are read, before reading them.
+  const mode = options.schema ? 'schema' : options.features !== undefined ? 'positional' : 'infer';
+  let label = -1;
+  let match: ReturnType<typeof matchColumns> | undefined;
+  const skip = new Uint8Array(columns);
+  const against = { labels: options.ignoreLabels ? 'ignore' : options.allowUnlabelled ? 'optional' : 'required', classNames: options.classNames ?? null, labelColumn: options.labelColumn, owner: options.owner ?? 'the model' } as const;
+  if (mode === 'schema') {
+    match = matchColumns(file, names, hasHeader, options.schema!, { ...against, target: options.labels === 'values' ? 'values' : 'classes' });
+    const used = new Set([...match.sources, match.label]);
+    for (let c = 0; c < columns; c++) if (!used.has(c)) skip[c] = 1;
+    label = match.label;
+  } else if (mode === 'positional') {
+    const unlabelled = (options.allowUnlabelled && options.labelColumn === undefined && columns === options.features) || (options.ignoreLabels && columns === options.features);
+    label = unlabelled ? -1 : findLabelColumn(file, names, options.labelColumn);
+    if (columns - (label < 0 ? 0 : 1) < 1) throw new InputError(`${at(file, 1)}: needs at least one feature column besides the label column`);
+    const features = columns - (label < 0 ? 0 : 1);
+    if (features !== options.features) throw new InputError(`${at(file, 1)}: has ${features} feature columns, but the model was trained on ${options.features}`);
+    if (options.ignoreLabels && label >= 0) skip[label] = 1;
+  } else {
+    label = options.allowUnlabelled && options.labelColumn === undefined ? -1 : findLabelColumn(file, names, options.labelColumn);
+    if (columns < 2 && label >= 0) throw new InputError(`${at(file, 1)}: needs at least one feature column besides the label column`);
+    for (const [c, kind] of resolveChoices(file, names, options)) if (kind === 'ignored' && c !== label) skip[c] = 1;
+  }
+
+  const dataStart = hasHeader ? first.end : bom;
+  const table = await readTable({
+    file,
+    bytes: size <= SMALL_FILE ? head : undefined,
+    size,
+    dataStart,
+    firstLine: hasHeader ? 1 + first.lines : 1,
+    setup: { columns, delimiter, decimal, naValues: [...na].filter((v) => v !== ''), skip },
+    names,
+    threads: options.threads,
+    onProgress: options.onProgress,
+  });
+  if (table.rows === 0) throw new InputError(`${file}: no data rows${hasHeader ? ' after the header' : ''}`);
+
+  let plan: ColumnPlan;
+  let policy: MissingPolicy;
+  if (mode === 'infer') {
+    policy = options.missing ?? 'error';
+    plan = inferPlan(table, names, label, { ...options, target: options.labels ?? 'auto', missing: policy, naValues: naValues.filter((v) => !DEFAULT_NA_VALUES.includes(v)) });
+  } else {
+    const schema = options.schema ?? positionalSchema(names, label);
+    const matched = match ?? { sources: names.map((_, c) => c).filter((c) => c !== label), label: skip[label] ? -1 : label, notes: [] };
+    plan = planAgainst(table, names, schema, matched, { ...against, target: options.labels === 'values' ? 'values' : 'classes' });
+    // A model that imputes fills missing cells; one that drops them drops rows when evaluating, and
+    // refuses them when predicting (a prediction per row of the file).
+    policy = schema.missing === 'drop' && !options.ignoreLabels ? 'drop' : schema.missing === 'impute' ? 'impute' : 'error';
+  }
+  if (policy === 'error') checkMissing(table, names, plan, mode === 'infer' ? 'train' : 'read');
+  const encoded = encode(table, names, plan, policy === 'drop');
+  if (encoded.rows === 0) throw new InputError(`${file}: every row has a missing cell; ${optionRef('missing')} drop left no rows (try ${optionRef('missing')} impute)`);
+  const notes = [...plan.notes];
+  if (encoded.dropped > 0) notes.push(`${file}: ${encoded.dropped} of ${table.rows} rows dropped for missing cells (missing: drop)`);
+  const { x } = encoded;
+  return {
+    source: file,
+    rows: encoded.rows,
+    features: encoded.features,
+    targets: encoded.targets,
+    schema: mode === 'positional' ? null : plan.schema,
+    autoNormalize: 'standard',
+    notes,
+    writeFeatures: (into) => into.set(x),
+    x,
+  };
 }
 
-async function assertReadableFile(file: string): Promise<void> {
+function decideHeader(options: CsvOptions, sample: readonly TextRecord[], decimal: number, na: ReadonlySet<string>): boolean {
+  if (options.header === 'yes') return true;
+  if (options.header === 'no') return false;
+  const schema = options.schema;
+  if (schema && sample[0]!.cells.some((cell) => schema.columns.some((c) => c.name === cell))) return true;
+  return sniffHeader(sample, decimal, na);
+}
+
+/** A model without a schema reads every column but the label as a number, by position. */
+function positionalSchema(names: readonly string[], label: number): Schema {
+  return { columns: names.map((name, c) => (c === label ? { kind: 'label', name } : { kind: 'numeric', name })), missing: 'error', naValues: [] };
+}
+
+function findLabelColumn(file: string, names: readonly string[], column: string | number | undefined): number {
+  if (column === undefined) return names.length - 1;
+  const index = columnIndex(names, column);
+  if (index >= 0) return index;
+  throw new InputError(`${optionRef('labelColumn')}: no column "${String(column).slice(0, 60)}" in ${at(file, 1)} (columns: ${names.map((n) => n.slice(0, 60)).join(', ')})`);
+}
+
+function delimiterByte(delimiter: string | undefined): number | undefined {
+  if (delimiter === undefined) return undefined;
+  if (delimiter === 'tab' || delimiter === '\\t') return 0x09;
+  if (delimiter.length !== 1 || /["\r\n]/.test(delimiter) || delimiter.charCodeAt(0) > 0x7f) throw new InputError(`${optionRef('delimiter')} must be one character such as , ; | or tab, got ${JSON.stringify(delimiter.slice(0, 60))}`);
+  return delimiter.charCodeAt(0);
+}
+
+async function fileSize(file: string): Promise<number> {
   try {
     const info = await stat(file);
     if (!info.isFile()) throw new InputError(`${file}: not a file`);
+    return info.size;
   } catch (error) {
     if (error instanceof InputError) throw error;
     throw new InputError(`${file}: cannot read (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
   }
 }
 
-function resolveColumns(file: string, header: string[], options: CsvOptions): { labelIndex: number; features: number } {
-  const unlabelled = options.allowUnlabelled && options.features !== undefined && header.length === options.features;
-  if (unlabelled && options.labelColumn === undefined) return { labelIndex: -1, features: header.length };
-  const labelIndex = findLabelColumn(file, header, options.labelColumn);
-  const features = header.length - 1;
-  if (features < 1) throw new InputError(`${at(file, 1)}: needs at least one feature column besides the label column`);
-  if (options.features !== undefined && features !== options.features) {
-    throw new InputError(`${at(file, 1)}: has ${features} feature columns, but the model was trained on ${options.features}`);
+async function readWhole(file: string): Promise<Buffer> {
+  try {
+    return await readFile(file);
+  } catch (error) {
+    throw new InputError(`${file}: cannot read (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
   }
-  return { labelIndex, features };
 }
 
-function findLabelColumn(file: string, header: string[], column: string | number | undefined): number {
-  if (column === undefined) return header.length - 1;
-  const byName = header.indexOf(String(column));
-  if (byName >= 0) return byName;
-  const asIndex = typeof column === 'number' ? column : /^\d+$/.test(column) ? Number(column) : NaN;
-  if (Number.isInteger(asIndex) && asIndex >= 0 && asIndex < header.length) return asIndex;
-  throw new InputError(`${optionRef('labelColumn')}: no column "${printable(String(column))}" in ${at(file, 1)} (columns: ${header.map(printable).join(', ')})`);
-}
-
-/** Largest finite float32: a finite double beyond it would become Infinity in the Float32Array. */
-const FLOAT32_MAX = 3.4028234663852886e38;
-
-function parseNumber(cell: string, file: string, line: number, column: number, header: string[]): number {
-  const value = cell === '' ? NaN : Number(cell);
-  if (!Number.isFinite(value)) {
-    throw new InputError(`${at(file, line, column + 1)}: column "${printable(header[column]!)}" needs a finite number, found "${printable(cell)}"`);
+async function readHead(file: string, bytes: number): Promise<Buffer> {
+  const handle = await open(file, 'r');
+  try {
+    const buffer = Buffer.allocUnsafe(bytes);
+    const { bytesRead } = await handle.read(buffer, 0, bytes, 0);
+    return buffer.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
   }
-  if (!Number.isFinite(Math.fround(value))) {
-    throw new InputError(`${at(file, line, column + 1)}: column "${printable(header[column]!)}" needs a number within ±${FLOAT32_MAX.toPrecision(5)} (float32), found "${printable(cell)}"`);
-  }
-  return value;
-}
-
-/**
- * Cell text as it may appear in a one-line message: a quoted cell can hold newlines and other
- * control characters, which are written as escapes (\n, \u0007) instead.
- */
-function printable(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => {
-    const escaped = JSON.stringify(c).slice(1, -1);
-    return escaped.length > 1 ? escaped : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
-  });
 }

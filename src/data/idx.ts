@@ -1,12 +1,15 @@
 // IDX files, the format of MNIST and Fashion-MNIST: a big-endian header (magic, then one u32 per
 // dimension) followed by raw u8 values. Images become one flat Float32Array scaled to [0, 1];
-// files may be gzipped, which we detect from the content, not the name.
+// files may be gzipped, which we detect from the content, not the name. The sizes a header declares
+// are checked against the limits before anything is allocated or decompressed for them, and a gzip
+// stream is decompressed no further than its header's claim.
 import { open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createGunzip, gunzip } from 'node:zlib';
 import { InputError } from '../errors.js';
-import { materialize, type Dataset, type PendingDataset } from './dataset.js';
+import { integerTargets, materialize, type DataDescription, type Dataset, type TargetExpectation } from './dataset.js';
+import { checkValues } from './limits.js';
 
 /** 0x08 = unsigned bytes; the low byte is the number of dimensions. */
 export const IDX_IMAGES_MAGIC = 0x00000803;
@@ -39,15 +42,15 @@ interface IdxImageBytes {
 }
 
 export async function loadIdxImages(file: string): Promise<IdxImages> {
-  return parseIdxImages(await readIdxBytes(file), file);
+  return parseIdxImages(await readIdxBytes(file, 'images'), file);
 }
 
 async function openIdxImages(file: string): Promise<IdxImageBytes> {
-  return checkIdxImages(await readIdxBytes(file), file);
+  return checkIdxImages(await readIdxBytes(file, 'images'), file);
 }
 
 export async function loadIdxLabels(file: string): Promise<Uint8Array> {
-  return parseIdxLabels(await readIdxBytes(file), file);
+  return parseIdxLabels(await readIdxBytes(file, 'labels'), file);
 }
 
 /** One labelled set: label value L is class index L, names "0" … String(max label). */
@@ -55,9 +58,16 @@ export async function loadIdxDataset(imagesFile: string, labelsFile: string): Pr
   return materialize(await openIdxDataset(imagesFile, labelsFile));
 }
 
-export async function openIdxDataset(imagesFile: string, labelsFile: string): Promise<PendingDataset> {
+export async function openIdxDataset(imagesFile: string, labelsFile: string, expect: TargetExpectation = {}): Promise<DataDescription> {
   const [images, labels] = await Promise.all([openIdxImages(imagesFile), loadIdxLabels(labelsFile)]);
-  return idxDataset(imagesFile, images, labelsFile, labels, maxOf(labels) + 1);
+  return idxDescription(imagesFile, images, labelsFile, labels, maxOf(labels) + 1, expect);
+}
+
+/** An images file without labels (predict). */
+export async function openIdxImagesFile(imagesFile: string, expect: TargetExpectation = {}): Promise<DataDescription> {
+  const images = await openIdxImages(imagesFile);
+  checkFeatures(imagesFile, images, expect);
+  return { source: imagesFile, rows: images.count, features: images.rows * images.cols, targets: { kind: 'none' }, schema: null, autoNormalize: 'none', notes: [], writeFeatures: images.writePixels };
 }
 
 /** The standard MNIST file names; Kaggle's copies spell the first dash as a dot. */
@@ -110,7 +120,7 @@ export async function loadIdxDirectory(dir: string): Promise<{ training: Dataset
   return { training: materialize(training), test: test && materialize(test) };
 }
 
-export async function openIdxDirectory(dir: string): Promise<{ training: PendingDataset; test: PendingDataset | undefined }> {
+export async function openIdxDirectory(dir: string, expect: TargetExpectation = {}): Promise<{ training: DataDescription; test: DataDescription | undefined }> {
   const files = await idxDirectoryFiles(dir);
   const [trainX, trainY, testX, testY] = await Promise.all([
     openIdxImages(files.training.images),
@@ -119,12 +129,14 @@ export async function openIdxDirectory(dir: string): Promise<{ training: Pending
     files.test ? loadIdxLabels(files.test.labels) : undefined,
   ]);
   const classes = Math.max(maxOf(trainY), testY ? maxOf(testY) : 0) + 1;
-  const training = idxDataset(files.training.images, trainX, files.training.labels, trainY, classes);
+  const training = idxDescription(files.training.images, trainX, files.training.labels, trainY, classes, expect);
   if (!files.test || !testX || !testY) return { training, test: undefined };
   if (testX.rows !== trainX.rows || testX.cols !== trainX.cols) {
     throw new InputError(`${files.test.images}: images are ${testX.rows}×${testX.cols}, the training images ${trainX.rows}×${trainX.cols}`);
   }
-  return { training, test: idxDataset(files.test.images, testX, files.test.labels, testY, classes) };
+  // The test set's labels are named as the training set's (the same names, or the model's).
+  const names = training.targets.kind === 'classes' ? training.targets.names : null;
+  return { training, test: idxDescription(files.test.images, testX, files.test.labels, testY, classes, { ...expect, classNames: expect.classNames ?? names }) };
 }
 
 /** The first 4 bytes of `file` (through gunzip when gzipped) as a big-endian u32, or undefined. */
@@ -175,31 +187,92 @@ export function parseIdxLabels(bytes: Uint8Array, file: string): Uint8Array {
   return new Uint8Array(bytes.subarray(LABELS_HEADER_BYTES, LABELS_HEADER_BYTES + count));
 }
 
-function idxDataset(imagesFile: string, images: IdxImageBytes, labelsFile: string, labels: Uint8Array, classes: number): PendingDataset {
+function checkFeatures(file: string, images: IdxImageBytes, expect: TargetExpectation): void {
+  const features = images.rows * images.cols;
+  if (expect.features !== undefined && features !== expect.features) throw new InputError(`${file}: has ${features} features (pixels per image), but the model was trained on ${expect.features}`);
+}
+
+function idxDescription(imagesFile: string, images: IdxImageBytes, labelsFile: string, labels: Uint8Array, classes: number, expect: TargetExpectation): DataDescription {
   if (labels.length !== images.count) throw new InputError(`${labelsFile}: holds ${labels.length} labels, but ${imagesFile} holds ${images.count} images`);
-  const names = Array.from({ length: classes }, (_, c) => String(c));
+  checkFeatures(imagesFile, images, expect);
   return {
     source: imagesFile,
     rows: images.count,
     features: images.rows * images.cols,
-    targets: { kind: 'classes', index: Int32Array.from(labels), names },
+    targets: integerTargets(imagesFile, labels, classes, expect, 'image'),
+    schema: null,
+    autoNormalize: 'none',
+    notes: [],
     writeFeatures: images.writePixels,
   };
 }
 
-/** The whole file, gunzipped when it starts with the gzip magic bytes. */
-async function readIdxBytes(file: string): Promise<Uint8Array> {
+/**
+ * The whole file, gunzipped when it starts with the gzip magic bytes. The header's declared sizes are
+ * checked first (against the limits, and a plain file against its length), and a gzip stream is
+ * decompressed only up to the size its header declares, so a small file cannot make us allocate or
+ * inflate gigabytes.
+ */
+async function readIdxBytes(file: string, kind: 'images' | 'labels'): Promise<Uint8Array> {
+  const fail = (error: unknown): never => {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new InputError(`${file}: ${code === 'ENOENT' ? 'missing' : `cannot read (${code ?? String(error)})`}`);
+  };
+  let first: Buffer;
+  try {
+    const handle = await open(file, 'r');
+    try {
+      const buffer = Buffer.alloc(4096);
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+      first = buffer.subarray(0, bytesRead);
+    } finally {
+      await handle.close();
+    }
+  } catch (error) {
+    return fail(error);
+  }
+  const gzipped = isGzip(first);
+  // The claim is checked before the whole file is read (plain) or inflated (gzip).
+  const declared = declaredBytes(gzipped ? await gunzipPrefix(first) : first, file, kind);
   let raw: Buffer;
   try {
     raw = await readFile(file);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new InputError(`${file}: ${code === 'ENOENT' ? 'missing' : `cannot read (${code ?? String(error)})`}`);
+    return fail(error);
   }
-  if (!isGzip(raw)) return raw;
+  if (!gzipped) return raw;
+  // A header that is not this kind's (or is cut short) needs only its first bytes to be reported.
+  if (declared === undefined) return (await gunzipBounded(raw, file, 4096)) ?? (await gunzipPrefix(first));
+  const bytes = await gunzipBounded(raw, file, declared);
+  if (!bytes) throw new InputError(`${file}: decompresses to more than the ${declared.toLocaleString('en-US')} bytes its header declares (decompression stopped there)`);
+  return bytes;
+}
+
+/** Header plus body bytes the header declares (checked against the limits), or undefined when the header is incomplete or not this kind's (the parser then says what is wrong). */
+function declaredBytes(head: Uint8Array, file: string, kind: 'images' | 'labels'): number | undefined {
+  const magic = kind === 'images' ? IDX_IMAGES_MAGIC : IDX_LABELS_MAGIC;
+  const headerBytes = kind === 'images' ? IMAGES_HEADER_BYTES : LABELS_HEADER_BYTES;
+  if (head.length < headerBytes) return undefined;
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  if (view.getUint32(0) !== magic) return undefined;
+  const count = view.getUint32(4);
+  if (kind === 'labels') {
+    // Each label goes with an image of at least one value: a label count alone is bounded by half the limit.
+    checkValues(file, count, 2, 'declares');
+    return headerBytes + count;
+  }
+  const pixels = view.getUint32(8) * view.getUint32(12);
+  checkValues(file, count, pixels + 1, 'declares');
+  return headerBytes + count * pixels;
+}
+
+/** The gunzipped bytes, or undefined when they would exceed `limit` (decompression stops there). */
+async function gunzipBounded(raw: Buffer, file: string, limit: number): Promise<Buffer | undefined> {
   try {
-    return await gunzipAsync(raw);
+    // One byte more than the limit: enough to tell "more than" from "exactly".
+    return await gunzipAsync(raw, { maxOutputLength: limit + 1 });
   } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' || error instanceof RangeError) return undefined;
     throw new InputError(`${file}: corrupt gzip stream (${(error as Error).message})`);
   }
 }

@@ -1,29 +1,29 @@
-// Turns a --data spec into a Dataset: builtin:NAME, an IDX directory or images file, or a CSV file.
-import { InputError , optionRef } from '../errors.js';
-import { builtinDataset, builtinPending, type BuiltinOptions } from './builtin.js';
-import { loadCsv, type CsvOptions } from './csv.js';
-import { materialize, pendingFrom, type Dataset, type PendingDataset, type Targets } from './dataset.js';
-import { IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, idxDirectoryFiles, isIdxDirectory, loadIdxDataset, loadIdxImages, openIdxDirectory, sniffIdxMagic } from './idx.js';
+// Turns a --data spec into a dataset description: builtin:NAME, an IDX directory or images file, or a
+// CSV file. What the caller knows already (a model's schema and classes, or the training set's for
+// --test-data) goes into the source, which reads the file accordingly: nothing is remapped after.
+import { InputError, optionRef } from '../errors.js';
+import { builtinDescription, type BuiltinOptions } from './builtin.js';
+import { openCsv, type CsvOptions } from './csv.js';
+import { describeDataset, materialize, type DataDescription, type Dataset, type TargetExpectation } from './dataset.js';
+import { IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, isIdxDirectory, openIdxDataset, openIdxDirectory, openIdxImagesFile, sniffIdxMagic } from './idx.js';
+import type { Schema } from './schema.js';
 
-export interface LoadOptions extends Partial<CsvOptions> {
+export interface LoadOptions extends CsvOptions {
   /** Parameters of builtin sets (defaults: the set's own; seed 1). */
   builtin?: BuiltinOptions | undefined;
   /** Labels (IDX idx1-ubyte, plain or .gz) for a spec that is an IDX images file: --labels. */
   labelsFile?: string | undefined;
 }
 
-export async function loadDataset(spec: string, given: LoadOptions = {}): Promise<Dataset> {
-  const options = withDefaults(given);
-  if (spec.startsWith('builtin:')) return builtinDataset(spec.slice('builtin:'.length), options.builtin);
-  if (await isIdxDirectory(spec)) {
-    const { training } = await idxDirectoryFiles(spec);
-    return conformIdx(await loadIdxDataset(training.images, training.labels), options);
-  }
-  const magic = await sniffIdxMagic(spec);
-  if (magic === IDX_IMAGES_MAGIC) return loadIdxImagesFile(spec, options);
-  if (magic === IDX_LABELS_MAGIC) throw new InputError(`${spec}: is an IDX labels file; pass the images file as the data and this one as ${optionRef('labels')}`);
-  if (options.labelsFile !== undefined) throw new InputError(`${optionRef('labels')} ${options.labelsFile}: only goes with an IDX images file, and ${spec} is not one`);
-  return loadCsv(spec, options);
+export interface OpenedData {
+  readonly training: DataDescription;
+  /** An IDX directory's t10k set, or --test-data. */
+  readonly test: DataDescription | undefined;
+}
+
+/** The dataset a spec names, its schema included (`dataset.schema`, null for plain numeric inputs). */
+export async function loadDataset(spec: string, options: LoadOptions = {}): Promise<Dataset> {
+  return materialize((await openData(spec, options)).training);
 }
 
 /**
@@ -31,64 +31,85 @@ export async function loadDataset(spec: string, given: LoadOptions = {}): Promis
  * shared between the two). Any other spec has no test set of its own.
  */
 export async function loadTrainingData(spec: string, options: LoadOptions = {}): Promise<{ training: Dataset; test: Dataset | undefined }> {
-  const { training, test } = await openTrainingData(spec, options);
+  const { training, test } = await openData(spec, options);
   return { training: materialize(training), test: test && materialize(test) };
 }
 
-/**
- * As loadTrainingData, but builtin sets and IDX directories come back with their features not yet
- * produced, so that training can write them straight into its shared memory.
- */
-export async function openTrainingData(spec: string, given: LoadOptions = {}): Promise<{ training: PendingDataset; test: PendingDataset | undefined }> {
-  const options = withDefaults(given);
-  if (spec.startsWith('builtin:')) return { training: builtinPending(spec.slice('builtin:'.length), options.builtin), test: undefined };
-  if (await isIdxDirectory(spec)) {
-    const { training, test } = await openIdxDirectory(spec);
-    return { training: conformIdx(training, options), test: test && conformIdx(test, options) };
+/** Opens one spec: its kind decides the source. Features are written later, where the caller wants them. */
+export async function openData(spec: string, given: LoadOptions = {}): Promise<OpenedData> {
+  if (typeof given !== 'object' || given === null) throw new InputError('loadDataset: options must be an object');
+  const options = given;
+  const expect: TargetExpectation = { target: options.labels, classNames: options.classNames, features: options.features };
+  if (spec.startsWith('builtin:')) return { training: builtinDescription(spec.slice('builtin:'.length), options.builtin ?? { seed: 1 }, expect), test: undefined };
+  if (await isIdxDirectory(spec)) return openIdxDirectory(spec, expect);
+  const magic = await sniffIdxMagic(spec);
+  if (magic === IDX_IMAGES_MAGIC) {
+    if (options.labelsFile !== undefined && !options.ignoreLabels) return { training: await openIdxDataset(spec, options.labelsFile, expect), test: undefined };
+    if (!options.allowUnlabelled && !options.ignoreLabels) throw new InputError(`${spec}: an IDX images file needs its labels: pass ${optionRef('labels')} FILE (an idx1-ubyte file)`);
+    return { training: await openIdxImagesFile(spec, expect), test: undefined };
   }
-  return { training: pendingFrom(await loadDataset(spec, options)), test: undefined };
-}
-
-async function loadIdxImagesFile(spec: string, options: FullLoadOptions): Promise<Dataset> {
-  if (options.labelsFile !== undefined) return conformIdx(await loadIdxDataset(spec, options.labelsFile), options);
-  if (!options.allowUnlabelled) throw new InputError(`${spec}: an IDX images file needs its labels: pass ${optionRef('labels')} FILE (an idx1-ubyte file)`);
-  const images = await loadIdxImages(spec);
-  return conformIdx({ source: spec, rows: images.count, features: images.rows * images.cols, x: images.pixels, targets: { kind: 'none' } }, options);
+  if (magic === IDX_LABELS_MAGIC) throw new InputError(`${spec}: is an IDX labels file; pass the images file as the data and this one as ${optionRef('labels')}`);
+  if (options.labelsFile !== undefined) throw new InputError(`${optionRef('labels')} ${options.labelsFile}: only goes with an IDX images file, and ${spec} is not one`);
+  return { training: await openCsv(spec, options), test: undefined };
 }
 
 /**
- * Applies what the caller knows, as loadCsv does for a CSV: numeric targets for regression, the
- * feature count and the class names of the training set or model (label "7" must stay class "7").
+ * What training reads: the data (a spec, or a Dataset in memory) and its test set: an IDX directory's
+ * own, or --test-data read as the training set was (the same columns by name, classes, scaling).
  */
-function conformIdx<T extends Pick<Dataset, 'source' | 'features' | 'targets'>>(dataset: T, options: FullLoadOptions): T {
-  if (options.features !== undefined && dataset.features !== options.features) {
-    throw new InputError(`${dataset.source}: has ${dataset.features} features (pixels per image), but the model was trained on ${options.features}`);
-  }
-  const { targets } = dataset;
-  if (targets.kind !== 'classes') return dataset;
-  if (options.labels === 'values') {
-    const values = Float32Array.from(targets.index, (c) => Number(targets.names[c]));
-    return { ...dataset, targets: { kind: 'values', values } };
-  }
-  if (options.classNames === undefined) return dataset;
-  return { ...dataset, targets: remapClasses(dataset.source, targets, options.classNames) };
+export async function openTrainingData(data: string | Dataset, options: LoadOptions & { testData?: string | undefined }): Promise<OpenedData> {
+  const { testData, ...rest } = options;
+  const opened = typeof data === 'string' ? await openData(data, rest) : { training: describeDataset(data), test: undefined };
+  const { training } = opened;
+  if (training.targets.kind === 'none') throw new InputError(`${training.source}: no label column`);
+  if (!testData) return opened;
+  const test = (
+    await openData(testData, {
+      ...rest,
+      ...againstTraining(training),
+      builtin: rest.builtin ? { ...rest.builtin, seed: rest.builtin.seed + 1 } : undefined,
+    })
+  ).training;
+  if (test.features !== training.features) throw new InputError(`${optionRef('testData')} ${test.source}: has ${test.features} features, the training data has ${training.features}`);
+  return { training, test };
 }
 
-function remapClasses(source: string, targets: Extract<Targets, { kind: 'classes' }>, classNames: readonly string[]): Targets {
-  const known = new Map(classNames.map((name, i) => [name, i]));
-  const index = new Int32Array(targets.index.length);
-  for (let r = 0; r < index.length; r++) {
-    const name = targets.names[targets.index[r]!]!;
-    const mapped = known.get(name);
-    if (mapped === undefined) throw new InputError(`${source}: image ${r} has label "${name}", which was not among the training labels (${classNames.join(', ')})`);
-    index[r] = mapped;
-  }
-  return { kind: 'classes', index, names: [...classNames] };
+/** Reading more data as the training set was read. */
+function againstTraining(training: DataDescription): LoadOptions {
+  const { targets, schema } = training;
+  return {
+    schema,
+    features: schema ? undefined : training.features,
+    classNames: targets.kind === 'classes' ? targets.names : undefined,
+    labels: targets.kind === 'values' ? 'values' : 'classes',
+    owner: 'the training data',
+  };
 }
 
-type FullLoadOptions = CsvOptions & { builtin: BuiltinOptions; labelsFile?: string | undefined };
+/** What a trained model fixes about the data it reads. */
+export interface ModelFacts {
+  readonly schema: Schema | null;
+  readonly inputs: number;
+  /** Class names, or null for regression. */
+  readonly labels: readonly string[] | null;
+}
 
-function withDefaults(options: LoadOptions): FullLoadOptions {
-  if (typeof options !== 'object' || options === null) throw new InputError('loadDataset: options must be an object');
-  return { ...options, labels: options.labels ?? 'classes', builtin: options.builtin ?? { seed: 1 } };
+/**
+ * The rows a model evaluates or predicts: an IDX directory's test set when it has one, else the data
+ * itself; columns by name when the model has a schema; predict reads no labels at all.
+ */
+export async function openForModel(spec: string, model: ModelFacts, purpose: 'evaluate' | 'predict', options: LoadOptions = {}): Promise<DataDescription> {
+  const predict = purpose === 'predict';
+  const { training, test } = await openData(spec, {
+    ...options,
+    schema: model.schema,
+    features: model.schema ? undefined : model.inputs,
+    classNames: predict ? undefined : (model.labels ?? undefined),
+    labels: model.labels === null ? 'values' : 'classes',
+    ignoreLabels: predict,
+    allowUnlabelled: predict,
+  });
+  const chosen = test ?? training;
+  if (chosen.features !== model.inputs) throw new InputError(`${chosen.source}: has ${chosen.features} features, the model expects ${model.inputs}`);
+  return chosen;
 }

@@ -1,8 +1,12 @@
-// Feature normalization: statistics from the training rows only, stored in the model and applied
-// to every row the model later sees (x ← (x − offset) · scale).
+// Preprocessing fitted on the training rows only, stored in the model and applied to every row the
+// model later sees: imputation of missing numbers (the training mean), feature scaling
+// (x ← (x − offset) · scale) and, for regression, target scaling (y ← (y − offset) · scale).
 
 export type NormalizationKind = 'none' | 'minmax' | 'standard';
 export const NORMALIZATIONS: readonly NormalizationKind[] = ['none', 'minmax', 'standard'];
+/** auto: what the data source says (standard for a table's numeric columns, none for pixels and builtin sets). */
+export type NormalizeChoice = 'auto' | NormalizationKind;
+export const NORMALIZE_CHOICES: readonly NormalizeChoice[] = ['auto', ...NORMALIZATIONS];
 
 export interface Normalization {
   readonly kind: Exclude<NormalizationKind, 'none'>;
@@ -10,12 +14,23 @@ export interface Normalization {
   readonly scale: Float32Array;
 }
 
-/** Per-feature statistics over the rows listed in `rows` of x (rows × features). */
-export function fitNormalization(kind: NormalizationKind, x: Float32Array, features: number, rows: ArrayLike<number>): Normalization | null {
+/** Regression targets as trained: y_scaled = (y − offset) · scale; predictions are mapped back. */
+export interface TargetScaling {
+  readonly offset: number;
+  readonly scale: number;
+}
+
+/**
+ * Per-feature statistics over the rows listed in `rows` of x (rows × features). Features whose
+ * `scaled` entry is 0 (one-hot inputs) keep offset 0 and scale 1; null when nothing is scaled.
+ */
+export function fitNormalization(kind: NormalizationKind, x: Float32Array, features: number, rows: ArrayLike<number>, scaled: Uint8Array | null = null): Normalization | null {
   if (kind === 'none') return null;
+  if (scaled && !scaled.includes(1)) return null;
   const offset = new Float32Array(features);
-  const scale = new Float32Array(features);
+  const scale = new Float32Array(features).fill(1);
   for (let f = 0; f < features; f++) {
+    if (scaled && scaled[f] === 0) continue;
     let min = Infinity;
     let max = -Infinity;
     let sum = 0;
@@ -51,4 +66,57 @@ export function applyNormalization(normalization: Normalization | null, x: Float
     const base = r * features;
     for (let f = 0; f < features; f++) x[base + f] = (x[base + f]! - offset[f]!) * scale[f]!;
   }
+}
+
+/**
+ * The mean of each feature over the listed rows, missing (NaN) cells left out: what a missing number
+ * becomes. Features that are never missing get their mean too (a later file may miss them); a feature
+ * missing in every training row gets 0.
+ */
+export function fitImputation(x: Float32Array, features: number, rows: ArrayLike<number>): Float32Array {
+  const sums = new Float64Array(features);
+  const counts = new Float64Array(features);
+  for (let i = 0; i < rows.length; i++) {
+    const base = rows[i]! * features;
+    for (let f = 0; f < features; f++) {
+      const v = x[base + f]!;
+      if (v === v) {
+        sums[f] = sums[f]! + v;
+        counts[f] = counts[f]! + 1;
+      }
+    }
+  }
+  return Float32Array.from(sums, (sum, f) => (counts[f]! > 0 ? sum / counts[f]! : 0));
+}
+
+/** Replaces NaN inputs of rows [fromRow, toRow) with their feature's fill value (where it has one). */
+export function applyImputation(fills: Float32Array | null, x: Float32Array, features: number, fromRow: number, toRow: number): void {
+  if (!fills) return;
+  for (let i = fromRow * features, end = toRow * features, f = 0; i < end; i++, f = f + 1 === features ? 0 : f + 1) {
+    if (x[i] !== x[i]) x[i] = fills[f]!;
+  }
+}
+
+/** Mean and standard deviation of the targets of the listed rows (y holds one value per row). */
+export function fitTargetScaling(y: Float32Array, rows: ArrayLike<number>): TargetScaling {
+  let sum = 0;
+  for (let i = 0; i < rows.length; i++) sum += y[rows[i]!]!;
+  const mean = sum / rows.length;
+  let squares = 0;
+  for (let i = 0; i < rows.length; i++) {
+    const d = y[rows[i]!]! - mean;
+    squares += d * d;
+  }
+  const std = Math.sqrt(squares / rows.length);
+  return { offset: Math.fround(mean), scale: Math.fround(std > 0 ? 1 / std : 1) };
+}
+
+export function applyTargetScaling(scaling: TargetScaling | null, y: Float32Array, from: number, to: number): void {
+  if (!scaling) return;
+  for (let i = from; i < to; i++) y[i] = (y[i]! - scaling.offset) * scaling.scale;
+}
+
+/** Scaled output → original units. */
+export function unscaleTarget(scaling: TargetScaling | null, value: number): number {
+  return scaling ? value / scaling.scale + scaling.offset : value;
 }

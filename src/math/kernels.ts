@@ -9,7 +9,7 @@
 /** Either float width: training runs in float32; the gradient check runs the same code in float64. */
 export type Floats = Float32Array | Float64Array;
 
-/** The kernel set the network runs on; the wasm SIMD kernels implement it for Float32Array. */
+/** The kernel set the network runs on; the wasm SIMD and the native kernels implement it for Float32Array. */
 export interface Kernels<F extends Floats = Float32Array> {
   readonly name: string;
   /** z[rows×outputs] = a[rows×inputs] · wᵀ + b */
@@ -28,6 +28,14 @@ export interface Kernels<F extends Floats = Float32Array> {
   addInto(into: F, add: F, from: number, to: number): void;
   /** Plain SGD over [from, to): w ← w − lrMean·g − lrDecay·w (g: gradient sums, lrMean = lr / rows). */
   sgdUpdate(w: F, g: F, from: number, to: number, lrMean: number, lrDecay: number): void;
+  /** Momentum (PyTorch's form) over [from, to): v ← μ·v + g·invBatch + decay·w;  w ← w − lr·v. */
+  momentumUpdate(w: F, g: F, velocity: F, from: number, to: number, lr: number, invBatch: number, decay: number, momentum: number): void;
+  /**
+   * Adam over [from, to): ĝ = g·invBatch + decay·w;  m ← β1·m + (1−β1)·ĝ;  s ← β2·s + (1−β2)·ĝ²;
+   * w ← w − lr·(m / correction1) / (√(s / correction2) + ε), with correction = 1 − β^step.
+   */
+  adamUpdate(w: F, g: F, first: F, second: F, from: number, to: number, lr: number, invBatch: number, decay: number,
+    beta1: number, beta2: number, epsilon: number, correction1: number, correction2: number): void;
 }
 
 export type HiddenActivation = 'relu' | 'sigmoid' | 'tanh';
@@ -205,6 +213,31 @@ export function sgdUpdate(w: Floats, g: Floats, from: number, to: number, lrMean
   for (let i = from; i < to; i++) w[i] = Math.fround(Math.fround(w[i]! * keep) - Math.fround(g[i]! * mean));
 }
 
+// Momentum and Adam compute in f64 and store float32; the native kernels repeat this arithmetic
+// operation for operation (same order, no fused multiply-add), so they give the same bits.
+
+export function momentumUpdate(w: Floats, g: Floats, velocity: Floats, from: number, to: number, lr: number, invBatch: number, decay: number, momentum: number): void {
+  for (let i = from; i < to; i++) {
+    const wi = w[i]!;
+    const v = momentum * velocity[i]! + g[i]! * invBatch + decay * wi;
+    velocity[i] = v;
+    w[i] = wi - lr * v;
+  }
+}
+
+export function adamUpdate(w: Floats, g: Floats, first: Floats, second: Floats, from: number, to: number, lr: number, invBatch: number, decay: number,
+  beta1: number, beta2: number, epsilon: number, correction1: number, correction2: number): void {
+  for (let i = from; i < to; i++) {
+    const wi = w[i]!;
+    const gi = g[i]! * invBatch + decay * wi;
+    const m = beta1 * first[i]! + (1 - beta1) * gi;
+    const s = beta2 * second[i]! + (1 - beta2) * gi * gi;
+    first[i] = m;
+    second[i] = s;
+    w[i] = wi - (lr * (m / correction1)) / (Math.sqrt(s / correction2) + epsilon);
+  }
+}
+
 export const referenceKernels: Kernels<Floats> = {
   name: 'typescript',
   denseForward,
@@ -215,4 +248,6 @@ export const referenceKernels: Kernels<Floats> = {
   outputLoss,
   addInto,
   sgdUpdate,
+  momentumUpdate,
+  adamUpdate,
 };

@@ -4,10 +4,12 @@
 // the pointer passed to wasm. Nothing is allocated per call.
 
 import { readFileSync } from 'node:fs';
-import type { HiddenActivation, Kernels, LossKind } from './kernels.js';
+import { adamUpdate, momentumUpdate, type HiddenActivation, type Kernels, type LossKind } from './kernels.js';
 
-/** This file compiles to dist/src/math/wasm-kernels.js; the module sits in dist/wasm/. */
+/** This file compiles to dist/src/math/wasm-kernels.js; the modules sit in dist/wasm/. */
 const WASM_URL = new URL('../../wasm/kernels.wasm', import.meta.url);
+/** The same source built with relaxed SIMD: the products' multiply-adds are f32x4.relaxed_madd. */
+const RELAXED_WASM_URL = new URL('../../wasm/kernels-relaxed.wasm', import.meta.url);
 
 /** The smallest module that uses 128-bit SIMD: (func (param v128 v128) (result v128) f32x4.add). */
 const SIMD_PROBE = new Uint8Array([
@@ -17,11 +19,20 @@ const SIMD_PROBE = new Uint8Array([
   0x0a, 0x0b, 0x01, 0x09, 0x00, 0x20, 0x00, 0x20, 0x01, 0xfd, 0xe4, 0x01, 0x0b,
 ]);
 
-// Relaxed SIMD (f32x4.relaxed_madd) would allow fused multiply-adds, but Node 20 (V8 11.3) only
-// validates it behind --experimental-wasm-relaxed-simd, so only the plain-SIMD module is built.
+/**
+ * (func (param v128 v128 v128) (result v128) f32x4.relaxed_madd): validates on Node 22 and later, and
+ * on Node 20 only with --experimental-wasm-relaxed-simd.
+ */
+const RELAXED_SIMD_PROBE = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+  0x01, 0x08, 0x01, 0x60, 0x03, 0x7b, 0x7b, 0x7b, 0x01, 0x7b,
+  0x03, 0x02, 0x01, 0x00,
+  0x0a, 0x0d, 0x01, 0x0b, 0x00, 0x20, 0x00, 0x20, 0x01, 0x20, 0x02, 0xfd, 0x85, 0x02, 0x0b,
+]);
 
 /** undefined: not tried yet; null: unavailable (file missing, no SIMD, or it failed to compile). */
 let cachedModule: WebAssembly.Module | null | undefined;
+let cachedRelaxedModule: WebAssembly.Module | null | undefined;
 let unavailableReason = '';
 
 function compiledModule(): WebAssembly.Module | null {
@@ -39,9 +50,26 @@ function compiledModule(): WebAssembly.Module | null {
   return cachedModule;
 }
 
+/** The relaxed-SIMD build, where the runtime validates relaxed SIMD and the file compiles; else null. */
+function compiledRelaxedModule(): WebAssembly.Module | null {
+  if (cachedRelaxedModule !== undefined) return cachedRelaxedModule;
+  cachedRelaxedModule = null;
+  try {
+    if (compiledModule() !== null && WebAssembly.validate(RELAXED_SIMD_PROBE)) cachedRelaxedModule = new WebAssembly.Module(readFileSync(RELAXED_WASM_URL));
+  } catch {
+    // a missing or invalid relaxed build only costs speed: the plain build serves
+  }
+  return cachedRelaxedModule;
+}
+
 /** True when dist/wasm/kernels.wasm exists, compiles, and the runtime has WebAssembly SIMD. */
 export function wasmKernelsAvailable(): boolean {
   return compiledModule() !== null;
+}
+
+/** True when the relaxed-SIMD build loads here (loadWasmKernels then uses it by default). */
+export function relaxedWasmKernelsAvailable(): boolean {
+  return compiledRelaxedModule() !== null;
 }
 
 const ACTIVATION_CODES: Readonly<Record<HiddenActivation, number>> = { relu: 0, sigmoid: 1, tanh: 2 };
@@ -64,10 +92,15 @@ interface KernelExports {
  * the returned kernels lives in. The module keeps its own constants in the first 1 MiB of that
  * memory and writes nowhere else but the output views it is given. Throws when the kernels are
  * unavailable (check wasmKernelsAvailable() first) or the memory is not shared.
+ * The relaxed-SIMD build runs where it loads (its fused multiply-adds round differently from the plain
+ * build's); `relaxedSimd: false` asks for the plain build, `true` insists on the relaxed one.
  */
-export function loadWasmKernels(memory: WebAssembly.Memory): Kernels {
-  const module = compiledModule();
-  if (module === null) throw new Error(`wasm kernels unavailable: ${unavailableReason}`);
+export function loadWasmKernels(memory: WebAssembly.Memory, options: { relaxedSimd?: boolean } = {}): Kernels {
+  const plain = compiledModule();
+  if (plain === null) throw new Error(`wasm kernels unavailable: ${unavailableReason}`);
+  const relaxed = options.relaxedSimd === false ? null : compiledRelaxedModule();
+  if (options.relaxedSimd === true && relaxed === null) throw new Error('wasm kernels: relaxed SIMD is unavailable on this runtime (Node 20 needs --experimental-wasm-relaxed-simd)');
+  const module = relaxed ?? plain;
   let buffer = memory.buffer;
   if (!(buffer instanceof SharedArrayBuffer)) throw new TypeError('loadWasmKernels needs a shared WebAssembly.Memory');
   const instance = new WebAssembly.Instance(module, {
@@ -95,7 +128,7 @@ export function loadWasmKernels(memory: WebAssembly.Memory): Kernels {
   }
 
   return {
-    name: 'wasm-simd',
+    name: relaxed ? 'wasm-relaxed-simd' : 'wasm-simd',
     denseForward(z, a, w, b, rows, inputs, outputs) {
       if (rows <= 0 || outputs <= 0) return;
       k.denseForward(ptr(z, rows * outputs, 'z'), ptr(a, rows * inputs, 'a'), ptr(w, outputs * inputs, 'w'), ptr(b, outputs, 'b'), rows, inputs, outputs);
@@ -131,5 +164,8 @@ export function loadWasmKernels(memory: WebAssembly.Memory): Kernels {
       if (to <= from) return;
       k.addInto(ptr(into, to, 'into') + from * 4, ptr(add, to, 'add') + from * 4, to - from);
     },
+    // f64 arithmetic per element: the reference's loops serve (V8 compiles them well enough for updates)
+    momentumUpdate,
+    adamUpdate,
   };
 }

@@ -1,9 +1,11 @@
 // The versioned JSON model file. Weights are written as JSON numbers: a float32 widened to a
 // double prints exactly and parses back to the same float32, so a save/load round trip is lossless.
-import { NORMALIZATIONS, type Normalization } from '../data/normalize.js';
+import { NORMALIZATIONS, type Normalization, type TargetScaling } from '../data/normalize.js';
+import { parseSchema, schemaToJson, type Schema } from '../data/schema.js';
 import { InputError, describeValue } from '../errors.js';
 import { HIDDEN_ACTIVATIONS, LOSS_KINDS, type HiddenActivation, type LossKind } from '../math/kernels.js';
-import { layerViews, parameterLayout, type LayerViews, type NetworkShape } from './layout.js';
+import { constants } from 'node:buffer';
+import { layerViews, parameterCount, parameterLayout, type LayerViews, type NetworkShape } from './layout.js';
 
 /** What a model file holds, ready for `new Model(...)`. */
 export interface ModelContents {
@@ -11,6 +13,16 @@ export interface ModelContents {
   parameters: Float32Array;
   labels: string[] | null;
   normalization: Normalization | null;
+  /** Columns and their encoding (a model trained on a CSV file), or null (inputs by position). */
+  schema: Schema | null;
+  /** Regression targets as trained (outputs are mapped back through it), or null. */
+  targetScaling: TargetScaling | null;
+}
+
+/** What a model carries besides its weights and labels: how rows become inputs and outputs become values. */
+export interface ModelExtras {
+  readonly schema: Schema | null;
+  readonly targetScaling: TargetScaling | null;
 }
 
 export const MODEL_FORMAT = 'gradpool-model';
@@ -33,10 +45,49 @@ interface ModelJson {
   loss: LossKind;
   labels: string[] | null;
   normalization: { kind: string; offset: number[]; scale: number[] } | null;
+  schema?: unknown;
+  targetScaling?: TargetScaling;
   layers: LayerJson[];
 }
 
-export function serializeModel(shape: NetworkShape, layers: readonly LayerViews[], labels: readonly string[] | null, normalization: Normalization | null): string {
+/** The longest string Node can build: a JSON model file must fit in one, to be written and read back. */
+export const MAX_JSON_MODEL_CHARS = constants.MAX_STRING_LENGTH;
+/** The longest a float32 prints as a JSON number, with its comma ("-0.0000012345678901234567,"). */
+const MAX_NUMBER_CHARS = 26;
+
+/** An upper bound on the JSON text of a model of this shape, from its sizes alone. */
+export function jsonModelBound(shape: NetworkShape, labels: readonly string[] | null = null): number {
+  const numbers = parameterCount(shape) + 2 * shape.sizes[0]!;
+  return numbers * MAX_NUMBER_CHARS + JSON.stringify(labels ?? []).length + 200 * shape.sizes.length + 1000;
+}
+
+/** Refuses (InputError, before the string is built) a model whose JSON text Node could not hold. */
+function assertJsonFits(shape: NetworkShape, layers: readonly LayerViews[], labels: readonly string[] | null, normalization: Normalization | null, target: string): void {
+  if (jsonModelBound(shape, labels) <= MAX_JSON_MODEL_CHARS) return;
+  // Near the limit: count exactly, as JSON.stringify will print each number.
+  let chars = JSON.stringify(labels ?? []).length + 200 * shape.sizes.length + 1000;
+  const add = (values: ArrayLike<number>): void => {
+    for (let i = 0; i < values.length; i++) chars += String(values[i]).length + 1;
+  };
+  for (const layer of layers) {
+    add(layer.w);
+    add(layer.b);
+  }
+  if (normalization) {
+    add(normalization.offset);
+    add(normalization.scale);
+  }
+  if (chars > MAX_JSON_MODEL_CHARS) {
+    throw new InputError(`${target}: this model's JSON text would be about ${megabytes(chars)}, more than the ${megabytes(MAX_JSON_MODEL_CHARS)} Node can hold in one string; save it as .safetensors`);
+  }
+}
+
+export function megabytes(count: number): string {
+  return `${Math.round(count / 2 ** 20)} MiB`;
+}
+
+export function serializeModel(shape: NetworkShape, layers: readonly LayerViews[], labels: readonly string[] | null, normalization: Normalization | null, extras: ModelExtras = { schema: null, targetScaling: null }, target = 'model'): string {
+  assertJsonFits(shape, layers, labels, normalization, target);
   const last = layers.length - 1;
   const json: ModelJson = {
     format: MODEL_FORMAT,
@@ -44,6 +95,9 @@ export function serializeModel(shape: NetworkShape, layers: readonly LayerViews[
     loss: shape.loss,
     labels: labels ? [...labels] : null,
     normalization: normalization ? { kind: normalization.kind, offset: Array.from(normalization.offset), scale: Array.from(normalization.scale) } : null,
+    // Written only when present, so that a model without them is the file older versions read.
+    ...(extras.schema ? { schema: schemaToJson(extras.schema) } : {}),
+    ...(extras.targetScaling ? { targetScaling: { offset: extras.targetScaling.offset, scale: extras.targetScaling.scale } } : {}),
     layers: layers.map((layer, l) => ({
       inputs: shape.sizes[l]!,
       outputs: shape.sizes[l + 1]!,
@@ -67,7 +121,7 @@ export function parseModel(text: string, source: string): ModelContents {
     throw new InputError(`${source}: ${what}`);
   };
   if (!isObject(json)) return fail('not a gradpool model (expected a JSON object)');
-  checkKeys(json, ['format', 'version', 'loss', 'labels', 'normalization', 'layers'], 'model', fail);
+  checkKeys(json, ['format', 'version', 'loss', 'labels', 'normalization', 'layers'], 'model', fail, ['schema', 'targetScaling']);
   if (json.format !== MODEL_FORMAT) fail(`format is ${describeValue(json.format)}, expected "${MODEL_FORMAT}"`);
   if (json.version !== MODEL_VERSION) fail(`version ${describeValue(json.version)} is not supported (this gradpool reads version ${MODEL_VERSION})`);
   const loss = json.loss as LossKind;
@@ -110,6 +164,8 @@ export function parseModel(text: string, source: string): ModelContents {
   if (labels === null && loss !== 'mse') fail('labels: a classification model needs its label names');
 
   const normalization = parseNormalization(json.normalization, sizes[0]!, fail);
+  const schema = json.schema === undefined ? null : parseSchema(json.schema, sizes[0]!, fail);
+  const targetScaling = json.targetScaling === undefined ? null : parseTargetScaling(json.targetScaling, loss, fail);
   const shape: NetworkShape = { sizes, activation, loss };
   const layout = parameterLayout(shape);
   const parameters = new Float32Array(layout.length);
@@ -118,7 +174,17 @@ export function parseModel(text: string, source: string): ModelContents {
     views.w.set(layer.weight);
     views.b.set(layer.bias);
   });
-  return { shape, parameters, labels: labels as string[] | null, normalization };
+  return { shape, parameters, labels: labels as string[] | null, normalization, schema, targetScaling };
+}
+
+/** { offset, scale } of a regression model's target (scale ≠ 0), as in the JSON file and the safetensors metadata. */
+export function parseTargetScaling(value: unknown, loss: LossKind, fail: (what: string) => never): TargetScaling {
+  if (!isObject(value)) return fail('targetScaling must be an object with offset and scale');
+  checkKeys(value, ['offset', 'scale'], 'targetScaling', fail);
+  const { offset, scale } = value;
+  if (typeof offset !== 'number' || !Number.isFinite(offset) || typeof scale !== 'number' || !Number.isFinite(scale) || scale === 0) fail('targetScaling: offset and scale must be finite numbers, scale not 0');
+  if (loss !== 'mse') fail('targetScaling: only a regression (mse) model scales its target');
+  return { offset: offset as number, scale: scale as number };
 }
 
 function parseNormalization(value: unknown, features: number, fail: (what: string) => never): Normalization | null {
@@ -139,8 +205,8 @@ function isPositiveInteger(value: unknown): value is number {
   return typeof value === 'number' && Number.isInteger(value) && value > 0 && value <= 1 << 20;
 }
 
-function checkKeys(object: Record<string, unknown>, allowed: string[], where: string, fail: (what: string) => never): void {
-  for (const key of Object.keys(object)) if (!allowed.includes(key)) fail(`${where}: unexpected key ${describeValue(key)}`);
+function checkKeys(object: Record<string, unknown>, allowed: string[], where: string, fail: (what: string) => never, optional: string[] = []): void {
+  for (const key of Object.keys(object)) if (!allowed.includes(key) && !optional.includes(key)) fail(`${where}: unexpected key ${describeValue(key)}`);
   for (const key of allowed) if (!(key in object)) fail(`${where}: missing key "${key}"`);
 }
 

@@ -1,13 +1,14 @@
 // A trained network: inference on the main thread, evaluation, and saving.
 import { writeTarget, type Dataset } from '../data/dataset.js';
-import { applyNormalization, type Normalization } from '../data/normalize.js';
+import { applyImputation, applyNormalization, applyTargetScaling, unscaleTarget, type Normalization, type TargetScaling } from '../data/normalize.js';
+import { encodeValues, featureColumns, fillValues, type CellValue, type Schema } from '../data/schema.js';
 import { InputError } from '../errors.js';
 import { referenceKernels, type Kernels } from '../math/kernels.js';
-import { readFile } from 'node:fs/promises';
-import { parseModel, serializeModel } from './file.js';
+import { open, readFile } from 'node:fs/promises';
+import { MAX_JSON_MODEL_CHARS, jsonModelBound, megabytes, parseModel, serializeModel, type ModelExtras } from './file.js';
 import { looksLikeOnnx, serializeOnnx } from './onnx.js';
 import { looksLikeSafetensors, parseSafetensors, serializeSafetensors } from './safetensors.js';
-import { layerViews, parameterLayout, type LayerViews, type NetworkShape, type ParameterLayout } from './layout.js';
+import { layerViews, parameterCount, parameterLayout, type LayerViews, type NetworkShape, type ParameterLayout } from './layout.js';
 import { ConfusionMatrix, predictedClass, type ClassMetrics } from './metrics.js';
 import { chunkBufferLayout, countCorrect, forwardLoss, forwardOutputs, type ChunkBuffers } from './network.js';
 import { writeFileAtomic } from '../io/atomic.js';
@@ -24,9 +25,25 @@ export interface Evaluation {
   perClass: ClassMetrics[] | null;
 }
 
+/** How a model reads rows and writes values, besides its weights (all optional). */
+export interface ModelPreprocessing {
+  /** The training file's columns and their encoding: files are then read by column name. */
+  readonly schema?: Schema | null | undefined;
+  /** Regression: the target as trained; outputs are mapped back to its units. */
+  readonly targetScaling?: TargetScaling | null | undefined;
+}
+
+/** One row for Model.predict: numbers (the inputs), or one value per column (in `columns` order), or values by column name. */
+export type PredictRow = readonly CellValue[] | Readonly<Record<string, CellValue>>;
+
 export class Model {
   readonly layout: ParameterLayout;
   readonly layers: readonly LayerViews[];
+  /** The training file's columns (null: inputs by position, as builtin sets, IDX files and older model files). */
+  readonly schema: Schema | null;
+  readonly targetScaling: TargetScaling | null;
+  /** Per input, what a missing (NaN) input becomes (--missing impute), or null. */
+  private readonly fills: Float32Array | null;
 
   /**
    * @param parameters laid out by parameterLayout(shape) (copied, so the model owns its weights)
@@ -38,7 +55,11 @@ export class Model {
     parameters: Float32Array,
     readonly labels: readonly string[] | null,
     readonly normalization: Normalization | null = null,
+    preprocessing: ModelPreprocessing = {},
   ) {
+    this.schema = preprocessing.schema ?? null;
+    this.targetScaling = shape.loss === 'mse' && labels === null ? (preprocessing.targetScaling ?? null) : null;
+    this.fills = this.schema ? fillValues(this.schema) : null;
     this.layout = parameterLayout(shape);
     if (parameters.length !== this.layout.length) throw new Error(`model: expected ${this.layout.length} parameters, got ${parameters.length}`);
     this.parameters = Float32Array.from(parameters);
@@ -55,6 +76,11 @@ export class Model {
     return this.shape.sizes[this.shape.sizes.length - 1]!;
   }
 
+  /** Names of the columns the model reads, in order (null when it reads plain inputs by position). */
+  get columns(): string[] | null {
+    return this.schema ? featureColumns(this.schema).map((c) => c.name) : null;
+  }
+
   /** Raw network outputs for `rows` rows of x: probabilities (sigmoid/softmax) or values (mse). */
   outputsFor(x: Float32Array, rows: number, kernels: Kernels = referenceKernels): Float32Array {
     const result = new Float32Array(rows * this.outputs);
@@ -65,6 +91,7 @@ export class Model {
       const out = forwardOutputs(kernels, this.shape, this.layers, buffers, count);
       result.set(out.subarray(0, count * this.outputs), start * this.outputs);
     }
+    if (this.targetScaling) for (let i = 0; i < result.length; i++) result[i] = unscaleTarget(this.targetScaling, result[i]!);
     return result;
   }
 
@@ -72,18 +99,33 @@ export class Model {
   private loadInputs(buffers: ChunkBuffers, x: Float32Array, start: number, count: number): void {
     const input = buffers.activations[0]!;
     input.set(x.subarray(start * this.inputs, (start + count) * this.inputs));
+    applyImputation(this.fills, input, this.inputs, 0, count);
     applyNormalization(this.normalization, input, this.inputs, 0, count);
   }
 
   /**
-   * Class probabilities per row (one entry per label; a single sigmoid unit gives [1 − p, p]),
-   * or [value] for a regression model.
+   * Class probabilities per row (one entry per label; a single sigmoid unit gives [1 − p, p]), or
+   * [value] for a regression model, in the target's units. A row is the model's inputs as numbers;
+   * a model trained on a CSV file also takes one raw value per column (see `columns`: numbers, dates,
+   * category texts; null for a missing cell), as an array or an object by column name.
    */
-  predict(rows: readonly (readonly number[])[]): number[][] {
+  predict(rows: readonly PredictRow[]): number[][] {
     const x = new Float32Array(rows.length * this.inputs);
+    const columns = this.schema ? featureColumns(this.schema) : null;
     rows.forEach((row, r) => {
-      if (row.length !== this.inputs) throw new InputError(`predict: row ${r} has ${row.length} features, the model expects ${this.inputs}`);
-      x.set(row, r * this.inputs);
+      const offset = r * this.inputs;
+      if (Array.isArray(row) && row.length === this.inputs && row.every((v) => typeof v === 'number') && (!columns || columns.length !== this.inputs || columns.every((c) => c.kind === 'numeric'))) {
+        x.set(row as number[], offset);
+      } else if (columns) {
+        const values = Array.isArray(row) ? (row as readonly CellValue[]) : columns.map((c) => (row as Readonly<Record<string, CellValue>>)[c.name]);
+        const problem = encodeValues(this.schema!, values, x, offset);
+        if (problem) throw new InputError(`predict: row ${r} ${problem}`);
+      } else {
+        throw new InputError(`predict: row ${r} has ${Array.isArray(row) ? `${row.length} values` : 'named values'}, the model expects ${this.inputs} numbers`);
+      }
+      for (let i = offset; i < offset + this.inputs; i++) {
+        if (x[i] !== x[i] && !(this.fills && this.fills[i - offset] === this.fills[i - offset])) throw new InputError(`predict: row ${r} has a missing or non-finite value, and the model was trained without --missing impute`);
+      }
     });
     const outputs = this.outputsFor(x, rows.length);
     return rows.map((_, r) => this.probabilities(outputs, r));
@@ -111,6 +153,7 @@ export class Model {
       const count = Math.min(buffers.capacity, dataset.rows - start);
       this.loadInputs(buffers, dataset.x, start, count);
       for (let r = 0; r < count; r++) writeTarget(dataset.targets, start + r, buffers.targets, r * this.outputs, this.outputs);
+      applyTargetScaling(this.targetScaling, buffers.targets, 0, count * this.outputs);
       lossSum += forwardLoss(kernels, this.shape, this.layers, buffers, count);
       const outputs = buffers.activations[this.shape.sizes.length - 1]!;
       correct += countCorrect(outputs, buffers.targets, count, this.outputs);
@@ -119,7 +162,8 @@ export class Model {
       }
     }
     return {
-      loss: lossSum / dataset.rows,
+      // Regression: mean squared error in the target's own units (½‖out − y‖², as training reports it).
+      loss: (lossSum * this.lossUnit) / dataset.rows,
       accuracy: this.labels ? correct / dataset.rows : null,
       samples: dataset.rows,
       confusion: confusion?.counts ?? null,
@@ -127,14 +171,37 @@ export class Model {
     };
   }
 
+  /** What the model files carry besides weights, labels and normalization. */
+  private get extras(): ModelExtras {
+    return { schema: this.schema, targetScaling: this.targetScaling };
+  }
+
+  /** Loss in the target's units per loss on the scaled target: 1 / scale² (1 without target scaling). */
+  get lossUnit(): number {
+    return this.targetScaling ? 1 / (this.targetScaling.scale * this.targetScaling.scale) : 1;
+  }
+
   /**
    * Writes the model atomically, in the format its extension names: .safetensors, .onnx (an
    * inference graph that gradpool does not read back), else the versioned JSON file.
    */
   async save(path: string): Promise<void> {
-    const args = [this.shape, this.layers, this.labels, this.normalization] as const;
-    const contents = hasExtension(path, '.safetensors') ? serializeSafetensors(...args) : hasExtension(path, '.onnx') ? serializeOnnx(...args) : serializeModel(...args);
+    const args = [this.shape, this.layers, this.labels, this.normalization, this.extras] as const;
+    const contents = hasExtension(path, '.safetensors') ? serializeSafetensors(...args) : hasExtension(path, '.onnx') ? serializeOnnx(...args) : serializeModel(...args, path);
     await writeFileAtomic(path, contents);
+  }
+}
+
+/**
+ * Refuses, before training, a model file that could not be written: a JSON model whose text may
+ * exceed the longest string Node can build (the file could be neither written nor read back).
+ * `ref` names the option in the message.
+ */
+export function assertSavable(path: string, shape: NetworkShape, ref: string): void {
+  if (hasExtension(path, '.safetensors') || hasExtension(path, '.onnx')) return;
+  const bound = jsonModelBound(shape);
+  if (bound > MAX_JSON_MODEL_CHARS) {
+    throw new InputError(`${ref} ${path}: a JSON model of ${parameterCount(shape).toLocaleString('en-US')} parameters can reach ${megabytes(bound)} of text, beyond the ${megabytes(MAX_JSON_MODEL_CHARS)} Node can write and read back; use a .safetensors path`);
   }
 }
 
@@ -145,16 +212,33 @@ export class Model {
 export async function loadModel(path: string): Promise<Model> {
   let bytes: Buffer;
   try {
+    await refuseOversizedJson(path);
     bytes = await readFile(path);
   } catch (error) {
+    if (error instanceof InputError) throw error;
     throw new InputError(`${path}: cannot read model (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
   }
   const safetensors = looksLikeSafetensors(bytes) || hasExtension(path, '.safetensors');
   if (!safetensors && (hasExtension(path, '.onnx') || looksLikeOnnx(bytes))) {
     throw new InputError(`${path}: an ONNX model, which gradpool writes but does not read back; use the .json or .safetensors file it was exported from (or run the .onnx in onnxruntime)`);
   }
-  const { shape, parameters, labels, normalization } = safetensors ? parseSafetensors(bytes, path) : parseModel(bytes.toString('utf8'), path);
-  return new Model(shape, parameters, labels, normalization);
+  const { shape, parameters, labels, normalization, schema, targetScaling } = safetensors ? parseSafetensors(bytes, path) : parseModel(bytes.toString('utf8'), path);
+  return new Model(shape, parameters, labels, normalization, { schema, targetScaling });
+}
+
+/** A JSON model longer than the longest string Node can build cannot be parsed: refused before reading it. */
+async function refuseOversizedJson(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    const { size } = await handle.stat();
+    if (size <= MAX_JSON_MODEL_CHARS || hasExtension(path, '.safetensors') || hasExtension(path, '.onnx')) return;
+    const head = Buffer.alloc(16);
+    await handle.read(head, 0, head.length, 0);
+    if (looksLikeSafetensors(head) || looksLikeOnnx(head)) return;
+    throw new InputError(`${path}: a JSON model of ${megabytes(size)} is beyond the ${megabytes(MAX_JSON_MODEL_CHARS)} of text Node can parse; models this large are saved as .safetensors`);
+  } finally {
+    await handle.close();
+  }
 }
 
 function hasExtension(path: string, extension: string): boolean {

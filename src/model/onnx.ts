@@ -19,6 +19,7 @@ import type { Normalization } from '../data/normalize.js';
 import type { HiddenActivation, LossKind } from '../math/kernels.js';
 import { ProtoWriter, float32LittleEndian } from '../io/protobuf.js';
 import type { LayerViews, NetworkShape } from './layout.js';
+import type { ModelExtras } from './file.js';
 import { describeModel, tensorNames } from './safetensors.js';
 
 /** ONNX 1.12's pair: opset 17 with IR version 8, run by onnxruntime ≥ 1.12 and onnxruntime-web. */
@@ -51,7 +52,12 @@ const DIMENSION = { dimValue: 1, dimParam: 2 } as const;
 
 const ACTIVATION_OP: Record<HiddenActivation, string> = { relu: 'Relu', sigmoid: 'Sigmoid', tanh: 'Tanh' };
 
-export function serializeOnnx(shape: NetworkShape, layers: readonly LayerViews[], labels: readonly string[] | null, normalization: Normalization | null): Uint8Array {
+/**
+ * The input is the feature vector as gradpool's first layer sees it before normalization: for a CSV
+ * model with categorical columns, the one-hot and imputed encoding the `schema` metadata describes.
+ * A regression model trained on standardised targets returns them in the original units.
+ */
+export function serializeOnnx(shape: NetworkShape, layers: readonly LayerViews[], labels: readonly string[] | null, normalization: Normalization | null, extras: ModelExtras = { schema: null, targetScaling: null }): Uint8Array {
   const graph = new ProtoWriter().string(GRAPH.name, 'gradpool');
   const features = shape.sizes[0]!;
   const outputs = shape.sizes[shape.sizes.length - 1]!;
@@ -70,7 +76,7 @@ export function serializeOnnx(shape: NetworkShape, layers: readonly LayerViews[]
     const names = tensorNames(l);
     const [inputs, units] = [shape.sizes[l]!, shape.sizes[l + 1]!];
     initializers.push(tensor(names.weight, [units, inputs], layer.w), tensor(names.bias, [units], layer.b));
-    const linear = l === last && shape.loss === 'mse' ? outputName : `${2 * l}.linear`;
+    const linear = l === last && shape.loss === 'mse' && !extras.targetScaling ? outputName : `${2 * l}.linear`;
     graph.message(GRAPH.node, node('Gemm', `${2 * l}.gemm`, [current, names.weight, names.bias], [linear], { transB: 1 }));
     current = linear;
     if (l < last) {
@@ -79,12 +85,20 @@ export function serializeOnnx(shape: NetworkShape, layers: readonly LayerViews[]
       current = activated;
     }
   });
+  if (shape.loss === 'mse' && extras.targetScaling) {
+    // Trained on (y − offset) · scale: back to the target's units, as Model.predict answers.
+    const { offset, scale } = extras.targetScaling;
+    initializers.push(tensor('target.scale', [1], Float32Array.of(scale)), tensor('target.offset', [1], Float32Array.of(offset)));
+    graph.message(GRAPH.node, node('Div', 'target.div', [current, 'target.scale'], ['target.unscaled']));
+    graph.message(GRAPH.node, node('Add', 'target.add', ['target.unscaled', 'target.offset'], [outputName]));
+  }
   if (shape.loss === 'bce') graph.message(GRAPH.node, node('Sigmoid', 'output.sigmoid', [current], [outputName]));
   if (shape.loss === 'cross-entropy') graph.message(GRAPH.node, node('Softmax', 'output.softmax', [current], [outputName], { axis: 1 }));
 
   for (const initializer of initializers) graph.message(GRAPH.initializer, initializer);
   graph.string(GRAPH.docString, graphDescription(shape, labels, normalization));
-  graph.message(GRAPH.input, valueInfo(ONNX_INPUT, features, normalization ? 'features, as given to gradpool (normalized inside the graph)' : 'features'));
+  const encoded = extras.schema ? ' (encoded as the schema in the metadata says: one-hot categories, imputed cells)' : '';
+  graph.message(GRAPH.input, valueInfo(ONNX_INPUT, features, `${normalization ? 'features, as given to gradpool (normalized inside the graph)' : 'features'}${encoded}`));
   graph.message(GRAPH.output, valueInfo(outputName, outputs, outputDescription(shape.loss, labels)));
 
   const model = new ProtoWriter()
@@ -93,7 +107,7 @@ export function serializeOnnx(shape: NetworkShape, layers: readonly LayerViews[]
     .string(MODEL.docString, 'A fully-connected network trained with gradpool.')
     .message(MODEL.graph, graph)
     .message(MODEL.opsetImport, new ProtoWriter().string(OPSET_ID.domain, '').varint(OPSET_ID.version, ONNX_OPSET));
-  for (const [key, value] of Object.entries(describeModel(shape, labels, normalization))) {
+  for (const [key, value] of Object.entries(describeModel(shape, labels, normalization, extras))) {
     model.message(MODEL.metadataProps, new ProtoWriter().string(ENTRY.key, key).string(ENTRY.value, value));
   }
   return model.finish();

@@ -3,10 +3,11 @@
 // Tensor names are those of torch.nn.Sequential(Linear, Act, Linear, Act, ..., Linear): Linear k is
 // module 2k, so its parameters are "2k.weight" [outputs, inputs] and "2k.bias" [outputs]. Our weight
 // layout is already PyTorch's (row-major [outputs × inputs]), so tensors are written as they are.
-import { NORMALIZATIONS, type Normalization } from '../data/normalize.js';
+import { NORMALIZATIONS, type Normalization, type TargetScaling } from '../data/normalize.js';
+import { parseSchema, schemaToJson, type Schema } from '../data/schema.js';
 import { InputError, describeValue } from '../errors.js';
 import { HIDDEN_ACTIVATIONS, LOSS_KINDS, type HiddenActivation, type LossKind } from '../math/kernels.js';
-import { MODEL_FORMAT, MODEL_VERSION, type ModelContents } from './file.js';
+import { MODEL_FORMAT, MODEL_VERSION, parseTargetScaling, type ModelContents, type ModelExtras } from './file.js';
 import { layerViews, parameterCount, parameterLayout, type LayerViews, type NetworkShape } from './layout.js';
 
 const LENGTH_BYTES = 8;
@@ -15,6 +16,8 @@ const FLOAT_BYTES = 4;
 const MAX_HEADER_BYTES = 100_000_000;
 const METADATA_KEY = '__metadata__';
 const METADATA_KEYS = ['format', 'version', 'sizes', 'activation', 'loss', 'labels', 'normalization'] as const;
+/** Present only in models that have them (trained on a CSV file; regression). */
+const OPTIONAL_METADATA_KEYS = ['schema', 'targetScaling'] as const;
 
 type Metadata = Record<(typeof METADATA_KEYS)[number], string>;
 
@@ -29,9 +32,9 @@ export function tensorNames(layer: number): { weight: string; bias: string } {
   return { weight: `${2 * layer}.weight`, bias: `${2 * layer}.bias` };
 }
 
-/** The architecture, labels and normalization as string metadata (JSON where not a plain word); the ONNX file reuses it. */
-export function describeModel(shape: NetworkShape, labels: readonly string[] | null, normalization: Normalization | null): Metadata {
-  return {
+/** The architecture, labels, normalization and schema as string metadata (JSON where not a plain word); the ONNX file reuses it. */
+export function describeModel(shape: NetworkShape, labels: readonly string[] | null, normalization: Normalization | null, extras: ModelExtras = { schema: null, targetScaling: null }): Metadata {
+  const metadata: Metadata & Partial<Record<(typeof OPTIONAL_METADATA_KEYS)[number], string>> = {
     format: MODEL_FORMAT,
     version: String(MODEL_VERSION),
     sizes: JSON.stringify(shape.sizes),
@@ -39,15 +42,18 @@ export function describeModel(shape: NetworkShape, labels: readonly string[] | n
     loss: shape.loss,
     labels: JSON.stringify(labels ?? null),
     normalization: JSON.stringify(normalization ? { kind: normalization.kind, offset: Array.from(normalization.offset), scale: Array.from(normalization.scale) } : null),
+    ...(extras.schema ? { schema: JSON.stringify(schemaToJson(extras.schema)) } : {}),
+    ...(extras.targetScaling ? { targetScaling: JSON.stringify({ offset: extras.targetScaling.offset, scale: extras.targetScaling.scale }) } : {}),
   };
+  return metadata;
 }
 
 /**
  * The normalization (x ← (x − offset) · scale, before the first Linear) goes into the metadata as
  * JSON, not into tensors, so that the tensors load strictly into a plain nn.Sequential.
  */
-export function serializeSafetensors(shape: NetworkShape, layers: readonly LayerViews[], labels: readonly string[] | null, normalization: Normalization | null): Uint8Array {
-  const header: Record<string, unknown> = { [METADATA_KEY]: describeModel(shape, labels, normalization) };
+export function serializeSafetensors(shape: NetworkShape, layers: readonly LayerViews[], labels: readonly string[] | null, normalization: Normalization | null, extras: ModelExtras = { schema: null, targetScaling: null }): Uint8Array {
+  const header: Record<string, unknown> = { [METADATA_KEY]: describeModel(shape, labels, normalization, extras) };
   const tensors: Float32Array[] = [];
   let offset = 0;
   layers.forEach((layer, l) => {
@@ -119,7 +125,7 @@ export function parseSafetensors(bytes: Uint8Array, source: string): ModelConten
   });
   for (const key of Object.keys(header)) if (!expected.has(key)) fail(`unexpected key ${describeValue(key)} in the header (sizes ${JSON.stringify(shape.sizes)} name tensors ${[...expected].filter((k) => k !== METADATA_KEY).join(', ')})`);
   checkRanges(ranges, dataLength, fail);
-  return { shape, parameters, labels: metadata.labels, normalization: metadata.normalization };
+  return { shape, parameters, labels: metadata.labels, normalization: metadata.normalization, schema: metadata.schema, targetScaling: metadata.targetScaling };
 }
 
 function parseHeader(headerBytes: Uint8Array, fail: (what: string) => never): Record<string, unknown> {
@@ -140,13 +146,16 @@ interface ParsedMetadata {
   loss: LossKind;
   labels: string[] | null;
   normalization: Normalization | null;
+  schema: Schema | null;
+  targetScaling: TargetScaling | null;
 }
 
 function parseMetadata(value: unknown, fail: (what: string) => never): ParsedMetadata {
   if (value === undefined) return fail(`missing "${METADATA_KEY}" (a gradpool model records its sizes, activation, loss and labels there)`);
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail(`"${METADATA_KEY}" must be an object of strings`);
   const metadata = value as Record<string, unknown>;
-  for (const key of Object.keys(metadata)) if (!(METADATA_KEYS as readonly string[]).includes(key)) fail(`${METADATA_KEY}: unexpected key ${describeValue(key)}`);
+  for (const key of Object.keys(metadata)) if (![...METADATA_KEYS, ...OPTIONAL_METADATA_KEYS].includes(key as never)) fail(`${METADATA_KEY}: unexpected key ${describeValue(key)}`);
+  for (const key of OPTIONAL_METADATA_KEYS) if (key in metadata && typeof metadata[key] !== 'string') fail(`${METADATA_KEY}.${key} must be a string (safetensors metadata holds strings only)`);
   for (const key of METADATA_KEYS) {
     if (!(key in metadata)) fail(`${METADATA_KEY}: missing key "${key}"`);
     if (typeof metadata[key] !== 'string') fail(`${METADATA_KEY}.${key} must be a string (safetensors metadata holds strings only)`);
@@ -166,7 +175,10 @@ function parseMetadata(value: unknown, fail: (what: string) => never): ParsedMet
   if (names !== null && names.length !== (outputs === 1 ? 2 : outputs)) fail(`${METADATA_KEY}.labels: ${names.length} names for ${outputs} outputs`);
   if (names === null && m.loss !== 'mse') fail(`${METADATA_KEY}.labels: a classification model needs its label names`);
   const normalization = parseNormalization(parseJsonField(m.normalization, 'normalization', fail), (sizes as number[])[0]!, fail);
-  return { sizes: sizes as number[], activation: m.activation as HiddenActivation, loss: m.loss as LossKind, labels: names, normalization };
+  const prefixed = (what: string): never => fail(`${METADATA_KEY}.${what}`);
+  const schema = typeof metadata.schema === 'string' ? parseSchema(parseJsonField(metadata.schema, 'schema', fail), (sizes as number[])[0]!, prefixed) : null;
+  const targetScaling = typeof metadata.targetScaling === 'string' ? parseTargetScaling(parseJsonField(metadata.targetScaling, 'targetScaling', fail), m.loss as LossKind, prefixed) : null;
+  return { sizes: sizes as number[], activation: m.activation as HiddenActivation, loss: m.loss as LossKind, labels: names, normalization, schema, targetScaling };
 }
 
 function parseNormalization(value: unknown, features: number, fail: (what: string) => never): Normalization | null {

@@ -43,34 +43,15 @@ export function applyUpdate(
   const { lr, invBatch } = step;
   const decay = settings.weightDecay;
   switch (settings.name) {
-    case 'sgd': // w ← w − lr·g: the common case, in SIMD where the wasm kernels run
+    case 'sgd': // w ← w − lr·g
       kernels.sgdUpdate(parameters, gradientSum, from, to, lr * invBatch, lr * decay);
       return;
-    case 'momentum': { // v ← μv + g;  w ← w − lr·v   (PyTorch's formulation)
-      const velocity = state[0]!;
-      const mu = settings.momentum;
-      for (let i = from; i < to; i++) {
-        const w = parameters[i]!;
-        const v = mu * velocity[i]! + gradientSum[i]! * invBatch + decay * w;
-        velocity[i] = v;
-        parameters[i] = w - lr * v;
-      }
+    case 'momentum': // v ← μv + g;  w ← w − lr·v   (PyTorch's formulation)
+      kernels.momentumUpdate(parameters, gradientSum, state[0]!, from, to, lr, invBatch, decay, settings.momentum);
       return;
-    }
     case 'adam': { // m ← β1m + (1−β1)g;  s ← β2s + (1−β2)g²;  w ← w − lr·m̂/(√ŝ + ε)
-      const [first, second] = state as [Float32Array, Float32Array];
       const { beta1, beta2, epsilon } = settings;
-      const correction1 = 1 - beta1 ** step.step;
-      const correction2 = 1 - beta2 ** step.step;
-      for (let i = from; i < to; i++) {
-        const w = parameters[i]!;
-        const g = gradientSum[i]! * invBatch + decay * w;
-        const m = beta1 * first[i]! + (1 - beta1) * g;
-        const s = beta2 * second[i]! + (1 - beta2) * g * g;
-        first[i] = m;
-        second[i] = s;
-        parameters[i] = w - (lr * (m / correction1)) / (Math.sqrt(s / correction2) + epsilon);
-      }
+      kernels.adamUpdate(parameters, gradientSum, state[0]!, state[1]!, from, to, lr, invBatch, decay, beta1, beta2, epsilon, 1 - beta1 ** step.step, 1 - beta2 ** step.step);
       return;
     }
   }

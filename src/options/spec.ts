@@ -29,7 +29,17 @@ export interface OptionSpec<V, D = unknown, C extends readonly CommandName[] = r
   readonly check: (value: unknown) => V;
   /** Whether the value changes the arithmetic of a run (a checkpoint must match it to resume). */
   readonly fingerprint: Fingerprinted;
+  /** For a path: how the run uses the file, for the one check of outputs against inputs (options/paths.ts). */
+  readonly file?: FileRole | undefined;
 }
+
+/**
+ * How a path option touches the disk. input: read (a directory: every file in it; builtin:NAME
+ * reads nothing). output: replaced atomically. checkpoint-input / checkpoint-output: a directory
+ * whose checkpoint file is read / written (the one written may be the one resumed from, which is
+ * read whole before the first write).
+ */
+export type FileRole = 'input' | 'output' | 'checkpoint-input' | 'checkpoint-output';
 
 /** true/false, or a rule over the other resolved options (epochs count only under a cosine schedule). */
 export type Fingerprinted = boolean | ((resolved: Readonly<Record<string, unknown>>) => boolean);
@@ -42,6 +52,7 @@ interface Common<C extends readonly CommandName[], L extends boolean> {
   readonly requiredIn?: readonly CommandName[];
   readonly library?: L;
   readonly fingerprint: Fingerprinted;
+  readonly file?: FileRole;
 }
 
 /** Values the option resolves to: with a default, always set; without, possibly undefined. */
@@ -120,6 +131,31 @@ export function names<const V extends string, D extends readonly V[] | undefined
     check: (value) => {
       if (!Array.isArray(value) || value.length === 0 || value.some((v) => !(choices as readonly unknown[]).includes(v))) return problem(Array.isArray(value) ? value.join(',') : String(value));
       return [...(value as V[])];
+    },
+  };
+}
+
+/** Several texts: "NA,-" on the command line, ['NA', '-'] in the library. */
+export function texts<const C extends readonly CommandName[], L extends boolean = true>(common: Common<C, L>): OptionSpec<string[], undefined, C, L> {
+  return {
+    ...common,
+    cli: { type: 'string' },
+    default: undefined,
+    parse: (raw) => raw.split(','),
+    check: (value) => (Array.isArray(value) && value.every((v) => typeof v === 'string') ? [...(value as string[])] : fail(`needs a list of texts, got ${got(value)}`)),
+  };
+}
+
+/** Columns by name or 0-based index: "id,2" on the command line; names or numbers in the library. */
+export function columns<const C extends readonly CommandName[], L extends boolean = true>(common: Common<C, L>): OptionSpec<(string | number)[], undefined, C, L> {
+  return {
+    ...common,
+    cli: { type: 'string' },
+    default: undefined,
+    parse: (raw) => raw.split(',').map((part) => part.trim()),
+    check: (value) => {
+      const ok = Array.isArray(value) && value.length > 0 && value.every((v) => (typeof v === 'string' && v !== '') || (typeof v === 'number' && Number.isInteger(v) && v >= 0));
+      return ok ? [...(value as (string | number)[])] : fail(`needs column names or 0-based indices (comma-separated on the command line), got ${Array.isArray(value) ? JSON.stringify(value).slice(0, 60) : got(value)}`);
     },
   };
 }

@@ -76,12 +76,14 @@ export class Coordinator {
     this.layout = planArena({ shape, rows, chunkRows: CHUNK_ROWS, maxShards: MAX_SHARDS, slots: threads, stateBuffers: optimizerStateBuffers(optimizer.name) });
     this.memory = allocateArena(this.layout);
     this.views = arenaViews(this.memory, this.layout);
-    this.local = new ShardEngine(this.memory, this.layout, 0, loadKernelSet(kernels, this.memory), optimizer);
+    const localKernels = loadKernelSet(kernels, this.memory);
+    this.kernelSet = localKernels.name;
+    this.local = new ShardEngine(this.memory, this.layout, 0, localKernels, optimizer);
     this.flopsPerRow = 6 * multiplyAddsPerSample(shape);
     this.minFlopsPerWorker = options.minFlopsPerWorker ?? MIN_FLOPS_PER_WORKER;
     if (threads > 1) {
       // The coordinator computes too (participant 0), so the pool holds threads − 1 workers.
-      const workerData: WorkerSetup = { memory: this.memory, layout: this.layout, kernels, optimizer };
+      const workerData: WorkerSetup = { memory: this.memory, layout: this.layout, kernels, kernelSet: this.kernelSet, optimizer };
       this.pool = new Piscina({
         filename: new URL('../../workers/gradient.js', import.meta.url).href,
         minThreads: threads - 1,
@@ -103,6 +105,8 @@ export class Coordinator {
 
   /** Compute threads in use: the coordinator and threads − 1 workers. */
   readonly threads: number;
+  /** The kernel set every participant runs, by name (native-avx512, wasm-simd, typescript, …). */
+  readonly kernelSet: string;
 
   /** Resolves once every worker is in its command loop (or throws if one failed to start). */
   async ready(): Promise<void> {

@@ -9,6 +9,8 @@ export interface WorkerSetup {
   readonly memory: WebAssembly.Memory;
   readonly layout: ArenaLayout;
   readonly kernels: KernelSetName;
+  /** The coordinator's kernel set by name (e.g. native-avx2): every worker loads exactly this one. */
+  readonly kernelSet: string;
   readonly optimizer: OptimizerSettings;
 }
 

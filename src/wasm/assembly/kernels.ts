@@ -1,4 +1,6 @@
 // WebAssembly SIMD (128-bit) versions of the kernels in src/math/kernels.ts, written in AssemblyScript.
+// Compiled twice: dist/wasm/kernels.wasm (plain SIMD) and dist/wasm/kernels-relaxed.wasm (relaxed SIMD:
+// the products' multiply-adds become f32x4.relaxed_madd); the loader picks the second where it validates.
 //
 // Calling convention: every array argument is a byte pointer into the one imported (shared) memory,
 // i.e. the `byteOffset` of a Float32Array view over `memory.buffer`; sizes are element counts.
@@ -36,8 +38,11 @@
   return v;
 }
 
+/** acc + x·y. Built twice (package.json build:wasm): with relaxed SIMD this is f32x4.relaxed_madd, which
+ * V8 turns into a fused multiply-add where the CPU has one; without it, a multiply and an add. */
 // @ts-ignore: decorator
 @inline function madd(acc: v128, x: v128, y: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(x, y, acc);
   return f32x4.add(acc, f32x4.mul(x, y));
 }
 

@@ -1,0 +1,500 @@
+// From the raw table to a dataset: what each column is (inferred from the training file, or the
+// schema a model was trained with), the checks that name file:line:column, and one pass that writes
+// the targets and the encoded inputs (numbers, days, one-hot levels), in place where they fit.
+import { InputError, at, optionRef } from '../../errors.js';
+import type { Targets } from '../dataset.js';
+import { MAX_CLASSES, MAX_LEVELS } from '../limits.js';
+import {
+  CATEGORICAL_MAX_LEVELS,
+  CLASSES_MAX_DISTINCT,
+  encodedWidth,
+  float32Text,
+  parseDate,
+  sortNames,
+  type FeatureColumn,
+  type MissingPolicy,
+  type Schema,
+  type SchemaColumn,
+} from '../schema.js';
+import { MISSING_CELL, TEXT_CELL, isTextCell } from './parse.js';
+import type { ColumnSummary, RawTable } from './table.js';
+
+/** What the label column becomes. */
+export type TargetMode = 'auto' | 'classes' | 'values';
+
+/** Columns named by the user (by name or 0-based index) for --categorical, --numeric, --ignore-columns. */
+export interface ColumnChoices {
+  readonly categorical?: readonly (string | number)[] | undefined;
+  readonly numeric?: readonly (string | number)[] | undefined;
+  readonly ignoreColumns?: readonly (string | number)[] | undefined;
+}
+
+/** How each file column is read, and the label's classes; the outcome of inference or of a model's schema. */
+export interface ColumnPlan {
+  /** The schema to store (for a file read against a model: the model's). */
+  readonly schema: Schema;
+  /** Per schema feature column (in schema order), its column in this file. */
+  readonly sources: readonly number[];
+  readonly label: number;
+  readonly target: 'classes' | 'values' | 'none';
+  readonly classNames: readonly string[] | null;
+  /** Classes known in advance (a model's): a label outside them is an error. */
+  readonly closedClasses: boolean;
+  readonly notes: string[];
+}
+
+const MIN_ROWS_FOR_IDS = 20;
+
+function quoted(name: string): string {
+  return `"${name.length > 60 ? `${name.slice(0, 60)}…` : name}"`;
+}
+
+/** Resolves --categorical / --numeric / --ignore-columns entries to column indices. */
+export function resolveChoices(file: string, names: readonly string[], choices: ColumnChoices): Map<number, 'categorical' | 'numeric' | 'ignored'> {
+  const chosen = new Map<number, 'categorical' | 'numeric' | 'ignored'>();
+  const entries: [keyof ColumnChoices, 'categorical' | 'numeric' | 'ignored'][] = [['ignoreColumns', 'ignored'], ['categorical', 'categorical'], ['numeric', 'numeric']];
+  for (const [option, kind] of entries) {
+    for (const entry of choices[option] ?? []) {
+      const index = columnIndex(names, entry);
+      if (index < 0) throw new InputError(`${optionRef(option)}: no column ${quoted(String(entry))} in ${at(file, 1)} (columns: ${names.map((n) => n.slice(0, 60)).join(', ')})`);
+      const before = chosen.get(index);
+      if (before && before !== kind) throw new InputError(`${optionRef(option)}: column ${quoted(names[index]!)} is also named by another of --categorical, --numeric, --ignore-columns`);
+      chosen.set(index, kind);
+    }
+  }
+  return chosen;
+}
+
+export function columnIndex(names: readonly string[], entry: string | number): number {
+  const byName = names.indexOf(String(entry));
+  if (byName >= 0) return byName;
+  const asIndex = typeof entry === 'number' ? entry : /^\d+$/.test(entry) ? Number(entry) : NaN;
+  return Number.isInteger(asIndex) && asIndex >= 0 && asIndex < names.length ? asIndex : -1;
+}
+
+// ---------- inference (a training file) ----------
+
+export interface InferOptions extends ColumnChoices {
+  readonly target: TargetMode;
+  readonly missing: MissingPolicy;
+  readonly naValues: readonly string[];
+}
+
+export function inferPlan(table: RawTable, names: readonly string[], label: number, options: InferOptions): ColumnPlan {
+  const { file } = table;
+  const chosen = resolveChoices(file, names, options);
+  if (label >= 0 && chosen.has(label)) throw new InputError(`column ${quoted(names[label]!)} is the label column (${optionRef('labelColumn')}); it cannot also be in --${chosen.get(label) === 'ignored' ? 'ignore-columns' : chosen.get(label)}`);
+  const notes: string[] = [];
+  const columns: SchemaColumn[] = [];
+  const sources: number[] = [];
+  for (let c = 0; c < table.columns; c++) {
+    const name = names[c]!;
+    if (c === label) {
+      columns.push({ kind: 'label', name });
+      continue;
+    }
+    const column = inferColumn(table, c, name, chosen.get(c), options);
+    columns.push(column);
+    if (column.kind !== 'ignored') sources.push(c);
+  }
+  if (sources.length === 0) {
+    const ignored = columns.filter((c) => c.kind === 'ignored').map((c) => `${c.name} (${c.kind === 'ignored' ? c.reason : ''})`);
+    throw new InputError(`${at(file, 1)}: needs at least one feature column besides the label column${ignored.length ? `; ignored: ${ignored.join(', ')}` : ''}`);
+  }
+  let target: ColumnPlan['target'] = 'none';
+  let classNames: string[] | null = null;
+  if (label >= 0) {
+    const decided = decideTarget(table, label, names[label]!, options.target, notes);
+    target = decided.target;
+    classNames = decided.classNames;
+  }
+  return { schema: { columns, missing: options.missing, naValues: [...options.naValues] }, sources, label, target, classNames, closedClasses: false, notes };
+}
+
+function inferColumn(table: RawTable, c: number, name: string, chosen: 'categorical' | 'numeric' | 'ignored' | undefined, options: InferOptions): SchemaColumn {
+  const summary = table.summaries[c]!;
+  const present = summary.numeric + summary.text;
+  if (chosen === 'ignored') return { kind: 'ignored', name, reason: 'as asked' };
+  if (chosen === 'categorical') return { kind: 'categorical', name, levels: levelsOf(table, c, name, MAX_LEVELS), missingLevel: summary.missing > 0 && options.missing === 'impute' };
+  if (chosen === 'numeric') {
+    if (summary.text > 0) throw notNumbers(table.file, c, name, summary, 'numeric');
+    return { kind: 'numeric', name };
+  }
+  if (present === 0 && table.rows > 1) return { kind: 'ignored', name, reason: 'no values' };
+  if (summary.text === 0) {
+    if (present === 0) return { kind: 'numeric', name };
+    const stats = numberStats(table, c);
+    if (stats.constant && summary.missing === 0 && table.rows > 1) return { kind: 'ignored', name, reason: 'one value in every row' };
+    if (stats.rowIds && table.rows >= MIN_ROWS_FOR_IDS && summary.missing === 0) return { kind: 'ignored', name, reason: 'unique integers in sequence, like row ids; name it as numeric to use it' };
+    return { kind: 'numeric', name };
+  }
+  if (summary.numeric >= summary.text) throw notNumbers(table.file, c, name, summary, 'auto');
+  if (summary.numeric === 0 && summary.texts.every((t) => Number.isFinite(parseDate(t)))) {
+    if (summary.texts.length === 1 && summary.missing === 0 && table.rows > 1) return { kind: 'ignored', name, reason: 'one value in every row' };
+    return { kind: 'date', name };
+  }
+  const levels = levelsOf(table, c, name, CATEGORICAL_MAX_LEVELS + 1);
+  if (levels.length === 1 && summary.missing === 0 && table.rows > 1) return { kind: 'ignored', name, reason: 'one value in every row' };
+  if (levels.length > CATEGORICAL_MAX_LEVELS) return { kind: 'ignored', name, reason: `more than ${CATEGORICAL_MAX_LEVELS} distinct texts; name it as categorical to one-hot it` };
+  if (levels.length > 10 && levels.length > present / 2) return { kind: 'ignored', name, reason: `nearly unique texts, ${levels.length} distinct in ${present} cells; name it as categorical to one-hot it` };
+  return { kind: 'categorical', name, levels, missingLevel: summary.missing > 0 && options.missing === 'impute' };
+}
+
+/** A column of numbers with some words in it. */
+function notNumbers(file: string, c: number, name: string, summary: ColumnSummary, mode: 'auto' | 'numeric' | 'model'): InputError {
+  const first = summary.firstTexts[0]!;
+  const cells = summary.firstTexts.map((ref) => `"${ref.cell}" (line ${ref.line})`).join(', ');
+  const count = `${summary.text} of ${summary.text + summary.numeric} cells in this column ${summary.text === 1 ? 'is not a number' : 'are not numbers'}: ${cells}${summary.text > summary.firstTexts.length ? ', …' : ''}`;
+  const advice =
+    mode === 'model'
+      ? 'the model reads it as numbers'
+      : `fix ${summary.text === 1 ? 'it' : 'them'}, mark ${summary.text === 1 ? 'it' : 'them'} missing with ${optionRef('naValues')}, or read the column as categories with ${optionRef('categorical')} ${name.length > 60 ? c : name}`;
+  return new InputError(`${at(file, first.line, c + 1)}: column ${quoted(name)} needs a finite number, found "${first.cell}" (${count}; ${advice})`);
+}
+
+/** Distinct values of a column as text (numbers written as float32s read back), sorted; at most `max` (then it stops). */
+function levelsOf(table: RawTable, c: number, name: string, max: number): string[] {
+  const summary = table.summaries[c]!;
+  const names = new Set(summary.texts.slice(0, max + 1));
+  if (summary.numeric > 0) {
+    const { u32, f32, columns, rows } = table;
+    const values = new Set<number>();
+    for (let r = 0, i = c; r < rows && values.size + names.size <= max; r++, i += columns) {
+      if (u32[i]! >>> 22 !== 0x1ff) values.add(f32[i]!);
+    }
+    for (const value of values) names.add(float32Text(value));
+  }
+  if (max === MAX_LEVELS && names.size > MAX_LEVELS) throw new InputError(`${at(table.file, 1, c + 1)}: column ${quoted(name)} has more than ${MAX_LEVELS} distinct values, too many to one-hot`);
+  return sortNames(names);
+}
+
+interface NumberStats {
+  constant: boolean;
+  /** Unique integers, consecutive or strictly monotonic. */
+  rowIds: boolean;
+}
+
+function numberStats(table: RawTable, c: number): NumberStats {
+  const { u32, f32, columns, rows } = table;
+  let min = Infinity;
+  let max = -Infinity;
+  let integers = true;
+  let increasing = true;
+  let decreasing = true;
+  let previous = NaN;
+  let present = 0;
+  for (let r = 0, i = c; r < rows; r++, i += columns) {
+    if (u32[i] === MISSING_CELL) continue;
+    const v = f32[i]!;
+    present++;
+    if (v < min) min = v;
+    if (v > max) max = v;
+    if (integers && v !== Math.trunc(v)) integers = false;
+    if (v <= previous) increasing = false;
+    if (v >= previous) decreasing = false;
+    previous = v;
+    if (!integers && min !== max) return { constant: false, rowIds: false };
+  }
+  const constant = min === max;
+  if (!integers || constant || present !== rows) return { constant, rowIds: false };
+  if (increasing || decreasing) return { constant, rowIds: true };
+  if (max - min + 1 !== rows) return { constant, rowIds: false };
+  const seen = new Uint8Array(rows);
+  for (let r = 0, i = c; r < rows; r++, i += columns) {
+    const slot = f32[i]! - min;
+    if (seen[slot]) return { constant, rowIds: false };
+    seen[slot] = 1;
+  }
+  return { constant, rowIds: true };
+}
+
+/** Classes or values for the label column; --loss auto picks values for many or fractional numbers. */
+function decideTarget(table: RawTable, label: number, name: string, mode: TargetMode, notes: string[]): { target: 'classes' | 'values'; classNames: string[] | null } {
+  const summary = table.summaries[label]!;
+  if (mode === 'values') {
+    if (summary.text > 0) throw notNumbers(table.file, label, name, summary, 'model');
+    return { target: 'values', classNames: null };
+  }
+  if (mode === 'auto' && summary.text === 0 && summary.numeric > 0) {
+    const { u32, f32, columns, rows } = table;
+    const distinct = new Set<number>();
+    let fractional = false;
+    for (let r = 0, i = label; r < rows; r++, i += columns) {
+      if (u32[i] === MISSING_CELL) continue;
+      const v = f32[i]!;
+      if (v !== Math.trunc(v)) fractional = true;
+      distinct.add(v);
+      if (fractional || distinct.size > CLASSES_MAX_DISTINCT) break;
+    }
+    if (fractional || distinct.size > CLASSES_MAX_DISTINCT) {
+      notes.push(`label ${quoted(name)} holds numbers (${fractional ? 'with fractions' : `more than ${CLASSES_MAX_DISTINCT} distinct`}): regression with mse, reported in the label's units (the loss cross-entropy reads them as classes)`);
+      return { target: 'values', classNames: null };
+    }
+  }
+  const classNames = levelsOf(table, label, name, MAX_CLASSES + 1);
+  if (classNames.length > MAX_CLASSES) throw new InputError(`${at(table.file, 1, label + 1)}: label column ${quoted(name)} has more than ${MAX_CLASSES} distinct values, too many classes (${optionRef('loss')} mse reads numbers as values)`);
+  return { target: 'classes', classNames };
+}
+
+// ---------- a file read against a schema (a model's, or the training set's) ----------
+
+export interface AgainstOptions {
+  /** Labels wanted: required (evaluate, test data), optional (present or not), ignored (predict). */
+  readonly labels: 'required' | 'optional' | 'ignore';
+  readonly classNames: readonly string[] | null;
+  readonly target: 'classes' | 'values';
+  /** The label column by name or index (--label-column), else the schema's. */
+  readonly labelColumn?: string | number | undefined;
+  /** Who fixed the schema, for messages: "the model" or "the training data". */
+  readonly owner: string;
+}
+
+/** Which file column feeds each schema column: by name, or by position in a file without a header. */
+export function matchColumns(file: string, names: readonly string[], hasHeader: boolean, schema: Schema, options: AgainstOptions): { sources: number[]; label: number; notes: string[] } {
+  const features = schema.columns.filter((c): c is FeatureColumn => c.kind === 'numeric' || c.kind === 'date' || c.kind === 'categorical');
+  const schemaLabel = schema.columns.find((c) => c.kind === 'label');
+  const notes: string[] = [];
+  let label = -1;
+  if (options.labels !== 'ignore') {
+    if (options.labelColumn !== undefined) {
+      label = columnIndex(names, options.labelColumn);
+      if (label < 0) throw new InputError(`${optionRef('labelColumn')}: no column ${quoted(String(options.labelColumn))} in ${at(file, 1)} (columns: ${names.map((n) => n.slice(0, 60)).join(', ')})`);
+    } else if (schemaLabel) label = names.indexOf(schemaLabel.name);
+  }
+  let sources = features.map((column) => names.indexOf(column.name));
+  if (!hasHeader && sources.some((s) => s < 0)) {
+    // No header: by position, when the file has the training file's columns (with or without the label).
+    const all = schema.columns.length;
+    const withoutLabel = schema.columns.filter((c) => c.kind !== 'label');
+    if (names.length === all) {
+      sources = features.map((column) => schema.columns.indexOf(column));
+      if (options.labels !== 'ignore' && options.labelColumn === undefined && schemaLabel) label = schema.columns.indexOf(schemaLabel);
+    } else if (names.length === withoutLabel.length) {
+      sources = features.map((column) => withoutLabel.indexOf(column));
+      if (options.labelColumn === undefined) label = -1;
+    }
+  }
+  const missing = features.filter((_, i) => sources[i]! < 0).map((c) => quoted(c.name));
+  if (missing.length > 0) {
+    throw new InputError(`${at(file, 1)}: missing column${missing.length === 1 ? '' : 's'} ${missing.join(', ')} that ${options.owner} reads (the file has ${names.slice(0, 20).map((n) => quoted(n)).join(', ')}${names.length > 20 ? ', …' : ''})`);
+  }
+  if (label < 0 && options.labels === 'required') {
+    throw new InputError(`${at(file, 1)}: no label column${schemaLabel ? ` ${quoted(schemaLabel.name)}` : ''} to evaluate against (name it with ${optionRef('labelColumn')})`);
+  }
+  const used = new Set([...sources, label]);
+  const known = new Set(schema.columns.map((c) => c.name));
+  const extra = names.filter((name, c) => !used.has(c) && !known.has(name) && hasHeader);
+  if (extra.length > 0) notes.push(`${file}: column${extra.length === 1 ? '' : 's'} ${extra.map((n) => quoted(n)).join(', ')} not used by ${options.owner}: ignored`);
+  return { sources, label, notes };
+}
+
+export function planAgainst(table: RawTable, names: readonly string[], schema: Schema, match: { sources: number[]; label: number; notes: string[] }, options: AgainstOptions): ColumnPlan {
+  const features = schema.columns.filter((c): c is FeatureColumn => c.kind === 'numeric' || c.kind === 'date' || c.kind === 'categorical');
+  features.forEach((column, i) => {
+    const c = match.sources[i]!;
+    const summary = table.summaries[c]!;
+    if (column.kind === 'numeric' && summary.text > 0) throw notNumbers(table.file, c, names[c]!, summary, 'model');
+    if (column.kind === 'date') {
+      if (summary.numeric > 0) throw new InputError(`${at(table.file, 1, c + 1)}: column ${quoted(names[c]!)} holds numbers, ${options.owner} reads it as dates (YYYY-MM-DD)`);
+      const bad = summary.texts.find((t) => !Number.isFinite(parseDate(t)));
+      if (bad !== undefined) throw new InputError(`${table.file}: column ${quoted(names[c]!)} needs dates (YYYY-MM-DD), found "${bad.slice(0, 60)}"`);
+    }
+  });
+  let target: ColumnPlan['target'] = 'none';
+  if (match.label >= 0) {
+    target = options.target;
+    if (target === 'values') {
+      const summary = table.summaries[match.label]!;
+      if (summary.text > 0) throw notNumbers(table.file, match.label, names[match.label]!, summary, 'model');
+    }
+  }
+  const classNames = target === 'classes' ? (options.classNames ?? decideTarget(table, match.label, names[match.label]!, 'classes', []).classNames) : null;
+  return { schema, sources: match.sources, label: match.label, target, classNames, closedClasses: options.classNames !== null, notes: match.notes };
+}
+
+// ---------- the checks over whole columns, then the one pass ----------
+
+/** Missing cells in used columns under --missing error: one message with the count per column and the first place. */
+export function checkMissing(table: RawTable, names: readonly string[], plan: ColumnPlan, purpose: 'train' | 'read'): void {
+  const features = plan.schema.columns.filter((c): c is FeatureColumn => c.kind === 'numeric' || c.kind === 'date' || c.kind === 'categorical');
+  const missing = plan.sources.map((c, i) => ({ c, column: features[i]!, summary: table.summaries[c]! })).filter((m) => m.summary.missing > 0);
+  if (missing.length === 0) return;
+  const first = missing.reduce((a, b) => (b.summary.firstMissing!.line < a.summary.firstMissing!.line ? b : a));
+  const total = missing.reduce((sum, m) => sum + m.summary.missing, 0);
+  const perColumn = missing
+    .map((m) => `${quoted(names[m.c]!)} ${m.summary.missing} (first at line ${m.summary.firstMissing!.line}${m.summary.firstMissing!.cell === '' ? ', empty' : `, "${m.summary.firstMissing!.cell}"`})`)
+    .join(', ');
+  const advice =
+    purpose === 'train'
+      ? `add ${optionRef('missing')} impute (numbers: the training mean; categories: a level of their own; kept in the model) or ${optionRef('missing')} drop (drops those rows)`
+      : 'the model was trained without --missing impute: fill them in, or train with --missing impute';
+  throw new InputError(`${at(table.file, first.summary.firstMissing!.line, first.c + 1)}: ${total} missing cell${total === 1 ? '' : 's'} (empty, NA, NaN, …): ${perColumn}; ${advice}`);
+}
+
+export interface Encoded {
+  readonly rows: number;
+  readonly features: number;
+  readonly x: Float32Array;
+  readonly targets: Targets;
+  readonly dropped: number;
+}
+
+/**
+ * Writes targets and inputs for every row: in place over the raw table when the inputs are no wider
+ * than the file's rows (each row is read before anything is written over it), else into a new array.
+ */
+export function encode(table: RawTable, names: readonly string[], plan: ColumnPlan, dropMissing: boolean): Encoded {
+  const { file, u32, f32, columns: C, rows, lines } = table;
+  const features = plan.schema.columns.filter((c): c is FeatureColumn => c.kind === 'numeric' || c.kind === 'date' || c.kind === 'categorical');
+  const F = features.reduce((sum, c) => sum + encodedWidth(c), 0);
+  const inPlace = F <= C;
+  const out = inPlace ? f32 : new Float32Array(rows * F);
+  const row32 = new Uint32Array(C);
+  const rowF = new Float32Array(row32.buffer);
+
+  // Per feature column: where it reads, how it writes.
+  const steps = features.map((column, i) => {
+    const source = plan.sources[i]!;
+    const texts = table.summaries[source]!.texts;
+    if (column.kind === 'categorical') {
+      const levelIndex = new Map(column.levels.map((level, l) => [level, l]));
+      return { kind: 2, source, width: encodedWidth(column), missingSlot: column.missingLevel ? column.levels.length : -1, ofText: Int32Array.from(texts, (t) => levelIndex.get(t) ?? -1), levelIndex };
+    }
+    if (column.kind === 'date') return { kind: 1, source, width: 1, days: Float64Array.from(texts, parseDate), missingSlot: -1 };
+    return { kind: 0, source, width: 1, missingSlot: -1 };
+  });
+  const levelOfNumber = (step: (typeof steps)[number], value: number): number => (step as { levelIndex?: Map<string, number> }).levelIndex?.get(float32Text(value)) ?? -1;
+
+  const labelAt = plan.label;
+  const classes = plan.target === 'classes' ? new Int32Array(rows) : null;
+  const values = plan.target === 'values' ? new Float32Array(rows) : null;
+  const classIndex = new Map((plan.classNames ?? []).map((name, i) => [name, i]));
+  const classOfText = plan.target === 'classes' ? Int32Array.from(table.summaries[labelAt]!.texts, (t) => classIndex.get(t) ?? -1) : null;
+  const classOfNumber = new Map<number, number>();
+  /** The class of a label cell, or −1 when it is not among the known classes. */
+  const classOfCell = (bits: number, value: number, codes: readonly Int32Array[]): number => {
+    if (isTextCell(bits)) return classOfText![codes[labelAt]![bits - TEXT_CELL]!]!;
+    let cached = classOfNumber.get(value);
+    if (cached === undefined) {
+      cached = classIndex.get(float32Text(value)) ?? -1;
+      classOfNumber.set(value, cached);
+    }
+    return cached;
+  };
+  const usedColumns = steps.map((s) => s.source);
+
+  // Numbers only (the usual large file): straight from the table, each row's label read before its
+  // inputs are written (writes never pass the reads: sources rise and the inputs are fewer than the cells).
+  if (!dropMissing && steps.every((s) => s.kind === 0)) {
+    const sources = Int32Array.from(steps, (s) => s.source);
+    const smallClass = classes ? smallIntegerClasses(plan.classNames!) : null;
+    for (let r = 0; r < rows; r++) {
+      const base = r * C;
+      if (labelAt >= 0 && plan.target !== 'none') {
+        const bits = u32[base + labelAt]!;
+        if (bits === MISSING_CELL) throw missingLabel(table, names, labelAt, r);
+        if (values) values[r] = f32[base + labelAt]!;
+        else if (smallClass && !isTextCell(bits) && f32[base + labelAt]! >>> 0 < smallClass.length && f32[base + labelAt] === (f32[base + labelAt]! >>> 0)) {
+          const index = smallClass[f32[base + labelAt]!]!;
+          if (index < 0) throw unknownLabel(table, names, plan, r, labelAt, bits, table.parts[partOf(table, r)]!.codes);
+          classes![r] = index;
+        } else {
+          const index = classOfCell(bits, f32[base + labelAt]!, table.parts[partOf(table, r)]!.codes);
+          if (index < 0) throw unknownLabel(table, names, plan, r, labelAt, bits, table.parts[partOf(table, r)]!.codes);
+          classes![r] = index;
+        }
+      }
+      const o = r * F;
+      for (let k = 0; k < F; k++) out[o + k] = f32[base + sources[k]!]!;
+    }
+    const targets: Targets = values ? { kind: 'values', values } : classes ? { kind: 'classes', index: classes, names: plan.classNames! } : { kind: 'none' };
+    return { rows, features: F, x: out.subarray(0, rows * F), targets, dropped: 0 };
+  }
+
+  let part = 0;
+  let nextPart = table.parts[1]?.firstRow ?? Infinity;
+  let codes = table.parts[0]?.codes ?? [];
+  let written = 0;
+  let dropped = 0;
+  for (let r = 0; r < rows; r++) {
+    while (r >= nextPart) {
+      part++;
+      codes = table.parts[part]!.codes;
+      nextPart = table.parts[part + 1]?.firstRow ?? Infinity;
+    }
+    const base = r * C;
+    for (let c = 0; c < C; c++) row32[c] = u32[base + c]!;
+    if (dropMissing) {
+      let skip = labelAt >= 0 && plan.target !== 'none' && row32[labelAt] === MISSING_CELL;
+      for (let k = 0; k < usedColumns.length && !skip; k++) if (row32[usedColumns[k]!] === MISSING_CELL) skip = true;
+      if (skip) {
+        dropped++;
+        continue;
+      }
+    }
+    if (labelAt >= 0 && plan.target !== 'none') {
+      const bits = row32[labelAt]!;
+      if (bits === MISSING_CELL) throw missingLabel(table, names, labelAt, r);
+      if (values) {
+        values[written] = rowF[labelAt]!;
+      } else {
+        const index = classOfCell(bits, rowF[labelAt]!, codes);
+        if (index < 0) throw unknownLabel(table, names, plan, r, labelAt, bits, codes);
+        classes![written] = index;
+      }
+    }
+    let o = written * F;
+    for (let k = 0; k < steps.length; k++) {
+      const step = steps[k]!;
+      const bits = row32[step.source]!;
+      if (step.kind === 0) {
+        out[o++] = bits === MISSING_CELL ? NaN : rowF[step.source]!;
+      } else if (step.kind === 1) {
+        out[o++] = bits === MISSING_CELL ? NaN : (step as { days: Float64Array }).days[codes[step.source]![bits - TEXT_CELL]!]!;
+      } else {
+        const width = step.width;
+        for (let j = 0; j < width; j++) out[o + j] = 0;
+        let level: number;
+        if (bits === MISSING_CELL) level = step.missingSlot;
+        else if (isTextCell(bits)) level = (step as { ofText: Int32Array }).ofText[codes[step.source]![bits - TEXT_CELL]!]!;
+        else level = levelOfNumber(step, rowF[step.source]!);
+        if (level >= 0) out[o + level] = 1;
+        o += width;
+      }
+    }
+    written++;
+  }
+  let targets: Targets;
+  if (values) targets = { kind: 'values', values: written === rows ? values : values.slice(0, written) };
+  else if (classes) targets = { kind: 'classes', index: written === rows ? classes : classes.slice(0, written), names: plan.classNames! };
+  else targets = { kind: 'none' };
+  return { rows: written, features: F, x: out.subarray(0, written * F), targets, dropped };
+}
+
+/** Class index by label value for classes named 0, 1, 2, … (in any order, up to 4096), or null. */
+function smallIntegerClasses(names: readonly string[]): Int32Array | null {
+  if (names.length === 0 || !names.every((n) => /^\d{1,4}$/.test(n) && Number(n) < 4096)) return null;
+  const table = new Int32Array(Math.max(...names.map(Number)) + 1).fill(-1);
+  names.forEach((n, i) => (table[Number(n)] = i));
+  return table;
+}
+
+function partOf(table: RawTable, row: number): number {
+  let part = 0;
+  while (part + 1 < table.parts.length && table.parts[part + 1]!.firstRow <= row) part++;
+  return part;
+}
+
+function unknownLabel(table: RawTable, names: readonly string[], plan: ColumnPlan, row: number, label: number, bits: number, codes: readonly Int32Array[]): InputError {
+  const text = isTextCell(bits) ? table.summaries[label]!.texts[codes[label]![bits - TEXT_CELL]!]! : float32Text(new Float32Array(new Uint32Array([bits]).buffer)[0]!);
+  const shown = text.slice(0, 60).replace(/[\u0000-\u001f]/g, (ch) => JSON.stringify(ch).slice(1, -1));
+  const known = plan.classNames!.slice(0, 20).map((n) => n.slice(0, 60)).join(', ');
+  return new InputError(`${at(table.file, table.lines[row]!, label + 1)}: label "${shown}" was not among the training labels (${known}${plan.classNames!.length > 20 ? ', …' : ''})`);
+}
+
+function missingLabel(table: RawTable, names: readonly string[], label: number, row: number): InputError {
+  const first = table.summaries[label]!.firstMissing;
+  const cell = first && first.line === table.lines[row] ? first.cell : '';
+  const what = cell === '' ? 'empty label' : `missing label "${cell}"`;
+  return new InputError(`${at(table.file, table.lines[row]!, label + 1)}: ${what} in column ${quoted(names[label]!)} (${optionRef('missing')} drop leaves such rows out)`);
+}

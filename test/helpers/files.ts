@@ -1,0 +1,51 @@
+// What a file is, to prove that a run left it alone (same bytes, same inode), and CLI runs under a
+// file-size limit (EFBIG without filling a disk).
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { lstat, readFile, readdir } from 'node:fs/promises';
+import { CLI, type CliResult } from './cli.js';
+
+export interface FileState {
+  readonly ino: number;
+  readonly dev: number;
+  readonly kind: 'file' | 'symlink' | 'other';
+  readonly sha256: string;
+}
+
+/** The file at `path` itself (a symlink is not followed): inode and content hash. */
+export async function fileState(path: string): Promise<FileState> {
+  const info = await lstat(path);
+  const kind = info.isSymbolicLink() ? 'symlink' : info.isFile() ? 'file' : 'other';
+  const sha256 = kind === 'file' ? createHash('sha256').update(await readFile(path)).digest('hex') : '';
+  return { ino: info.ino, dev: info.dev, kind, sha256 };
+}
+
+/** Names in `dir` (hidden ones included), sorted: to see that no temporary file was left. */
+export async function listing(dir: string): Promise<string[]> {
+  return (await readdir(dir)).sort();
+}
+
+/** The built CLI as a child process whose files may grow to at most `kib` KiB (ulimit -f). */
+export function runCliWithFileLimit(kib: number, args: string[], options: { cwd?: string } = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    // bash's ulimit -f counts 1024-byte blocks.
+    const child = spawn('bash', ['-c', `ulimit -f ${kib} && exec "$0" "$@"`, process.execPath, CLI, ...args], { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+/** stderr as exactly one line (what the one-line contract promises), or a failure message. */
+export function oneLine(stderr: string): string | undefined {
+  if (!stderr.endsWith('\n')) return undefined;
+  const lines = stderr.slice(0, -1).split('\n');
+  return lines.length === 1 ? lines[0] : undefined;
+}
