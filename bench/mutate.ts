@@ -18,6 +18,7 @@ import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { nativeKernelsAvailable } from '../src/math/native-kernels.js';
 import { REPO_ROOT, machineInfo, machineLine, markdownTable, note, textTable } from './common.js';
 
 export interface Mutant {
@@ -36,14 +37,18 @@ export const MUTANTS: readonly Mutant[] = [
   // ---- the batch mean ----
   { name: 'mean-dropped', what: '1/m dropped: the update uses the gradient sum', file: 'src/parallel/coordinator.ts', find: 'command.invBatch = 1 / (end - start);', replace: 'command.invBatch = 1;' },
   { name: 'mean-squared', what: '1/m squared (invBatch = 1/rows/rows)', file: 'src/parallel/coordinator.ts', find: 'command.invBatch = 1 / (end - start);', replace: 'command.invBatch = 1 / (end - start) / (end - start);' },
-  // ---- the update rules ----
-  { name: 'sgd-decay-sign', what: 'SGD weight decay with the sign flipped', file: 'src/optim/optimizers.ts', find: 'lr * invBatch, lr * decay);', replace: 'lr * invBatch, -lr * decay);' },
-  { name: 'momentum-decay-sign', what: 'momentum weight decay with the sign flipped', file: 'src/optim/optimizers.ts', find: 'const v = mu * velocity[i]! + gradientSum[i]! * invBatch + decay * w;', replace: 'const v = mu * velocity[i]! + gradientSum[i]! * invBatch - decay * w;' },
-  { name: 'adam-decay-sign', what: 'Adam weight decay with the sign flipped', file: 'src/optim/optimizers.ts', find: 'const g = gradientSum[i]! * invBatch + decay * w;', replace: 'const g = gradientSum[i]! * invBatch - decay * w;' },
-  { name: 'momentum-mu-ignored', what: "momentum's μ ignored (plain SGD)", file: 'src/optim/optimizers.ts', find: 'const mu = settings.momentum;', replace: 'const mu = 0;' },
-  { name: 'adam-no-bias-correction', what: "Adam's bias correction removed", file: 'src/optim/optimizers.ts', find: 'const correction1 = 1 - beta1 ** step.step;\n      const correction2 = 1 - beta2 ** step.step;', replace: 'const correction1 = 1;\n      const correction2 = 1;' },
-  { name: 'adam-step-off-by-one', what: "Adam's bias correction one step ahead", file: 'src/optim/optimizers.ts', find: 'const correction1 = 1 - beta1 ** step.step;\n      const correction2 = 1 - beta2 ** step.step;', replace: 'const correction1 = 1 - beta1 ** (step.step + 1);\n      const correction2 = 1 - beta2 ** (step.step + 1);' },
+  // ---- the update rules (sgd's and Adam's correction are passed from optim/optimizers.ts to every
+  // kernel set; momentum and Adam run in the native kernels where the addon built — the default
+  // there — and in the TypeScript reference functions for the wasm and typescript sets) ----
+  { name: 'sgd-decay-sign', what: 'SGD weight decay with the sign flipped (every kernel set)', file: 'src/optim/optimizers.ts', find: 'lr * invBatch, lr * decay);', replace: 'lr * invBatch, -lr * decay);' },
+  { name: 'momentum-decay-sign', what: 'momentum weight decay with the sign flipped (reference/wasm)', file: 'src/math/kernels.ts', find: 'const v = momentum * velocity[i]! + g[i]! * invBatch + decay * wi;', replace: 'const v = momentum * velocity[i]! + g[i]! * invBatch - decay * wi;' },
+  { name: 'adam-decay-sign-native', what: 'Adam weight decay with the sign flipped (native)', file: 'src/native/kernels.cc', find: 'const double gi = g[i] * invBatch + decay * wi;', replace: 'const double gi = g[i] * invBatch - decay * wi;' },
+  { name: 'momentum-mu-ignored', what: "momentum's μ ignored (reference/wasm)", file: 'src/math/kernels.ts', find: 'const v = momentum * velocity[i]! + g[i]! * invBatch + decay * wi;', replace: 'const v = g[i]! * invBatch + decay * wi;' },
+  { name: 'momentum-mu-ignored-native', what: "momentum's μ ignored (native)", file: 'src/native/kernels.cc', find: 'const double v = momentum * velocity[i] + g[i] * invBatch + decay * wi;', replace: 'const double v = g[i] * invBatch + decay * wi;' },
+  { name: 'adam-no-bias-correction', what: "Adam's bias correction removed (every kernel set)", file: 'src/optim/optimizers.ts', find: '1 - beta1 ** step.step, 1 - beta2 ** step.step);', replace: '1, 1);' },
+  { name: 'adam-step-off-by-one', what: "Adam's bias correction one step ahead (every kernel set)", file: 'src/optim/optimizers.ts', find: '1 - beta1 ** step.step, 1 - beta2 ** step.step);', replace: '1 - beta1 ** (step.step + 1), 1 - beta2 ** (step.step + 1));' },
   { name: 'wasm-sgd-no-decay', what: 'wasm sgdUpdate ignores weight decay (SIMD part)', file: 'src/wasm/assembly/kernels.ts', find: 'const vKeep = f32x4.splat(1 - lrDecay);', replace: 'const vKeep = f32x4.splat(<f32>1);' },
+  { name: 'native-sgd-no-decay', what: 'native sgdUpdate ignores weight decay', file: 'src/native/kernels.cc', find: 'const float keep = (float)(1 - lrDecay);', replace: 'const float keep = 1.0f;' },
   // ---- shards, chunks, slabs, reduction ----
   { name: 'chunk-skipped', what: 'the second chunk of every shard longer than 64 rows skipped', file: 'src/parallel/engine.ts', find: 'chunk < end; chunk += this.buffers.capacity)', replace: 'chunk < end; chunk += 2 * this.buffers.capacity)' },
   { name: 'chunk-overwrites', what: 'every chunk overwrites its shard\'s slab (all but the last chunk lost)', file: 'src/parallel/engine.ts', find: 'this.buffers, rows, chunk > start)', replace: 'this.buffers, rows, false)' },
@@ -58,7 +63,8 @@ export const MUTANTS: readonly Mutant[] = [
     replace: '    if (stride === 1) for (let s = 1; s < count; s++) kernels.addInto(slabs[0]!, slabs[s]!, from, to);',
   },
   // ---- numerics of the output layer ----
-  { name: 'softmax-no-shift-wasm', what: 'softmax without the max shift, in the wasm kernels the trainer runs by default', file: 'src/wasm/assembly/kernels.ts', find: 'for (let i: usize = 0; i < ost; i += 4) max = Math.max(max, <f64>load<f32>(out + row + i));', replace: 'max = 0;' },
+  { name: 'softmax-no-shift-native', what: 'softmax without the max shift, in the native kernels (the default where the addon built)', file: 'src/native/kernels.cc', find: 'for (size_t o = 0; o < outputs; o++) max = (double)zr[o] > max || zr[o] != zr[o] ? (double)zr[o] : max;', replace: 'max = 0;' },
+  { name: 'softmax-no-shift-wasm', what: 'softmax without the max shift, in the wasm kernels (the default without the addon)', file: 'src/wasm/assembly/kernels.ts', find: 'for (let i: usize = 0; i < ost; i += 4) max = Math.max(max, <f64>load<f32>(out + row + i));', replace: 'max = 0;' },
   { name: 'softmax-no-shift-reference', what: 'softmax without the max shift, in the TypeScript reference kernels', file: 'src/math/kernels.ts', find: 'for (let o = 0; o < width; o++) max = Math.max(max, z[row + o]!);', replace: 'max = 0;' },
   // ---- the epoch loop ----
   { name: 'step-zero-based', what: 'train() numbers its steps from 0 (Adam divides by 1 − β⁰ = 0)', file: 'src/train.ts', find: 'coordinator.trainStep(start, end, lr, this.step + 1)', replace: 'coordinator.trainStep(start, end, lr, this.step)' },
@@ -166,9 +172,21 @@ function run(command: string, args: string[], cwd: string, timeoutSeconds: numbe
   });
 }
 
-async function build(dir: string, wasm: boolean): Promise<RunResult> {
-  if (wasm) {
-    const result = await run('npm', ['run', '--silent', 'build:wasm'], dir, 300);
+/** What must be rebuilt, besides the TypeScript, after `file` changed: the wasm module or the native addon. */
+function artifactOf(file: string): 'wasm' | 'native' | null {
+  return file.startsWith('src/wasm/') ? 'wasm' : file.startsWith('src/native/') ? 'native' : null;
+}
+
+async function buildArtifact(dir: string, artifact: 'wasm' | 'native'): Promise<RunResult> {
+  if (artifact === 'wasm') return run('npm', ['run', '--silent', 'build:wasm'], dir, 300);
+  // npm's install step builds the addon; it never fails, so a build that did not happen is read from its line.
+  const result = await run(process.execPath, ['src/native/install.mjs'], dir, 900);
+  return /native kernels built/.test(result.tail) ? result : { ...result, code: result.code || 1 };
+}
+
+async function build(dir: string, artifacts: ReadonlySet<'wasm' | 'native'>): Promise<RunResult> {
+  for (const artifact of artifacts) {
+    const result = await buildArtifact(dir, artifact);
     if (result.code !== 0) return result;
   }
   return run('npx', ['tsc', '-p', '.'], dir, 600);
@@ -195,6 +213,12 @@ try {
   note('building the unmutated copy …');
   const first = await run('npm', ['run', '--silent', 'build'], dir, 900);
   if (first.code !== 0) throw new Error(`the unmutated copy does not build:\n${first.tail}`);
+  // The native addon is built by npm's install step, which a copy has not had; where it builds
+  // in the working tree it must build here too, or the native mutants would test nothing.
+  if (nativeKernelsAvailable()) {
+    const native = await buildArtifact(dir, 'native');
+    if (native.code !== 0) throw new Error(`the native addon builds in the working tree but not in the copy:\n${native.tail}`);
+  } else note('  (no native addon here: the native mutants can only survive; build it with npm install)');
   const ava = ['ava', '--tap', ...files];
   note('baseline: the tests on the unmutated copy …');
   const baseline = await run('npx', ava, dir, argv.timeout);
@@ -205,16 +229,17 @@ try {
   const alreadyFailing = new Set(baseline.failed);
   for (const f of alreadyFailing) note(`  fails already, not counted as a kill: ${f}`);
 
-  let wasmDirty = false;
+  // The artifact the previous mutant changed is rebuilt from the restored source with this one's.
+  let stale: 'wasm' | 'native' | null = null;
   for (const [index, mutant] of mutants.entries()) {
     const path = join(dir, mutant.file);
     const original = readFileSync(path, 'utf8');
     writeFileSync(path, original.replace(mutant.find, mutant.replace));
-    const touchesWasm = mutant.file.startsWith('src/wasm/');
+    const artifact = artifactOf(mutant.file);
     note(`[${index + 1}/${mutants.length}] ${mutant.name}: ${mutant.what}`);
     let row: Row;
-    const built = await build(dir, touchesWasm || wasmDirty);
-    wasmDirty = touchesWasm;
+    const built = await build(dir, new Set([artifact, stale].filter((a): a is 'wasm' | 'native' => a !== null)));
+    stale = artifact;
     if (built.code !== 0) {
       row = { mutant, result: built, killedBy: [], status: 'build failed' };
     } else {
@@ -227,8 +252,8 @@ try {
     note(`  ${row.status}${row.killedBy.length ? ` by ${row.killedBy.length} test${row.killedBy.length === 1 ? '' : 's'}: ${row.killedBy.slice(0, 3).join('; ')}${row.killedBy.length > 3 ? '; …' : ''}` : ''} (${(row.result?.seconds ?? 0).toFixed(0)} s)`);
     if (row.status === 'build failed') note(row.result!.tail);
   }
-  // Leave the copy as it started (the last mutant may have been a wasm one).
-  if (wasmDirty) await build(dir, true);
+  // Leave the copy as it started (with --keep it may be inspected).
+  if (stale) await build(dir, new Set([stale]));
 } finally {
   if (argv.keep) note(`kept ${dir}`);
   else rmSync(dir, { recursive: true, force: true });

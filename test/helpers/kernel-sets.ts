@@ -1,8 +1,11 @@
 // The kernel sets this build can run, for tests that must cover every one of them.
-// A set is any --kernels choice other than 'auto' that resolves to itself here (the wasm SIMD
-// build when it loads, the TypeScript reference always). A set added to the option list (e.g.
-// 'native') joins every test that loops over KERNEL_SETS without another line.
-import { KERNEL_OPTIONS, resolveKernelSet, type KernelOption, type KernelSetName } from '../../src/parallel/kernel-set.js';
+// A set is any --kernels choice other than 'auto' that resolves to itself here (native where the
+// addon built, wasm SIMD when it loads, the TypeScript reference always). A set added to the option
+// list joins every test that loops over KERNEL_SETS without another line.
+import type { Kernels } from '../../src/math/kernels.js';
+import { nativeIsaLevels } from '../../src/math/native-kernels.js';
+import { relaxedWasmKernelsAvailable } from '../../src/math/wasm-kernels.js';
+import { KERNEL_OPTIONS, loadKernelSet, resolveKernelSet, type KernelOption, type KernelSetName } from '../../src/parallel/kernel-set.js';
 
 function loads(option: KernelOption): boolean {
   try {
@@ -14,5 +17,14 @@ function loads(option: KernelOption): boolean {
 
 export const KERNEL_SETS: readonly KernelSetName[] = KERNEL_OPTIONS.filter((option): option is KernelSetName => option !== 'auto' && loads(option));
 
-/** The sets that are not the TypeScript reference: those compared against it. */
-export const FAST_KERNEL_SETS: readonly KernelSetName[] = KERNEL_SETS.filter((set) => set !== 'typescript');
+/** The exact variants within each set (native instruction-set levels, wasm with and without relaxed SIMD). */
+const VARIANTS: Record<KernelSetName, () => string[]> = {
+  native: () => nativeIsaLevels().map((isa) => `native-${isa}`),
+  wasm: () => ['wasm-simd', ...(relaxedWasmKernelsAvailable() ? ['wasm-relaxed-simd'] : [])],
+  typescript: () => ['typescript'],
+};
+
+/** Every variant of every set that loads here, bound to `memory`. */
+export function kernelVariants(memory: WebAssembly.Memory): { name: string; kernels: Kernels }[] {
+  return KERNEL_SETS.flatMap((set) => VARIANTS[set]().map((name) => ({ name, kernels: loadKernelSet(set, memory, name) })));
+}
