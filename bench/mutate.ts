@@ -146,10 +146,14 @@ interface RunResult {
   tail: string;
 }
 
+/** The process group running now (a build or a test run), for the signal handlers below. */
+let running: number | undefined;
+
 function run(command: string, args: string[], cwd: string, timeoutSeconds: number): Promise<RunResult> {
   return new Promise((resolve) => {
     const started = performance.now();
     const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    running = child.pid;
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -165,6 +169,7 @@ function run(command: string, args: string[], cwd: string, timeoutSeconds: numbe
     }, timeoutSeconds * 1000);
     child.on('close', (code) => {
       clearTimeout(timer);
+      running = undefined;
       const failed = [...output.matchAll(/^not ok \d+ - (.*)$/gm)].map((m) => m[1]!.replace(/\s+#.*$/, '').trim());
       const passed = [...output.matchAll(/^ok \d+ - /gm)].length;
       resolve({ code, timedOut, failed, passed, seconds: (performance.now() - started) / 1000, tail: output.trim().split('\n').slice(-15).join('\n') });
@@ -208,6 +213,21 @@ note(machineLine(machine));
 
 const dir = scratchCopy();
 note(`scratch copy: ${dir}`);
+// Stopped from outside: end the build or test run in progress and remove the copy (unless --keep).
+for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  process.once(signal, () => {
+    if (running !== undefined) {
+      try {
+        process.kill(-running, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+    if (!argv.keep) rmSync(dir, { recursive: true, force: true });
+    note(`mutate: stopped by ${signal}${argv.keep ? `; kept ${dir}` : ''}`);
+    process.exit(code);
+  });
+}
 interface Row { mutant: Mutant; result: RunResult | null; killedBy: string[]; status: 'killed' | 'survived' | 'timed out' | 'build failed' }
 const rows: Row[] = [];
 let exitCode = 0;
@@ -231,8 +251,6 @@ try {
   const alreadyFailing = new Set(baseline.failed);
   for (const f of alreadyFailing) note(`  fails already, not counted as a kill: ${f}`);
 
-  // The artifact the previous mutant changed is rebuilt from the restored source with this one's.
-  let stale: 'wasm' | 'native' | null = null;
   for (const [index, mutant] of mutants.entries()) {
     const path = join(dir, mutant.file);
     const original = readFileSync(path, 'utf8');
@@ -240,8 +258,7 @@ try {
     const artifact = artifactOf(mutant.file);
     note(`[${index + 1}/${mutants.length}] ${mutant.name}: ${mutant.what}`);
     let row: Row;
-    const built = await build(dir, new Set([artifact, stale].filter((a): a is 'wasm' | 'native' => a !== null)));
-    stale = artifact;
+    const built = await build(dir, new Set(artifact ? [artifact] : []));
     if (built.code !== 0) {
       row = { mutant, result: built, killedBy: [], status: 'build failed' };
     } else {
@@ -250,12 +267,18 @@ try {
       row = { mutant, result, killedBy, status: result.timedOut ? 'timed out' : killedBy.length > 0 ? 'killed' : 'survived' };
     }
     writeFileSync(path, original);
+    // The wasm module or addon built from the mutant is rebuilt from the restored source at once,
+    // so that no mutant ever runs with another one's leftovers.
+    if (artifact) {
+      const restored = await buildArtifact(dir, artifact);
+      if (restored.code !== 0) throw new Error(`the restored ${artifact} kernels do not build after ${mutant.name}:\n${restored.tail}`);
+    }
     rows.push(row);
     note(`  ${row.status}${row.killedBy.length ? ` by ${row.killedBy.length} test${row.killedBy.length === 1 ? '' : 's'}: ${row.killedBy.slice(0, 3).join('; ')}${row.killedBy.length > 3 ? '; …' : ''}` : ''} (${(row.result?.seconds ?? 0).toFixed(0)} s)`);
     if (row.status === 'build failed') note(row.result!.tail);
   }
   // Leave the copy as it started (with --keep it may be inspected).
-  if (stale) await build(dir, new Set([stale]));
+  await build(dir, new Set());
 } finally {
   if (argv.keep) note(`kept ${dir}`);
   else rmSync(dir, { recursive: true, force: true });
