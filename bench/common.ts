@@ -7,50 +7,44 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import yargs, { type Options } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { train, type HiddenActivation, type TrainOptions } from '../src/index.js';
-import { resolveKernelSet } from '../src/parallel/kernel-set.js';
-import { multiplyAddsPerSample } from '../src/model/layout.js';
-import { KERNEL_OPTIONS, type KernelOption } from '../src/parallel/kernel-set.js';
+import { train, type TrainOptions } from '../src/index.js';
+import { multiplyAddsPerSample, trainingFlopsPerSample as layoutTrainingFlops, type NetworkShape } from '../src/model/layout.js';
+import { WORKLOAD_FEATURES, WORKLOADS, workloadSizes, type Workload } from '../src/model/workloads.js';
+import { KERNEL_OPTIONS, resolveKernelSet, type KernelOption } from '../src/parallel/kernel-set.js';
+import { workloadRun } from '../src/throughput.js';
 
 /** The repository root (this file runs as dist/bench/common.js). */
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const RESULTS_DIR = fileURLToPath(new URL('../../bench/results/', import.meta.url));
 
-export const FEATURES = 784;
 export const DEFAULT_SAMPLES = 60_000;
 export const SEED = 1;
 export const LR = 0.1;
 
-export interface Workload {
-  id: string;
-  title: string;
-  layers: number[];
-  activation: HiddenActivation;
-  /** 10 → softmax + cross-entropy; 2 → one sigmoid output + binary cross-entropy. */
-  classes: number;
-  loss: 'cross-entropy' | 'bce';
-  batchSize: number;
-}
+// The standard workloads and their train() options are shared with `gradpool bench` (src/).
+export { WORKLOADS, type Workload } from '../src/model/workloads.js';
+export const FEATURES = WORKLOAD_FEATURES;
+export const sizesOf = workloadSizes;
 
-export const WORKLOADS: readonly Workload[] = [
-  { id: 'M1', title: '784-128-64-10 relu, softmax, batch 128', layers: [128, 64], activation: 'relu', classes: 10, loss: 'cross-entropy', batchSize: 128 },
-  { id: 'M2', title: '784-64-1 sigmoid, BCE, batch 64 (the tutorial net)', layers: [64], activation: 'sigmoid', classes: 2, loss: 'bce', batchSize: 64 },
-  { id: 'M3', title: '784-512-256-10 relu, softmax, batch 256', layers: [512, 256], activation: 'relu', classes: 10, loss: 'cross-entropy', batchSize: 256 },
-];
-
-/** Layer sizes including input and output: [784, ...hidden, outputs]. */
-export function sizesOf(w: Workload): number[] {
-  return [FEATURES, ...w.layers, w.loss === 'bce' ? 1 : w.classes];
-}
+const shapeOf = (w: Workload): NetworkShape => ({ sizes: workloadSizes(w), activation: w.activation, loss: w.loss });
 
 /** Weights (no biases) = multiply-adds of one sample's forward pass. */
 export function weightCount(w: Workload): number {
-  return multiplyAddsPerSample({ sizes: sizesOf(w), activation: w.activation, loss: w.loss });
+  return multiplyAddsPerSample(shapeOf(w));
 }
 
-/** Forward + backward ≈ 3 products of 2 flops per weight and sample. */
+/**
+ * Flops of one training sample, counting what is computed: 6W − 2W₀ (src/model/layout.ts): the
+ * forward pass 2W, the weight gradients 2W, the input gradients of every layer but the first 2(W − W₀).
+ */
+export function trainingFlopsPerSample(w: Workload): number {
+  return layoutTrainingFlops(shapeOf(w));
+}
+
+export const FLOPS_FORMULA = '(6W − 2W₀) × samples/s, W = weights, W₀ = first-layer weights (its input gradient is never computed)';
+
 export function gflops(w: Workload, samplesPerSec: number): number {
-  return (6 * weightCount(w) * samplesPerSec) / 1e9;
+  return (trainingFlopsPerSample(w) * samplesPerSec) / 1e9;
 }
 
 /** 1..N when N ≤ 8; otherwise the powers of two below N, and N. */
@@ -73,6 +67,8 @@ export interface BenchFlags {
   /** What `kernels` resolves to on this machine. */
   kernelsUsed: string;
   save: boolean;
+  /** Run even on a dirty tree or a busy machine (the results record why it was refused). */
+  force: boolean;
 }
 
 function parseThreadList(text: string): number[] {
@@ -100,9 +96,11 @@ export function parseBenchFlags(
   script: string,
   defaults: { epochs: number; threads?: string; workloads?: string },
   extra: Record<string, Options> = {},
+  usage: { what: string; examples: ReadonlyArray<readonly [string, string]> } = { what: '', examples: [] },
 ): BenchFlags & Record<string, unknown> {
-  const parser = yargs(hideBin(process.argv))
+  let parser = yargs(hideBin(process.argv))
     .scriptName(script)
+    .usage(`node dist/bench/${script}.js [flags]   (or: npm run ${script === 'throughput' ? 'bench' : `bench:${script}`} -- [flags])\n\n${usage.what}\n\nRefuses to run (exit 2) on a work tree with uncommitted changes, on an unknown commit, or when the 1-minute load average exceeds the cores, unless --force. Every flag can also be set as BENCH_<NAME> (BENCH_THREADS=1,2).`)
     .env('BENCH')
     .option('threads', { type: 'string', default: defaults.threads, describe: 'comma-separated thread counts (default: 1..cores; powers of two above 8 cores)' })
     .option('workloads', { type: 'string', default: defaults.workloads ?? WORKLOADS.map((w) => w.id).join(','), describe: 'comma-separated workload ids' })
@@ -110,10 +108,12 @@ export function parseBenchFlags(
     .option('samples', { type: 'number', default: DEFAULT_SAMPLES, describe: 'rows of builtin:blobs' })
     .option('kernels', { choices: KERNEL_OPTIONS, default: 'auto', describe: "gradpool's matrix kernels (train()'s kernels option)" })
     .option('save', { type: 'boolean', default: true, describe: 'write bench/results/*.json (--no-save: print only)' })
+    .option('force', { type: 'boolean', default: false, describe: 'run even on a dirty tree, an unknown commit or a busy machine; the results record it' })
     .options(extra)
     .strict()
     .version(false)
     .help();
+  for (const [command, description] of usage.examples) parser = parser.example(command, description);
   const argv = parser.parseSync() as Record<string, unknown>;
   const epochs = argv.epochs as number;
   const samples = argv.samples as number;
@@ -128,7 +128,34 @@ export function parseBenchFlags(
     kernels: argv.kernels as KernelOption,
     kernelsUsed: resolveKernelSet(argv.kernels as KernelOption),
     save: argv.save !== false,
+    force: argv.force === true,
   };
+}
+
+/** Why these numbers should not be trusted as they stand; empty when the run is clean. */
+export interface Preflight {
+  problems: string[];
+  /** True when there were problems and --force ran the benchmark anyway. */
+  forced: boolean;
+}
+
+/**
+ * Refuses (one line on stderr, exit 2) to measure a tree whose code no commit names, or a machine
+ * already busy: such numbers cannot be reproduced or compared. --force runs anyway and the
+ * problems go into the results and the printed header.
+ */
+export function preflight(script: string, machine: MachineInfo, force: boolean): Preflight {
+  const problems: string[] = [];
+  if (machine.gradpoolCommit === null) problems.push('the gradpool commit is unknown (not a git checkout? set GRADPOOL_COMMIT)');
+  if (machine.gradpoolDirty) problems.push('the work tree has uncommitted changes (commit them, so that the results name the code they measured)');
+  const load = machine.loadAverage[0] ?? 0;
+  if (load > machine.availableParallelism) problems.push(`the machine is busy (1-minute load average ${load} above its ${machine.availableParallelism} cores)`);
+  if (problems.length > 0 && !force) {
+    process.stderr.write(`${script}: refused: ${problems.join('; ')}; --force runs anyway and records this\n`);
+    process.exit(2);
+  }
+  if (problems.length > 0) note(`WARNING (--force): ${problems.join('; ')}`);
+  return { problems, forced: problems.length > 0 };
 }
 
 export interface GradpoolRun {
@@ -144,35 +171,15 @@ export interface GradpoolRun {
   wallSeconds: number;
 }
 
+/** The train() options of one benchmark run of workload `w`: the same as `gradpool bench` uses. */
+export function workloadTrainOptions(w: Workload, threads: number, epochs: number, samples: number, kernels: KernelOption): TrainOptions {
+  return workloadRun(w, threads, epochs, samples, kernels);
+}
+
 /**
  * One quiet train() on builtin:blobs. train() takes a data spec, not a Dataset, so each call
  * generates the (seeded, identical) rows again; that time is outside every epoch's samplesPerSec.
  */
-/** The train() options of one benchmark run of workload `w`. */
-export function workloadTrainOptions(w: Workload, threads: number, epochs: number, samples: number, kernels: KernelOption): TrainOptions {
-  return {
-    data: 'builtin:blobs',
-    samples,
-    features: FEATURES,
-    classes: w.classes,
-    seed: SEED,
-    layers: w.layers,
-    activation: w.activation,
-    loss: w.loss,
-    batchSize: w.batchSize,
-    epochs,
-    lr: LR,
-    // Spelled out so that a change of the library's defaults does not change what is measured.
-    optimizer: 'sgd',
-    lrSchedule: 'constant',
-    weightDecay: 0,
-    normalize: 'none',
-    kernels,
-    threads,
-    valSplit: 0,
-  };
-}
-
 export async function runGradpool(w: Workload, threads: number, epochs: number, samples: number, kernels: KernelOption): Promise<GradpoolRun> {
   const started = performance.now();
   const result = await train(workloadTrainOptions(w, threads, epochs, samples, kernels));
@@ -193,6 +200,19 @@ export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** `list` rotated left by `by`: round r of an interleaved benchmark visits its cells in this order. */
+export function rotate<T>(list: readonly T[], by: number): T[] {
+  const k = list.length === 0 ? 0 : by % list.length;
+  return [...list.slice(k), ...list.slice(0, k)];
+}
+
+/** "median [min–max]" of a positive rate, for tables. */
+export function fmtSpread(values: readonly number[]): string {
+  if (values.length === 0 || !values.every(Number.isFinite)) return '—';
+  if (values.length === 1) return fmtInt(values[0]);
+  return `${fmtInt(median(values))} [${fmtInt(Math.min(...values))}–${fmtInt(Math.max(...values))}]`;
 }
 
 /** The median of epochs 2..N (epoch 1 warms up); with a single epoch, that epoch. */
@@ -225,9 +245,11 @@ export function machineInfo(): MachineInfo {
     platform: `${os.platform()} ${os.release()} ${os.arch()}`,
     node: process.version,
     date: new Date().toISOString(),
-    gradpoolCommit: git(['rev-parse', '--short', 'HEAD']),
+    // A copy without .git (a tarball, another machine) can name its commit in GRADPOOL_COMMIT.
+    gradpoolCommit: git(['rev-parse', '--short', 'HEAD']) ?? process.env.GRADPOOL_COMMIT ?? null,
     gradpoolDirty: (() => {
-      const status = git(['status', '--porcelain', '--untracked-files=no']);
+      // Untracked files count (a new source file changes what runs); earlier results files do not.
+      const status = git(['status', '--porcelain', '--untracked-files=normal', '--', '.', ':(exclude)bench/results']);
       return status === null ? null : status !== '';
     })(),
   };
@@ -242,7 +264,7 @@ function git(args: string[]): string | null {
 }
 
 export function machineLine(m: MachineInfo): string {
-  const commit = m.gradpoolCommit === null ? 'unknown commit' : `gradpool ${m.gradpoolCommit}${m.gradpoolDirty ? ' (+ uncommitted changes)' : ''}`;
+  const commit = m.gradpoolCommit === null ? 'unknown commit' : `gradpool ${m.gradpoolCommit}${m.gradpoolDirty ? ' (+ uncommitted changes)' : m.gradpoolDirty === null ? ' (tree state unknown)' : ''}`;
   return `${m.cpu}, ${m.cores} cores (${m.availableParallelism} available), ${m.totalMemoryGiB} GiB, ${m.platform}, Node ${m.node}, ${commit}, load avg ${m.loadAverage.join(' ')} at start, ${m.date}`;
 }
 

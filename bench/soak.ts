@@ -29,6 +29,7 @@ import {
   markdownTable,
   note,
   parseBenchFlags,
+  preflight,
   saveResults,
   textTable,
   workloadTrainOptions,
@@ -138,9 +139,18 @@ function slope(ys: readonly number[]): number {
   return num / den;
 }
 
-const flags = parseBenchFlags('soak', { epochs: 30, threads: '1,4', workloads: 'M1' }, {
-  child: { type: 'boolean', default: false, hidden: true },
-});
+const flags = parseBenchFlags(
+  'soak',
+  { epochs: 30, threads: '1,4', workloads: 'M1' },
+  { child: { type: 'boolean', default: false, hidden: true } },
+  {
+    what: 'Memory over a long run: one fresh child process per thread count trains one workload and samples its RSS (worker threads included) and heap after every epoch.',
+    examples: [
+      ['node dist/bench/soak.js', 'M1, threads 1 and 4, 30 epochs'],
+      ['node dist/bench/soak.js --threads 1,2 --epochs 3 --samples 8000 --no-save --force', 'a quick check that the script runs'],
+    ],
+  },
+);
 const workload = flags.workloads[0]!;
 if (flags.workloads.length !== 1) throw new Error('--workloads: the soak trains one workload at a time');
 
@@ -150,6 +160,7 @@ if (flags.child) {
   console.log(JSON.stringify(report));
 } else {
   const machine = machineInfo();
+  const checks = preflight('soak', machine, flags.force);
   const datasetBytes = flags.samples * FEATURES * 4;
   note(`soak: ${workload.id} (${workload.title}), builtin:blobs ${flags.samples} × ${FEATURES} (${fmtFixed(datasetBytes / MB, 1)} MB of features), ${flags.epochs} epoch${flags.epochs === 1 ? '' : 's'}, threads ${flags.threads.join(',')}`);
   note(machineLine(machine));
@@ -209,7 +220,7 @@ if (flags.child) {
   ].join('\n');
 
   console.log(textTable(headers, cells, align));
-  console.log(`\n${legend}`);
+  console.log(`\n${legend}${checks.forced ? `\nWARNING (--force): ${checks.problems.join('; ')}` : ''}`);
   for (const { report: r } of rows) {
     console.log(`threads ${r.threads}: RSS per epoch (MB) ${r.perEpoch.map((m) => fmtFixed(m.rss / MB, 0)).join(' ')}; samples/s ${r.samplesPerSec.map((v) => fmtInt(v)).join(' ')}`);
   }
@@ -218,6 +229,7 @@ if (flags.child) {
     const path = saveResults('soak', machine.date, {
       benchmark: 'soak',
       machine,
+      preflight: checks,
       settings: { data: 'builtin:blobs', samples: flags.samples, features: FEATURES, seed: SEED, lr: LR, epochs: flags.epochs, threads: flags.threads, kernels: flags.kernels, kernelsUsed: flags.kernelsUsed, workload, datasetBytes },
       rows: rows.map(({ report, summary }) => ({ ...summary, ...report })),
     });

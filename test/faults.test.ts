@@ -1,8 +1,9 @@
 // When things go wrong mid-run: a worker that throws or dies, signals, and what stays on disk.
 import test from 'ava';
 import { spawn } from 'node:child_process';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { loadModel } from '../src/index.js';
 import { CLI, runCli, tempDir } from './helpers/cli.js';
 
 // Big enough per step that several workers share it; many epochs so signals land mid-run.
@@ -22,14 +23,22 @@ for (const fault of ['throw', 'exit'] as const) {
     t.is(await readFile(out, 'utf8'), 'precious', 'no model written for a failed run');
     const resumed = await runCli(['train', ...sharedWork, '--epochs', '3', '--resume', checkpoints, '--quiet', '--out', out]);
     t.is(resumed.code, 0, `the checkpoint from epoch 1 is intact and resumable: ${resumed.stderr}`);
+    // and resuming it ends with exactly the weights of a run that never failed
+    const straight = join(dir, 'straight.json');
+    const uninterrupted = await runCli(['train', ...sharedWork, '--epochs', '3', '--quiet', '--out', straight]);
+    t.is(uninterrupted.code, 0, uninterrupted.stderr);
+    t.is(await readFile(out, 'utf8'), await readFile(straight, 'utf8'), 'the resumed model is byte for byte the uninterrupted one');
   });
 }
 
 for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
-  test(`${signal} during training saves the model so far and exits ${code}`, async (t) => {
+  test(`${signal} during training saves exactly the weights trained so far and exits ${code}`, async (t) => {
     const dir = await tempDir();
     const out = join(dir, 'model.json');
-    const child = spawn(process.execPath, [CLI, 'train', ...sharedWork, '--epochs', '100000', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // In batch mode an epoch is one step, and a stop lands between steps: "stopped during epoch E"
+    // then means E − 1 steps were taken, which an uninterrupted run of E − 1 epochs repeats.
+    const batchWork = [...sharedWork, '--mode', 'batch'];
+    const child = spawn(process.execPath, [CLI, 'train', ...batchWork, '--epochs', '100000', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stderr.on('data', (chunk) => (stderr += chunk));
@@ -42,9 +51,14 @@ for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
     child.kill(signal);
     const exitCode = await new Promise<number | null>((resolve) => child.on('close', resolve));
     t.is(exitCode, code, stderr);
-    const model = JSON.parse(await readFile(out, 'utf8'));
-    t.is(model.format, 'gradpool-model');
-    t.regex(stderr, /interrupted/);
+    const stopped = /stopped during epoch (\d+) \(interrupted\)/.exec(stderr);
+    t.truthy(stopped, stderr);
+    const epochs = Number(stopped![1]) - 1;
+    t.true(epochs >= 2, `stopped after ${epochs} epochs`);
+    const straight = join(dir, 'straight.json');
+    const uninterrupted = await runCli(['train', ...batchWork, '--epochs', String(epochs), '--quiet', '--out', straight]);
+    t.is(uninterrupted.code, 0, uninterrupted.stderr);
+    t.is(await readFile(out, 'utf8'), await readFile(straight, 'utf8'), `the saved model is byte for byte the model after ${epochs} steps`);
   });
 }
 
@@ -53,7 +67,7 @@ test('a file write goes through a temporary file: no stray temporaries remain', 
   const out = join(dir, 'model.json');
   const result = await runCli(['train', '--data', 'builtin:moons', '--epochs', '2', '--out', out, '--checkpoint-dir', dir, '--quiet']);
   t.is(result.code, 0, result.stderr);
-  t.true((await stat(out)).size > 0);
+  t.is((await loadModel(out)).shape.sizes.length, 4, 'the model file loads');
   const { readdir } = await import('node:fs/promises');
   t.deepEqual((await readdir(dir)).sort(), ['checkpoint.gpck', 'model.json']);
 });
