@@ -180,7 +180,9 @@ function artifactOf(file: string): 'wasm' | 'native' | null {
 async function buildArtifact(dir: string, artifact: 'wasm' | 'native'): Promise<RunResult> {
   if (artifact === 'wasm') return run('npm', ['run', '--silent', 'build:wasm'], dir, 300);
   // npm's install step builds the addon; it never fails, so a build that did not happen is read from its line.
-  const result = await run(process.execPath, ['src/native/install.mjs'], dir, 900);
+  // --prebuild: always build afresh (a prebuilt addon, which the package tests leave in prebuilds/,
+  // would otherwise be used as it is) and copy the result there too, so both places hold this build.
+  const result = await run(process.execPath, ['src/native/install.mjs', '--prebuild'], dir, 900);
   return /native kernels built/.test(result.tail) ? result : { ...result, code: result.code || 1 };
 }
 
