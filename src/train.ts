@@ -271,6 +271,9 @@ class EpochLoop {
     const { options, coordinator, callbacks } = this;
     const batches = batchCount(this.trainRows, this.batchSize);
     const started = performance.now() - (this.history.at(-1)?.seconds ?? 0) * 1000;
+    // A signal that arrived while the data loaded waits for the event loop: let it land before
+    // the first step, so that such a stop trains (and writes) nothing.
+    await yieldToEventLoop();
     let lastYield = performance.now();
     while (this.epoch < options.epochs) {
       const epochIndex = this.epoch;
