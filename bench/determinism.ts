@@ -25,7 +25,7 @@ function reductionMicroseconds(kernels: ReturnType<typeof loadWasmKernels>, slab
 console.log(`cost of determinism — ${os.cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, ${THREADS} threads\n`);
 for (const workload of WORKLOADS) {
   const length = parameterLayout({ sizes: sizesOf(workload), activation: workload.activation, loss: workload.loss }).length;
-  const shards = shardCount(workload.batchSize, shardRowsFor(workload.batchSize));
+  const shards = shardCount(workload.batchSize, shardRowsFor(workload.batchSize, parameterLayout({ sizes: sizesOf(workload), activation: workload.activation, loss: workload.loss }).length));
   const pages = Math.ceil((RESERVED_BYTES + shards * length * 4) / 65536);
   const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
   const kernels = loadWasmKernels(memory);

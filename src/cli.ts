@@ -30,6 +30,17 @@ const EXIT_FAILURE = 1;
 const EXIT_USAGE = 2;
 
 async function trainCommand(argv: Args): Promise<void> {
+  // Listening from the start: a signal while paths are checked or data loads stops the run before
+  // its first step (nothing written), instead of killing the process mid-way.
+  const stop = listenForStopSignals();
+  try {
+    await trainWithSignals(argv, stop);
+  } finally {
+    stop.dispose();
+  }
+}
+
+async function trainWithSignals(argv: Args, stop: ReturnType<typeof listenForStopSignals>): Promise<void> {
   const given = optionsFromArgv(argv, 'train');
   const options = libraryPart(given) as unknown as TrainOptions;
   const { epochs } = resolveOptions('train', options);
@@ -41,7 +52,6 @@ async function trainCommand(argv: Args): Promise<void> {
   const progress = EpochProgress.enabled(process.stderr, quiet) ? new EpochProgress(process.stderr, epochs) : undefined;
   const reading = progress ? new LoadProgress(process.stderr) : undefined;
   const log = new JsonLog(given.logJson as string | undefined, flagName('logJson'), (message) => printError(`gradpool: ${message}`));
-  const stop = listenForStopSignals();
   try {
     const result = await train({
       ...options,
@@ -86,7 +96,6 @@ async function trainCommand(argv: Args): Promise<void> {
   } finally {
     reading?.finish();
     progress?.finishEpoch();
-    stop.dispose();
     log.close();
   }
 }

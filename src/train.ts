@@ -6,7 +6,7 @@ import { batchCount, batchRange, effectiveBatchSize } from './data/batches.js';
 import { outputWidth, writeTarget, type DataDescription, type Dataset, type Targets } from './data/dataset.js';
 import { openTrainingData, type OpenedData } from './data/load.js';
 import { applyImputation, applyNormalization, applyTargetScaling, fitImputation, fitNormalization, fitTargetScaling, type TargetScaling } from './data/normalize.js';
-import { scaledInputs, withFills, type Schema } from './data/schema.js';
+import { fillValues, scaledInputs, withFills, type Schema } from './data/schema.js';
 import { randomStream, resumableStream, shuffleInPlace, type ResumableRandom } from './data/random.js';
 import { InputError, describeValue, optionRef } from './errors.js';
 import type { LossKind } from './math/kernels.js';
@@ -15,7 +15,7 @@ import { checkCheckpoint, readCheckpoint, writeCheckpoint, type Checkpoint, type
 import type { EpochEntry } from './model/history.js';
 import { initializeParameters } from './model/init.js';
 import type { NetworkShape } from './model/layout.js';
-import { Model, assertSavable } from './model/model.js';
+import { Model, assertSavable, loadModel } from './model/model.js';
 import { scheduledLearningRate } from './optim/schedule.js';
 import { checkPathOptions } from './options/paths.js';
 import { resolveOptions, runFingerprint, type OptionsInput, type Resolved } from './options/resolve.js';
@@ -111,13 +111,14 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   // Outputs against inputs and each other, before any work.
   await checkPathOptions('train', resolved);
   const checkpoint = resolved.resume ? await readCheckpoint(resolved.resume) : undefined;
+  const init = await startingModel(resolved.init, options);
   const loadStarted = performance.now();
-  let loaded: OpenedData | undefined = await loadData(resolved, options);
+  let loaded: OpenedData | undefined = await loadData(resolved, options, init);
   // Only these facts outlive the copy into the arena, so anything loaded can be collected then.
   const { source, rows, features, targets, schema } = loaded.training;
-  const loss = chooseLoss(resolved.loss, targets, source);
+  const loss = init ? init.shape.loss : chooseLoss(resolved.loss, targets, source);
   const outputs = outputWidth(targets, loss);
-  const shape: NetworkShape = { sizes: [features, ...resolved.layers, outputs], activation: resolved.activation, loss };
+  const shape: NetworkShape = init ? init.shape : { sizes: [features, ...resolved.layers, outputs], activation: resolved.activation, loss };
   if (resolved.out) assertSavable(resolved.out, shape, optionRef('out'));
   const labels = targets.kind === 'classes' ? targets.names : null;
   const testRows = loaded.test?.rows ?? 0;
@@ -145,29 +146,33 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     // kernel set (native-avx2, wasm-simd, …) counts too: results differ between them.
     const fingerprint =
       resolved.checkpointDir || checkpoint
-        ? runFingerprint(resolved, { dataContent: contentHash(views.x.subarray(0, rows * features), views.y.subarray(0, rows * outputs)), dataRows: rows, dataFeatures: features, classNames: labels, kernelSet: coordinator.kernelSet })
+        ? runFingerprint(resolved, { dataContent: contentHash(views.x.subarray(0, rows * features), views.y.subarray(0, rows * outputs)), dataRows: rows, dataFeatures: features, classNames: labels, kernelSet: coordinator.kernelSet, init: init ? contentHash(init.parameters, new Float32Array(0)) : null })
         : '';
     // order = [training rows | validation rows | test rows]; the validation rows are a seeded draw.
     for (let i = 0; i < rows + testRows; i++) views.order[i] = i;
     shuffleInPlace(views.order.subarray(0, rows), randomStream(resolved.seed, 'split'));
-    // Preprocessing fitted on the training rows only, applied to every row, stored in the model.
+    // Preprocessing fitted on the training rows only, applied to every row, stored in the model;
+    // a run that starts from a model keeps the model's (its weights expect exactly those inputs).
     const trainOrder = views.order.subarray(0, trainRows);
-    let fittedSchema = schema;
-    if (schema?.missing === 'impute') {
+    let fittedSchema = init ? init.schema : schema;
+    if (init) {
+      applyImputation(init.schema ? fillValues(init.schema) : null, views.x, features, 0, rows + testRows);
+    } else if (schema?.missing === 'impute') {
       const fills = fitImputation(views.x, features, trainOrder);
       applyImputation(fills, views.x, features, 0, rows + testRows);
       fittedSchema = withFills(schema, fills);
     }
-    const normalization = fitNormalization(normalizeKind, views.x, features, trainOrder, schema ? scaledInputs(schema) : null);
+    const normalization = init ? init.normalization : fitNormalization(normalizeKind, views.x, features, trainOrder, schema ? scaledInputs(schema) : null);
     applyNormalization(normalization, views.x, features, 0, rows + testRows);
     let targetScaling: TargetScaling | null = null;
     if (targets.kind === 'values') {
-      targetScaling = fitTargetScaling(views.y, trainOrder);
+      targetScaling = init ? init.targetScaling : fitTargetScaling(views.y, trainOrder);
       applyTargetScaling(targetScaling, views.y, 0, rows + testRows);
     }
     // Losses are reported in the target's units: the scaled MSE times 1/scale².
     const lossUnit = targetScaling ? 1 / (targetScaling.scale * targetScaling.scale) : 1;
-    initializeParameters(shape, views.parameterLayers, randomStream(resolved.seed, 'init'));
+    if (init) views.parameters.set(init.parameters);
+    else initializeParameters(shape, views.parameterLayers, randomStream(resolved.seed, 'init'));
     const data: DataSummary = { source, rows, features, schema: fittedSchema, classes: labels, loss, notes, loadSeconds: (performance.now() - loadStarted) / 1000, testRows };
     options.onData?.(data);
     await coordinator.ready();
@@ -266,6 +271,9 @@ class EpochLoop {
     const { options, coordinator, callbacks } = this;
     const batches = batchCount(this.trainRows, this.batchSize);
     const started = performance.now() - (this.history.at(-1)?.seconds ?? 0) * 1000;
+    // A signal that arrived while the data loaded waits for the event loop: let it land before
+    // the first step, so that such a stop trains (and writes) nothing.
+    await yieldToEventLoop();
     let lastYield = performance.now();
     while (this.epoch < options.epochs) {
       const epochIndex = this.epoch;
@@ -385,8 +393,10 @@ function allFinite(values: Float32Array): boolean {
 }
 
 /** The training data and its test set, through the one entry of the data layer. */
-async function loadData(options: ResolvedOptions, callbacks: TrainCallbacks): Promise<OpenedData> {
+async function loadData(options: ResolvedOptions, callbacks: TrainCallbacks, init: Model | undefined): Promise<OpenedData> {
   const labels = options.loss === 'mse' ? 'values' : options.loss === 'auto' ? 'auto' : 'classes';
+  // Starting from a model: the data is read as the model reads it (its columns by name, its classes).
+  const asModel = init && { schema: init.schema, features: init.schema ? undefined : init.inputs, classNames: init.labels ?? undefined, labels: init.labels === null ? ('values' as const) : ('classes' as const), owner: `the ${optionRef('init')} model` };
   return openTrainingData(options.data!, {
     labelColumn: options.labelColumn,
     labels,
@@ -402,7 +412,29 @@ async function loadData(options: ResolvedOptions, callbacks: TrainCallbacks): Pr
     ignoreColumns: options.ignoreColumns,
     testData: options.testData,
     onProgress: callbacks.onLoadProgress,
+    ...asModel,
   });
+}
+
+/**
+ * The model a run starts from (init), read if it is a path. Options that describe the network may
+ * be left out; given, they must be the model's: a run cannot change the architecture it continues.
+ */
+async function startingModel(init: string | Model | undefined, given: TrainOptions): Promise<Model | undefined> {
+  if (init === undefined) return undefined;
+  const model = typeof init === 'string' ? await loadModel(init) : init;
+  const where = typeof init === 'string' ? init : 'the model';
+  const hidden = model.shape.sizes.slice(1, -1);
+  if (given.layers !== undefined && given.layers.join(',') !== hidden.join(',')) {
+    throw new InputError(`${optionRef('init')} ${where}: has hidden layers ${hidden.join(',')}, not ${given.layers.join(',')}; leave out ${optionRef('layers')} to continue it`);
+  }
+  if (given.activation !== undefined && given.activation !== model.shape.activation) {
+    throw new InputError(`${optionRef('init')} ${where}: uses ${model.shape.activation}, not ${given.activation}; leave out ${optionRef('activation')} to continue it`);
+  }
+  if (given.loss !== undefined && given.loss !== 'auto' && given.loss !== model.shape.loss) {
+    throw new InputError(`${optionRef('init')} ${where}: was trained with ${model.shape.loss} loss, not ${given.loss}`);
+  }
+  return model;
 }
 
 /** SHA-256 of the training rows as they sit in the arena: the data's identity for a checkpoint. */

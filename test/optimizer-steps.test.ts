@@ -62,7 +62,7 @@ function referenceWeights(settings: OptimizerSettings, lr: number): Float64Array
 test('the test batch needs several chunks per shard', (t) => {
   // The engine's chunk is 64 rows; these numbers are what the comments above rely on.
   t.true(BATCH > MAX_SHARDS * 64);
-  t.is(shardRowsFor(BATCH), 91);
+  t.is(shardRowsFor(BATCH, problem.layout.length), 91);
   t.true(problem.layout.length > 16 * 1024);
 });
 

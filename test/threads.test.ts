@@ -22,8 +22,8 @@ test('threads 1 and 4 give the same loss after every epoch and the same weights'
   t.is(one.history.length, 3);
   // Who computed, not who was planned: at 4 threads at least two participants took shards.
   t.true(participantsThatComputed(four.shardsByParticipant) >= 2, `shards per participant: ${four.shardsByParticipant.join(', ')}`);
-  // 1 843 training rows: per epoch 7 steps of 256 rows (16 shards each) and one of 51 (4 shards).
-  const shards = 3 * (7 * 16 + 4);
+  // 1 843 training rows: per epoch 7 steps of 256 rows (8 shards of 32 each) and one of 51 (2 shards).
+  const shards = 3 * (7 * 8 + 2);
   t.deepEqual(one.shardsByParticipant, [shards], 'one thread: the coordinator computed every shard');
   t.is(four.shardsByParticipant.reduce((a, b) => a + b, 0), shards, 'every shard computed exactly once');
   t.deepEqual(four.history.map((e) => [e.loss, e.valLoss]), one.history.map((e) => [e.loss, e.valLoss]), 'the same losses, to the last bit');
@@ -57,11 +57,12 @@ for (const { kernels, isa } of KERNEL_SETS) {
   });
 }
 
-// minibatch: 8 steps of 256 rows (16 shards of 16 rows); batch: one step of 2 600 rows per epoch
-// (32 shards of 82 rows, each a 64-row and an 18-row chunk summed into one slab).
+// minibatch: 2 steps of 1 024 rows (32 shards of 32 rows), long enough that workers woken on a busy
+// machine still find shards to claim; batch: one step of 2 600 rows per epoch (32 shards of 82
+// rows, each a 64-row and an 18-row chunk summed into one slab).
 for (const mode of ['minibatch', 'batch'] as const) {
   test(`${mode} mode gives byte-identical weights and losses on 1, 2, 3, 4 and 7 threads, computed by several participants`, async (t) => {
-    const options: TrainOptions = { ...workload, samples: mode === 'batch' ? 2600 : 2048, epochs: 2, mode, valSplit: 0 };
+    const options: TrainOptions = { ...workload, samples: mode === 'batch' ? 2600 : 2048, batchSize: 1024, epochs: 2, mode, valSplit: 0 };
     const runs = [];
     for (const threads of [1, 2, 3, 4, 7]) runs.push({ threads, result: await train({ ...options, threads }) });
     const reference = runs[0]!.result;

@@ -183,6 +183,16 @@ export function dataSource<T extends object, const C extends readonly CommandNam
   };
 }
 
+/** A file path, or (in the library) an object already loaded from such a file, e.g. a Model. */
+export function pathOr<T, const C extends readonly CommandName[]>(isObject: (value: unknown) => value is T, what: string, common: Common<C, true>): OptionSpec<string | T, undefined, C, true> {
+  return {
+    ...common,
+    cli: { type: 'string' },
+    default: undefined,
+    check: (value) => ((typeof value === 'string' && value !== '') || isObject(value) ? value : fail(`needs a path or ${what}, got ${value === '' ? 'an empty path' : got(value)}`)),
+  };
+}
+
 /** A file or directory path: a non-empty string. */
 export function path<const C extends readonly CommandName[], L extends boolean = true>(common: Common<C, L>): OptionSpec<string, undefined, C, L> {
   return {
@@ -203,7 +213,7 @@ export function flag<const C extends readonly CommandName[], L extends boolean =
 }
 
 /** A list of sizes such as hidden layers: "128,64" on the command line, [128, 64] in the library. */
-export function sizes<D extends readonly number[] | undefined, const C extends readonly CommandName[], L extends boolean = true>(defaultValue: D, common: Common<C, L> & { max: number; example: string }): OptionSpec<number[], D, C, L> {
+export function sizes<D extends readonly number[] | undefined, const C extends readonly CommandName[], L extends boolean = true>(defaultValue: D, common: Common<C, L> & { max: number; example: string }): OptionSpec<readonly number[], D, C, L> {
   const { max, example } = common;
   const problem = (shown: string): never => fail(`must be comma-separated integers from 1 to ${max} such as ${example}, got "${shown}"`);
   return {

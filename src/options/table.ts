@@ -13,7 +13,8 @@ import { KERNEL_OPTIONS } from '../parallel/kernel-set.js';
 import { MAX_LAYER_SIZE } from '../model/layout.js';
 import { WORKLOAD_IDS } from '../model/workloads.js';
 import type { Dataset } from '../data/dataset.js';
-import { choice, column, columns, dataSource, flag, integer, names, path, real, sizes, texts, type OptionSpec } from './spec.js';
+import { Model } from '../model/model.js';
+import { choice, column, columns, dataSource, pathOr, flag, integer, names, path, real, sizes, texts, type OptionSpec } from './spec.js';
 
 const DATA = ['train', 'evaluate', 'predict', 'compare-modes'] as const;
 const TRAINING = ['train', 'compare-modes'] as const;
@@ -64,6 +65,12 @@ export const OPTIONS = {
   lrSchedule: choice(SCHEDULES, 'constant', { commands: TRAINING, fingerprint: true, help: `step: halve every ${STEP_EVERY_EPOCHS} epochs; cosine: decay to 0 over the run` }),
   normalize: choice(NORMALIZE_CHOICES, 'auto', { commands: TRAINING, fingerprint: true, help: 'feature scaling fitted on the training rows, saved in the model (auto: standard for CSV number columns, none for one-hot columns, IDX pixels and builtin sets)' }),
   valSplit: real(0, { min: 0, max: 1, below: true, commands: TRAINING, fingerprint: true, help: 'fraction of the rows held out for validation (seeded)' }),
+  init: pathOr((value): value is Model => value instanceof Model, 'a Model', {
+    commands: ['train'],
+    fingerprint: false,
+    file: 'input',
+    help: 'start from this model (.json or .safetensors): its weights, architecture, labels and preprocessing, to train more epochs or fine-tune on new data',
+  }),
   patience: integer(undefined, { min: 1, max: 1e7, commands: ['train'], fingerprint: true, help: 'stop after N epochs without a better val_loss, keeping the best weights' }),
 
   // ---- how it runs ----

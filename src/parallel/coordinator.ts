@@ -158,7 +158,7 @@ export class Coordinator {
     command.kind = kind;
     command.start = start;
     command.end = end;
-    command.shardRows = shardRowsFor(end - start);
+    command.shardRows = shardRowsFor(end - start, this.layout.params.length);
     command.shards = shardCount(end - start, command.shardRows);
     command.workers = this.workersFor(flopsPerRow * (end - start), command.shards, this.minFlopsPerWorker);
     command.updateWorkers = 0;
