@@ -3,7 +3,6 @@
 import { trainingFlopsPerSample } from './model/layout.js';
 import { WORKLOADS, WORKLOAD_FEATURES, workloadSizes, type Workload } from './model/workloads.js';
 import { resolveOptions, type OptionsInput } from './options/resolve.js';
-import type { KernelSetName } from './parallel/kernel-set.js';
 import { train, type TrainOptions } from './train.js';
 
 export interface ThroughputOptions extends OptionsInput<'bench'> {
@@ -24,7 +23,8 @@ export interface ThroughputRow {
   speedup: number | null;
   /** Floating-point operations as computed (6W − 2W₀ per sample), per second. */
   gflops: number;
-  kernels: KernelSetName;
+  /** The exact kernel set that ran (native-avx512, wasm-simd, …). */
+  kernels: string;
 }
 
 export interface ThroughputSettings {
@@ -57,13 +57,13 @@ export async function measureThroughput(options: ThroughputOptions = {}): Promis
   for (const w of workloads) {
     // Shared machines drift by tens of percent over minutes: interleaving the thread counts within
     // each round, and taking medians over rounds, keeps that drift out of the speedup column.
-    const runs = new Map<number, { rate: number; participants: number; kernels: KernelSetName }[]>(threads.map((t) => [t, []]));
+    const runs = new Map<number, { rate: number; participants: number; kernels: string }[]>(threads.map((t) => [t, []]));
     for (let round = 1; round <= resolved.rounds; round++) {
       for (const t of threads) {
         const result = await train(workloadRun(w, t, resolved.epochs, samples, resolved.kernels));
         const rates = result.history.map((e) => e.samplesPerSec);
         const rate = median(rates.length > 1 ? rates.slice(1) : rates);
-        runs.get(t)!.push({ rate, participants: Math.max(1, ...result.history.map((e) => e.threads)), kernels: result.kernels });
+        runs.get(t)!.push({ rate, participants: Math.max(1, ...result.history.map((e) => e.threads)), kernels: result.kernelSet });
         options.onRun?.({ workload: w.id, threads: t, round, samplesPerSec: rate });
       }
     }
