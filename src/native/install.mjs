@@ -8,7 +8,8 @@
 //                                  looks in, so that installs without a compiler or without install
 //                                  scripts still get native kernels (it dispatches on CPU features)
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,21 +27,34 @@ function main() {
 
   const nodeGyp = findNodeGyp();
   if (!nodeGyp) return say('native kernels not built (node-gyp not found); the WebAssembly kernels will run');
-  const result = spawnSync(process.execPath, [nodeGyp, 'rebuild', `--directory=${here}`, ...localHeaders()], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  const log = join(here, 'build', 'install.log');
+  // A prebuild compiles in a scratch copy of the sources: rebuilding build/ in place would take the
+  // addon away from every gradpool process that starts meanwhile (they would fall back to wasm).
+  const source = prebuild ? scratchCopy() : here;
+  const result = spawnSync(process.execPath, [nodeGyp, 'rebuild', `--directory=${source}`, ...localHeaders()], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const log = join(source, 'build', 'install.log');
   mkdirSync(dirname(log), { recursive: true });
   writeFileSync(log, `${result.stdout ?? ''}${result.stderr ?? ''}${result.error ? String(result.error) : ''}`);
-  const addon = join(here, 'build', 'Release', 'gradpool_native.node');
+  const addon = join(source, 'build', 'Release', 'gradpool_native.node');
   if (result.status !== 0 || !existsSync(addon)) return say(`native kernels not built (${failureSummary(result)}; details in ${log}); the WebAssembly kernels will run`);
   if (!loads(addon)) return say(`native kernels built but do not load (details in ${log}); the WebAssembly kernels will run`);
   say(`native kernels built (${createRequire(import.meta.url)(addon).supportedLevels.join(', ')})`);
   if (prebuild) {
     const dir = join(packageRoot, 'prebuilds', `${process.platform}-${process.arch}`);
-    rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
-    copyFileSync(addon, join(dir, 'gradpool.napi.node'));
-    say(`prebuilt addon copied to ${join(dir, 'gradpool.napi.node')}`);
+    // Copied beside, then renamed: a process loading the prebuilt addon never sees half a file.
+    const target = join(dir, 'gradpool.napi.node');
+    copyFileSync(addon, `${target}.tmp-${process.pid}`);
+    renameSync(`${target}.tmp-${process.pid}`, target);
+    rmSync(source, { recursive: true, force: true });
+    say(`prebuilt addon copied to ${target}`);
   }
+}
+
+/** The addon's sources (binding.gyp, *.cc, *.h) in a new temporary folder. */
+function scratchCopy() {
+  const dir = mkdtempSync(join(tmpdir(), 'gradpool-prebuild-'));
+  for (const name of readdirSync(here)) if (name === 'binding.gyp' || /\.(cc|h)$/.test(name)) copyFileSync(join(here, name), join(dir, name));
+  return dir;
 }
 
 /** npm sets npm_config_node_gyp for scripts; otherwise look beside this node's npm, then on PATH. */
