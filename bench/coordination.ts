@@ -47,7 +47,7 @@ await pool.destroy();
 
 // 16-16-2 network, batch of 32 rows: two shards, a few thousand flops in all.
 const shape = { sizes: [16, 16, 2], activation: 'relu', loss: 'cross-entropy' } as const;
-const optimizer = { name: 'sgd', momentum: 0, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0 } as const;
+const optimizer = { name: 'sgd', momentum: 0, beta1: 0.9, beta2: 0.999, alpha: 0.99, epsilon: 1e-8, weightDecay: 0 } as const;
 const kernels = resolveKernelSet('auto');
 async function controlStep(participants: number): Promise<number> {
   const coordinator = new Coordinator({ shape, rows: 1024, threads: participants, optimizer, kernels, minFlopsPerWorker: 0 });

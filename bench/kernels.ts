@@ -17,6 +17,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import { referenceKernels, type Kernels } from '../src/math/kernels.js';
+import { HIDDEN_ACTIVATIONS, LOSS_KINDS, OPTIMIZERS, OPTIMIZERS_BY_NAME, UPDATE_COEFFICIENTS } from '../src/math/ops.js';
 import { loadNativeKernels, nativeIsaLevels, nativeUnavailableReason } from '../src/math/native-kernels.js';
 import { loadWasmKernels, relaxedWasmKernelsAvailable, wasmKernelsAvailable } from '../src/math/wasm-kernels.js';
 
@@ -116,13 +117,13 @@ for (const [r, inputs, outputs] of PRODUCT_SHAPES) {
   const values = view(count, () => random() * 4);
   const a = view(count, () => Math.abs(random()) * 0.99);
   const grad = view(count, random);
-  for (const act of ['relu', 'sigmoid', 'tanh'] as const) {
+  for (const act of HIDDEN_ACTIVATIONS) {
     for (const direction of ['forward', 'backward'] as const) {
       const name = `${act} ${direction} 64×128`;
       if (!filter.test(name)) continue;
       const row: Row = { name, unit: 'Melem/s', rates: new Map() };
-      // forward in place on values that stay in range: relu/sigmoid/tanh of them are fine inputs again
-      for (const k of kernelSets) row.rates.set(k.name, { ...time(direction === 'forward' ? () => k.activationForward(act, values, count) : () => k.activationBackward(act, grad, a, count)), work: count / 1e6 });
+      // forward in place on values that stay in range: the activations of them are fine inputs again
+      for (const k of kernelSets) row.rates.set(k.name, { ...time(direction === 'forward' ? () => k.activationForward(act, values, values, count, 0.01) : () => k.activationBackward(act, grad, a, count, 0.01)), work: count / 1e6 });
       rows.push(row);
     }
   }
@@ -131,7 +132,7 @@ for (const [r, inputs, outputs] of PRODUCT_SHAPES) {
   const source = view(r * outputs, () => random() * 5);
   const dzOut = view(r * outputs, () => 0);
   const y = view(r * outputs, (i) => (i % outputs === 3 ? 1 : 0));
-  for (const loss of ['bce', 'cross-entropy', 'mse'] as const) {
+  for (const loss of LOSS_KINDS) {
     const name = `${loss} output loss 64×10`;
     if (!filter.test(name)) continue;
     const row: Row = { name, unit: 'Melem/s', rates: new Map() };
@@ -144,9 +145,11 @@ for (const [r, inputs, outputs] of PRODUCT_SHAPES) {
   const pw = view(params, random), pg = view(params, random), m1 = view(params, random), m2 = view(params, () => Math.abs(random()));
   const updates: Array<[string, (k: Kernels) => void]> = [
     ['addInto 16Ki', (k) => k.addInto(pw, pg, 0, params)],
-    ['sgd update 16Ki', (k) => k.sgdUpdate(pw, pg, 0, params, 1e-9, 0)],
-    ['momentum update 16Ki', (k) => k.momentumUpdate(pw, pg, m1, 0, params, 1e-9, 1 / 64, 0, 0.9)],
-    ['adam update 16Ki', (k) => k.adamUpdate(pw, pg, m1, m2, 0, params, 1e-9, 1 / 64, 0, 0.9, 0.999, 1e-8, 0.1, 0.001)],
+    ...OPTIMIZERS.map((optimizer): [string, (k: Kernels) => void] => {
+      const h = new Float64Array(UPDATE_COEFFICIENTS);
+      OPTIMIZERS_BY_NAME[optimizer].coefficients(h, { momentum: 0.9, beta1: 0.9, beta2: 0.999, alpha: 0.99, epsilon: 1e-8, weightDecay: 0 }, { lr: 1e-9, invBatch: 1 / 64, step: 3 });
+      return [`${optimizer} update 16Ki`, (k) => k.optimizerUpdate(optimizer, pw, pg, m1, m2, 0, params, h)];
+    }),
   ];
   for (const [name, run] of updates) {
     if (!filter.test(name)) continue;

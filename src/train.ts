@@ -118,7 +118,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const { source, rows, features, targets, schema } = loaded.training;
   const loss = init ? init.shape.loss : chooseLoss(resolved.loss, targets, source);
   const outputs = outputWidth(targets, loss);
-  const shape: NetworkShape = init ? init.shape : { sizes: [features, ...resolved.layers, outputs], activation: resolved.activation, loss };
+  const leaky = resolved.activation === 'leaky-relu' ? { leakySlope: resolved.leakySlope } : {};
+  const shape: NetworkShape = init ? init.shape : { sizes: [features, ...resolved.layers, outputs], activation: resolved.activation, loss, ...leaky };
   if (resolved.out) assertSavable(resolved.out, shape, optionRef('out'));
   const labels = targets.kind === 'classes' ? targets.names : null;
   const testRows = loaded.test?.rows ?? 0;
@@ -134,7 +135,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     rows: rows + testRows,
     threads: resolved.threads,
     kernels,
-    optimizer: { name: resolved.optimizer, momentum: resolved.momentum, beta1: resolved.beta1, beta2: resolved.beta2, epsilon: resolved.epsilon, weightDecay: resolved.weightDecay },
+    optimizer: { name: resolved.optimizer, momentum: resolved.momentum, beta1: resolved.beta1, beta2: resolved.beta2, alpha: resolved.alpha, epsilon: resolved.epsilon, weightDecay: resolved.weightDecay },
   });
   try {
     const { views } = coordinator;

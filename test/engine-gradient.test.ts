@@ -15,7 +15,7 @@ process.env.GRADPOOL_THREADS_BEYOND_CORES = '1';
 
 const ROWS = 2900;
 const THREADS = 3;
-const sgd = { name: 'sgd', momentum: 0, beta1: 0, beta2: 0, epsilon: 1, weightDecay: 0 } as const;
+const sgd = { name: 'sgd', momentum: 0, beta1: 0, beta2: 0, alpha: 0, epsilon: 1, weightDecay: 0 } as const;
 
 for (const activation of HIDDEN_ACTIVATIONS) {
   for (const loss of LOSS_KINDS) {

@@ -156,6 +156,23 @@ for (const activation of HIDDEN_ACTIVATIONS as readonly HiddenActivation[]) {
   }
 }
 
+ortTest(`a leaky-relu model with its own slope (0.2) exports LeakyRelu(alpha) and matches onnxruntime; the slope survives the JSON and safetensors files${skipNote}`, async (t) => {
+  const model = exampleModel({ sizes: [4, 8, 6, 3], activation: 'leaky-relu', loss: 'cross-entropy', leakySlope: 0.2 }, null);
+  const rows = exampleRows(4, 17);
+  const { values } = await runOnnx(runtime as Ort, await saved(model, 'leaky-0.2'), rows);
+  assertClose(t, expected(model, rows), values, 'leaky-relu 0.2');
+  // the default slope would give other outputs: the check has teeth
+  const defaultSlope = exampleModel({ sizes: [4, 8, 6, 3], activation: 'leaky-relu', loss: 'cross-entropy' }, null);
+  t.notDeepEqual(expected(defaultSlope, rows), expected(model, rows));
+  for (const extension of ['json', 'safetensors']) {
+    const path = join(await tempDir(), `leaky.${extension}`);
+    await model.save(path);
+    const loaded = await loadModel(path);
+    t.is(loaded.shape.leakySlope, 0.2, extension);
+    t.deepEqual(loaded.predict(rows), model.predict(rows), extension);
+  }
+});
+
 ortTest(`a standardization far from zero (mean 1000, std 0.01) still matches within 1e-5, as the graph normalizes with explicit Sub/Mul${skipNote}`, async (t) => {
   const normalization: Normalization = { kind: 'standard', offset: Float32Array.of(1000, -1000, 1000), scale: Float32Array.of(100, 100, 100) };
   const model = exampleModel({ sizes: [3, 16, 2], activation: 'sigmoid', loss: 'cross-entropy' }, normalization);

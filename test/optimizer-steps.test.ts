@@ -1,12 +1,12 @@
 // The numbers of a training step, not just its direction: after a few steps of SGD with weight
-// decay, momentum and Adam through the engine the trainer uses (Coordinator, real worker threads,
+// decay, momentum, Adam, AdamW and RMSprop through the engine the trainer uses (Coordinator, real worker threads,
 // shared slabs, tree reduction, split update), every weight equals a float64 reference step —
 // the reference kernels' forward/backward in float64 on the same weights and rows, and the update
 // rule written out in test/helpers/reference.ts — to float32 precision.
 import test from 'ava';
 import { readCheckpoint } from '../src/model/checkpoint.js';
 import type { NetworkShape } from '../src/model/layout.js';
-import type { OptimizerSettings } from '../src/optim/optimizers.js';
+import { OPTIMIZERS as OPTIMIZER_NAMES, type OptimizerSettings } from '../src/optim/optimizers.js';
 import { Coordinator } from '../src/parallel/coordinator.js';
 import { MAX_SHARDS, shardRowsFor } from '../src/parallel/shards.js';
 import { train } from '../src/index.js';
@@ -33,7 +33,7 @@ const order = Int32Array.from({ length: 2 * BATCH }, (_, i) => (i * 2311) % (2 *
 const STEPS: ReadonlyArray<[number, number]> = [[0, BATCH], [BATCH, 2 * BATCH], [0, BATCH]];
 const LR = 0.1;
 
-const base = { momentum: 0.9, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0 };
+const base = { momentum: 0.9, beta1: 0.9, beta2: 0.999, alpha: 0.99, epsilon: 1e-8, weightDecay: 0 };
 const OPTIMIZERS: Record<string, { settings: OptimizerSettings; lr: number }> = {
   'sgd with weight decay': { settings: { ...base, name: 'sgd', weightDecay: 0.01 }, lr: LR },
   // μ = 0.5 rather than 0.9, so that a velocity that ignored μ would be far off after 3 steps.
@@ -41,6 +41,11 @@ const OPTIMIZERS: Record<string, { settings: OptimizerSettings; lr: number }> = 
   // ε = 1e-3: with ε tiny, a coordinate whose mean gradient is ~0 moves by ±lr on the sign of its
   // rounding noise, which no float32 computation can reproduce; ε damps exactly those.
   'adam with weight decay': { settings: { ...base, name: 'adam', epsilon: 1e-3, weightDecay: 0.01 }, lr: 0.01 },
+  // λ = 0.1 so that the decoupled decay (lr·λ·w ≈ 1e-4) is far above the tolerance: coupling it by
+  // mistake (Adam's L2) would move a weight by lr, not lr·λ·w, when its gradient is small
+  'adamw with decoupled weight decay': { settings: { ...base, name: 'adamw', epsilon: 1e-3, weightDecay: 0.1 }, lr: 0.01 },
+  // α = 0.9 rather than 0.99, so that an average that ignored α would be far off after 3 steps
+  'rmsprop with weight decay': { settings: { ...base, name: 'rmsprop', alpha: 0.9, epsilon: 1e-3, weightDecay: 0.01 }, lr: 0.001 },
 };
 
 // float32 forward/backward against float64: each weight within 1e-5 of its own size plus 1e-7
@@ -106,14 +111,14 @@ for (const [name, { settings, lr }] of Object.entries(OPTIMIZERS)) {
 // The same through train() itself: its step counter, learning rate, batch mean and weight decay.
 // mode 'batch' makes one epoch one step over all training rows, so a checkpoint after epoch 1
 // holds the weights and optimizer state from which the reference takes step 2.
-for (const optimizer of ['sgd', 'momentum', 'adam'] as const) {
+for (const optimizer of OPTIMIZER_NAMES) {
   test(`train() takes the float64 reference step with ${optimizer} (in-memory Dataset of ${BATCH} rows, batch mode, 3 threads)`, async (t) => {
     const rows = BATCH;
     const targets = new Int32Array(rows);
     for (let r = 0; r < rows; r++) targets[r] = problem.y.subarray(r * 3, r * 3 + 3).indexOf(1);
     const data = { source: 'memory', rows, features: 40, x: problem.x.slice(0, rows * 40), targets: { kind: 'classes' as const, index: targets, names: ['a', 'b', 'c'] } };
     const { settings, lr } = Object.values(OPTIMIZERS).find((o) => o.settings.name === optimizer)!;
-    const options = { data, layers: [400], activation: 'tanh' as const, mode: 'batch' as const, lr, optimizer, momentum: settings.momentum, epsilon: settings.epsilon, weightDecay: settings.weightDecay, threads: 3, seed: 4 };
+    const options = { data, layers: [400], activation: 'tanh' as const, mode: 'batch' as const, lr, optimizer, momentum: settings.momentum, alpha: settings.alpha, epsilon: settings.epsilon, weightDecay: settings.weightDecay, threads: 3, seed: 4 };
     const dir = await tempDir();
     await train({ ...options, epochs: 1, checkpointDir: dir });
     const two = await train({ ...options, epochs: 2 });

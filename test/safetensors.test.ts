@@ -140,7 +140,7 @@ const corruptions: [string, (bytes: Buffer) => Buffer, RegExp][] = [
   ['no metadata', withHeader((h) => delete h.__metadata__), /missing "__metadata__"/],
   ['metadata that is not a string', withHeader((h) => (h.__metadata__.version = 1)), /__metadata__\.version must be a string/],
   ['an unexpected metadata key', withHeader((h) => (h.__metadata__.author = 'me')), /__metadata__: unexpected key "author"/],
-  ['an unknown activation', withHeader((h) => (h.__metadata__.activation = 'gelu')), /unknown activation "gelu"/],
+  ['an unknown activation', withHeader((h) => (h.__metadata__.activation = 'mish')), /unknown activation "mish"/],
   ['the wrong number of labels', withHeader((h) => (h.__metadata__.labels = '["a","b"]')), /2 names for 3 outputs/],
   ['sizes that do not match the tensors', withHeader((h) => (h.__metadata__.sizes = '[4,8,3]')), /2\.weight: shape \[6,8\], expected \[3,8\]/],
 ];

@@ -85,3 +85,24 @@ test('sgd mode (one-row steps, always computed inline on the coordinator thread)
   t.deepEqual(four.shardsByParticipant.filter((shards, participant) => participant > 0 && shards > 0), [], 'no worker computed a shard');
   t.is(four.shardsByParticipant[0], 2 * 300);
 });
+
+// The newer ops through the same check, threads 1 to 7: each activation's forward/backward (gelu
+// keeps z for its backward) and each optimizer's state is computed by whoever claims a shard or an
+// update block, and must never change a bit.
+const NEW_OPS: ReadonlyArray<{ name: string; options: Partial<TrainOptions> }> = [
+  { name: 'leaky-relu (slope 0.2) with rmsprop', options: { activation: 'leaky-relu', leakySlope: 0.2, optimizer: 'rmsprop', lr: 0.002 } },
+  { name: 'gelu with adamw (decoupled decay 0.1)', options: { activation: 'gelu', optimizer: 'adamw', lr: 0.002, weightDecay: 0.1 } },
+];
+for (const { name, options } of NEW_OPS) {
+  test(`${name} gives byte-identical weights and losses on 1 to 7 threads, computed by several participants`, async (t) => {
+    const run: TrainOptions = { ...workload, samples: 2048, batchSize: 1024, epochs: 2, valSplit: 0, ...options };
+    const reference = await train({ ...run, threads: 1 });
+    t.true(reference.history[1]!.loss < reference.history[0]!.loss, 'it learns');
+    for (let threads = 2; threads <= 7; threads++) {
+      const result = await train({ ...run, threads });
+      t.is(weightHash(result.model.parameters), weightHash(reference.model.parameters), `${threads} threads`);
+      t.deepEqual(result.history.map((e) => e.loss), reference.history.map((e) => e.loss), `${threads} threads`);
+      t.true(participantsThatComputed(result.shardsByParticipant) >= 2, `${threads} threads: shards per participant ${result.shardsByParticipant.join(', ')}`);
+    }
+  });
+}

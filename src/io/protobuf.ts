@@ -1,10 +1,11 @@
-// A protobuf message writer: just the wire types a model file needs (varint and length-delimited).
+// A protobuf message writer: just the wire types a model file needs (varint, fixed32 float and length-delimited).
 // Fields are written in call order; a nested message is written whole, so its length is known when
 // its parent writes it. Written by hand because the ONNX subset we emit is a dozen fields, where a
 // protobuf library would be a runtime dependency of every install.
 
 const WIRE_VARINT = 0;
 const WIRE_LENGTH_DELIMITED = 2;
+const WIRE_FIXED32 = 5;
 
 export class ProtoWriter {
   private readonly chunks: Uint8Array[] = [];
@@ -26,6 +27,13 @@ export class ProtoWriter {
     this.tag(field, WIRE_LENGTH_DELIMITED);
     this.push(encodeVarint(BigInt(data.length)));
     this.push(data);
+    return this;
+  }
+
+  /** float field (fixed32, little-endian IEEE single). */
+  float(field: number, value: number): this {
+    this.tag(field, WIRE_FIXED32);
+    this.push(float32LittleEndian([value]));
     return this;
   }
 

@@ -3,6 +3,8 @@
 //   activations a: [rows × inputs], weights w: [outputs × inputs], bias b: [outputs],
 //   pre-activations z / outputs: [rows × outputs].
 // Argument order follows llm.c: outputs first, then inputs, dimensions last; gradients are prefixed d.
+import { GELU_CUBIC, GELU_SCALE, type HiddenActivation, type LossKind, type OptimizerName } from './ops.js';
+
 // Every kernel reads only the first rows × width elements of its views, so one view sized for the
 // largest chunk serves every smaller chunk.
 
@@ -18,31 +20,27 @@ export interface Kernels<F extends Floats = Float32Array> {
   denseBackwardParams(dw: F, db: F, dz: F, a: F, rows: number, inputs: number, outputs: number, accumulate: boolean): void;
   /** da[rows×inputs] = dz[rows×outputs] · w */
   denseBackwardInput(da: F, dz: F, w: F, rows: number, inputs: number, outputs: number): void;
-  /** values ← act(values), in place (the pre-activation is not kept: every derivative below is written in terms of a). */
-  activationForward(activation: HiddenActivation, values: F, count: number): void;
-  /** grad ← grad ⊙ act′, where act′ is computed from the activation output a. */
-  activationBackward(activation: HiddenActivation, grad: F, a: F, count: number): void;
+  /**
+   * out ← act(z) (out may be z itself: in place). `parameter` is the activation's hyper-parameter
+   * (leaky-relu's slope; ignored by the others).
+   */
+  activationForward(activation: HiddenActivation, out: F, z: F, count: number, parameter: number): void;
+  /** grad ← grad ⊙ act′, act′ computed from `saved`: the output a or the input z, as ACTIVATIONS[activation].backwardFrom says. */
+  activationBackward(activation: HiddenActivation, grad: F, saved: F, count: number, parameter: number): void;
   /** Output layer and loss fused: z → probabilities/outputs in place, dz = out − y; returns Σ loss over rows. */
   outputLoss(loss: LossKind, out: F, dz: F, y: F, rows: number, outputs: number): number;
   /** into[i] += add[i] for i in [from, to): the gradient-slab reduction. */
   addInto(into: F, add: F, from: number, to: number): void;
-  /** Plain SGD over [from, to): w ← w − lrMean·g − lrDecay·w (g: gradient sums, lrMean = lr / rows). */
-  sgdUpdate(w: F, g: F, from: number, to: number, lrMean: number, lrDecay: number): void;
-  /** Momentum (PyTorch's form) over [from, to): v ← μ·v + g·invBatch + decay·w;  w ← w − lr·v. */
-  momentumUpdate(w: F, g: F, velocity: F, from: number, to: number, lr: number, invBatch: number, decay: number, momentum: number): void;
   /**
-   * Adam over [from, to): ĝ = g·invBatch + decay·w;  m ← β1·m + (1−β1)·ĝ;  s ← β2·s + (1−β2)·ĝ²;
-   * w ← w − lr·(m / correction1) / (√(s / correction2) + ε), with correction = 1 − β^step.
+   * One optimizer step over [from, to): w from g (gradient sums) and the optimizer's state buffers
+   * (`first`, `second`: unused ones may be any view), with the coefficients OPTIMIZERS_BY_NAME[optimizer]
+   * writes for this step.
    */
-  adamUpdate(w: F, g: F, first: F, second: F, from: number, to: number, lr: number, invBatch: number, decay: number,
-    beta1: number, beta2: number, epsilon: number, correction1: number, correction2: number): void;
+  optimizerUpdate(optimizer: OptimizerName, w: F, g: F, first: F, second: F, from: number, to: number, coefficients: Float64Array): void;
 }
 
-export type HiddenActivation = 'relu' | 'sigmoid' | 'tanh';
-export type LossKind = 'bce' | 'cross-entropy' | 'mse';
-
-export const HIDDEN_ACTIVATIONS: readonly HiddenActivation[] = ['relu', 'sigmoid', 'tanh'];
-export const LOSS_KINDS: readonly LossKind[] = ['bce', 'cross-entropy', 'mse'];
+// The ops themselves are declared in ops.ts; these names are re-exported for the kernels' users.
+export { HIDDEN_ACTIVATIONS, LOSS_KINDS, OPTIMIZERS, type HiddenActivation, type LossKind, type OptimizerName } from './ops.js';
 
 // ---- dense layer: forward beside its two backward halves ----
 
@@ -94,33 +92,49 @@ export function denseBackwardInput(da: Floats, dz: Floats, w: Floats, rows: numb
 
 // ---- hidden activations: forward beside backward ----
 
-export function activationForward(activation: HiddenActivation, values: Floats, count: number): void {
+export function activationForward(activation: HiddenActivation, out: Floats, z: Floats, count: number, parameter: number): void {
   switch (activation) {
     case 'relu':
-      for (let i = 0; i < count; i++) if (!(values[i]! > 0)) values[i] = 0;
+      for (let i = 0; i < count; i++) out[i] = z[i]! > 0 ? z[i]! : 0; // NaN and −0 → +0
       return;
     case 'sigmoid':
-      for (let i = 0; i < count; i++) values[i] = sigmoid(values[i]!);
+      for (let i = 0; i < count; i++) out[i] = sigmoid(z[i]!);
       return;
     case 'tanh':
-      for (let i = 0; i < count; i++) values[i] = Math.tanh(values[i]!);
+      for (let i = 0; i < count; i++) out[i] = Math.tanh(z[i]!);
+      return;
+    case 'leaky-relu':
+      for (let i = 0; i < count; i++) out[i] = z[i]! > 0 ? z[i]! : z[i]! * parameter;
+      return;
+    case 'gelu':
+      for (let i = 0; i < count; i++) { const x = z[i]!; out[i] = 0.5 * x * (1 + Math.tanh(GELU_SCALE * (x + GELU_CUBIC * x * x * x))); }
       return;
   }
 }
 
-export function activationBackward(activation: HiddenActivation, grad: Floats, a: Floats, count: number): void {
+export function activationBackward(activation: HiddenActivation, grad: Floats, saved: Floats, count: number, parameter: number): void {
   switch (activation) {
     case 'relu': // relu′(z) = 1 where a > 0
-      for (let i = 0; i < count; i++) if (!(a[i]! > 0)) grad[i] = 0;
+      for (let i = 0; i < count; i++) if (!(saved[i]! > 0)) grad[i] = 0;
       return;
     case 'sigmoid': { // σ′(z) = a(1 − a)
-      for (let i = 0; i < count; i++) { const ai = a[i]!; grad[i] = grad[i]! * ai * (1 - ai); }
+      for (let i = 0; i < count; i++) { const ai = saved[i]!; grad[i] = grad[i]! * ai * (1 - ai); }
       return;
     }
     case 'tanh': { // tanh′(z) = 1 − a²
-      for (let i = 0; i < count; i++) { const ai = a[i]!; grad[i] = grad[i]! * (1 - ai * ai); }
+      for (let i = 0; i < count; i++) { const ai = saved[i]!; grad[i] = grad[i]! * (1 - ai * ai); }
       return;
     }
+    case 'leaky-relu': // 1 where a > 0, else the slope
+      for (let i = 0; i < count; i++) if (!(saved[i]! > 0)) grad[i] = grad[i]! * parameter;
+      return;
+    case 'gelu': // from z: ½(1 + t) + ½·z·(1 − t²)·√(2/π)·(1 + 3·0.044715·z²), t = tanh(u)
+      for (let i = 0; i < count; i++) {
+        const x = saved[i]!;
+        const t = Math.tanh(GELU_SCALE * (x + GELU_CUBIC * x * x * x));
+        grad[i] = grad[i]! * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * GELU_SCALE * (1 + 3 * GELU_CUBIC * x * x));
+      }
+      return;
   }
 }
 
@@ -206,35 +220,59 @@ export function addInto(into: Floats, add: Floats, from: number, to: number): vo
   for (let i = from; i < to; i++) into[i] = into[i]! + add[i]!;
 }
 
-export function sgdUpdate(w: Floats, g: Floats, from: number, to: number, lrMean: number, lrDecay: number): void {
-  // float32 steps in the same order as the SIMD kernel, so both give the same bits
-  const mean = Math.fround(lrMean);
-  const keep = Math.fround(1 - lrDecay);
-  for (let i = from; i < to; i++) w[i] = Math.fround(Math.fround(w[i]! * keep) - Math.fround(g[i]! * mean));
-}
-
-// Momentum and Adam compute in f64 and store float32; the native kernels repeat this arithmetic
-// operation for operation (same order, no fused multiply-add), so they give the same bits.
-
-export function momentumUpdate(w: Floats, g: Floats, velocity: Floats, from: number, to: number, lr: number, invBatch: number, decay: number, momentum: number): void {
-  for (let i = from; i < to; i++) {
-    const wi = w[i]!;
-    const v = momentum * velocity[i]! + g[i]! * invBatch + decay * wi;
-    velocity[i] = v;
-    w[i] = wi - lr * v;
-  }
-}
-
-export function adamUpdate(w: Floats, g: Floats, first: Floats, second: Floats, from: number, to: number, lr: number, invBatch: number, decay: number,
-  beta1: number, beta2: number, epsilon: number, correction1: number, correction2: number): void {
-  for (let i = from; i < to; i++) {
-    const wi = w[i]!;
-    const gi = g[i]! * invBatch + decay * wi;
-    const m = beta1 * first[i]! + (1 - beta1) * gi;
-    const s = beta2 * second[i]! + (1 - beta2) * gi * gi;
-    first[i] = m;
-    second[i] = s;
-    w[i] = wi - (lr * (m / correction1)) / (Math.sqrt(s / correction2) + epsilon);
+/**
+ * The update rules, switched on the optimizer (h: its coefficients, see OPTIMIZERS_BY_NAME in ops.ts).
+ * SGD steps in float32 in the same order as the SIMD kernels, so all give the same bits; the others
+ * compute in f64 and store float32, and the native and wasm kernels repeat this arithmetic operation
+ * for operation (same order, no fused multiply-add), so they give the same bits too.
+ */
+export function optimizerUpdate(optimizer: OptimizerName, w: Floats, g: Floats, first: Floats, second: Floats, from: number, to: number, h: Float64Array): void {
+  switch (optimizer) {
+    case 'sgd': { // w ← w·(1 − lr·λ) − g·lr/rows
+      const mean = Math.fround(h[0]!);
+      const keep = Math.fround(1 - h[1]!);
+      for (let i = from; i < to; i++) w[i] = Math.fround(Math.fround(w[i]! * keep) - Math.fround(g[i]! * mean));
+      return;
+    }
+    case 'momentum': { // v ← μ·v + g/rows + λ·w;  w ← w − lr·v
+      const lr = h[0]!, invBatch = h[1]!, decay = h[2]!, momentum = h[3]!;
+      for (let i = from; i < to; i++) {
+        const wi = w[i]!;
+        const v = momentum * first[i]! + g[i]! * invBatch + decay * wi;
+        first[i] = v;
+        w[i] = wi - lr * v;
+      }
+      return;
+    }
+    case 'adam':
+    case 'adamw': {
+      // ĝ = g/rows (+ λ·w for adam);  m ← β1·m + (1−β1)·ĝ;  s ← β2·s + (1−β2)·ĝ²;
+      // w ← w' − lr·(m / c1) / (√(s / c2) + ε), where w' = w (adam) or w·(1 − lr·λ) (adamw)
+      const lr = h[0]!, invBatch = h[1]!, decay = h[2]!, beta1 = h[3]!, beta2 = h[4]!, epsilon = h[5]!, correction1 = h[6]!, correction2 = h[7]!;
+      const coupled = optimizer === 'adam' ? decay : 0;
+      const keep = optimizer === 'adamw' ? 1 - lr * decay : 1;
+      for (let i = from; i < to; i++) {
+        const wi = w[i]!;
+        const gi = g[i]! * invBatch + coupled * wi;
+        const m = beta1 * first[i]! + (1 - beta1) * gi;
+        const s = beta2 * second[i]! + (1 - beta2) * gi * gi;
+        first[i] = m;
+        second[i] = s;
+        w[i] = wi * keep - (lr * (m / correction1)) / (Math.sqrt(s / correction2) + epsilon);
+      }
+      return;
+    }
+    case 'rmsprop': { // ĝ = g/rows + λ·w;  s ← α·s + (1−α)·ĝ²;  w ← w − lr·ĝ / (√s + ε)
+      const lr = h[0]!, invBatch = h[1]!, decay = h[2]!, alpha = h[3]!, epsilon = h[4]!;
+      for (let i = from; i < to; i++) {
+        const wi = w[i]!;
+        const gi = g[i]! * invBatch + decay * wi;
+        const s = alpha * first[i]! + (1 - alpha) * gi * gi;
+        first[i] = s;
+        w[i] = wi - (lr * gi) / (Math.sqrt(s) + epsilon);
+      }
+      return;
+    }
   }
 }
 
@@ -247,7 +285,5 @@ export const referenceKernels: Kernels<Floats> = {
   activationBackward,
   outputLoss,
   addInto,
-  sgdUpdate,
-  momentumUpdate,
-  adamUpdate,
+  optimizerUpdate,
 };

@@ -14,7 +14,8 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import type { HiddenActivation, Kernels, LossKind } from './kernels.js';
+import type { Kernels } from './kernels.js';
+import { pointerKernels, type PointerExports } from './pointer-kernels.js';
 
 export type NativeIsa = 'avx512' | 'avx2' | 'generic';
 export const NATIVE_ISAS: readonly NativeIsa[] = ['avx512', 'avx2', 'generic'];
@@ -23,19 +24,9 @@ export const NATIVE_ISAS: readonly NativeIsa[] = ['avx512', 'avx2', 'generic'];
 const PACKAGE_ROOT = new URL('../../../', import.meta.url);
 const BUILT_ADDON = new URL('src/native/build/Release/gradpool_native.node', PACKAGE_ROOT);
 
-interface NativeExports {
+/** The addon's kernels for one arena and level: the pointer kernels, plus the level's name. */
+interface NativeExports extends PointerExports {
   readonly isa: NativeIsa;
-  denseForward(z: number, a: number, w: number, b: number, rows: number, inputs: number, outputs: number): void;
-  denseBackwardParams(dw: number, db: number, dz: number, a: number, rows: number, inputs: number, outputs: number, accumulate: boolean): void;
-  denseBackwardInput(da: number, dz: number, w: number, rows: number, inputs: number, outputs: number): void;
-  activationForward(kind: number, values: number, count: number): void;
-  activationBackward(kind: number, grad: number, a: number, count: number): void;
-  outputLoss(kind: number, out: number, dz: number, y: number, rows: number, outputs: number): number;
-  addInto(into: number, add: number, count: number): void;
-  sgdUpdate(w: number, g: number, count: number, lrMean: number, lrDecay: number): void;
-  momentumUpdate(w: number, g: number, velocity: number, count: number, lr: number, invBatch: number, decay: number, momentum: number): void;
-  adamUpdate(w: number, g: number, first: number, second: number, count: number, lr: number, invBatch: number, decay: number,
-    beta1: number, beta2: number, epsilon: number, correction1: number, correction2: number): void;
 }
 
 interface NativeAddon {
@@ -127,9 +118,6 @@ export function nativeIsa(): { isa: NativeIsa; note: string } {
   return { isa: best, note: `GRADPOOL_NATIVE_ISA=${wanted}: ${why}; using ${best}` };
 }
 
-const ACTIVATION_CODES: Readonly<Record<HiddenActivation, number>> = { relu: 0, sigmoid: 1, tanh: 2 };
-const LOSS_CODES: Readonly<Record<LossKind, number>> = { bce: 0, 'cross-entropy': 1, mse: 2 };
-
 /**
  * Attaches the native kernels to `memory`, which must be shared (its buffer a SharedArrayBuffer):
  * every view passed to the returned kernels must live in it. `isa` picks a level (tests run each
@@ -139,73 +127,8 @@ const LOSS_CODES: Readonly<Record<LossKind, number>> = { bce: 0, 'cross-entropy'
 export function loadNativeKernels(memory: WebAssembly.Memory, options: { isa?: NativeIsa } = {}): Kernels {
   const addon = loadAddon();
   if (addon === null) throw new Error(`native kernels unavailable: ${unavailableReason}`);
-  let buffer = memory.buffer;
-  if (!(buffer instanceof SharedArrayBuffer)) throw new TypeError('loadNativeKernels needs a shared WebAssembly.Memory');
+  if (!(memory.buffer instanceof SharedArrayBuffer)) throw new TypeError('loadNativeKernels needs a shared WebAssembly.Memory');
   const isa = options.isa ?? nativeIsa().isa;
   if (!addon.supportedLevels.includes(isa)) throw new RangeError(`native kernels: level ${isa} is not available here (available: ${addon.supportedLevels.join(', ')})`);
-  const k = addon.attach(new Uint8Array(buffer, 0, 1), isa);
-
-  /** Byte offset of a view, after checking it lies in `memory` and holds at least `count` floats. */
-  function ptr(view: Float32Array, count: number, what: string): number {
-    if (view.buffer !== buffer) {
-      buffer = memory.buffer; // a memory's buffer object is stable unless the memory grew (its address never moves)
-      if (view.buffer !== buffer) throw new TypeError(`native kernels: ${what} is not a view over the kernels' WebAssembly.Memory`);
-    }
-    if (view.length < count) throw new RangeError(`native kernels: ${what} holds ${view.length} floats, needs ${count}`);
-    return view.byteOffset;
-  }
-
-  function activationCode(activation: HiddenActivation): number {
-    const code = ACTIVATION_CODES[activation];
-    if (code === undefined) throw new RangeError(`unknown activation ${String(activation)}`);
-    return code;
-  }
-
-  return {
-    name: `native-${isa}`,
-    denseForward(z, a, w, b, rows, inputs, outputs) {
-      if (rows <= 0 || outputs <= 0) return;
-      k.denseForward(ptr(z, rows * outputs, 'z'), ptr(a, rows * inputs, 'a'), ptr(w, outputs * inputs, 'w'), ptr(b, outputs, 'b'), rows, Math.max(inputs, 0), outputs);
-    },
-    denseBackwardParams(dw, db, dz, a, rows, inputs, outputs, accumulate) {
-      if (outputs <= 0) return;
-      k.denseBackwardParams(ptr(dw, outputs * inputs, 'dw'), ptr(db, outputs, 'db'), ptr(dz, rows * outputs, 'dz'), ptr(a, rows * inputs, 'a'), Math.max(rows, 0), Math.max(inputs, 0), outputs, accumulate);
-    },
-    denseBackwardInput(da, dz, w, rows, inputs, outputs) {
-      if (rows <= 0 || inputs <= 0) return;
-      k.denseBackwardInput(ptr(da, rows * inputs, 'da'), ptr(dz, rows * outputs, 'dz'), ptr(w, outputs * inputs, 'w'), rows, inputs, Math.max(outputs, 0));
-    },
-    activationForward(activation, values, count) {
-      if (count <= 0) return;
-      k.activationForward(activationCode(activation), ptr(values, count, 'values'), count);
-    },
-    activationBackward(activation, grad, a, count) {
-      if (count <= 0) return;
-      k.activationBackward(activationCode(activation), ptr(grad, count, 'grad'), ptr(a, count, 'a'), count);
-    },
-    outputLoss(loss, out, dz, y, rows, outputs) {
-      if (rows <= 0 || outputs <= 0) return 0;
-      const code = LOSS_CODES[loss];
-      if (code === undefined) throw new RangeError(`unknown loss ${String(loss)}`);
-      const count = rows * outputs;
-      return k.outputLoss(code, ptr(out, count, 'out'), ptr(dz, count, 'dz'), ptr(y, count, 'y'), rows, outputs);
-    },
-    addInto(into, add, from, to) {
-      if (to <= from) return;
-      k.addInto(ptr(into, to, 'into') + from * 4, ptr(add, to, 'add') + from * 4, to - from);
-    },
-    sgdUpdate(w, g, from, to, lrMean, lrDecay) {
-      if (to <= from) return;
-      k.sgdUpdate(ptr(w, to, 'w') + from * 4, ptr(g, to, 'g') + from * 4, to - from, lrMean, lrDecay);
-    },
-    momentumUpdate(w, g, velocity, from, to, lr, invBatch, decay, momentum) {
-      if (to <= from) return;
-      k.momentumUpdate(ptr(w, to, 'w') + from * 4, ptr(g, to, 'g') + from * 4, ptr(velocity, to, 'velocity') + from * 4, to - from, lr, invBatch, decay, momentum);
-    },
-    adamUpdate(w, g, first, second, from, to, lr, invBatch, decay, beta1, beta2, epsilon, correction1, correction2) {
-      if (to <= from) return;
-      k.adamUpdate(ptr(w, to, 'w') + from * 4, ptr(g, to, 'g') + from * 4, ptr(first, to, 'first') + from * 4, ptr(second, to, 'second') + from * 4,
-        to - from, lr, invBatch, decay, beta1, beta2, epsilon, correction1, correction2);
-    },
-  };
+  return pointerKernels(`native-${isa}`, 'native kernels', memory, addon.attach(new Uint8Array(memory.buffer, 0, 1), isa));
 }

@@ -1,10 +1,11 @@
 // The Kernels interface backed by the WebAssembly SIMD module built from src/wasm/assembly/kernels.ts
 // (`npm run build:wasm` → dist/wasm/kernels.wasm). The module imports one shared memory; every
 // Float32Array handed to these kernels must be a view over that memory's buffer, and its byteOffset is
-// the pointer passed to wasm. Nothing is allocated per call.
+// the pointer passed to wasm (the adapter is pointer-kernels.ts, shared with the native set).
 
 import { readFileSync } from 'node:fs';
-import { adamUpdate, momentumUpdate, type HiddenActivation, type Kernels, type LossKind } from './kernels.js';
+import type { Kernels } from './kernels.js';
+import { pointerKernels, type PointerExports } from './pointer-kernels.js';
 
 /** This file compiles to dist/src/math/wasm-kernels.js; the modules sit in dist/wasm/. */
 const WASM_URL = new URL('../../wasm/kernels.wasm', import.meta.url);
@@ -72,20 +73,6 @@ export function relaxedWasmKernelsAvailable(): boolean {
   return compiledRelaxedModule() !== null;
 }
 
-const ACTIVATION_CODES: Readonly<Record<HiddenActivation, number>> = { relu: 0, sigmoid: 1, tanh: 2 };
-const LOSS_CODES: Readonly<Record<LossKind, number>> = { bce: 0, 'cross-entropy': 1, mse: 2 };
-
-interface KernelExports {
-  denseForward(z: number, a: number, w: number, b: number, rows: number, inputs: number, outputs: number): void;
-  denseBackwardParams(dw: number, db: number, dz: number, a: number, rows: number, inputs: number, outputs: number, accumulate: number): void;
-  denseBackwardInput(da: number, dz: number, w: number, rows: number, inputs: number, outputs: number): void;
-  activationForward(kind: number, values: number, count: number): void;
-  activationBackward(kind: number, grad: number, a: number, count: number): void;
-  outputLoss(kind: number, out: number, dz: number, y: number, rows: number, outputs: number): number;
-  addInto(into: number, add: number, count: number): void;
-  sgdUpdate(w: number, g: number, count: number, lrMean: number, lrDecay: number): void;
-}
-
 /**
  * Instantiates the SIMD kernels against `memory`, which must be the shared memory
  * (`new WebAssembly.Memory({ initial, maximum, shared: true })`) whose buffer every view passed to
@@ -101,71 +88,12 @@ export function loadWasmKernels(memory: WebAssembly.Memory, options: { relaxedSi
   const relaxed = options.relaxedSimd === false ? null : compiledRelaxedModule();
   if (options.relaxedSimd === true && relaxed === null) throw new Error('wasm kernels: relaxed SIMD is unavailable on this runtime (Node 20 needs --experimental-wasm-relaxed-simd)');
   const module = relaxed ?? plain;
-  let buffer = memory.buffer;
-  if (!(buffer instanceof SharedArrayBuffer)) throw new TypeError('loadWasmKernels needs a shared WebAssembly.Memory');
+  if (!(memory.buffer instanceof SharedArrayBuffer)) throw new TypeError('loadWasmKernels needs a shared WebAssembly.Memory');
   const instance = new WebAssembly.Instance(module, {
     env: {
       memory,
       abort() { throw new Error('wasm kernels aborted'); },
     },
   });
-  const k = instance.exports as unknown as KernelExports;
-
-  /** Byte pointer of a view, after checking it lies in `memory` and holds at least `count` floats. */
-  function ptr(view: Float32Array, count: number, what: string): number {
-    if (view.buffer !== buffer) {
-      buffer = memory.buffer; // a memory's buffer object is stable unless the memory grew
-      if (view.buffer !== buffer) throw new TypeError(`wasm kernels: ${what} is not a view over the kernels' WebAssembly.Memory`);
-    }
-    if (view.length < count) throw new RangeError(`wasm kernels: ${what} holds ${view.length} floats, needs ${count}`);
-    return view.byteOffset;
-  }
-
-  function activationCode(activation: HiddenActivation): number {
-    const code = ACTIVATION_CODES[activation];
-    if (code === undefined) throw new RangeError(`unknown activation ${String(activation)}`);
-    return code;
-  }
-
-  return {
-    name: relaxed ? 'wasm-relaxed-simd' : 'wasm-simd',
-    denseForward(z, a, w, b, rows, inputs, outputs) {
-      if (rows <= 0 || outputs <= 0) return;
-      k.denseForward(ptr(z, rows * outputs, 'z'), ptr(a, rows * inputs, 'a'), ptr(w, outputs * inputs, 'w'), ptr(b, outputs, 'b'), rows, inputs, outputs);
-    },
-    denseBackwardParams(dw, db, dz, a, rows, inputs, outputs, accumulate) {
-      if (outputs <= 0) return;
-      k.denseBackwardParams(ptr(dw, outputs * inputs, 'dw'), ptr(db, outputs, 'db'), ptr(dz, rows * outputs, 'dz'), ptr(a, rows * inputs, 'a'), rows, inputs, outputs, accumulate ? 1 : 0);
-    },
-    denseBackwardInput(da, dz, w, rows, inputs, outputs) {
-      if (rows <= 0 || inputs <= 0) return;
-      k.denseBackwardInput(ptr(da, rows * inputs, 'da'), ptr(dz, rows * outputs, 'dz'), ptr(w, outputs * inputs, 'w'), rows, inputs, outputs);
-    },
-    activationForward(activation, values, count) {
-      if (count <= 0) return;
-      k.activationForward(activationCode(activation), ptr(values, count, 'values'), count);
-    },
-    activationBackward(activation, grad, a, count) {
-      if (count <= 0) return;
-      k.activationBackward(activationCode(activation), ptr(grad, count, 'grad'), ptr(a, count, 'a'), count);
-    },
-    outputLoss(loss, out, dz, y, rows, outputs) {
-      if (rows <= 0 || outputs <= 0) return 0;
-      const code = LOSS_CODES[loss];
-      if (code === undefined) throw new RangeError(`unknown loss ${String(loss)}`);
-      const count = rows * outputs;
-      return k.outputLoss(code, ptr(out, count, 'out'), ptr(dz, count, 'dz'), ptr(y, count, 'y'), rows, outputs);
-    },
-    sgdUpdate(w, g, from, to, lrMean, lrDecay) {
-      if (to <= from) return;
-      k.sgdUpdate(ptr(w, to, 'w') + from * 4, ptr(g, to, 'g') + from * 4, to - from, lrMean, lrDecay);
-    },
-    addInto(into, add, from, to) {
-      if (to <= from) return;
-      k.addInto(ptr(into, to, 'into') + from * 4, ptr(add, to, 'add') + from * 4, to - from);
-    },
-    // f64 arithmetic per element: the reference's loops serve (V8 compiles them well enough for updates)
-    momentumUpdate,
-    adamUpdate,
-  };
+  return pointerKernels(relaxed ? 'wasm-relaxed-simd' : 'wasm-simd', 'wasm kernels', memory, instance.exports as unknown as PointerExports);
 }

@@ -3,9 +3,9 @@
 import { NORMALIZATIONS, type Normalization, type TargetScaling } from '../data/normalize.js';
 import { parseSchema, schemaToJson, type Schema } from '../data/schema.js';
 import { InputError, describeValue } from '../errors.js';
-import { HIDDEN_ACTIVATIONS, LOSS_KINDS, type HiddenActivation, type LossKind } from '../math/kernels.js';
+import { HIDDEN_ACTIVATIONS, LOSSES, LOSS_KINDS, type HiddenActivation, type LossKind } from '../math/ops.js';
 import { constants } from 'node:buffer';
-import { layerViews, parameterCount, parameterLayout, type LayerViews, type NetworkShape } from './layout.js';
+import { activationParameter, layerViews, parameterCount, parameterLayout, type LayerViews, type NetworkShape } from './layout.js';
 
 /** What a model file holds, ready for `new Model(...)`. */
 export interface ModelContents {
@@ -28,9 +28,6 @@ export interface ModelExtras {
 export const MODEL_FORMAT = 'gradpool-model';
 export const MODEL_VERSION = 1;
 
-/** Output activation implied by the loss, recorded for readers of the file. */
-const OUTPUT_ACTIVATION: Record<LossKind, string> = { bce: 'sigmoid', 'cross-entropy': 'softmax', mse: 'linear' };
-
 interface LayerJson {
   inputs: number;
   outputs: number;
@@ -47,6 +44,8 @@ interface ModelJson {
   normalization: { kind: string; offset: number[]; scale: number[] } | null;
   schema?: unknown;
   targetScaling?: TargetScaling;
+  /** leaky-relu's slope (only for that activation). */
+  leakySlope?: number;
   layers: LayerJson[];
 }
 
@@ -98,10 +97,12 @@ export function serializeModel(shape: NetworkShape, layers: readonly LayerViews[
     // Written only when present, so that a model without them is the file older versions read.
     ...(extras.schema ? { schema: schemaToJson(extras.schema) } : {}),
     ...(extras.targetScaling ? { targetScaling: { offset: extras.targetScaling.offset, scale: extras.targetScaling.scale } } : {}),
+    // the activation is recorded per hidden layer: without one there is no slope to keep either
+    ...(shape.activation === 'leaky-relu' && shape.sizes.length > 2 ? { leakySlope: activationParameter(shape) } : {}),
     layers: layers.map((layer, l) => ({
       inputs: shape.sizes[l]!,
       outputs: shape.sizes[l + 1]!,
-      activation: l === last ? OUTPUT_ACTIVATION[shape.loss] : shape.activation,
+      activation: l === last ? LOSSES[shape.loss].output : shape.activation,
       weight: Array.from(layer.w),
       bias: Array.from(layer.b),
     })),
@@ -121,7 +122,7 @@ export function parseModel(text: string, source: string): ModelContents {
     throw new InputError(`${source}: ${what}`);
   };
   if (!isObject(json)) return fail('not a gradpool model (expected a JSON object)');
-  checkKeys(json, ['format', 'version', 'loss', 'labels', 'normalization', 'layers'], 'model', fail, ['schema', 'targetScaling']);
+  checkKeys(json, ['format', 'version', 'loss', 'labels', 'normalization', 'layers'], 'model', fail, ['schema', 'targetScaling', 'leakySlope']);
   if (json.format !== MODEL_FORMAT) fail(`format is ${describeValue(json.format)}, expected "${MODEL_FORMAT}"`);
   if (json.version !== MODEL_VERSION) fail(`version ${describeValue(json.version)} is not supported (this gradpool reads version ${MODEL_VERSION})`);
   const loss = json.loss as LossKind;
@@ -148,7 +149,7 @@ export function parseModel(text: string, source: string): ModelContents {
     if (l === 0) sizes.push(inputs);
     else if (inputs !== sizes[l]) fail(`layers[${l}]: inputs ${inputs} do not match the previous layer's outputs ${sizes[l]}`);
     sizes.push(outputs);
-    const expectedActivation = l === layers.length - 1 ? OUTPUT_ACTIVATION[loss] : layer.activation;
+    const expectedActivation = l === layers.length - 1 ? LOSSES[loss].output : layer.activation;
     if (l < layers.length - 1) {
       if (!HIDDEN_ACTIVATIONS.includes(layer.activation as HiddenActivation)) fail(`layers[${l}]: unknown activation ${describeValue(layer.activation)}`);
       if (l > 0 && layer.activation !== activation) fail(`layers[${l}]: all hidden layers must share one activation`);
@@ -166,7 +167,7 @@ export function parseModel(text: string, source: string): ModelContents {
   const normalization = parseNormalization(json.normalization, sizes[0]!, fail);
   const schema = json.schema === undefined ? null : parseSchema(json.schema, sizes[0]!, fail);
   const targetScaling = json.targetScaling === undefined ? null : parseTargetScaling(json.targetScaling, loss, fail);
-  const shape: NetworkShape = { sizes, activation, loss };
+  const shape: NetworkShape = { sizes, activation, loss, ...parseLeakySlope(json.leakySlope, activation, fail) };
   const layout = parameterLayout(shape);
   const parameters = new Float32Array(layout.length);
   layerViews(layout, parameters).forEach((views, l) => {
@@ -175,6 +176,14 @@ export function parseModel(text: string, source: string): ModelContents {
     views.b.set(layer.bias);
   });
   return { shape, parameters, labels: labels as string[] | null, normalization, schema, targetScaling };
+}
+
+/** leaky-relu's slope as a file records it (absent: the default), for the JSON file and the safetensors metadata. */
+export function parseLeakySlope(value: unknown, activation: HiddenActivation, fail: (what: string) => never): { leakySlope?: number } {
+  if (value === undefined) return {};
+  if (activation !== 'leaky-relu') return fail(`leakySlope: only a leaky-relu model has one (this one uses ${activation})`);
+  if (typeof value !== 'number' || !(value >= 0 && value < 1)) return fail(`leakySlope must be a number ≥ 0 and < 1, got ${describeValue(value)}`);
+  return { leakySlope: value };
 }
 
 /** { offset, scale } of a regression model's target (scale ≠ 0), as in the JSON file and the safetensors metadata. */

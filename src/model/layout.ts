@@ -1,13 +1,22 @@
 // One source of truth for where each layer's weights and bias live in the flat parameter buffer.
 // The same layout describes the shared parameters and every gradient slab, so an update or a
 // reduction is one flat loop over matching offsets.
-import type { Floats, HiddenActivation, LossKind } from '../math/kernels.js';
+import type { Floats } from '../math/kernels.js';
+import { ACTIVATIONS, HYPER_PARAMETERS, type ActivationOp, type HiddenActivation, type LossKind } from '../math/ops.js';
 
 /** The architecture: sizes[0] inputs, sizes[last] outputs, hidden sizes between. */
 export interface NetworkShape {
   readonly sizes: readonly number[];
   readonly activation: HiddenActivation;
   readonly loss: LossKind;
+  /** leaky-relu's slope for z < 0 (the default when absent; other activations have none). */
+  readonly leakySlope?: number;
+}
+
+/** The number the kernels take as the activation's `parameter`: its hyper-parameter, or 0. */
+export function activationParameter(shape: NetworkShape): number {
+  const name = (ACTIVATIONS[shape.activation] as ActivationOp).parameter;
+  return name === undefined ? 0 : (shape[name] ?? HYPER_PARAMETERS[name].default);
 }
 
 export interface LayerSlot {

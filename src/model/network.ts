@@ -1,18 +1,22 @@
 // Forward and backward passes over one chunk of rows, written once and run everywhere:
 // in worker threads during training and on the main thread for predict/evaluate.
 import { outputActivation, type Floats, type Kernels } from '../math/kernels.js';
-import { alignFloats } from './layout.js';
+import { ACTIVATIONS } from '../math/ops.js';
+import { activationParameter, alignFloats } from './layout.js';
 import type { LayerViews, NetworkShape } from './layout.js';
 import { predictedClass } from './metrics.js';
 
 /**
  * Per-chunk working memory, sized once for `capacity` rows.
  * activations[0] holds the input rows; activations[l] the output of layer l (in place over its z).
+ * saved[l] is what layer l's activation backward reads: activations[l] itself when that is its output
+ * a, a buffer of its own keeping z when the registry says the backward needs z (saved[0] is unused).
  * gradA / gradB are two ping-pong buffers for dZ and dA, each wide enough for any layer.
  */
 export interface ChunkBuffers<F extends Floats = Float32Array> {
   readonly capacity: number;
   readonly activations: F[];
+  readonly saved: F[];
   readonly targets: F;
   readonly gradA: F;
   readonly gradB: F;
@@ -24,7 +28,11 @@ export interface ChunkBuffers<F extends Floats = Float32Array> {
  */
 export function chunkBufferLayout(shape: NetworkShape, capacity: number): { floats: number; place: <F extends Floats>(floats: F, start: number) => ChunkBuffers<F> } {
   const widest = Math.max(...shape.sizes);
-  const lengths = [...shape.sizes.map((size) => size * capacity), shape.sizes[shape.sizes.length - 1]! * capacity, widest * capacity, widest * capacity];
+  const layers = shape.sizes.length;
+  const keepsZ = ACTIVATIONS[shape.activation].backwardFrom === 'z';
+  // hidden layers (1 … layers − 2) whose z is kept beside their output
+  const kept = keepsZ ? shape.sizes.slice(1, -1) : [];
+  const lengths = [...shape.sizes.map((size) => size * capacity), shape.sizes[layers - 1]! * capacity, widest * capacity, widest * capacity, ...kept.map((size) => size * capacity)];
   const offsets: number[] = [];
   let floats = 0;
   for (const length of lengths) {
@@ -33,8 +41,9 @@ export function chunkBufferLayout(shape: NetworkShape, capacity: number): { floa
   }
   const place = <F extends Floats>(memory: F, start: number): ChunkBuffers<F> => {
     const views = lengths.map((length, i) => memory.subarray(start + offsets[i]!, start + offsets[i]! + length) as F);
-    const layers = shape.sizes.length;
-    return { capacity, activations: views.slice(0, layers), targets: views[layers]!, gradA: views[layers + 1]!, gradB: views[layers + 2]! };
+    const activations = views.slice(0, layers);
+    const saved = keepsZ ? [activations[0]!, ...views.slice(layers + 3), activations[layers - 1]!] : activations;
+    return { capacity, activations, saved, targets: views[layers]!, gradA: views[layers + 1]!, gradB: views[layers + 2]! };
   };
   return { floats, place };
 }
@@ -42,13 +51,15 @@ export function chunkBufferLayout(shape: NetworkShape, capacity: number): { floa
 /** Forward through every hidden layer and the output's dense part; returns the logits view (last activations). */
 export function forwardHidden<F extends Floats>(kernels: Kernels<F>, shape: NetworkShape, params: readonly LayerViews<F>[], buffers: ChunkBuffers<F>, rows: number): F {
   const last = params.length - 1;
+  const parameter = activationParameter(shape);
   for (let l = 0; l <= last; l++) {
     const inputs = shape.sizes[l]!;
     const outputs = shape.sizes[l + 1]!;
     const layer = params[l]!;
-    const z = buffers.activations[l + 1]!;
+    // z lands in saved (the output buffer itself unless z is kept); the activation writes the output
+    const z = l < last ? buffers.saved[l + 1]! : buffers.activations[l + 1]!;
     kernels.denseForward(z, buffers.activations[l]!, layer.w, layer.b, rows, inputs, outputs);
-    if (l < last) kernels.activationForward(shape.activation, z, rows * outputs);
+    if (l < last) kernels.activationForward(shape.activation, buffers.activations[l + 1]!, z, rows * outputs, parameter);
   }
   return buffers.activations[last + 1]!;
 }
@@ -87,6 +98,7 @@ export function forwardBackward<F extends Floats>(
 ): number {
   const logits = forwardHidden(kernels, shape, params, buffers, rows);
   const outputs = shape.sizes[shape.sizes.length - 1]!;
+  const parameter = activationParameter(shape);
   // At the output, dZ = A − Y for all three loss pairings.
   let dz = buffers.gradA;
   let spare = buffers.gradB;
@@ -98,9 +110,9 @@ export function forwardBackward<F extends Floats>(
     // dW += dZᵀ·A_prev, db += Σ dZ (divided by the batch size once, after all shards are summed)
     kernels.denseBackwardParams(grads[l]!.w, grads[l]!.b, dz, aPrev, rows, inputs, layerOutputs, accumulate);
     if (l === 0) break; // no gradient is needed for the input data
-    // dA_prev = dZ·W, then dZ_prev = dA_prev ⊙ σ′ (σ′ from the stored activation)
+    // dA_prev = dZ·W, then dZ_prev = dA_prev ⊙ σ′ (σ′ from the stored a or z)
     kernels.denseBackwardInput(spare, dz, params[l]!.w, rows, inputs, layerOutputs);
-    kernels.activationBackward(shape.activation, spare, aPrev, rows * inputs);
+    kernels.activationBackward(shape.activation, spare, buffers.saved[l]!, rows * inputs, parameter);
     const used = dz;
     dz = spare;
     spare = used;

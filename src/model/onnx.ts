@@ -3,9 +3,9 @@
 //
 //   input [batch, features]
 //   → Sub(offset) → Mul(scale)                      only for a model trained with --normalize
-//   → Gemm(W, b, transB=1) → Relu|Sigmoid|Tanh      each hidden layer
+//   → Gemm(W, b, transB=1) → activation             each hidden layer (its nodes: ACTIVATIONS in math/ops.ts)
 //   → Gemm(W, b, transB=1)                          the output layer
-//   → Sigmoid (bce) | Softmax(axis=1) (cross-entropy) | nothing (mse)
+//   → Sigmoid (bce) | Softmax(axis=1) (cross-entropy) | nothing (mse)   (LOSSES in math/ops.ts)
 //   → probabilities [batch, outputs]  (or output, for mse)
 //
 // Weights are stored [outputs, inputs] as nn.Linear stores them (hence transB=1), under the same
@@ -16,9 +16,9 @@
 // gradpool's (x − offset)·scale, and two element-wise ops cost nothing next to a Gemm. The
 // metadata_props repeat the safetensors metadata (labels, normalization, … as JSON strings).
 import type { Normalization } from '../data/normalize.js';
-import type { HiddenActivation, LossKind } from '../math/kernels.js';
+import { ACTIVATIONS, LOSSES, type LossKind, type LossOp, type OnnxGraphBuilder } from '../math/ops.js';
 import { ProtoWriter, float32LittleEndian } from '../io/protobuf.js';
-import type { LayerViews, NetworkShape } from './layout.js';
+import { activationParameter, type LayerViews, type NetworkShape } from './layout.js';
 import type { ModelExtras } from './file.js';
 import { describeModel, tensorNames } from './safetensors.js';
 
@@ -40,7 +40,8 @@ const OPSET_ID = { domain: 1, version: 2 } as const;
 const ENTRY = { key: 1, value: 2 } as const;
 const GRAPH = { node: 1, name: 2, initializer: 5, docString: 10, input: 11, output: 12 } as const;
 const NODE = { input: 1, output: 2, name: 3, opType: 4, attribute: 5 } as const;
-const ATTRIBUTE = { name: 1, i: 3, type: 20 } as const;
+const ATTRIBUTE = { name: 1, f: 2, i: 3, type: 20 } as const;
+const ATTRIBUTE_TYPE_FLOAT = 1;
 const ATTRIBUTE_TYPE_INT = 2;
 const TENSOR = { dims: 1, dataType: 2, name: 8, rawData: 9 } as const;
 const TENSOR_FLOAT = 1;
@@ -49,8 +50,6 @@ const TYPE = { tensorType: 1 } as const;
 const TENSOR_TYPE = { elemType: 1, shape: 2 } as const;
 const SHAPE = { dim: 1 } as const;
 const DIMENSION = { dimValue: 1, dimParam: 2 } as const;
-
-const ACTIVATION_OP: Record<HiddenActivation, string> = { relu: 'Relu', sigmoid: 'Sigmoid', tanh: 'Tanh' };
 
 /**
  * The input is the feature vector as gradpool's first layer sees it before normalization: for a CSV
@@ -71,7 +70,36 @@ export function serializeOnnx(shape: NetworkShape, layers: readonly LayerViews[]
     graph.message(GRAPH.node, node('Mul', 'normalize.mul', ['normalize.centered', 'normalize.scale'], ['normalized']));
     current = 'normalized';
   }
+  /**
+   * Writes the nodes a registry lowering asks for. A lowering of one node names it `prefix`, of more
+   * `prefix.k.op`; the last node's output is `output` when given (the graph's output).
+   */
+  const lower = (prefix: string, build: (g: OnnxGraphBuilder) => string, output?: string): string => {
+    const pending: { op: string; inputs: readonly string[]; name: string; floats: Readonly<Record<string, number>>; ints: Readonly<Record<string, number>> }[] = [];
+    const builder: OnnxGraphBuilder = {
+      node(op, inputs, floats = {}, ints = {}) {
+        const name = `${prefix}#${pending.length}`;
+        pending.push({ op, inputs, name, floats, ints });
+        return name;
+      },
+      constant(value) {
+        const name = `${prefix}.constant${initializers.length}`;
+        initializers.push(tensor(name, [1], Float32Array.of(value)));
+        return name;
+      },
+    };
+    const result = build(builder);
+    const rename = (name: string): string => {
+      const k = pending.findIndex((p) => p.name === name);
+      if (k < 0) return name;
+      if (name === result && output) return output;
+      return pending.length === 1 ? prefix : `${prefix}.${k}.${pending[k]!.op.toLowerCase()}`;
+    };
+    for (const p of pending) graph.message(GRAPH.node, node(p.op, rename(p.name), p.inputs.map(rename), [rename(p.name)], p.ints, p.floats));
+    return rename(result);
+  };
   const last = layers.length - 1;
+  const parameter = activationParameter(shape);
   layers.forEach((layer, l) => {
     const names = tensorNames(l);
     const [inputs, units] = [shape.sizes[l]!, shape.sizes[l + 1]!];
@@ -79,11 +107,7 @@ export function serializeOnnx(shape: NetworkShape, layers: readonly LayerViews[]
     const linear = l === last && shape.loss === 'mse' && !extras.targetScaling ? outputName : `${2 * l}.linear`;
     graph.message(GRAPH.node, node('Gemm', `${2 * l}.gemm`, [current, names.weight, names.bias], [linear], { transB: 1 }));
     current = linear;
-    if (l < last) {
-      const activated = `${2 * l + 1}.${shape.activation}`;
-      graph.message(GRAPH.node, node(ACTIVATION_OP[shape.activation], activated, [current], [activated]));
-      current = activated;
-    }
+    if (l < last) current = lower(`${2 * l + 1}.${shape.activation}`, (g) => ACTIVATIONS[shape.activation].onnx(g, current, parameter));
   });
   if (shape.loss === 'mse' && extras.targetScaling) {
     // Trained on (y − offset) · scale: back to the target's units, as Model.predict answers.
@@ -92,8 +116,8 @@ export function serializeOnnx(shape: NetworkShape, layers: readonly LayerViews[]
     graph.message(GRAPH.node, node('Div', 'target.div', [current, 'target.scale'], ['target.unscaled']));
     graph.message(GRAPH.node, node('Add', 'target.add', ['target.unscaled', 'target.offset'], [outputName]));
   }
-  if (shape.loss === 'bce') graph.message(GRAPH.node, node('Sigmoid', 'output.sigmoid', [current], [outputName]));
-  if (shape.loss === 'cross-entropy') graph.message(GRAPH.node, node('Softmax', 'output.softmax', [current], [outputName], { axis: 1 }));
+  const outputOp = (LOSSES[shape.loss] as LossOp).onnx;
+  if (outputOp) lower('output', (g) => outputOp(g, current), outputName);
 
   for (const initializer of initializers) graph.message(GRAPH.initializer, initializer);
   graph.string(GRAPH.docString, graphDescription(shape, labels, normalization));
@@ -127,13 +151,16 @@ function tensor(name: string, dims: readonly number[], values: Float32Array): Pr
   return t.varint(TENSOR.dataType, TENSOR_FLOAT).string(TENSOR.name, name).bytes(TENSOR.rawData, float32LittleEndian(values));
 }
 
-function node(opType: string, name: string, inputs: readonly string[], outputs: readonly string[], intAttributes: Record<string, number> = {}): ProtoWriter {
+function node(opType: string, name: string, inputs: readonly string[], outputs: readonly string[], intAttributes: Record<string, number> = {}, floatAttributes: Readonly<Record<string, number>> = {}): ProtoWriter {
   const n = new ProtoWriter();
   for (const input of inputs) n.string(NODE.input, input);
   for (const output of outputs) n.string(NODE.output, output);
   n.string(NODE.name, name).string(NODE.opType, opType);
   for (const [key, value] of Object.entries(intAttributes)) {
     n.message(NODE.attribute, new ProtoWriter().string(ATTRIBUTE.name, key).varint(ATTRIBUTE.i, value).varint(ATTRIBUTE.type, ATTRIBUTE_TYPE_INT));
+  }
+  for (const [key, value] of Object.entries(floatAttributes)) {
+    n.message(NODE.attribute, new ProtoWriter().string(ATTRIBUTE.name, key).float(ATTRIBUTE.f, value).varint(ATTRIBUTE.type, ATTRIBUTE_TYPE_FLOAT));
   }
   return n;
 }

@@ -6,9 +6,9 @@
 import { NORMALIZATIONS, type Normalization, type TargetScaling } from '../data/normalize.js';
 import { parseSchema, schemaToJson, type Schema } from '../data/schema.js';
 import { InputError, describeValue } from '../errors.js';
-import { HIDDEN_ACTIVATIONS, LOSS_KINDS, type HiddenActivation, type LossKind } from '../math/kernels.js';
-import { MODEL_FORMAT, MODEL_VERSION, parseTargetScaling, type ModelContents, type ModelExtras } from './file.js';
-import { layerViews, parameterCount, parameterLayout, type LayerViews, type NetworkShape } from './layout.js';
+import { HIDDEN_ACTIVATIONS, LOSS_KINDS, type HiddenActivation, type LossKind } from '../math/ops.js';
+import { MODEL_FORMAT, MODEL_VERSION, parseLeakySlope, parseTargetScaling, type ModelContents, type ModelExtras } from './file.js';
+import { activationParameter, layerViews, parameterCount, parameterLayout, type LayerViews, type NetworkShape } from './layout.js';
 
 const LENGTH_BYTES = 8;
 const FLOAT_BYTES = 4;
@@ -16,8 +16,8 @@ const FLOAT_BYTES = 4;
 const MAX_HEADER_BYTES = 100_000_000;
 const METADATA_KEY = '__metadata__';
 const METADATA_KEYS = ['format', 'version', 'sizes', 'activation', 'loss', 'labels', 'normalization'] as const;
-/** Present only in models that have them (trained on a CSV file; regression). */
-const OPTIONAL_METADATA_KEYS = ['schema', 'targetScaling'] as const;
+/** Present only in models that have them (trained on a CSV file; regression; leaky-relu). */
+const OPTIONAL_METADATA_KEYS = ['schema', 'targetScaling', 'leakySlope'] as const;
 
 type Metadata = Record<(typeof METADATA_KEYS)[number], string>;
 
@@ -44,6 +44,7 @@ export function describeModel(shape: NetworkShape, labels: readonly string[] | n
     normalization: JSON.stringify(normalization ? { kind: normalization.kind, offset: Array.from(normalization.offset), scale: Array.from(normalization.scale) } : null),
     ...(extras.schema ? { schema: JSON.stringify(schemaToJson(extras.schema)) } : {}),
     ...(extras.targetScaling ? { targetScaling: JSON.stringify({ offset: extras.targetScaling.offset, scale: extras.targetScaling.scale }) } : {}),
+    ...(shape.activation === 'leaky-relu' ? { leakySlope: String(activationParameter(shape)) } : {}),
   };
   return metadata;
 }
@@ -104,7 +105,7 @@ export function parseSafetensors(bytes: Uint8Array, source: string): ModelConten
   const dataLength = bytes.length - dataStart;
 
   const metadata = parseMetadata(header[METADATA_KEY], fail);
-  const shape: NetworkShape = { sizes: metadata.sizes, activation: metadata.activation, loss: metadata.loss };
+  const shape: NetworkShape = { sizes: metadata.sizes, activation: metadata.activation, loss: metadata.loss, ...metadata.leakySlope };
   // Check the claim against the bytes present before allocating for it: a tiny file must not be
   // able to ask for gigabytes.
   const needed = parameterCount(shape) * 4;
@@ -148,6 +149,7 @@ interface ParsedMetadata {
   normalization: Normalization | null;
   schema: Schema | null;
   targetScaling: TargetScaling | null;
+  leakySlope: { leakySlope?: number };
 }
 
 function parseMetadata(value: unknown, fail: (what: string) => never): ParsedMetadata {
@@ -178,7 +180,8 @@ function parseMetadata(value: unknown, fail: (what: string) => never): ParsedMet
   const prefixed = (what: string): never => fail(`${METADATA_KEY}.${what}`);
   const schema = typeof metadata.schema === 'string' ? parseSchema(parseJsonField(metadata.schema, 'schema', fail), (sizes as number[])[0]!, prefixed) : null;
   const targetScaling = typeof metadata.targetScaling === 'string' ? parseTargetScaling(parseJsonField(metadata.targetScaling, 'targetScaling', fail), m.loss as LossKind, prefixed) : null;
-  return { sizes: sizes as number[], activation: m.activation as HiddenActivation, loss: m.loss as LossKind, labels: names, normalization, schema, targetScaling };
+  const leakySlope = typeof metadata.leakySlope === 'string' ? parseLeakySlope(parseJsonField(metadata.leakySlope, 'leakySlope', fail), m.activation as HiddenActivation, prefixed) : {};
+  return { sizes: sizes as number[], activation: m.activation as HiddenActivation, loss: m.loss as LossKind, labels: names, normalization, schema, targetScaling, leakySlope };
 }
 
 function parseNormalization(value: unknown, features: number, fail: (what: string) => never): Normalization | null {

@@ -109,12 +109,12 @@ napi_value DenseBackwardParams(napi_env env, napi_callback_info info) {
   Arena* arena;
   float *dw, *db, *dz, *a;
   size_t rows, inputs, outputs;
-  bool accumulate = false;
+  int accumulate = 0;  // 0 or 1, as the wasm module takes it (one adapter serves both)
   if (!arguments(env, info, argv, &arena) || !to_floats(env, argv[0], arena, &dw) || !to_floats(env, argv[1], arena, &db) ||
       !to_floats(env, argv[2], arena, &dz) || !to_floats(env, argv[3], arena, &a) || !to_size(env, argv[4], &rows) ||
-      !to_size(env, argv[5], &inputs) || !to_size(env, argv[6], &outputs) || napi_get_value_bool(env, argv[7], &accumulate) != napi_ok)
+      !to_size(env, argv[5], &inputs) || !to_size(env, argv[6], &outputs) || !to_int(env, argv[7], &accumulate))
     return nullptr;
-  arena->kernels->denseBackwardParams(dw, db, dz, a, rows, inputs, outputs, accumulate);
+  arena->kernels->denseBackwardParams(dw, db, dz, a, rows, inputs, outputs, accumulate != 0);
   return nullptr;
 }
 
@@ -131,29 +131,30 @@ napi_value DenseBackwardInput(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-napi_value ActivationForward(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
+/** Both activation kernels take (kind, two float offsets, count, parameter). */
+struct ActivationArgs {
   Arena* arena;
   int kind;
-  float* values;
+  float *x, *y;
   size_t count;
-  if (!arguments(env, info, argv, &arena) || !to_int(env, argv[0], &kind) || !to_floats(env, argv[1], arena, &values) ||
-      !to_size(env, argv[2], &count))
-    return nullptr;
-  arena->kernels->activationForward(kind, values, count);
+  double parameter;
+};
+
+bool activation_args(napi_env env, napi_callback_info info, ActivationArgs* args) {
+  napi_value argv[5];
+  return arguments(env, info, argv, &args->arena) && to_int(env, argv[0], &args->kind) && to_floats(env, argv[1], args->arena, &args->x) &&
+         to_floats(env, argv[2], args->arena, &args->y) && to_size(env, argv[3], &args->count) && to_double(env, argv[4], &args->parameter);
+}
+
+napi_value ActivationForward(napi_env env, napi_callback_info info) {
+  ActivationArgs c;  // x: out, y: z
+  if (activation_args(env, info, &c)) c.arena->kernels->activationForward(c.kind, c.x, c.y, c.count, c.parameter);
   return nullptr;
 }
 
 napi_value ActivationBackward(napi_env env, napi_callback_info info) {
-  napi_value argv[4];
-  Arena* arena;
-  int kind;
-  float *grad, *a;
-  size_t count;
-  if (!arguments(env, info, argv, &arena) || !to_int(env, argv[0], &kind) || !to_floats(env, argv[1], arena, &grad) ||
-      !to_floats(env, argv[2], arena, &a) || !to_size(env, argv[3], &count))
-    return nullptr;
-  arena->kernels->activationBackward(kind, grad, a, count);
+  ActivationArgs c;  // x: grad, y: saved
+  if (activation_args(env, info, &c)) c.arena->kernels->activationBackward(c.kind, c.x, c.y, c.count, c.parameter);
   return nullptr;
 }
 
@@ -184,46 +185,20 @@ napi_value AddInto(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-napi_value SgdUpdate(napi_env env, napi_callback_info info) {
-  napi_value argv[5];
+napi_value OptimizerUpdate(napi_env env, napi_callback_info info) {
+  napi_value argv[14];
   Arena* arena;
-  float *w, *g;
-  size_t count;
-  double lrMean, lrDecay;
-  if (!arguments(env, info, argv, &arena) || !to_floats(env, argv[0], arena, &w) || !to_floats(env, argv[1], arena, &g) ||
-      !to_size(env, argv[2], &count) || !to_double(env, argv[3], &lrMean) || !to_double(env, argv[4], &lrDecay))
-    return nullptr;
-  arena->kernels->sgdUpdate(w, g, count, lrMean, lrDecay);
-  return nullptr;
-}
-
-napi_value MomentumUpdate(napi_env env, napi_callback_info info) {
-  napi_value argv[8];
-  Arena* arena;
-  float *w, *g, *velocity;
-  size_t count;
-  double lr, invBatch, decay, momentum;
-  if (!arguments(env, info, argv, &arena) || !to_floats(env, argv[0], arena, &w) || !to_floats(env, argv[1], arena, &g) ||
-      !to_floats(env, argv[2], arena, &velocity) || !to_size(env, argv[3], &count) || !to_double(env, argv[4], &lr) ||
-      !to_double(env, argv[5], &invBatch) || !to_double(env, argv[6], &decay) || !to_double(env, argv[7], &momentum))
-    return nullptr;
-  arena->kernels->momentumUpdate(w, g, velocity, count, lr, invBatch, decay, momentum);
-  return nullptr;
-}
-
-napi_value AdamUpdate(napi_env env, napi_callback_info info) {
-  napi_value argv[13];
-  Arena* arena;
+  int kind;
   float *w, *g, *first, *second;
   size_t count;
-  double lr, invBatch, decay, beta1, beta2, epsilon, correction1, correction2;
-  if (!arguments(env, info, argv, &arena) || !to_floats(env, argv[0], arena, &w) || !to_floats(env, argv[1], arena, &g) ||
-      !to_floats(env, argv[2], arena, &first) || !to_floats(env, argv[3], arena, &second) || !to_size(env, argv[4], &count) ||
-      !to_double(env, argv[5], &lr) || !to_double(env, argv[6], &invBatch) || !to_double(env, argv[7], &decay) ||
-      !to_double(env, argv[8], &beta1) || !to_double(env, argv[9], &beta2) || !to_double(env, argv[10], &epsilon) ||
-      !to_double(env, argv[11], &correction1) || !to_double(env, argv[12], &correction2))
+  double h[8];
+  if (!arguments(env, info, argv, &arena) || !to_int(env, argv[0], &kind) || !to_floats(env, argv[1], arena, &w) ||
+      !to_floats(env, argv[2], arena, &g) || !to_floats(env, argv[3], arena, &first) || !to_floats(env, argv[4], arena, &second) ||
+      !to_size(env, argv[5], &count))
     return nullptr;
-  arena->kernels->adamUpdate(w, g, first, second, count, lr, invBatch, decay, beta1, beta2, epsilon, correction1, correction2);
+  for (int i = 0; i < 8; i++)
+    if (!to_double(env, argv[6 + i], &h[i])) return nullptr;
+  arena->kernels->optimizerUpdate(kind, w, g, first, second, count, h);
   return nullptr;
 }
 
@@ -299,9 +274,7 @@ napi_value Attach(napi_env env, napi_callback_info info) {
       {"activationBackward", nullptr, ActivationBackward, nullptr, nullptr, nullptr, napi_enumerable, arena},
       {"outputLoss", nullptr, OutputLoss, nullptr, nullptr, nullptr, napi_enumerable, arena},
       {"addInto", nullptr, AddInto, nullptr, nullptr, nullptr, napi_enumerable, arena},
-      {"sgdUpdate", nullptr, SgdUpdate, nullptr, nullptr, nullptr, napi_enumerable, arena},
-      {"momentumUpdate", nullptr, MomentumUpdate, nullptr, nullptr, nullptr, napi_enumerable, arena},
-      {"adamUpdate", nullptr, AdamUpdate, nullptr, nullptr, nullptr, napi_enumerable, arena},
+      {"optimizerUpdate", nullptr, OptimizerUpdate, nullptr, nullptr, nullptr, napi_enumerable, arena},
   };
   if (napi_define_properties(env, result, sizeof properties / sizeof properties[0], properties) != napi_ok) return nullptr;
   return result;

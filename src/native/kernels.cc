@@ -336,7 +336,8 @@ void dense_backward_input(float* da, const float* dz, const float* w, size_t row
 }
 
 // ---------------------------------------------------------------------------------------------
-// hidden activations (kind: 0 = relu, 1 = sigmoid, 2 = tanh), in the reference's f64 arithmetic
+// hidden activations, switched on the registry's codes (src/math/ops.ts; test/op-registry.test.ts
+// checks each `case N:  // name` below against it), in the reference's f64 arithmetic
 
 inline double sigmoid(double x) {
   // branching keeps exp's argument ≤ 0, so it never overflows
@@ -345,42 +346,65 @@ inline double sigmoid(double x) {
   return e / (1 + e);
 }
 
-void activation_forward(int kind, float* values, size_t count) {
+constexpr double GELU_SCALE = 0.7978845608028654;  // √(2/π), as Math.sqrt(2 / Math.PI)
+constexpr double GELU_CUBIC = 0.044715;
+
+// out may be z (in place): no restrict
+void activation_forward(int kind, float* out, const float* z, size_t count, double parameter) {
   switch (kind) {
-    case 0:
-      for (size_t i = 0; i < count; i++) values[i] = values[i] > 0.0f ? values[i] : 0.0f;  // NaN, −0 → +0
+    case 0:  // relu
+      for (size_t i = 0; i < count; i++) out[i] = z[i] > 0.0f ? z[i] : 0.0f;  // NaN, −0 → +0
       return;
-    case 1:
-      for (size_t i = 0; i < count; i++) values[i] = (float)sigmoid(values[i]);
+    case 1:  // sigmoid
+      for (size_t i = 0; i < count; i++) out[i] = (float)sigmoid(z[i]);
       return;
-    case 2:
-      for (size_t i = 0; i < count; i++) values[i] = (float)tanh((double)values[i]);
+    case 2:  // tanh
+      for (size_t i = 0; i < count; i++) out[i] = (float)tanh((double)z[i]);
+      return;
+    case 3:  // leaky-relu
+      for (size_t i = 0; i < count; i++) out[i] = z[i] > 0.0f ? z[i] : (float)((double)z[i] * parameter);
+      return;
+    case 4:  // gelu
+      for (size_t i = 0; i < count; i++) {
+        const double x = z[i];
+        out[i] = (float)(0.5 * x * (1 + tanh(GELU_SCALE * (x + GELU_CUBIC * x * x * x))));
+      }
       return;
   }
 }
 
-void activation_backward(int kind, float* grad, const float* a, size_t count) {
+void activation_backward(int kind, float* grad, const float* saved, size_t count, double parameter) {
   switch (kind) {
-    case 0:  // relu′ = 1 where a > 0
-      for (size_t i = 0; i < count; i++) grad[i] = a[i] > 0.0f ? grad[i] : 0.0f;
+    case 0:  // relu: 1 where a > 0
+      for (size_t i = 0; i < count; i++) grad[i] = saved[i] > 0.0f ? grad[i] : 0.0f;
       return;
-    case 1:  // σ′ = a(1 − a)
+    case 1:  // sigmoid: a(1 − a)
       for (size_t i = 0; i < count; i++) {
-        const double ai = a[i];
+        const double ai = saved[i];
         grad[i] = (float)((double)grad[i] * ai * (1 - ai));
       }
       return;
-    case 2:  // tanh′ = 1 − a²
+    case 2:  // tanh: 1 − a²
       for (size_t i = 0; i < count; i++) {
-        const double ai = a[i];
+        const double ai = saved[i];
         grad[i] = (float)((double)grad[i] * (1 - ai * ai));
+      }
+      return;
+    case 3:  // leaky-relu: 1 where a > 0, else the slope
+      for (size_t i = 0; i < count; i++) grad[i] = saved[i] > 0.0f ? grad[i] : (float)((double)grad[i] * parameter);
+      return;
+    case 4:  // gelu, from z
+      for (size_t i = 0; i < count; i++) {
+        const double x = saved[i];
+        const double t = tanh(GELU_SCALE * (x + GELU_CUBIC * x * x * x));
+        grad[i] = (float)((double)grad[i] * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * GELU_SCALE * (1 + 3 * GELU_CUBIC * x * x)));
       }
       return;
   }
 }
 
 // ---------------------------------------------------------------------------------------------
-// output layer + loss (kind: 0 = bce, 1 = cross-entropy, 2 = mse), f64 exactly as the reference:
+// output layer + loss (kind: the registry code), f64 exactly as the reference:
 // out ← output activation in place, dz = out − y, returns Σ loss.
 
 // One function per loss, each with its own running total: in a function that also calls exp and log,
@@ -435,9 +459,12 @@ __attribute__((noinline)) double mse_loss(const float* out, float* dz, const flo
 
 double output_loss(int kind, float* out, float* dz, const float* y, size_t rows, size_t outputs) {
   switch (kind) {
-    case 0: return bce_loss(out, dz, y, rows * outputs);
-    case 1: return cross_entropy_loss(out, dz, y, rows, outputs);
-    case 2: return mse_loss(out, dz, y, rows * outputs);
+    case 0:  // bce
+      return bce_loss(out, dz, y, rows * outputs);
+    case 1:  // cross-entropy
+      return cross_entropy_loss(out, dz, y, rows, outputs);
+    case 2:  // mse
+      return mse_loss(out, dz, y, rows * outputs);
   }
   return 0;
 }
@@ -456,8 +483,8 @@ void sgd_update(float* __restrict w, const float* __restrict g, size_t count, do
   for (size_t i = 0; i < count; i++) w[i] = w[i] * keep - g[i] * mean;
 }
 
-void momentum_update(float* __restrict w, const float* __restrict g, float* __restrict velocity, size_t count, double lr, double invBatch,
-                     double decay, double momentum) {
+void momentum_update(float* __restrict w, const float* __restrict g, float* __restrict velocity, size_t count, const double* h) {
+  const double lr = h[0], invBatch = h[1], decay = h[2], momentum = h[3];
   for (size_t i = 0; i < count; i++) {
     const double wi = w[i];
     const double v = momentum * velocity[i] + g[i] * invBatch + decay * wi;
@@ -466,16 +493,47 @@ void momentum_update(float* __restrict w, const float* __restrict g, float* __re
   }
 }
 
-void adam_update(float* __restrict w, const float* __restrict g, float* __restrict first, float* __restrict second, size_t count, double lr,
-                 double invBatch, double decay, double beta1, double beta2, double epsilon, double correction1, double correction2) {
+/** adam (decoupled = false: λ·w joins the gradient) and adamw (decoupled: w·(1 − lr·λ) first) */
+void adam_update(float* __restrict w, const float* __restrict g, float* __restrict first, float* __restrict second, size_t count, const double* h,
+                 bool decoupled) {
+  const double lr = h[0], invBatch = h[1], decay = h[2], beta1 = h[3], beta2 = h[4], epsilon = h[5], correction1 = h[6], correction2 = h[7];
+  const double coupled = decoupled ? 0 : decay;
+  const double keep = decoupled ? 1 - lr * decay : 1;
   for (size_t i = 0; i < count; i++) {
     const double wi = w[i];
-    const double gi = g[i] * invBatch + decay * wi;
+    const double gi = g[i] * invBatch + coupled * wi;
     const double m = beta1 * first[i] + (1 - beta1) * gi;
     const double s = beta2 * second[i] + (1 - beta2) * gi * gi;
     first[i] = (float)m;
     second[i] = (float)s;
-    w[i] = (float)(wi - (lr * (m / correction1)) / (sqrt(s / correction2) + epsilon));
+    w[i] = (float)(wi * keep - (lr * (m / correction1)) / (sqrt(s / correction2) + epsilon));
+  }
+}
+
+void rmsprop_update(float* __restrict w, const float* __restrict g, float* __restrict square, size_t count, const double* h) {
+  const double lr = h[0], invBatch = h[1], decay = h[2], alpha = h[3], epsilon = h[4];
+  for (size_t i = 0; i < count; i++) {
+    const double wi = w[i];
+    const double gi = g[i] * invBatch + decay * wi;
+    const double s = alpha * square[i] + (1 - alpha) * gi * gi;
+    square[i] = (float)s;
+    w[i] = (float)(wi - (lr * gi) / (sqrt(s) + epsilon));
+  }
+}
+
+// switched on the registry's codes; a state buffer the rule does not keep may alias w and is not touched
+void optimizer_update(int kind, float* w, const float* g, float* first, float* second, size_t count, const double* h) {
+  switch (kind) {
+    case 0:  // sgd
+      return sgd_update(w, g, count, h[0], h[1]);
+    case 1:  // momentum
+      return momentum_update(w, g, first, count, h);
+    case 2:  // adam
+      return adam_update(w, g, first, second, count, h, false);
+    case 3:  // adamw
+      return adam_update(w, g, first, second, count, h, true);
+    case 4:  // rmsprop
+      return rmsprop_update(w, g, first, count, h);
   }
 }
 
@@ -493,9 +551,7 @@ const KernelTable GRADPOOL_TABLE = {
     activation_backward,
     output_loss,
     add_into,
-    sgd_update,
-    momentum_update,
-    adam_update,
+    optimizer_update,
 };
 
 }  // namespace gradpool

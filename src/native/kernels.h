@@ -18,14 +18,14 @@ struct KernelTable {
   void (*denseBackwardParams)(float* dw, float* db, const float* dz, const float* a, size_t rows, size_t inputs, size_t outputs, bool accumulate);
   /** da[rows×inputs] = dz[rows×outputs] · w */
   void (*denseBackwardInput)(float* da, const float* dz, const float* w, size_t rows, size_t inputs, size_t outputs);
-  void (*activationForward)(int kind, float* values, size_t count);
-  void (*activationBackward)(int kind, float* grad, const float* a, size_t count);
+  /** out ← act(z), out may be z; kind: the registry code (src/math/ops.ts), parameter: leaky-relu's slope */
+  void (*activationForward)(int kind, float* out, const float* z, size_t count, double parameter);
+  /** grad ← grad ⊙ act′ from saved (a or z, as the registry's backwardFrom says) */
+  void (*activationBackward)(int kind, float* grad, const float* saved, size_t count, double parameter);
   double (*outputLoss)(int kind, float* out, float* dz, const float* y, size_t rows, size_t outputs);
   void (*addInto)(float* into, const float* add, size_t count);
-  void (*sgdUpdate)(float* w, const float* g, size_t count, double lrMean, double lrDecay);
-  void (*momentumUpdate)(float* w, const float* g, float* velocity, size_t count, double lr, double invBatch, double decay, double momentum);
-  void (*adamUpdate)(float* w, const float* g, float* first, float* second, size_t count, double lr, double invBatch, double decay,
-                     double beta1, double beta2, double epsilon, double correction1, double correction2);
+  /** One optimizer step; kind: the registry code, h: its 8 coefficients (OPTIMIZERS_BY_NAME in src/math/ops.ts) */
+  void (*optimizerUpdate)(int kind, float* w, const float* g, float* first, float* second, size_t count, const double* h);
 };
 
 extern const KernelTable kernels_generic;

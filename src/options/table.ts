@@ -6,8 +6,7 @@ import { MODES } from '../data/batches.js';
 import { BUILTIN_NAMES } from '../data/builtin.js';
 import { NORMALIZE_CHOICES } from '../data/normalize.js';
 import { MISSING_POLICIES } from '../data/schema.js';
-import { HIDDEN_ACTIVATIONS, LOSS_KINDS } from '../math/kernels.js';
-import { OPTIMIZERS } from '../optim/optimizers.js';
+import { HIDDEN_ACTIVATIONS, HYPER_PARAMETERS, LOSS_KINDS, OPTIMIZERS, hyperUsers, type HyperName } from '../math/ops.js';
 import { SCHEDULES, STEP_EVERY_EPOCHS } from '../optim/schedule.js';
 import { KERNEL_OPTIONS } from '../parallel/kernel-set.js';
 import { MAX_LAYER_SIZE } from '../model/layout.js';
@@ -19,6 +18,12 @@ import { choice, column, columns, dataSource, pathOr, flag, integer, names, path
 const DATA = ['train', 'evaluate', 'predict', 'compare-modes'] as const;
 const TRAINING = ['train', 'compare-modes'] as const;
 const MEASURED = ['train', 'compare-modes', 'bench'] as const;
+
+/** An optimizer's or activation's hyper-parameter, as the op registry (math/ops.ts) declares it. */
+function hyper(name: HyperName) {
+  const { default: value, help, ...range } = HYPER_PARAMETERS[name];
+  return real(value, { ...range, commands: TRAINING, fingerprint: true, help: `${hyperUsers(name).join(', ')}: ${help}` });
+}
 
 /** The most threads we accept: far beyond any useful count, but not a typo's worth of workers. */
 export function maxThreads(): number {
@@ -49,19 +54,21 @@ export const OPTIONS = {
 
   // ---- the network and how it learns ----
   layers: sizes([64, 64], { max: MAX_LAYER_SIZE, example: '128,64', commands: MEASURED, defaultIn: { bench: undefined }, fingerprint: true, help: { train: 'hidden layer sizes', bench: 'measure this network (784 inputs, 10 classes) instead of the standard workloads' } }),
-  activation: choice(HIDDEN_ACTIVATIONS, 'relu', { commands: MEASURED, fingerprint: true, help: 'hidden activation' }),
+  activation: choice(HIDDEN_ACTIVATIONS, 'relu', { commands: MEASURED, fingerprint: true, help: 'hidden activation (gelu: the tanh approximation)' }),
+  leakySlope: hyper('leakySlope'),
   loss: choice(['auto', ...LOSS_KINDS], 'auto', { commands: TRAINING, fingerprint: true, help: 'auto: 2 classes → bce, more → cross-entropy; a CSV label of numbers with fractions or more than 50 distinct values → mse' }),
   mode: choice(MODES, 'minibatch', { commands: TRAINING, fingerprint: true, help: 'batch: the whole set per step; sgd: one row per step' }),
   batchSize: integer(64, { min: 1, max: 1 << 24, commands: MEASURED, defaultIn: { bench: undefined }, fingerprint: true, help: { train: 'rows per step in minibatch mode', bench: 'rows per step (default: each workload\'s own; 128 with --layers)' } }),
   // Only the cosine schedule depends on the total epoch count; otherwise a resume may extend a run.
   epochs: integer(30, { min: 1, max: 1e7, commands: MEASURED, defaultIn: { bench: 3 }, fingerprint: (o) => o.lrSchedule === 'cosine', help: 'passes over the training set' }),
   lr: real(0.1, { min: 0, above: true, commands: TRAINING, fingerprint: true, help: 'learning rate' }),
-  optimizer: choice(OPTIMIZERS, 'sgd', { commands: TRAINING, fingerprint: true, help: 'update rule: plain SGD, momentum (--momentum) or adam (--beta1, --beta2, --epsilon)' }),
-  momentum: real(0.9, { min: 0, max: 1, below: true, commands: TRAINING, fingerprint: true, help: 'momentum optimizer: μ' }),
-  beta1: real(0.9, { min: 0, max: 1, below: true, commands: TRAINING, fingerprint: true, help: 'adam: β1' }),
-  beta2: real(0.999, { min: 0, max: 1, below: true, commands: TRAINING, fingerprint: true, help: 'adam: β2' }),
-  epsilon: real(1e-8, { min: 0, above: true, commands: TRAINING, fingerprint: true, help: 'adam: ε' }),
-  weightDecay: real(0, { min: 0, commands: TRAINING, fingerprint: true, help: 'L2 penalty λ (adds λ·w to the gradient)' }),
+  optimizer: choice(OPTIMIZERS, 'sgd', { commands: TRAINING, fingerprint: true, help: 'update rule, as PyTorch writes it: plain SGD, momentum (--momentum), adam and adamw (--beta1, --beta2, --epsilon), rmsprop (--alpha, --epsilon)' }),
+  momentum: hyper('momentum'),
+  beta1: hyper('beta1'),
+  beta2: hyper('beta2'),
+  alpha: hyper('alpha'),
+  epsilon: hyper('epsilon'),
+  weightDecay: hyper('weightDecay'),
   lrSchedule: choice(SCHEDULES, 'constant', { commands: TRAINING, fingerprint: true, help: `step: halve every ${STEP_EVERY_EPOCHS} epochs; cosine: decay to 0 over the run` }),
   normalize: choice(NORMALIZE_CHOICES, 'auto', { commands: TRAINING, fingerprint: true, help: 'feature scaling fitted on the training rows, saved in the model (auto: standard for CSV number columns, none for one-hot columns, IDX pixels and builtin sets)' }),
   valSplit: real(0, { min: 0, max: 1, below: true, commands: TRAINING, fingerprint: true, help: 'fraction of the rows held out for validation (seeded)' }),

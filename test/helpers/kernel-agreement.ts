@@ -6,7 +6,8 @@ import test from 'ava';
 import type { ExecutionContext } from 'ava';
 import seedrandom from 'seedrandom';
 import { HIDDEN_ACTIVATIONS, LOSS_KINDS, referenceKernels } from '../../src/math/kernels.js';
-import type { HiddenActivation, Kernels, LossKind } from '../../src/math/kernels.js';
+import type { Kernels, LossKind } from '../../src/math/kernels.js';
+import { ACTIVATIONS, OPTIMIZERS, OPTIMIZERS_BY_NAME, UPDATE_COEFFICIENTS } from '../../src/math/ops.js';
 
 // One shared memory as the trainer makes it; the first MiB belongs to the wasm module.
 export const PAGES = 300;
@@ -309,35 +310,49 @@ export function registerAgreementTests(label: string, kernels: Kernels): void {
     t.deepEqual([...da!], new Array(12).fill(0));
   });
 
+  // leaky-relu's slope; the others ignore the parameter
+  const PARAMETER = 0.1;
   for (const activation of HIDDEN_ACTIVATIONS) {
-    test(`${label} ${activation} forward matches the reference elementwise and writes only its values`, (t) => {
+    // relu-like activations are exact comparisons and one product: bit for bit; the others call exp/tanh
+    const exact = activation === 'relu' || activation === 'leaky-relu';
+    test(`${label} ${activation} forward matches the reference elementwise, in place and into another buffer, and writes only its output`, (t) => {
       const rng = seedrandom(`act forward ${activation}`);
       for (const count of [1, 2, 3, 4, 5, 7, 8, 15, 16, 17, 63, 640, 8192, 8195]) {
-        const specs = [output('values', count, activationValue)];
-        for (const top of [-1, 0]) {
-          const placed = place(rng, specs, top);
-          const expected = copy(placed.views[0]!);
-          referenceKernels.activationForward(activation, expected, count);
-          checkWritesOnlyOutputs(t, `${activation} forward ${count}`, specs, placed, () => kernels.activationForward(activation, placed.views[0]!, count));
-          if (activation === 'relu') expectBitwise(t, `relu forward ${count}`, placed.views[0]!, expected);
-          else expectClose(t, `${activation} forward ${count}`, placed.views[0]!, expected, (i) => ulpTolerance(Math.abs(expected[i]!)));
+        for (const inPlace of [true, false]) {
+          const specs = inPlace ? [output('values', count, activationValue)] : [output('out', count), input('z', count, activationValue)];
+          for (const top of inPlace ? [-1, 0] : [-1, 0, 1]) {
+            const placed = place(rng, specs, top);
+            const out = placed.views[0]!;
+            const z = placed.views[inPlace ? 0 : 1]!;
+            const expected = copy(out);
+            referenceKernels.activationForward(activation, expected, inPlace ? expected : copy(z), count, PARAMETER);
+            const what = `${activation} forward ${count}${inPlace ? ' in place' : ''}`;
+            checkWritesOnlyOutputs(t, what, specs, placed, () => kernels.activationForward(activation, out, z, count, PARAMETER));
+            if (exact) expectBitwise(t, what, out, expected);
+            else expectClose(t, what, out, expected, (i) => ulpTolerance(Math.abs(expected[i]!)));
+          }
         }
       }
     });
 
-    test(`${label} ${activation} backward matches the reference bit for bit and writes only the gradient`, (t) => {
+    const fromZ = ACTIVATIONS[activation].backwardFrom === 'z';
+    test(`${label} ${activation} backward (from ${fromZ ? 'z' : 'a'}) matches the reference${fromZ ? ' to an ulp' : ' bit for bit'} and writes only the gradient`, (t) => {
       const rng = seedrandom(`act backward ${activation}`);
       for (const count of [1, 2, 3, 4, 5, 7, 8, 15, 16, 17, 63, 640, 8192, 8195]) {
-        // a is an activation output: relu ≥ 0 (with zeros), sigmoid in (0, 1), tanh in (−1, 1)
-        const aFill = activation === 'relu' ? (r: () => number) => Math.max(0, uniform(r)) : activation === 'sigmoid' ? (r: () => number) => r() : uniform;
-        const specs = [output('grad', count), input('a', count, aFill)];
+        // saved is an activation output (relu ≥ 0 with zeros, sigmoid in (0, 1), tanh in (−1, 1)) or a z
+        const aFill = fromZ ? activationValue : activation === 'relu' ? (r: () => number) => Math.max(0, uniform(r)) : activation === 'sigmoid' ? (r: () => number) => r() : uniform;
+        const specs = [output('grad', count), input('saved', count, aFill)];
         for (const top of [-1, 0, 1]) {
           const placed = place(rng, specs, top);
-          const [grad, a] = placed.views;
+          const [grad, saved] = placed.views;
+          const before = copy(grad!);
           const expected = copy(grad!);
-          referenceKernels.activationBackward(activation, expected, copy(a!), count);
-          checkWritesOnlyOutputs(t, `${activation} backward ${count}`, specs, placed, () => kernels.activationBackward(activation, grad!, a!, count));
-          expectBitwise(t, `${activation} backward ${count}`, grad!, expected);
+          referenceKernels.activationBackward(activation, expected, copy(saved!), count, PARAMETER);
+          const what = `${activation} backward ${count}`;
+          checkWritesOnlyOutputs(t, what, specs, placed, () => kernels.activationBackward(activation, grad!, saved!, count, PARAMETER));
+          // exp/tanh differ by an ulp of f64 between implementations; relative to the incoming gradient
+          if (fromZ) expectClose(t, what, grad!, expected, (i) => ulpTolerance(Math.abs(expected[i]!) + Math.abs(before[i]!)));
+          else expectBitwise(t, what, grad!, expected);
         }
       }
     });
@@ -373,7 +388,7 @@ export function registerAgreementTests(label: string, kernels: Kernels): void {
     const rng = seedrandom('refuse');
     const { views: [z, a, w, b] } = place(rng, DENSE.forward.specs(2, 3, 4), -1);
     t.throws(() => kernels.denseForward(new Float32Array(8), a!, w!, b!, 2, 3, 4), { instanceOf: TypeError });
-    t.throws(() => kernels.activationForward('relu', new Float32Array(4), 4), { instanceOf: TypeError });
+    t.throws(() => kernels.activationForward('relu', new Float32Array(4), new Float32Array(4), 4, 0), { instanceOf: TypeError });
     t.throws(() => kernels.denseForward(z!, a!, w!, b!, 3, 3, 4), { instanceOf: RangeError });
   });
 
@@ -384,7 +399,7 @@ export function registerAgreementTests(label: string, kernels: Kernels): void {
     const [z, a, w, b] = placed.views;
     const before = copy(z!);
     kernels.denseForward(z!, a!, w!, b!, 0, 3, 4);
-    kernels.activationForward('sigmoid', z!, 0);
+    kernels.activationForward('sigmoid', z!, z!, 0, 0);
     t.is(kernels.outputLoss('mse', z!, z!, z!, 0, 4), 0);
     expectBitwise(t, 'z after empty calls', z!, before);
     // zero inputs: z = b, exactly as the reference
@@ -408,29 +423,32 @@ export function registerAgreementTests(label: string, kernels: Kernels): void {
     }
   });
 
-  test(`${label} sgd, momentum and adam updates match the reference bit for bit over any range and write only their buffers`, (t) => {
-    const rng = seedrandom('updates');
-    const value = (r: () => number): number => (r() - 0.5) * 4;
-    const positive = (r: () => number): number => r() * 2;
-    for (const [count, from, to] of [[1, 0, 1], [7, 2, 7], [64, 0, 64], [1031, 5, 1030], [4096, 1024, 2048]] as const) {
-      const specs = [output('w', count, value), input('g', count, value), output('first', count, value), output('second', count, positive)];
-      for (const top of [-1, 0, 1, 2, 3]) {
-        const placed = place(rng, specs, top);
-        const [w, g, first, second] = placed.views as [Float32Array, Float32Array, Float32Array, Float32Array];
-        const e = placed.views.map(copy) as [Float32Array, Float32Array, Float32Array, Float32Array];
-        const what = `${count} [${from}, ${to})`;
-        referenceKernels.sgdUpdate(e[0], e[1], from, to, 0.1 / 64, 0.1 * 1e-4);
-        referenceKernels.momentumUpdate(e[0], e[1], e[2], from, to, 0.05, 1 / 64, 1e-4, 0.9);
-        referenceKernels.adamUpdate(e[0], e[1], e[2], e[3], from, to, 0.001, 1 / 64, 1e-4, 0.9, 0.999, 1e-8, 1 - 0.9 ** 3, 1 - 0.999 ** 3);
-        checkWritesOnlyOutputs(t, `updates ${what}`, specs, placed, () => {
-          kernels.sgdUpdate(w, g, from, to, 0.1 / 64, 0.1 * 1e-4);
-          kernels.momentumUpdate(w, g, first, from, to, 0.05, 1 / 64, 1e-4, 0.9);
-          kernels.adamUpdate(w, g, first, second, from, to, 0.001, 1 / 64, 1e-4, 0.9, 0.999, 1e-8, 1 - 0.9 ** 3, 1 - 0.999 ** 3);
-        });
-        expectBitwise(t, `w ${what}`, w, e[0]);
-        expectBitwise(t, `first ${what}`, first, e[2]);
-        expectBitwise(t, `second ${what}`, second, e[3]);
+  for (const optimizer of OPTIMIZERS) {
+    test(`${label} ${optimizer} update matches the reference bit for bit over any range, three steps running, and writes only its buffers`, (t) => {
+      const rng = seedrandom(`update ${optimizer}`);
+      const value = (r: () => number): number => (r() - 0.5) * 4;
+      const positive = (r: () => number): number => r() * 2;
+      const h = new Float64Array(UPDATE_COEFFICIENTS);
+      const hyper = { momentum: 0.9, beta1: 0.9, beta2: 0.999, alpha: 0.99, epsilon: 1e-8, weightDecay: 1e-2 };
+      for (const [count, from, to] of [[1, 0, 1], [7, 2, 7], [64, 0, 64], [1031, 5, 1030], [4096, 1024, 2048]] as const) {
+        const specs = [output('w', count, value), input('g', count, value), output('first', count, value), output('second', count, positive)];
+        for (const top of [-1, 0, 1, 2, 3]) {
+          const placed = place(rng, specs, top);
+          const [w, g, first, second] = placed.views as [Float32Array, Float32Array, Float32Array, Float32Array];
+          // a rule whose first state is a second moment needs it ≥ 0
+          if (OPTIMIZERS_BY_NAME[optimizer].state[0] === 'square') first.set(second);
+          const e = placed.views.map(copy) as [Float32Array, Float32Array, Float32Array, Float32Array];
+          const what = `${optimizer} ${count} [${from}, ${to})`;
+          for (let step = 1; step <= 3; step++) {
+            OPTIMIZERS_BY_NAME[optimizer].coefficients(h, hyper, { lr: 0.01 * step, invBatch: 1 / 64, step });
+            referenceKernels.optimizerUpdate(optimizer, e[0], e[1], e[2], e[3], from, to, h);
+            checkWritesOnlyOutputs(t, `${what} step ${step}`, specs, placed, () => kernels.optimizerUpdate(optimizer, w, g, first, second, from, to, h));
+          }
+          expectBitwise(t, `w ${what}`, w, e[0]);
+          expectBitwise(t, `first ${what}`, first, e[2]);
+          expectBitwise(t, `second ${what}`, second, e[3]);
+        }
       }
-    }
-  });
+    });
+  }
 }

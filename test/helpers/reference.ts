@@ -97,14 +97,32 @@ export { buffers64 };
  *   momentum: v ← μ·v + g;  w ← w − lr·v                  (PyTorch's form)
  *   adam:     m ← β1·m + (1 − β1)·g;  s ← β2·s + (1 − β2)·g²
  *             w ← w − lr · (m / (1 − β1^t)) / (√(s / (1 − β2^t)) + ε)   (t: 1-based step)
- * `state` holds the velocity, or Adam's m and s, as float64 arrays of the parameter length.
+ *   adamw:    as torch.optim.AdamW writes it, with g the plain mean (no λ·w):
+ *             w ← w·(1 − lr·λ);  m, s as adam;  w ← w − (lr / (1 − β1^t)) · m / (√s / √(1 − β2^t) + ε)
+ *   rmsprop:  as torch.optim.RMSprop (centered=False, momentum=0):
+ *             s ← α·s + (1 − α)·g²;  w ← w − lr · g / (√s + ε)
+ * `state` holds the velocity, Adam's m and s, or RMSprop's s, as float64 arrays of the parameter length.
  */
 export function referenceUpdate(settings: OptimizerSettings, parameters: Float64Array, sum: Float64Array, state: Float64Array[], rows: number, lr: number, step: number): void {
   const { weightDecay: decay } = settings;
   for (let i = 0; i < parameters.length; i++) {
     const w = parameters[i]!;
     const g = sum[i]! / rows + decay * w;
-    if (settings.name === 'sgd') {
+    if (settings.name === 'adamw') {
+      const plain = sum[i]! / rows;
+      const decayed = w * (1 - lr * decay);
+      const m = settings.beta1 * state[0]![i]! + (1 - settings.beta1) * plain;
+      const s = settings.beta2 * state[1]![i]! + (1 - settings.beta2) * plain * plain;
+      state[0]![i] = m;
+      state[1]![i] = s;
+      const stepSize = lr / (1 - settings.beta1 ** step);
+      const denominator = Math.sqrt(s) / Math.sqrt(1 - settings.beta2 ** step) + settings.epsilon;
+      parameters[i] = decayed - stepSize * (m / denominator);
+    } else if (settings.name === 'rmsprop') {
+      const s = settings.alpha * state[0]![i]! + (1 - settings.alpha) * g * g;
+      state[0]![i] = s;
+      parameters[i] = w - (lr * g) / (Math.sqrt(s) + settings.epsilon);
+    } else if (settings.name === 'sgd') {
       parameters[i] = w - lr * g;
     } else if (settings.name === 'momentum') {
       const v = settings.momentum * state[0]![i]! + g;
@@ -124,7 +142,7 @@ export function referenceUpdate(settings: OptimizerSettings, parameters: Float64
 
 /** Optimizer state buffers for the reference, zeros, float64. */
 export function referenceState(settings: OptimizerSettings, length: number): Float64Array[] {
-  const count = settings.name === 'sgd' ? 0 : settings.name === 'momentum' ? 1 : 2;
+  const count = { sgd: 0, momentum: 1, adam: 2, adamw: 2, rmsprop: 1 }[settings.name];
   return Array.from({ length: count }, () => new Float64Array(length));
 }
 

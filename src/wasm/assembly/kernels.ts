@@ -329,7 +329,8 @@ export function denseBackwardInput(da: usize, dz: usize, w: usize, rows: i32, in
 }
 
 // ---------------------------------------------------------------------------------------------
-// hidden activations (kind: 0 = relu, 1 = sigmoid, 2 = tanh)
+// hidden activations, switched on the registry's codes (src/math/ops.ts; test/op-registry.test.ts
+// checks each `case N: // name` / `kind == N) { // name` here against it)
 // relu is a SIMD mask; sigmoid/tanh evaluate in f64 one element at a time like the reference; the
 // backward products are done in f64x2 in the reference's operation order, so they round identically.
 
@@ -353,21 +354,39 @@ export function denseBackwardInput(da: usize, dz: usize, w: usize, rows: i32, in
   return copysign<f64>(1 - 2 / (Math.exp(2 * ax) + 1), x); // NaN propagates through exp
 }
 
-export function activationForward(kind: i32, values: usize, count: i32): void {
+const GELU_SCALE: f64 = 0.7978845608028654; // √(2/π), as Math.sqrt(2 / Math.PI)
+const GELU_CUBIC: f64 = 0.044715;
+
+// out may be z (in place)
+export function activationForward(kind: i32, out: usize, z: usize, count: i32, parameter: f64): void {
   if (count <= 0) return;
-  const end = values + (<usize>count << 2);
-  let p = values;
-  if (kind == 0) {
-    const zero = f32x4.splat(0);
-    for (; p + 16 <= end; p += 16) {
-      const v = v128.load(p);
-      v128.store(p, v128.and(v, f32x4.gt(v, zero))); // !(v > 0) → +0, NaN included
+  const bytes = <usize>count << 2;
+  const main = bytes & ~(<usize>15);
+  switch (kind) {
+    case 0: { // relu
+      const zero = f32x4.splat(0);
+      for (let i: usize = 0; i < main; i += 16) {
+        const v = v128.load(z + i);
+        v128.store(out + i, v128.and(v, f32x4.gt(v, zero))); // !(v > 0) → +0, NaN included
+      }
+      for (let i = main; i < bytes; i += 4) { const v = load<f32>(z + i); store<f32>(out + i, v > 0 ? v : 0); }
+      break;
     }
-    for (; p < end; p += 4) if (!(load<f32>(p) > 0)) store<f32>(p, 0);
-  } else if (kind == 1) {
-    for (; p < end; p += 4) store<f32>(p, <f32>sigmoid(<f64>load<f32>(p)));
-  } else if (kind == 2) {
-    for (; p < end; p += 4) store<f32>(p, <f32>tanh(<f64>load<f32>(p)));
+    case 1: // sigmoid
+      for (let i: usize = 0; i < bytes; i += 4) store<f32>(out + i, <f32>sigmoid(<f64>load<f32>(z + i)));
+      break;
+    case 2: // tanh
+      for (let i: usize = 0; i < bytes; i += 4) store<f32>(out + i, <f32>tanh(<f64>load<f32>(z + i)));
+      break;
+    case 3: // leaky-relu
+      for (let i: usize = 0; i < bytes; i += 4) { const v = load<f32>(z + i); store<f32>(out + i, v > 0 ? v : <f32>(<f64>v * parameter)); }
+      break;
+    case 4: // gelu
+      for (let i: usize = 0; i < bytes; i += 4) {
+        const x = <f64>load<f32>(z + i);
+        store<f32>(out + i, <f32>(0.5 * x * (1 + tanh(GELU_SCALE * (x + GELU_CUBIC * x * x * x)))));
+      }
+      break;
   }
 }
 
@@ -381,17 +400,18 @@ export function activationForward(kind: i32, values: usize, count: i32): void {
   return v128.shuffle<f32>(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5);
 }
 
-export function activationBackward(kind: i32, grad: usize, a: usize, count: i32): void {
+export function activationBackward(kind: i32, grad: usize, a: usize, count: i32, parameter: f64): void {
   if (count <= 0) return;
   const bytes = <usize>count << 2;
   const main = bytes & ~(<usize>15);
-  if (kind == 0) { // relu′ = 1 where a > 0
+  // `a` is what the registry says the backward reads: the output a, or z (gelu)
+  if (kind == 0) { // relu: relu′ = 1 where a > 0
     const zero = f32x4.splat(0);
     for (let i: usize = 0; i < main; i += 16) {
       v128.store(grad + i, v128.and(v128.load(grad + i), f32x4.gt(v128.load(a + i), zero)));
     }
     for (let i = main; i < bytes; i += 4) if (!(load<f32>(a + i) > 0)) store<f32>(grad + i, 0);
-  } else if (kind == 1) { // grad · a · (1 − a)
+  } else if (kind == 1) { // sigmoid: grad · a · (1 − a)
     const one = f64x2.splat(1);
     for (let i: usize = 0; i < main; i += 16) {
       const g = v128.load(grad + i), av = v128.load(a + i);
@@ -404,7 +424,7 @@ export function activationBackward(kind: i32, grad: usize, a: usize, count: i32)
       const ai = <f64>load<f32>(a + i);
       store<f32>(grad + i, <f32>(<f64>load<f32>(grad + i) * ai * (1 - ai)));
     }
-  } else if (kind == 2) { // grad · (1 − a²)
+  } else if (kind == 2) { // tanh: grad · (1 − a²)
     const one = f64x2.splat(1);
     for (let i: usize = 0; i < main; i += 16) {
       const g = v128.load(grad + i), av = v128.load(a + i);
@@ -417,11 +437,21 @@ export function activationBackward(kind: i32, grad: usize, a: usize, count: i32)
       const ai = <f64>load<f32>(a + i);
       store<f32>(grad + i, <f32>(<f64>load<f32>(grad + i) * (1 - ai * ai)));
     }
+  } else if (kind == 3) { // leaky-relu: 1 where a > 0, else the slope
+    for (let i: usize = 0; i < bytes; i += 4) {
+      if (!(load<f32>(a + i) > 0)) store<f32>(grad + i, <f32>(<f64>load<f32>(grad + i) * parameter));
+    }
+  } else if (kind == 4) { // gelu, from z
+    for (let i: usize = 0; i < bytes; i += 4) {
+      const x = <f64>load<f32>(a + i);
+      const t = tanh(GELU_SCALE * (x + GELU_CUBIC * x * x * x));
+      store<f32>(grad + i, <f32>(<f64>load<f32>(grad + i) * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * GELU_SCALE * (1 + 3 * GELU_CUBIC * x * x))));
+    }
   }
 }
 
 // ---------------------------------------------------------------------------------------------
-// output layer + loss (kind: 0 = bce, 1 = cross-entropy, 2 = mse), scalar f64 exactly as the
+// output layer + loss (kind: the registry code), scalar f64 exactly as the
 // reference: out ← output activation in place, dz = out − y, returns Σ loss.
 
 export function outputLoss(kind: i32, out: usize, dz: usize, y: usize, rows: i32, outputs: i32): f64 {
@@ -429,7 +459,7 @@ export function outputLoss(kind: i32, out: usize, dz: usize, y: usize, rows: i32
   if (rows <= 0 || outputs <= 0) return total;
   const nr = <usize>rows, no = <usize>outputs;
   const bytes = (nr * no) << 2;
-  if (kind == 0) {
+  if (kind == 0) { // bce
     for (let i: usize = 0; i < bytes; i += 4) {
       const z = <f64>load<f32>(out + i);
       const t = <f64>load<f32>(y + i);
@@ -438,7 +468,7 @@ export function outputLoss(kind: i32, out: usize, dz: usize, y: usize, rows: i32
       store<f32>(out + i, <f32>p);
       store<f32>(dz + i, <f32>(p - t)); // from the unrounded p, as the reference does
     }
-  } else if (kind == 1) {
+  } else if (kind == 1) { // cross-entropy
     const ost = no << 2;
     for (let row: usize = 0; row < bytes; row += ost) {
       let max: f64 = -Infinity;
@@ -455,7 +485,7 @@ export function outputLoss(kind: i32, out: usize, dz: usize, y: usize, rows: i32
         store<f32>(dz + row + i, <f32>(p - t));
       }
     }
-  } else if (kind == 2) {
+  } else if (kind == 2) { // mse
     for (let i: usize = 0; i < bytes; i += 4) {
       const diff = <f64>load<f32>(out + i) - <f64>load<f32>(y + i);
       total += 0.5 * diff * diff;
@@ -483,13 +513,38 @@ export function addInto(into: usize, add: usize, count: i32): void {
 }
 
 // ---------------------------------------------------------------------------------------------
-// sgdUpdate: w ← w − lrMean·g − lrDecay·w over count floats, where g holds gradient SUMS, so
-// lrMean = lr / batch rows and lrDecay = lr · weight decay.
-export function sgdUpdate(w: usize, g: usize, count: i32, lrMean: f32, lrDecay: f32): void {
-  const n = <usize>count;
+// optimizer updates, switched on the registry's codes; h0…h7 are the coefficients OPTIMIZERS_BY_NAME
+// writes (src/math/ops.ts). SGD: float32 SIMD; the others: f64 per element in the reference's order.
+// A state buffer the rule does not keep may alias w and is not touched.
+export function optimizerUpdate(kind: i32, w: usize, g: usize, first: usize, second: usize, count: i32,
+  h0: f64, h1: f64, h2: f64, h3: f64, h4: f64, h5: f64, h6: f64, h7: f64): void {
+  if (count <= 0) return;
+  switch (kind) {
+    case 0: // sgd
+      sgdUpdate(w, g, <usize>count, <f32>h0, <f32>h1);
+      break;
+    case 1: // momentum
+      momentumUpdate(w, g, first, <usize>count, h0, h1, h2, h3);
+      break;
+    case 2: // adam
+      adamUpdate(w, g, first, second, <usize>count, h0, h1, h2, h3, h4, h5, h6, h7, false);
+      break;
+    case 3: // adamw
+      adamUpdate(w, g, first, second, <usize>count, h0, h1, h2, h3, h4, h5, h6, h7, true);
+      break;
+    case 4: // rmsprop
+      rmspropUpdate(w, g, first, <usize>count, h0, h1, h2, h3, h4);
+      break;
+  }
+}
+
+// w ← w − lrMean·g − lrDecay·w over n floats, where g holds gradient SUMS, so lrMean = lr / batch
+// rows and lrDecay = lr · weight decay.
+function sgdUpdate(w: usize, g: usize, n: usize, lrMean: f32, lrDecay: f32): void {
   const main = n & ~(<usize>3);
+  const keep: f32 = 1 - lrDecay;
   const vMean = f32x4.splat(lrMean);
-  const vKeep = f32x4.splat(1 - lrDecay);
+  const vKeep = f32x4.splat(keep);
   let i: usize = 0;
   for (; i < main; i += 4) {
     const p = w + (i << 2);
@@ -497,6 +552,40 @@ export function sgdUpdate(w: usize, g: usize, count: i32, lrMean: f32, lrDecay: 
   }
   for (; i < n; i++) {
     const p = w + (i << 2);
-    store<f32>(p, load<f32>(p) * (1 - lrDecay) - load<f32>(g + (i << 2)) * lrMean);
+    store<f32>(p, load<f32>(p) * keep - load<f32>(g + (i << 2)) * lrMean);
+  }
+}
+
+function momentumUpdate(w: usize, g: usize, velocity: usize, n: usize, lr: f64, invBatch: f64, decay: f64, momentum: f64): void {
+  for (let i: usize = 0; i < (n << 2); i += 4) {
+    const wi = <f64>load<f32>(w + i);
+    const v = momentum * <f64>load<f32>(velocity + i) + <f64>load<f32>(g + i) * invBatch + decay * wi;
+    store<f32>(velocity + i, <f32>v);
+    store<f32>(w + i, <f32>(wi - lr * v));
+  }
+}
+
+function adamUpdate(w: usize, g: usize, first: usize, second: usize, n: usize, lr: f64, invBatch: f64, decay: f64,
+  beta1: f64, beta2: f64, epsilon: f64, correction1: f64, correction2: f64, decoupled: bool): void {
+  const coupled = decoupled ? 0 : decay;
+  const keep = decoupled ? 1 - lr * decay : 1;
+  for (let i: usize = 0; i < (n << 2); i += 4) {
+    const wi = <f64>load<f32>(w + i);
+    const gi = <f64>load<f32>(g + i) * invBatch + coupled * wi;
+    const m = beta1 * <f64>load<f32>(first + i) + (1 - beta1) * gi;
+    const s = beta2 * <f64>load<f32>(second + i) + (1 - beta2) * gi * gi;
+    store<f32>(first + i, <f32>m);
+    store<f32>(second + i, <f32>s);
+    store<f32>(w + i, <f32>(wi * keep - (lr * (m / correction1)) / (Math.sqrt(s / correction2) + epsilon)));
+  }
+}
+
+function rmspropUpdate(w: usize, g: usize, square: usize, n: usize, lr: f64, invBatch: f64, decay: f64, alpha: f64, epsilon: f64): void {
+  for (let i: usize = 0; i < (n << 2); i += 4) {
+    const wi = <f64>load<f32>(w + i);
+    const gi = <f64>load<f32>(g + i) * invBatch + decay * wi;
+    const s = alpha * <f64>load<f32>(square + i) + (1 - alpha) * gi * gi;
+    store<f32>(square + i, <f32>s);
+    store<f32>(w + i, <f32>(wi - (lr * gi) / (Math.sqrt(s) + epsilon)));
   }
 }
