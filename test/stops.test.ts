@@ -7,8 +7,8 @@ import { existsSync, readdirSync, readlinkSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadModel, train } from '../src/index.js';
-import { CLI, tempDir } from './helpers/cli.js';
-import { fileState, listing, oneLine } from './helpers/files.js';
+import { CLI } from './helpers/cli.js';
+import { fileState, listing, oneLine, tempDir } from './helpers/files.js';
 
 test('library: train() with an already-aborted signal trains nothing and writes nothing', async (t) => {
   const dir = await tempDir();
