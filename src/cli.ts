@@ -17,6 +17,7 @@ import { openForModel } from './data/load.js';
 import { describeColumn } from './data/schema.js';
 import { InputError, flagName, optionRef } from './errors.js';
 import { WriteError, writeFileAtomic } from './io/atomic.js';
+import { WriteRefused } from './io/guard.js';
 import { ConfusionMatrix } from './model/metrics.js';
 import { loadModel, type Model } from './model/model.js';
 import { assertChartsAvailable, renderTrainingPlot } from './report/charts.js';
@@ -88,7 +89,7 @@ async function trainWithSignals(argv: Args, stop: ReturnType<typeof listenForSto
         await writeFileAtomic(plotPath, await renderTrainingPlot(result.history));
       } catch (error) {
         // The model is saved already: a missing picture is reported, not fatal.
-        printError(`gradpool: warning: ${flagName('plot')} ${error instanceof WriteError ? error.message : `cannot draw ${plotPath}: ${error instanceof Error ? error.message : String(error)}`}`);
+        printError(`gradpool: warning: ${flagName('plot')} ${error instanceof WriteError || error instanceof WriteRefused ? error.message : `cannot draw ${plotPath}: ${error instanceof Error ? error.message : String(error)}`}`);
       }
     }
     if (result.stopReason === 'aborted') process.exitCode = stop.exitCode() || 130;
