@@ -2,6 +2,7 @@
 // the CLI writing (and refusing to read) .onnx files.
 import test from 'ava';
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Normalization } from '../src/data/normalize.js';
 import { encodeVarint } from '../src/io/protobuf.js';
@@ -15,11 +16,18 @@ import { ints, messages, readFields, strings } from './helpers/protobuf.js';
 
 type Ort = typeof import('onnxruntime-node');
 
-/** onnxruntime-node, or why it cannot load here (the only reason these tests may skip). */
-const runtime: Ort | string = await import('onnxruntime-node').then(
-  (ort) => ort,
-  (error: unknown) => `onnxruntime-node cannot load: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`,
-);
+/**
+ * onnxruntime-node, or why it cannot load here (the only reason these tests may skip). Loaded
+ * synchronously: ava wants every test declared in the tick of the first hook (helpers/files.ts
+ * registers one on import), so the file must not await before declaring its tests.
+ */
+const runtime: Ort | string = ((): Ort | string => {
+  try {
+    return createRequire(import.meta.url)('onnxruntime-node') as Ort;
+  } catch (error) {
+    return `onnxruntime-node cannot load: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`;
+  }
+})();
 const ortTest = typeof runtime === 'string' ? test.skip : test;
 const skipNote = typeof runtime === 'string' ? ` (skipped: ${runtime})` : '';
 
