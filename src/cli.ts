@@ -18,6 +18,7 @@ import { describeColumn } from './data/schema.js';
 import { InputError, flagName, optionRef } from './errors.js';
 import { WriteError, writeFileAtomic } from './io/atomic.js';
 import { checkOutputDirectory } from './io/directory.js';
+import { WriteRefused } from './io/guard.js';
 import { checkPaths } from './io/paths.js';
 import { TORCH_FORMAT, TORCH_MANIFEST, exportTorch } from './torch/export.js';
 import { ConfusionMatrix } from './model/metrics.js';
@@ -91,7 +92,7 @@ async function trainWithSignals(argv: Args, stop: ReturnType<typeof listenForSto
         await writeFileAtomic(plotPath, await renderTrainingPlot(result.history));
       } catch (error) {
         // The model is saved already: a missing picture is reported, not fatal.
-        printError(`gradpool: warning: ${flagName('plot')} ${error instanceof WriteError ? error.message : `cannot draw ${plotPath}: ${error instanceof Error ? error.message : String(error)}`}`);
+        printError(`gradpool: warning: ${flagName('plot')} ${error instanceof WriteError || error instanceof WriteRefused ? error.message : `cannot draw ${plotPath}: ${error instanceof Error ? error.message : String(error)}`}`);
       }
     }
     if (result.stopReason === 'aborted') process.exitCode = stop.exitCode() || 130;

@@ -99,6 +99,9 @@ export async function writeDirectoryAtomic(ref: string, path: string, files: Rea
       }
     }
     syncDirectory(temporary);
+    // Checked again just before the rename: what the target holds may have changed while we wrote.
+    const now = await checkOutputDirectory(ref, path, manifestName, format);
+    if (now !== state) throw new InputError(`${ref} ${path} changed while the export was written (it was ${state}, it is ${now} now); nothing was written`);
     if (state === 'earlier-write') {
       // A directory cannot be renamed over a non-empty one: the earlier write steps aside first and
       // comes back if the new one cannot take its place.
@@ -114,6 +117,7 @@ export async function writeDirectoryAtomic(ref: string, path: string, files: Rea
     }
   } catch (error) {
     await rm(temporary, { recursive: true, force: true }).catch(() => undefined);
+    if (error instanceof InputError) throw error;
     throw new WriteError(path, error);
   }
   if (aside) await rm(aside, { recursive: true, force: true }).catch(() => undefined);
