@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // The command line: flags → library calls → exit code. No math and no pool here.
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { lossChart } from './cli/ascii-chart.js';
@@ -326,7 +328,13 @@ export async function main(args: string[]): Promise<void> {
         ),
       benchCommand,
     )
-    .demandCommand(1, 'name a command: train, evaluate, predict, compare-modes, export or bench')
+    .command(
+      'build-native',
+      'build the native kernels from source (needs a C++ compiler) where no prebuilt addon loads',
+      (y) => y.epilogue(examples([['then check which kernels train uses', 'gradpool build-native && gradpool train --kernels native']])),
+      buildNativeCommand,
+    )
+    .demandCommand(1, 'name a command: train, evaluate, predict, compare-modes, export, bench or build-native')
     .recommendCommands()
     .strict()
     .help()
@@ -343,6 +351,13 @@ export async function main(args: string[]): Promise<void> {
       throw new UsageError(`${unknownCommand}${text}`);
     })
     .parseAsync();
+}
+
+/** The source build the package ships (src/native/install.mjs, node-gyp), run in this package's folder. */
+function buildNativeCommand(): void {
+  const script = fileURLToPath(new URL('../../src/native/install.mjs', import.meta.url));
+  const result = spawnSync(process.execPath, [script, '--strict'], { stdio: 'inherit' });
+  process.exitCode = result.status ?? EXIT_FAILURE;
 }
 
 main(hideBin(process.argv)).catch(reportAndExit);

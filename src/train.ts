@@ -10,7 +10,6 @@ import { fillValues, scaledInputs, withFills, type Schema } from './data/schema.
 import { randomStream, resumableStream, shuffleInPlace, type ResumableRandom } from './data/random.js';
 import { InputError, describeValue, optionRef } from './errors.js';
 import type { LossKind } from './math/kernels.js';
-import { nativeIsa } from './math/native-kernels.js';
 import { checkCheckpoint, readCheckpoint, writeCheckpoint, type Checkpoint, type StoredCheckpoint } from './model/checkpoint.js';
 import type { EpochEntry } from './model/history.js';
 import { initializeParameters } from './model/init.js';
@@ -20,7 +19,7 @@ import { scheduledLearningRate } from './optim/schedule.js';
 import { checkPathOptions } from './options/paths.js';
 import { resolveOptions, runFingerprint, type OptionsInput, type Resolved } from './options/resolve.js';
 import { Coordinator, WorkerFailure } from './parallel/coordinator.js';
-import { resolveKernelSet, type KernelSetName } from './parallel/kernel-set.js';
+import { kernelNote, resolveKernelSet, type KernelSetName } from './parallel/kernel-set.js';
 
 /** What train() is given: the table's options for `train` (data required) and callbacks. */
 export type TrainOptions = OptionsInput<'train'> & TrainCallbacks & { data: string | Dataset };
@@ -176,7 +175,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     const data: DataSummary = { source, rows, features, schema: fittedSchema, classes: labels, loss, notes, loadSeconds: (performance.now() - loadStarted) / 1000, testRows };
     options.onData?.(data);
     await coordinator.ready();
-    options.onStart?.({ kernelSet: coordinator.kernelSet, kernelNote: kernels === 'native' ? nativeIsa().note : '', threads: coordinator.threads });
+    options.onStart?.({ kernelSet: coordinator.kernelSet, kernelNote: kernelNote(resolved.kernels, kernels), threads: coordinator.threads });
 
     const loop = new EpochLoop(coordinator, resolved, trainRows, valRows, labels !== null, fingerprint, options, lossUnit);
     if (checkpoint) loop.restore(checkpoint, rows);
