@@ -143,6 +143,11 @@ tier('torchrun: after a few epochs the test accuracy is within 1 point of gradpo
   const imported = await runCli(['import', join(dir, 'trained.safetensors'), '--out', join(dir, 'trained.json')]);
   t.is(imported.code, 0, imported.stderr);
   t.is((await runCli(['predict', '--model', join(dir, 'trained.json'), '--data', testData, '--out', join(dir, 'predictions.csv')])).code, 0);
+  // evaluate reads torch's file directly and finds its test accuracy; the ONNX export takes it too.
+  const evaluated = await runCli(['evaluate', '--model', join(dir, 'trained.safetensors'), '--data', testData, '--json']);
+  t.is(evaluated.code, 0, evaluated.stderr);
+  t.true(Math.abs((JSON.parse(evaluated.stdout) as { accuracy: number }).accuracy - p.testAccuracy) <= 1 / testRows.rows.length);
+  t.is((await runCli(['export', '--model', join(dir, 'trained.json'), '--format', 'onnx', '--out', join(dir, 'trained.onnx')])).code, 0);
   const script = join(dir, 'forward.py');
   await writeFile(
     script,

@@ -184,6 +184,15 @@ Every flag of the run can be changed on the script's command line (\`python3 tra
 \`--epochs\`, \`--lr\`, \`--batch-size\`, \`--test-data\`, \`--log-json\`, \`--threads\` (CPU threads per
 process; default: the cores over the processes of the node), \`--device cpu\`, …
 
+Data larger than one machine's memory: add \`--shard-data\`. Each process then keeps only its share
+of the rows (the file is read twice, once to count the rows); batches are drawn from each process's
+own rows, so the batch order is no longer gradpool's (a full batch, \`--mode batch\`, still is).
+
+On Debian's python3-torch 1.13 under Python 3.11, add \`--redirects 2 --tee 2\` after \`torchrun\` (its
+default 0 fails on an enum change in Python 3.11), and use \`--rdzv_backend=c10d
+--rdzv_endpoint=127.0.0.1:PORT\` instead of \`--standalone\` to run two jobs side by side (its port
+is fixed at 29400).
+
 ## Bring it back
 
 \`\`\`sh
@@ -204,6 +213,6 @@ cells refused, imputed or dropped as the model was trained, then the model's sca
 a regression target is scaled as in training and losses are reported in its units. Results match
 gradpool's to float32 rounding (the sums run in another order), not bit for bit.
 
-Every process reads the whole file and keeps the encoded rows (rows × ${model.inputs} float32) in memory.
+Without \`--shard-data\`, every process keeps all the encoded rows (rows × ${model.inputs} float32) in memory.
 `;
 }
