@@ -36,6 +36,8 @@ export interface TorchRunSettings {
   readonly beta1: number;
   readonly beta2: number;
   readonly epsilon: number;
+  /** rmsprop's smoothing constant, where the options have it. */
+  readonly alpha?: number | undefined;
   readonly weightDecay: number;
   readonly seed: number;
   readonly valSplit: number;
@@ -103,6 +105,7 @@ function configLine(settings: TorchRunSettings): string {
     beta1: settings.beta1,
     beta2: settings.beta2,
     epsilon: settings.epsilon,
+    alpha: settings.alpha ?? 0.99,
     weightDecay: settings.weightDecay,
     seed: settings.seed,
     valSplit: settings.valSplit,

@@ -530,7 +530,11 @@ def make_optimizer(parameters, options):
         return torch.optim.SGD(parameters, lr=options.lr, momentum=options.momentum, dampening=0, weight_decay=options.weight_decay)
     if name == "adam":
         return torch.optim.Adam(parameters, lr=options.lr, betas=(options.beta1, options.beta2), eps=options.epsilon, weight_decay=options.weight_decay)
-    raise InputProblem(f"--optimizer {name!r} is not one this script knows (sgd, momentum, adam)")
+    if name == "adamw":  # decoupled decay, as gradpool's adamw
+        return torch.optim.AdamW(parameters, lr=options.lr, betas=(options.beta1, options.beta2), eps=options.epsilon, weight_decay=options.weight_decay)
+    if name == "rmsprop":  # not centered, no momentum, as gradpool's
+        return torch.optim.RMSprop(parameters, lr=options.lr, alpha=options.alpha, eps=options.epsilon, weight_decay=options.weight_decay, momentum=0, centered=False)
+    raise InputProblem(f"--optimizer {name!r} is not one this script knows (sgd, momentum, adam, adamw, rmsprop)")
 
 
 def loss_sum(loss, z, y):
@@ -572,6 +576,7 @@ def parse_args(argv):
     p.add_argument("--beta1", default=c["beta1"], type=float)
     p.add_argument("--beta2", default=c["beta2"], type=float)
     p.add_argument("--epsilon", default=c["epsilon"], type=float)
+    p.add_argument("--alpha", default=c.get("alpha", 0.99), type=float, help="rmsprop: smoothing constant")
     p.add_argument("--weight-decay", default=c["weightDecay"], type=float)
     p.add_argument("--seed", default=c["seed"], type=int)
     p.add_argument("--val-split", default=c["valSplit"], type=float)
