@@ -10,7 +10,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { loadModel } from '../src/index.js';
 import { runCli, tempDir } from './helpers/cli.js';
-import { housesTable, splitTable, titanicTable, writeTable, type Table } from './helpers/tabular.js';
+import { csvText, housesTable, splitTable, titanicTable, writeTable, type Table } from './helpers/tabular.js';
 
 const PYTHON = '/usr/bin/python3';
 const TORCHRUN = '/usr/bin/torchrun';
@@ -148,6 +148,17 @@ tier('torchrun: after a few epochs the test accuracy is within 1 point of gradpo
   t.is(evaluated.code, 0, evaluated.stderr);
   t.true(Math.abs((JSON.parse(evaluated.stdout) as { accuracy: number }).accuracy - p.testAccuracy) <= 1 / testRows.rows.length);
   t.is((await runCli(['export', '--model', join(dir, 'trained.json'), '--format', 'onnx', '--out', join(dir, 'trained.onnx')])).code, 0);
+  const torchProbabilities = await torchForward(dir, join(dir, 'trained.safetensors'), testData);
+  const lines = (await readFile(join(dir, 'predictions.csv'), 'utf8')).trim().split('\n').slice(1);
+  t.is(lines.length, torchProbabilities.length);
+  let worst = 0;
+  lines.forEach((line, r) => (worst = Math.max(worst, Math.abs(Number(line.split(',')[2]) - torchProbabilities[r]!))));
+  t.log(`largest difference between gradpool predict and PyTorch's forward: ${worst.toExponential(2)}`);
+  t.true(worst <= 1e-5, `${worst}`);
+});
+
+/** PyTorch's forward of `model` over `data` as train_ddp.py reads it (outputs per row, flattened). */
+async function torchForward(dir: string, model: string, data: string, flags: string[] = []): Promise<number[]> {
   const script = join(dir, 'forward.py');
   await writeFile(
     script,
@@ -156,18 +167,36 @@ tier('torchrun: after a few epochs the test accuracy is within 1 point of gradpo
       `sys.path.insert(0, ${JSON.stringify(join(dir, 'run'))})`,
       'import torch, model, train_ddp',
       'net, metadata = model.load(sys.argv[1])',
-      'table = train_ddp.read_table(sys.argv[2], metadata, train_ddp.parse_args(["--data", sys.argv[2]]), labelled=False)',
+      'table = train_ddp.read_table(sys.argv[2], metadata, train_ddp.parse_args(["--data", sys.argv[2], *sys.argv[3:]]), labelled=False)',
       'with torch.no_grad():',
       '    print(json.dumps(net.outputs(table.x).reshape(-1).tolist()))',
     ].join('\n'),
   );
-  const forward = spawnSync(PYTHON, [script, join(dir, 'trained.safetensors'), testData], { encoding: 'utf8', timeout: 120_000 });
-  t.is(forward.status, 0, forward.stderr);
-  const torchProbabilities = JSON.parse(forward.stdout) as number[];
-  const lines = (await readFile(join(dir, 'predictions.csv'), 'utf8')).trim().split('\n').slice(1);
-  t.is(lines.length, torchProbabilities.length);
-  let worst = 0;
-  lines.forEach((line, r) => (worst = Math.max(worst, Math.abs(Number(line.split(',')[2]) - torchProbabilities[r]!))));
-  t.log(`largest difference between gradpool predict and PyTorch's forward: ${worst.toExponential(2)}`);
-  t.true(worst <= 1e-5, `${worst}`);
+  const forward = spawnSync(PYTHON, [script, model, data, ...flags], { encoding: 'utf8', timeout: 120_000 });
+  if (forward.status !== 0) throw new Error(forward.stderr);
+  return JSON.parse(forward.stdout) as number[];
+}
+
+tier('the script reads a file as gradpool does: semicolons, decimal commas, quoted cells, numbers as levels, a file without a header', async (t) => {
+  const dir = await tempDir();
+  const table = withDates(titanicTable(400, 9));
+  // A quoted port name with the delimiter in it, and the class column one-hot by its numbers.
+  const quoted: Table = { header: table.header, rows: table.rows.map((row) => row.map((cell, c) => (c === 5 && cell === 'Q' ? 'Queens; town' : cell))) };
+  const data = join(dir, 'semicolons.csv');
+  await writeFile(data, csvText(quoted, { delimiter: ';', decimalComma: true }));
+  const headless = join(dir, 'headless.csv');
+  await writeFile(headless, csvText(quoted, { delimiter: ';', decimalComma: true, header: false }));
+  const model = join(dir, 'm.safetensors');
+  const trained = await runCli(['train', '--data', data, '--missing', 'impute', '--categorical', 'class', '--layers', '6', '--epochs', '2', '--quiet', '--out', model]);
+  t.is(trained.code, 0, trained.stderr);
+  t.is((await runCli(['export', '--format', 'torch', '--model', model, '--out', join(dir, 'run')])).code, 0);
+  for (const file of [data, headless]) {
+    const out = join(dir, 'p.csv');
+    const predicted = await runCli(['predict', '--model', model, '--data', file, '--out', out]);
+    t.is(predicted.code, 0, predicted.stderr);
+    const ours = (await readFile(out, 'utf8')).trim().split('\n').slice(1).map((line) => Number(line.split(',').at(-1)));
+    const theirs = await torchForward(dir, model, file);
+    t.is(theirs.length, ours.length);
+    t.true(ours.every((p, r) => Math.abs(p - theirs[r]!) <= 1e-5), file);
+  }
 });
