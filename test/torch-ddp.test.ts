@@ -45,8 +45,20 @@ interface Run {
 async function torchrun(dir: string, args: string[]): Promise<Run> {
   // --standalone's rendezvous port is fixed in torch 1.13 (29400): runs side by side take a free one each.
   const port = await freePort();
+  return launch(dir, ['--nnodes=1', '--nproc_per_node=2', '--rdzv_backend=c10d', `--rdzv_endpoint=127.0.0.1:${port}`], args, 'torchrun-logs');
+}
+
+/** Two torchrun agents, one process each, as the README's several-machines command starts them (c10d rendezvous). */
+async function torchrunTwoNodes(dir: string, args: string[]): Promise<Run[]> {
+  const port = await freePort();
+  return Promise.all(
+    [0, 1].map((node) => launch(dir, ['--nnodes=2', '--nproc_per_node=1', `--node_rank=${node}`, '--rdzv_backend=c10d', `--rdzv_endpoint=127.0.0.1:${port}`, '--rdzv_id=gradpool-test'], args, `node${node}-logs`)),
+  );
+}
+
+function launch(dir: string, placement: string[], args: string[], logs: string): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(TORCHRUN, ['--nnodes=1', '--nproc_per_node=2', '--rdzv_backend=c10d', `--rdzv_endpoint=127.0.0.1:${port}`, '--redirects', '2', '--tee', '2', '--monitor_interval', '1', '--log_dir', join(dir, 'torchrun-logs'), join(dir, 'train_ddp.py'), ...args], {
+    const child = spawn(TORCHRUN, [...placement, '--redirects', '2', '--tee', '2', '--monitor_interval', '1', '--log_dir', join(dir, logs), join(dir, 'train_ddp.py'), ...args], {
       cwd: dir,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -97,7 +109,7 @@ async function startingModel(dir: string, data: string, extra: string[]): Promis
 // The regression run also holds each rank's share of the rows only (--shard-data): a full batch is
 // still the whole training set, so its step is the same.
 for (const [name, table, extra, scriptFlags] of [
-  ['classification (categories, dates, imputed cells)', withDates(titanicTable(900, 5)), ['--missing', 'impute'], []],
+  ['classification (categories, dates, imputed cells), also from two torchrun agents joined as two nodes', withDates(titanicTable(900, 5)), ['--missing', 'impute'], []],
   ['regression (scaled target), each rank holding its share of the rows', housesTable(600, 6), [], ['--shard-data']],
 ] as const) {
   tier(`torchrun: the first full-batch step of 2 gloo processes matches gradpool's within 1e-5 — ${name}`, async (t) => {
@@ -118,6 +130,13 @@ for (const [name, table, extra, scriptFlags] of [
     const difference = maxDifference(gradpool!.parameters, torch!.parameters);
     t.log(`largest weight difference after one step: ${difference.toExponential(2)} (the step moved weights by up to ${moved.toFixed(4)})`);
     t.true(difference <= 1e-5, `${difference}`);
+    if (scriptFlags.length === 0) {
+      // The same step from two torchrun agents joined as two nodes.
+      const nodes = await torchrunTwoNodes(join(dir, 'run'), ['--out', join(dir, 'nodes.safetensors')]);
+      for (const node of nodes) t.is(node.code, 0, node.output);
+      const twoNodes = await loadModel(join(dir, 'nodes.safetensors'));
+      t.true(maxDifference(gradpool!.parameters, twoNodes.parameters) <= 1e-5);
+    }
   });
 }
 
