@@ -5,7 +5,7 @@ import { encodeValues, featureColumns, fillValues, type CellValue, type Schema }
 import { InputError } from '../errors.js';
 import { referenceKernels, type Kernels } from '../math/kernels.js';
 import { open, readFile } from 'node:fs/promises';
-import { MAX_JSON_MODEL_CHARS, jsonModelBound, megabytes, parseModel, serializeModel, type ModelExtras } from './file.js';
+import { MAX_JSON_MODEL_CHARS, jsonModelBound, megabytes, parseModel, serializeModel, type HeldOut, type ModelExtras } from './file.js';
 import { looksLikeOnnx, serializeOnnx } from './onnx.js';
 import { looksLikeSafetensors, parseSafetensors, serializeSafetensors } from './safetensors.js';
 import { layerViews, parameterCount, parameterLayout, type LayerViews, type NetworkShape, type ParameterLayout } from './layout.js';
@@ -31,6 +31,8 @@ export interface ModelPreprocessing {
   readonly schema?: Schema | null | undefined;
   /** Regression: the target as trained; outputs are mapped back to its units. */
   readonly targetScaling?: TargetScaling | null | undefined;
+  /** The validation rows training held out (seeded), recorded with the model. */
+  readonly heldOut?: HeldOut | null | undefined;
 }
 
 /** One row for Model.predict: numbers (the inputs), or one value per column (in `columns` order), or values by column name. */
@@ -42,6 +44,8 @@ export class Model {
   /** The training file's columns (null: inputs by position, as builtin sets, IDX files and older model files). */
   readonly schema: Schema | null;
   readonly targetScaling: TargetScaling | null;
+  /** The validation rows held out in training (seed, fraction, sorted 0-based rows of the data), or null. */
+  readonly heldOut: HeldOut | null;
   /** Per input, what a missing (NaN) input becomes (--missing impute), or null. */
   private readonly fills: Float32Array | null;
 
@@ -59,6 +63,7 @@ export class Model {
   ) {
     this.schema = preprocessing.schema ?? null;
     this.targetScaling = shape.loss === 'mse' && labels === null ? (preprocessing.targetScaling ?? null) : null;
+    this.heldOut = preprocessing.heldOut ?? null;
     this.fills = this.schema ? fillValues(this.schema) : null;
     this.layout = parameterLayout(shape);
     if (parameters.length !== this.layout.length) throw new Error(`model: expected ${this.layout.length} parameters, got ${parameters.length}`);
@@ -173,7 +178,7 @@ export class Model {
 
   /** What the model files carry besides weights, labels and normalization. */
   private get extras(): ModelExtras {
-    return { schema: this.schema, targetScaling: this.targetScaling };
+    return { schema: this.schema, targetScaling: this.targetScaling, heldOut: this.heldOut };
   }
 
   /** Loss in the target's units per loss on the scaled target: 1 / scale² (1 without target scaling). */
@@ -222,8 +227,8 @@ export async function loadModel(path: string): Promise<Model> {
   if (!safetensors && (hasExtension(path, '.onnx') || looksLikeOnnx(bytes))) {
     throw new InputError(`${path}: an ONNX model, which gradpool writes but does not read back; use the .json or .safetensors file it was exported from (or run the .onnx in onnxruntime)`);
   }
-  const { shape, parameters, labels, normalization, schema, targetScaling } = safetensors ? parseSafetensors(bytes, path) : parseModel(bytes.toString('utf8'), path);
-  return new Model(shape, parameters, labels, normalization, { schema, targetScaling });
+  const { shape, parameters, labels, normalization, schema, targetScaling, heldOut } = safetensors ? parseSafetensors(bytes, path) : parseModel(bytes.toString('utf8'), path);
+  return new Model(shape, parameters, labels, normalization, { schema, targetScaling, heldOut });
 }
 
 /** A JSON model longer than the longest string Node can build cannot be parsed: refused before reading it. */
