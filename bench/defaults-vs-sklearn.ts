@@ -5,7 +5,7 @@
 // rows; the search's wall time on both sides.
 //
 //   node dist/bench/defaults-vs-sklearn.js [--tables diabetes,wide,titanic,images] [--seed 1]
-//        [--no-tune] [--no-sklearn] [--wide-rows 5000] [--wide-features 2000] [--images 10000]
+//        [--no-tune] [--no-sklearn] [--wide-rows 5000] [--wide-features 2000] [--images 5000]
 //        [--gradpool '{"layers":[32]}']   (extra options for the defaults column, for trying rules)
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -67,7 +67,7 @@ async function makeBench(name: string, dir: string, seed: number): Promise<Bench
     return { name, description: 'Titanic-like, 2000 rows, categories and missing cells', data: a, testData: b, python: [a, b], label: 'survived', drop: ['id'], regression: false, needs: { missing: 'impute' } };
   }
   if (name === 'images') {
-    const count = Number(flag('images', '10000'));
+    const count = Number(flag('images', '5000'));
     const imagesDir = join(dir, 'fashion');
     writeIdxSubset(imagesDir, count, Math.round(count / 5));
     return { name, description: `Fashion-MNIST, first ${count} training / ${Math.round(count / 5)} test images (IDX)`, data: imagesDir, python: [`idx:${imagesDir}:train`, `idx:${imagesDir}:t10k`], label: '', drop: [], regression: false, needs: {} };
