@@ -17,6 +17,10 @@ import { openForModel } from './data/load.js';
 import { describeColumn } from './data/schema.js';
 import { InputError, flagName, optionRef } from './errors.js';
 import { WriteError, writeFileAtomic } from './io/atomic.js';
+import { checkOutputDirectory } from './io/directory.js';
+import { WriteRefused } from './io/guard.js';
+import { checkPaths } from './io/paths.js';
+import { TORCH_FORMAT, TORCH_MANIFEST, exportTorch } from './torch/export.js';
 import { ConfusionMatrix } from './model/metrics.js';
 import { loadModel, type Model } from './model/model.js';
 import { assertChartsAvailable, renderTrainingPlot } from './report/charts.js';
@@ -95,7 +99,7 @@ async function trainWithSignals(argv: Args, stop: ReturnType<typeof listenForSto
         await writeFileAtomic(plotPath, await renderTrainingPlot(result.history));
       } catch (error) {
         // The model is saved already: a missing picture is reported, not fatal.
-        printError(`gradpool: warning: ${flagName('plot')} ${error instanceof WriteError ? error.message : `cannot draw ${plotPath}: ${error instanceof Error ? error.message : String(error)}`}`);
+        printError(`gradpool: warning: ${flagName('plot')} ${error instanceof WriteError || error instanceof WriteRefused ? error.message : `cannot draw ${plotPath}: ${error instanceof Error ? error.message : String(error)}`}`);
       }
     }
     if (result.stopReason === 'aborted') process.exitCode = stop.exitCode() || 130;
@@ -249,14 +253,46 @@ async function predictCommand(argv: Args): Promise<void> {
   await writeFileAtomic(out, lines.join('\n') + '\n');
 }
 
+/** Flags of `export` that describe a training run: only --format torch takes them. */
+const TORCH_RUN_FLAGS = ['data', 'testData', 'labelColumn', 'delimiter', 'decimal', 'header', 'naValues', 'mode', 'batchSize', 'epochs', 'lr', 'lrSchedule', 'optimizer', 'momentum', 'beta1', 'beta2', 'epsilon', 'weightDecay', 'seed', 'valSplit', 'patience', 'init'] as const;
+
 async function exportCommand(argv: Args): Promise<void> {
   const out = argv.out as string;
   const format = argv.format as string;
+  const given = optionsFromArgv(argv, 'export');
+  if (format === 'torch') return exportTorchCommand(argv, given);
+  const runFlag = TORCH_RUN_FLAGS.find((name) => given[name] !== undefined);
+  if (runFlag) throw new InputError(`${optionRef(runFlag)} describes a training run: it belongs to ${optionRef('format')} torch, not ${format}`);
+  if (argv.model === undefined) throw new InputError(`${optionRef('model')} is required`);
   const expected = `.${format}`;
   if (!out.endsWith(expected)) throw new InputError(`${optionRef('out')}: a ${format} model file must end in ${expected}, got ${out}`);
-  await checkPathOptions('export', optionsFromArgv(argv, 'export'));
+  await checkPathOptions('export', given);
   // The input format is read from the content; the output format follows the extension.
   await (await loadModel(argv.model as string)).save(out);
+}
+
+/** export --format torch: the model (--model, or --init as train names it) and the train flags → a torchrun directory. */
+async function exportTorchCommand(argv: Args, given: Record<string, unknown>): Promise<void> {
+  if (given.model !== undefined && given.init !== undefined) throw new InputError(`${optionRef('model')} and ${optionRef('init')} both name the starting model; give one`);
+  const source = (given.model ?? given.init) as string | undefined;
+  if (source === undefined) throw new InputError(`${optionRef('format')} torch needs the model to start from: ${optionRef('model')} M (or ${optionRef('init')} M, as train takes it)`);
+  const settings = resolveOptions('export', libraryPart({ ...given, init: undefined }));
+  // Inputs here; the output is a directory, checked (new, empty, or an unchanged earlier export) by the writer.
+  await checkPathOptions('export', { ...given, out: undefined });
+  await checkOutputDirectory(optionRef('out'), settings.out!, TORCH_MANIFEST, TORCH_FORMAT);
+  const model = await loadModel(source);
+  const files = await exportTorch(model, { ...settings, data: given.data as string | undefined }, settings.out!, source, packageVersion());
+  print(`wrote ${settings.out}: ${files.join(', ')}\nrun: cd ${settings.out} && torchrun --standalone --nproc_per_node=2 train_ddp.py${settings.data ? '' : ' --data DATA.csv'} --out trained.safetensors`);
+}
+
+/** import: a model trained elsewhere (train_ddp.py's safetensors) checked field by field and written in the format --out names. */
+async function importCommand(argv: Args): Promise<void> {
+  const file = argv.file as string;
+  const given = optionsFromArgv(argv, 'import');
+  await checkPaths([{ ref: 'the imported file', path: file }], [{ ref: optionRef('out'), path: given.out as string }]);
+  const model = await loadModel(file);
+  await model.save(given.out as string);
+  print(`imported ${file}: ${model.shape.sizes.join('-')} ${model.shape.activation}, ${model.labels ? `${model.labels.length} classes` : 'regression'}${model.schema ? `, ${model.columns!.length} columns` : ''} → ${String(given.out)}`);
 }
 
 async function benchCommand(argv: Args): Promise<void> {
@@ -345,9 +381,25 @@ export async function main(args: string[]): Promise<void> {
     )
     .command(
       'export',
-      'convert a model file to safetensors (weights named as a PyTorch nn.Sequential), JSON, or ONNX',
-      (y) => addFlags(y, 'export').epilogue(examples([['for PyTorch', 'gradpool export --model iris.json --out iris.safetensors'], ['for ONNX Runtime', 'gradpool export --model iris.json --format onnx --out iris.onnx']])),
+      'convert a model file to safetensors (weights named as a PyTorch nn.Sequential), JSON or ONNX, or write a torchrun (PyTorch DDP) run of it',
+      (y) =>
+        addFlags(y, 'export').epilogue(
+          examples([
+            ['for PyTorch', 'gradpool export --model iris.json --out iris.safetensors'],
+            ['for ONNX Runtime', 'gradpool export --model iris.json --format onnx --out iris.onnx'],
+            ['a run for torchrun (PyTorch DDP)', 'gradpool export --format torch --init iris.json --data iris.csv \\\n    --epochs 50 --optimizer adam --lr 0.001 --out iris-ddp'],
+          ]),
+        ),
       exportCommand,
+    )
+    .command(
+      'import <file>',
+      'read a model trained elsewhere (the safetensors file train_ddp.py writes) and save it for evaluate, predict and export',
+      (y) =>
+        addFlags(y.positional('file', { type: 'string', describe: 'gradpool safetensors (or JSON) model file', demandOption: true }), 'import').epilogue(
+          examples([['after a torchrun run of an export', 'gradpool import trained.safetensors --out trained.json']]),
+        ),
+      importCommand,
     )
     .command(
       'bench',
@@ -361,7 +413,7 @@ export async function main(args: string[]): Promise<void> {
         ),
       benchCommand,
     )
-    .demandCommand(1, 'name a command: train, evaluate, predict, compare-modes, export or bench')
+    .demandCommand(1, 'name a command: train, evaluate, predict, compare-modes, export, import or bench')
     .recommendCommands()
     .strict()
     .help()

@@ -1,5 +1,6 @@
 // The epoch loop: dataset → arena → seeded batches → coordinator steps → history → model.
 import { createHash } from 'node:crypto';
+import { channel } from 'node:diagnostics_channel';
 import { chooseDefaults, type ChosenDefaults } from './defaults.js';
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
@@ -7,7 +8,7 @@ import { batchCount, batchRange, effectiveBatchSize } from './data/batches.js';
 import { outputWidth, writeTarget, type DataDescription, type Dataset, type Targets } from './data/dataset.js';
 import { openTrainingData, type OpenedData } from './data/load.js';
 import { applyImputation, applyNormalization, applyTargetScaling, fitImputation, fitNormalization, fitTargetScaling, type TargetScaling } from './data/normalize.js';
-import { fillValues, scaledInputs, withFills, type Schema } from './data/schema.js';
+import { featureColumns, fillValues, scaledInputs, withFills, type Schema } from './data/schema.js';
 import { randomStream, resumableStream, shuffleInPlace, type ResumableRandom } from './data/random.js';
 import { InputError, describeValue, optionRef } from './errors.js';
 import type { LossKind } from './math/kernels.js';
@@ -106,6 +107,13 @@ export class TrainingFailure extends Error {
   override readonly name = 'TrainingFailure';
 }
 
+/**
+ * Published as the data is read ({ stage: 'read' }) and copied into the shared memory ({ stage:
+ * 'copy' }): a diagnostics hook (node:diagnostics_channel) that costs nothing unsubscribed. The
+ * stop tests use it to send a signal while loading is provably in progress.
+ */
+export const loadChannel = channel('gradpool:load');
+
 /** Longest stretch the event loop is kept waiting while steps run (signals, progress). */
 const YIELD_EVERY_MS = 50;
 
@@ -123,11 +131,21 @@ export async function trainPrepared(options: TrainOptions, prepared: OpenedData 
     if (options[name] !== undefined && typeof options[name] !== 'function') throw new InputError(`train: ${name} must be a function`);
   }
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw new InputError('train: signal must be an AbortSignal');
-  // Outputs against inputs and each other, before any work.
-  await checkPathOptions('train', asked);
+  // Outputs against inputs and each other, before any work; the inputs stay protected from every
+  // write until the run ends (io/guard.ts checks again at write time).
+  const protection = await checkPathOptions('train', asked);
+  try {
+    return await trainChecked(asked, options, prepared);
+  } finally {
+    protection.release();
+  }
+}
+
+async function trainChecked(asked: ResolvedOptions, options: TrainOptions, prepared: OpenedData | undefined): Promise<TrainResult> {
   const checkpoint = asked.resume ? await readCheckpoint(asked.resume) : undefined;
   const init = await startingModel(asked.init, options);
   const loadStarted = performance.now();
+  if (loadChannel.hasSubscribers) loadChannel.publish({ stage: 'read' });
   let loaded: OpenedData | undefined = prepared ?? (await loadData(asked, options, init));
   // Only these facts outlive the copy into the arena, so anything loaded can be collected then.
   const { source, rows, features, targets, schema } = loaded.training;
@@ -160,6 +178,7 @@ export async function trainPrepared(options: TrainOptions, prepared: OpenedData 
   });
   try {
     const { views } = coordinator;
+    if (loadChannel.hasSubscribers) loadChannel.publish({ stage: 'copy' });
     copyRows(loaded.training, views.x, views.y, 0, outputs);
     if (loaded.test) copyRows(loaded.test, views.x, views.y, rows, outputs);
     loaded = undefined;
@@ -184,11 +203,16 @@ export async function trainPrepared(options: TrainOptions, prepared: OpenedData 
       applyImputation(fills, views.x, features, 0, rows + testRows);
       fittedSchema = withFills(schema, fills);
     }
-    const normalization = init ? init.normalization : fitNormalization(normalizeKind, views.x, features, trainOrder, schema ? scaledInputs(schema) : null);
+    // A spread float32 cannot scale by (0 and 1e-44) is treated as none, with a note.
+    const constantInputs: number[] = [];
+    const normalization = init ? init.normalization : fitNormalization(normalizeKind, views.x, features, trainOrder, schema ? scaledInputs(schema) : null, constantInputs);
+    if (constantInputs.length > 0) notes.push(`${inputNames(constantInputs, fittedSchema, features)} ${constantInputs.length === 1 ? 'varies' : 'vary'} too little for float32 scaling (a negligible spread): treated as constant`);
     applyNormalization(normalization, views.x, features, 0, rows + testRows);
     let targetScaling: TargetScaling | null = null;
     if (targets.kind === 'values') {
-      targetScaling = init ? init.targetScaling : fitTargetScaling(views.y, trainOrder);
+      const constantTarget = { value: false };
+      targetScaling = init ? init.targetScaling : fitTargetScaling(views.y, trainOrder, constantTarget);
+      if (constantTarget.value) notes.push('the target varies too little for float32 scaling (a negligible spread): treated as constant, so the model predicts about its mean');
       applyTargetScaling(targetScaling, views.y, 0, rows + testRows);
     }
     // Losses are reported in the target's units: the scaled MSE times 1/scale².
@@ -299,7 +323,7 @@ class EpochLoop {
     const started = performance.now() - (this.history.at(-1)?.seconds ?? 0) * 1000;
     // A signal that arrived while the data loaded waits for the event loop: let it land before
     // the first step, so that such a stop trains (and writes) nothing.
-    await yieldToEventLoop();
+    await signalsDelivered();
     let lastYield = performance.now();
     while (this.epoch < options.epochs) {
       const epochIndex = this.epoch;
@@ -415,6 +439,26 @@ class EpochLoop {
       bestParameters: this.bestParameters,
     };
   }
+}
+
+/**
+ * Returns once every signal that reached the process before the call has run its JS handlers. A
+ * signal is queued on libuv's signal pipe, read only in the loop's poll phase. One setImmediate may
+ * run in the check phase that follows a poll that came before the signal; the second one is queued
+ * from that check phase, so a whole poll phase (which reads the pipe) lies between them, whatever
+ * the machine's timing.
+ */
+async function signalsDelivered(): Promise<void> {
+  await yieldToEventLoop();
+  await yieldToEventLoop();
+}
+
+/** "column x" / "inputs 3, 7" for a note: column names where each input is one numeric column. */
+function inputNames(inputs: readonly number[], schema: Schema | null, features: number): string {
+  const columns = schema ? featureColumns(schema) : null;
+  const named = columns && columns.length === features ? inputs.map((f) => columns[f]!.name) : null;
+  const list = (named ?? inputs.map((f) => String(f))).slice(0, 5).join(', ') + (inputs.length > 5 ? `, … (${inputs.length})` : '');
+  return named ? `column${inputs.length === 1 ? '' : 's'} ${list}` : `input${inputs.length === 1 ? '' : 's'} ${list}`;
 }
 
 function allFinite(values: Float32Array): boolean {

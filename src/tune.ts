@@ -14,6 +14,7 @@ import type { EpochEntry } from './model/history.js';
 import { rSquared } from './model/metrics.js';
 import type { Model } from './model/model.js';
 import type { OptimizerName } from './optim/optimizers.js';
+import { checkPathOptions } from './options/paths.js';
 import { resolveOptions } from './options/resolve.js';
 import { loadData, train, trainPrepared, type TrainOptions, type TrainResult } from './train.js';
 
@@ -105,6 +106,8 @@ export async function tune(options: TuneOptions): Promise<TuneReport> {
     if (trainOptions[name] !== undefined) throw new InputError(`tune: ${optionRef(name)} is what the grid searches; give it in grid.${name} instead`);
   }
   if (typeof resolved.data !== 'string') throw new InputError('tune: data must be a file or builtin:NAME (each run reads it as train does)');
+  // Outputs against inputs before the search, not only at the refit after it.
+  (await checkPathOptions('train', resolved)).release();
   // Read once, as train reads it (the test set is left to the refit).
   const opened = await loadData({ ...resolved, testData: undefined }, {}, undefined);
   const data = shareData(opened.training);

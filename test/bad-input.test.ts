@@ -10,7 +10,8 @@ import test from 'ava';
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { runCli, tempDir, type CliResult } from './helpers/cli.js';
+import { tempDir } from './helpers/files.js';
+import { runCli, type CliResult } from './helpers/cli.js';
 
 type Command = 'train' | 'evaluate' | 'predict';
 

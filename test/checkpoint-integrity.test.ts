@@ -7,8 +7,8 @@ import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError, train, type TrainOptions } from '../src/index.js';
 import { CHECKPOINT_FILE, decodeCheckpoint, encodeCheckpoint, type StoredCheckpoint } from '../src/model/checkpoint.js';
-import { runCli, tempDir } from './helpers/cli.js';
-import { fileState, oneLine } from './helpers/files.js';
+import { runCli } from './helpers/cli.js';
+import { fileState, oneLine, tempDir } from './helpers/files.js';
 
 // Adam (two state buffers) and early stopping (best weights) so that every buffer kind is present.
 const run: TrainOptions = { data: 'builtin:moons', samples: 200, layers: [8], batchSize: 32, optimizer: 'adam', lr: 0.01, valSplit: 0.25, patience: 50, seed: 5, threads: 1 };

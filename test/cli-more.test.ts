@@ -3,7 +3,8 @@ import test from 'ava';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { train } from '../src/index.js';
-import { runCli, tempDir } from './helpers/cli.js';
+import { tempDir } from './helpers/files.js';
+import { runCli } from './helpers/cli.js';
 import { writeIdxDirectory } from './helpers/idx.js';
 
 test('an IDX directory trains with only --data and reports test accuracy from its t10k files', async (t) => {

@@ -2,7 +2,8 @@
 import test from 'ava';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runCli, tempDir } from './helpers/cli.js';
+import { tempDir } from './helpers/files.js';
+import { runCli } from './helpers/cli.js';
 import { FRUIT, writeFruitCsv } from './helpers/csv.js';
 
 test('the default spirals run reaches 95% training accuracy', async (t) => {

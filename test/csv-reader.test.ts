@@ -9,7 +9,8 @@ import { loadCsv } from '../src/data/csv.js';
 import { loadDataset } from '../src/data/load.js';
 import { InputError } from '../src/errors.js';
 import { loadModel, train } from '../src/index.js';
-import { runCli, tempDir } from './helpers/cli.js';
+import { tempDir } from './helpers/files.js';
+import { runCli } from './helpers/cli.js';
 import { housesTable, titanicTable, writeTable } from './helpers/tabular.js';
 
 /** About 10 MB of rows: numbers, a category, blank lines every so often; `quoted` adds cells holding a line break. */

@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadCsv } from '../src/data/csv.js';
 import { InputError } from '../src/errors.js';
-import { tempDir } from './helpers/cli.js';
+import { tempDir } from './helpers/files.js';
 
 async function csvFile(text: string): Promise<string> {
   const path = join(await tempDir(), 'data.csv');

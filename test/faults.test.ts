@@ -4,7 +4,8 @@ import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadModel } from '../src/index.js';
-import { CLI, runCli, tempDir } from './helpers/cli.js';
+import { tempDir } from './helpers/files.js';
+import { CLI, runCli } from './helpers/cli.js';
 
 // Big enough per step that several workers share it; many epochs so signals land mid-run.
 const sharedWork = ['--data', 'builtin:blobs', '--samples', '2048', '--features', '256', '--layers', '128', '--batch-size', '256', '--threads', '2'];

@@ -21,7 +21,7 @@ import { parseModel, serializeModel, type ModelContents } from '../src/model/fil
 import { layerViews, parameterLayout, type NetworkShape } from '../src/model/layout.js';
 import { Model } from '../src/model/model.js';
 import { parseSafetensors, serializeSafetensors } from '../src/model/safetensors.js';
-import { tempDir } from './helpers/cli.js';
+import { tempDir } from './helpers/files.js';
 
 const SEED = 42;
 const NUM_RUNS = 200;

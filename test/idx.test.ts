@@ -6,7 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { isIdxDirectory, loadIdxDataset, loadIdxDirectory, loadIdxImages, loadIdxLabels } from '../src/data/idx.js';
 import { loadDataset, loadTrainingData, type LoadOptions } from '../src/data/load.js';
 import { InputError } from '../src/errors.js';
-import { tempDir } from './helpers/cli.js';
+import { tempDir } from './helpers/files.js';
 
 /** A big-endian IDX file: magic, one u32 per dimension, then the u8 body. */
 function idxBytes(magic: number, dims: number[], body: Uint8Array): Buffer {

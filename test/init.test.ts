@@ -3,7 +3,8 @@ import test from 'ava';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadModel, train } from '../src/index.js';
-import { runCli, tempDir } from './helpers/cli.js';
+import { tempDir } from './helpers/files.js';
+import { runCli } from './helpers/cli.js';
 
 const moons = { data: 'builtin:moons', samples: 400, layers: [16], epochs: 4, threads: 1, seed: 3 } as const;
 

@@ -3,7 +3,7 @@ import test from 'ava';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadModel, train, type EpochEntry } from '../src/index.js';
-import { tempDir } from './helpers/cli.js';
+import { tempDir } from './helpers/files.js';
 import { FRUIT, writeFruitCsv } from './helpers/csv.js';
 
 test('train resolves to a model and one history entry per epoch, calling onEpoch for each', async (t) => {

@@ -4,8 +4,8 @@ import test from 'ava';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError, train, type Dataset } from '../src/index.js';
-import { runCli, tempDir } from './helpers/cli.js';
-import { oneLine } from './helpers/files.js';
+import { runCli } from './helpers/cli.js';
+import { oneLine, tempDir } from './helpers/files.js';
 
 test('--layers 100000,100000 names the real limit (65536), on the command line and in the library', async (t) => {
   const result = await runCli(['train', '--data', 'builtin:moons', '--layers', '100000,100000']);

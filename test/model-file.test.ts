@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError, loadModel, Model } from '../src/index.js';
 import { parameterLayout, type NetworkShape } from '../src/model/layout.js';
-import { tempDir } from './helpers/cli.js';
+import { tempDir } from './helpers/files.js';
 
 const shape: NetworkShape = { sizes: [3, 4, 2], activation: 'tanh', loss: 'cross-entropy' };
 

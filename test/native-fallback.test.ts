@@ -7,7 +7,8 @@ import { cp, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nativeIsaLevels } from '../src/math/native-kernels.js';
-import { runCli, tempDir } from './helpers/cli.js';
+import { tempDir } from './helpers/files.js';
+import { runCli } from './helpers/cli.js';
 
 const TRAIN = ['train', '--data', 'builtin:blobs', '--samples', '600', '--features', '16', '--classes', '3', '--layers', '8', '--epochs', '2', '--threads', '2'];
 

@@ -6,7 +6,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { CLI, tempDir } from './helpers/cli.js';
+import { tempDir } from './helpers/files.js';
+import { CLI } from './helpers/cli.js';
 import { ROOT, npm, run } from './helpers/package.js';
 
 const DIR = join(ROOT, 'test', 'node-versions');

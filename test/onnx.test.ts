@@ -9,7 +9,8 @@ import { HIDDEN_ACTIVATIONS, LOSS_KINDS, type HiddenActivation, type LossKind } 
 import { layerViews, parameterLayout, type NetworkShape } from '../src/model/layout.js';
 import { loadModel, Model } from '../src/model/model.js';
 import { ONNX_IR_VERSION, ONNX_OPSET } from '../src/model/onnx.js';
-import { runCli, tempDir } from './helpers/cli.js';
+import { tempDir } from './helpers/files.js';
+import { runCli } from './helpers/cli.js';
 import { ints, messages, readFields, strings } from './helpers/protobuf.js';
 
 type Ort = typeof import('onnxruntime-node');

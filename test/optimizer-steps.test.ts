@@ -10,7 +10,7 @@ import type { OptimizerSettings } from '../src/optim/optimizers.js';
 import { Coordinator } from '../src/parallel/coordinator.js';
 import { MAX_SHARDS, shardRowsFor } from '../src/parallel/shards.js';
 import { train } from '../src/index.js';
-import { tempDir } from './helpers/cli.js';
+import { tempDir } from './helpers/files.js';
 import { KERNEL_SETS } from './helpers/kernel-sets.js';
 import { addLastShards, participantsThatComputed } from './helpers/participants.js';
 import { gradientSum, makeParameters, makeProblem, parameterIndices, referenceState, referenceUpdate, worstRatio } from './helpers/reference.js';

@@ -5,8 +5,8 @@ import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { link, lstat, mkdir, readFile, readlink, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runCli, tempDir } from './helpers/cli.js';
-import { fileState, listing, oneLine, type FileState } from './helpers/files.js';
+import { runCli } from './helpers/cli.js';
+import { fileState, listing, oneLine, type FileState, tempDir } from './helpers/files.js';
 import { writeIdxDirectory } from './helpers/idx.js';
 
 const CSV = 'a,b,label\n0.1,0.2,x\n0.3,0.4,y\n0.5,0.6,x\n0.7,0.8,y\n';

@@ -13,7 +13,7 @@ import type { EpochEntry } from '../src/model/history.js';
 import { renderTrainingPlot } from '../src/report/charts.js';
 import type { CompareRun } from '../src/compare.js';
 import { renderCompareReport } from '../src/report/compare-report.js';
-import { tempDir } from './helpers/cli.js';
+import { tempDir } from './helpers/files.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 

@@ -8,7 +8,7 @@ import { InputError } from '../src/errors.js';
 import { layerViews, parameterLayout, type NetworkShape } from '../src/model/layout.js';
 import { loadModel, Model } from '../src/model/model.js';
 import { parseSafetensors, serializeSafetensors } from '../src/model/safetensors.js';
-import { tempDir } from './helpers/cli.js';
+import { tempDir } from './helpers/files.js';
 
 const PYTHON = '/usr/bin/python3';
 

@@ -3,7 +3,8 @@
 import test from 'ava';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runCli, tempDir } from './helpers/cli.js';
+import { tempDir } from './helpers/files.js';
+import { runCli } from './helpers/cli.js';
 import { csvText, housesTable, peopleTable, titanicTable, writeTable, type Table } from './helpers/tabular.js';
 
 const QUICK = ['--threads', '1'];

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadModel, train, type TrainOptions } from '../src/index.js';
-import { tempDir } from './helpers/cli.js';
+import { tempDir } from './helpers/files.js';
 import { participantsThatComputed } from './helpers/participants.js';
 
 const hash = (parameters: Float32Array): string => createHash('sha256').update(new Uint8Array(parameters.buffer, parameters.byteOffset, parameters.byteLength)).digest('hex');

@@ -8,8 +8,8 @@ import { readFile, truncate, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError, Model } from '../src/index.js';
 import { parameterLayout, type NetworkShape } from '../src/model/layout.js';
-import { runCli, tempDir } from './helpers/cli.js';
-import { fileState, listing, oneLine, runCliWithFileLimit } from './helpers/files.js';
+import { runCli } from './helpers/cli.js';
+import { fileState, listing, oneLine, runCliWithFileLimit, tempDir } from './helpers/files.js';
 
 const SMALL = ['--data', 'builtin:moons', '--samples', '100', '--layers', '2', '--threads', '1', '--quiet'];
 

@@ -1,8 +1,5 @@
 // Runs the built CLI as a real child process.
 import { spawn } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const CLI = fileURLToPath(new URL('../../src/cli.js', import.meta.url));
@@ -30,6 +27,6 @@ export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.Pro
   });
 }
 
-export async function tempDir(): Promise<string> {
-  return mkdtemp(join(tmpdir(), 'gradpool-test-'));
-}
+// The temporary-folder helper lives in files.ts (it removes its folders); re-exported here for tests
+// written before it moved.
+export { tempDir } from './files.js';

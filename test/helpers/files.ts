@@ -1,9 +1,33 @@
-// What a file is, to prove that a run left it alone (same bytes, same inode), and CLI runs under a
-// file-size limit (EFBIG without filling a disk).
+// Temporary folders that are removed when the test file ends, what a file is (to prove that a run
+// left it alone: same bytes, same inode), and CLI runs under a file-size limit (EFBIG without
+// filling a disk).
+import test from 'ava';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { lstat, readFile, readdir } from 'node:fs/promises';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { lstat, mkdtemp, readFile, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { CLI, type CliResult } from './cli.js';
+
+// One folder per test process holds every tempDir() of its test file; it goes when the file's tests
+// end (ava's after.always, which runs after failures too), or at exit when the process ends first.
+let root: string | undefined;
+
+function removeRoot(): void {
+  if (root === undefined) return;
+  rmSync(root, { recursive: true, force: true, maxRetries: 3 });
+  root = undefined;
+}
+
+test.after.always('remove temporary folders', removeRoot);
+process.once('exit', removeRoot);
+
+/** A new empty folder under /tmp, removed with everything in it when the test file ends. */
+export async function tempDir(): Promise<string> {
+  root ??= mkdtempSync(join(tmpdir(), 'gradpool-test-'));
+  return mkdtemp(join(root, 'd-'));
+}
 
 export interface FileState {
   readonly ino: number;

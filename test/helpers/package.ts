@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { tempDir } from './cli.js';
+import { tempDir } from './files.js';
 
 /** The repository root (this file runs from dist/test/helpers/). */
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
