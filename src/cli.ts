@@ -29,6 +29,7 @@ import { checkPathOptions } from './options/paths.js';
 import { resolveOptions } from './options/resolve.js';
 import { measureThroughput, type ThroughputOptions } from './throughput.js';
 import { train, type DataSummary, type TrainOptions } from './train.js';
+import { tune, type TuneGrid } from './tune.js';
 
 const EXIT_FAILURE = 1;
 const EXIT_USAGE = 2;
@@ -47,7 +48,8 @@ async function trainCommand(argv: Args): Promise<void> {
 async function trainWithSignals(argv: Args, stop: ReturnType<typeof listenForStopSignals>): Promise<void> {
   const given = optionsFromArgv(argv, 'train');
   const options = libraryPart(given) as unknown as TrainOptions;
-  const { epochs } = resolveOptions('train', options);
+  if (given.tune === true) return tuneWithSignals(given, options, stop);
+  let { epochs } = resolveOptions('train', options);
   // Every output against every input and each other, log and plot included, before any work.
   await checkPathOptions('train', given);
   const quiet = given.quiet === true;
@@ -69,6 +71,11 @@ async function trainWithSignals(argv: Args, stop: ReturnType<typeof listenForSto
       onData: (data) => {
         reading?.finish();
         if (!quiet) printData(data, process.stdout.isTTY === true);
+        // A table's defaults may choose the epochs: the epoch lines count up to those.
+        if (data.defaults?.values.epochs !== undefined) {
+          epochs = data.defaults.values.epochs;
+          if (progress) progress.epochs = epochs;
+        }
       },
       onProgress: progress ? (done, total, epoch) => progress.update(done, total, epoch) : undefined,
       onEpoch: (entry) => {
@@ -102,6 +109,32 @@ async function trainWithSignals(argv: Args, stop: ReturnType<typeof listenForSto
     progress?.finishEpoch();
     log.close();
   }
+}
+
+/** train --tune: the grid's table, the best configuration, the refit's test score and saved file. */
+async function tuneWithSignals(given: Record<string, unknown>, options: TrainOptions, stop: ReturnType<typeof listenForStopSignals>): Promise<void> {
+  for (const name of ['layers', 'lr', 'weightDecay', 'resume', 'checkpointDir', 'init', 'logJson', 'plot'] as const) {
+    if (given[name] !== undefined) throw new InputError(`${optionRef('tune')} does not take ${optionRef(name)}${name === 'layers' || name === 'lr' || name === 'weightDecay' ? `: give the values to try in ${optionRef(`tune${name[0]!.toUpperCase()}${name.slice(1)}`)}` : ''}`);
+  }
+  await checkPathOptions('train', given);
+  const quiet = given.quiet === true;
+  const grid: TuneGrid = { layers: given.tuneLayers as number[][] | undefined, lr: given.tuneLr as number[] | undefined, weightDecay: given.tuneWeightDecay as number[] | undefined };
+  const report = await tune({ ...options, folds: given.folds as number | undefined, grid, signal: stop.signal, onData: quiet ? undefined : (data) => printData(data, process.stdout.isTTY === true) });
+  if (!quiet) {
+    const metric = report.metric === 'r2' ? 'R²' : 'accuracy';
+    const shown = (v: number): string => (report.metric === 'r2' ? v.toFixed(4) : formatPercent(v).trim());
+    const rows = report.results.map((r) => [r.config.layers.join(','), String(r.config.lr), String(r.config.weightDecay), shown(r.mean), report.metric === 'r2' ? r.std.toFixed(4) : formatPercent(r.std).trim(), r.scores.map(shown).join(' '), r.epochs.join(' ')]);
+    const headers = ['layers', 'lr', 'weight decay', `mean ${metric}`, 'std', `${report.folds} folds`, 'epochs kept'];
+    const widths = headers.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
+    const line = (cells: string[]): string => cells.map((cell, c) => (c < 3 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
+    print([line(headers), ...rows.map(line)].join('\n'));
+    print(`best: layers ${report.best.layers.join(',')}, lr ${report.best.lr}, weight decay ${report.best.weightDecay}; refitted on all ${report.refit.data.rows.toLocaleString('en-US')} training rows for ${report.refitEpochs} epochs (${report.seconds.toFixed(1)}s in all)`);
+    if (report.test) print(`test      loss ${formatLoss(report.test.loss)}${report.test.accuracy === null ? '' : `  acc ${formatPercent(report.test.accuracy)}`}`);
+    if (report.savedTo) print(`model saved to ${report.savedTo}`);
+  }
+  if (report.refit.message) printError(`gradpool: ${report.refit.message}`);
+  if (report.refit.stopReason === 'aborted') process.exitCode = stop.exitCode() || 130;
+  if (report.refit.stopReason === 'diverged') process.exitCode = EXIT_FAILURE;
 }
 
 async function compareModesCommand(argv: Args): Promise<void> {
@@ -159,6 +192,7 @@ function printData(data: DataSummary, terminal: boolean): void {
     }
   }
   for (const note of data.notes) print(`note: ${note}`);
+  if (data.defaults) print(data.defaults.line);
 }
 
 /** The rows to evaluate or predict: an IDX directory's test set when it has one, else the data itself. */
@@ -321,6 +355,7 @@ export async function main(args: string[]): Promise<void> {
           examples([
             ['the default demo', 'gradpool train --data builtin:spirals'],
             ['a CSV with string labels, a validation split, a saved model', 'gradpool train --data iris.csv --label-column species \\\n    --val-split 0.2 --out iris.json'],
+            ['search layers, learning rate and weight decay by 5-fold cross-validation, save the best', 'gradpool train --data house.csv --tune --folds 5 --out house.json'],
             ['IDX files (t10k-* is the test set), Adam', 'gradpool train --data ./fashion-mnist --layers 128,64 \\\n    --optimizer adam --lr 0.001 --epochs 10'],
           ]),
         ),
