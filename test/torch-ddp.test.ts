@@ -161,6 +161,8 @@ tier('torchrun: after a few epochs the test accuracy is within 1 point of gradpo
   // Back into gradpool: import, then predict, against PyTorch's own forward of the same file.
   const imported = await runCli(['import', join(dir, 'trained.safetensors'), '--out', join(dir, 'trained.json')]);
   t.is(imported.code, 0, imported.stderr);
+  // It knows the rows it held out for validation, as gradpool's own model does.
+  t.deepEqual((await loadModel(join(dir, 'trained.json'))).heldOut, (await loadModel(join(dir, 'gradpool.json'))).heldOut);
   t.is((await runCli(['predict', '--model', join(dir, 'trained.json'), '--data', testData, '--out', join(dir, 'predictions.csv')])).code, 0);
   // evaluate reads torch's file directly and finds its test accuracy; the ONNX export takes it too.
   const evaluated = await runCli(['evaluate', '--model', join(dir, 'trained.safetensors'), '--data', testData, '--json']);

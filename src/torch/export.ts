@@ -136,7 +136,7 @@ async function pythonSource(name: string): Promise<string> {
 export async function torchExportFiles(model: Model, settings: TorchRunSettings, version: string): Promise<Map<string, string | Uint8Array>> {
   const script = await pythonSource('train_ddp.py');
   if (!script.includes('# @CONFIG@')) throw new Error('src/torch/train_ddp.py lost its # @CONFIG@ line');
-  const weights = serializeSafetensors(model.shape, model.layers, model.labels, model.normalization, { schema: model.schema, targetScaling: model.targetScaling });
+  const weights = serializeSafetensors(model.shape, model.layers, model.labels, model.normalization, { schema: model.schema, targetScaling: model.targetScaling, heldOut: model.heldOut });
   return new Map<string, string | Uint8Array>([
     ['model.py', await pythonSource('model.py')],
     ['train_ddp.py', script.replace('# @CONFIG@', configLine(settings))],

@@ -764,7 +764,11 @@ def run(argv):
     if message and rank == 0:
         print(f"train_ddp: {message}", file=sys.stderr, flush=True)
     if rank == 0:
-        gradpool_model.write_safetensors(options.out, net.state_dict(), metadata)
+        # The model records the validation rows of the run that trained it, as gradpool's train does.
+        result = {k: v for k, v in metadata.items() if k != "heldOut"}
+        if val_rows > 0:
+            result["heldOut"] = json.dumps({"seed": options.seed, "fraction": options.val_split, "rows": sorted(order[train_rows:])}, separators=(",", ":"))
+        gradpool_model.write_safetensors(options.out, net.state_dict(), result)
         say(f"model saved to {options.out}")
         if log:
             log.write(json.dumps(done) + "\n")
