@@ -19,6 +19,10 @@ import { openForModel } from './data/load.js';
 import { describeColumn } from './data/schema.js';
 import { InputError, flagName, optionRef } from './errors.js';
 import { WriteError, writeFileAtomic } from './io/atomic.js';
+import { checkOutputDirectory } from './io/directory.js';
+import { WriteRefused } from './io/guard.js';
+import { checkPaths } from './io/paths.js';
+import { TORCH_FORMAT, TORCH_MANIFEST, exportTorch } from './torch/export.js';
 import { ConfusionMatrix } from './model/metrics.js';
 import { loadModel, type Model } from './model/model.js';
 import { assertChartsAvailable, renderTrainingPlot } from './report/charts.js';
@@ -27,6 +31,7 @@ import { checkPathOptions } from './options/paths.js';
 import { resolveOptions } from './options/resolve.js';
 import { measureThroughput, type ThroughputOptions } from './throughput.js';
 import { train, type DataSummary, type TrainOptions } from './train.js';
+import { tune, type TuneGrid } from './tune.js';
 
 const EXIT_FAILURE = 1;
 const EXIT_USAGE = 2;
@@ -45,7 +50,8 @@ async function trainCommand(argv: Args): Promise<void> {
 async function trainWithSignals(argv: Args, stop: ReturnType<typeof listenForStopSignals>): Promise<void> {
   const given = optionsFromArgv(argv, 'train');
   const options = libraryPart(given) as unknown as TrainOptions;
-  const { epochs } = resolveOptions('train', options);
+  if (given.tune === true) return tuneWithSignals(given, options, stop);
+  let { epochs } = resolveOptions('train', options);
   // Every output against every input and each other, log and plot included, before any work.
   await checkPathOptions('train', given);
   const quiet = given.quiet === true;
@@ -67,6 +73,11 @@ async function trainWithSignals(argv: Args, stop: ReturnType<typeof listenForSto
       onData: (data) => {
         reading?.finish();
         if (!quiet) printData(data, process.stdout.isTTY === true);
+        // A table's defaults may choose the epochs: the epoch lines count up to those.
+        if (data.defaults?.values.epochs !== undefined) {
+          epochs = data.defaults.values.epochs;
+          if (progress) progress.epochs = epochs;
+        }
       },
       onProgress: progress ? (done, total, epoch) => progress.update(done, total, epoch) : undefined,
       onEpoch: (entry) => {
@@ -90,7 +101,7 @@ async function trainWithSignals(argv: Args, stop: ReturnType<typeof listenForSto
         await writeFileAtomic(plotPath, await renderTrainingPlot(result.history));
       } catch (error) {
         // The model is saved already: a missing picture is reported, not fatal.
-        printError(`gradpool: warning: ${flagName('plot')} ${error instanceof WriteError ? error.message : `cannot draw ${plotPath}: ${error instanceof Error ? error.message : String(error)}`}`);
+        printError(`gradpool: warning: ${flagName('plot')} ${error instanceof WriteError || error instanceof WriteRefused ? error.message : `cannot draw ${plotPath}: ${error instanceof Error ? error.message : String(error)}`}`);
       }
     }
     if (result.stopReason === 'aborted') process.exitCode = stop.exitCode() || 130;
@@ -100,6 +111,32 @@ async function trainWithSignals(argv: Args, stop: ReturnType<typeof listenForSto
     progress?.finishEpoch();
     log.close();
   }
+}
+
+/** train --tune: the grid's table, the best configuration, the refit's test score and saved file. */
+async function tuneWithSignals(given: Record<string, unknown>, options: TrainOptions, stop: ReturnType<typeof listenForStopSignals>): Promise<void> {
+  for (const name of ['layers', 'lr', 'weightDecay', 'resume', 'checkpointDir', 'init', 'logJson', 'plot'] as const) {
+    if (given[name] !== undefined) throw new InputError(`${optionRef('tune')} does not take ${optionRef(name)}${name === 'layers' || name === 'lr' || name === 'weightDecay' ? `: give the values to try in ${optionRef(`tune${name[0]!.toUpperCase()}${name.slice(1)}`)}` : ''}`);
+  }
+  await checkPathOptions('train', given);
+  const quiet = given.quiet === true;
+  const grid: TuneGrid = { layers: given.tuneLayers as number[][] | undefined, lr: given.tuneLr as number[] | undefined, weightDecay: given.tuneWeightDecay as number[] | undefined };
+  const report = await tune({ ...options, folds: given.folds as number | undefined, grid, signal: stop.signal, onData: quiet ? undefined : (data) => printData(data, process.stdout.isTTY === true) });
+  if (!quiet) {
+    const metric = report.metric === 'r2' ? 'R²' : 'accuracy';
+    const shown = (v: number): string => (report.metric === 'r2' ? v.toFixed(4) : formatPercent(v).trim());
+    const rows = report.results.map((r) => [r.config.layers.join(','), String(r.config.lr), String(r.config.weightDecay), shown(r.mean), report.metric === 'r2' ? r.std.toFixed(4) : formatPercent(r.std).trim(), r.scores.map(shown).join(' '), r.epochs.join(' ')]);
+    const headers = ['layers', 'lr', 'weight decay', `mean ${metric}`, 'std', `${report.folds} folds`, 'epochs kept'];
+    const widths = headers.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
+    const line = (cells: string[]): string => cells.map((cell, c) => (c < 3 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
+    print([line(headers), ...rows.map(line)].join('\n'));
+    print(`best: layers ${report.best.layers.join(',')}, lr ${report.best.lr}, weight decay ${report.best.weightDecay}; refitted on all ${report.refit.data.rows.toLocaleString('en-US')} training rows for ${report.refitEpochs} epochs (${report.seconds.toFixed(1)}s in all)`);
+    if (report.test) print(`test      loss ${formatLoss(report.test.loss)}${report.test.accuracy === null ? '' : `  acc ${formatPercent(report.test.accuracy)}`}`);
+    if (report.savedTo) print(`model saved to ${report.savedTo}`);
+  }
+  if (report.refit.message) printError(`gradpool: ${report.refit.message}`);
+  if (report.refit.stopReason === 'aborted') process.exitCode = stop.exitCode() || 130;
+  if (report.refit.stopReason === 'diverged') process.exitCode = EXIT_FAILURE;
 }
 
 async function compareModesCommand(argv: Args): Promise<void> {
@@ -157,6 +194,7 @@ function printData(data: DataSummary, terminal: boolean): void {
     }
   }
   for (const note of data.notes) print(`note: ${note}`);
+  if (data.defaults) print(data.defaults.line);
 }
 
 /** The rows to evaluate or predict: an IDX directory's test set when it has one, else the data itself. */
@@ -217,14 +255,46 @@ async function predictCommand(argv: Args): Promise<void> {
   await writeFileAtomic(out, lines.join('\n') + '\n');
 }
 
+/** Flags of `export` that describe a training run: only --format torch takes them. */
+const TORCH_RUN_FLAGS = ['data', 'testData', 'labelColumn', 'delimiter', 'decimal', 'header', 'naValues', 'mode', 'batchSize', 'epochs', 'lr', 'lrSchedule', 'optimizer', 'momentum', 'beta1', 'beta2', 'epsilon', 'weightDecay', 'seed', 'valSplit', 'patience', 'init'] as const;
+
 async function exportCommand(argv: Args): Promise<void> {
   const out = argv.out as string;
   const format = argv.format as string;
+  const given = optionsFromArgv(argv, 'export');
+  if (format === 'torch') return exportTorchCommand(argv, given);
+  const runFlag = TORCH_RUN_FLAGS.find((name) => given[name] !== undefined);
+  if (runFlag) throw new InputError(`${optionRef(runFlag)} describes a training run: it belongs to ${optionRef('format')} torch, not ${format}`);
+  if (argv.model === undefined) throw new InputError(`${optionRef('model')} is required`);
   const expected = `.${format}`;
   if (!out.endsWith(expected)) throw new InputError(`${optionRef('out')}: a ${format} model file must end in ${expected}, got ${out}`);
-  await checkPathOptions('export', optionsFromArgv(argv, 'export'));
+  await checkPathOptions('export', given);
   // The input format is read from the content; the output format follows the extension.
   await (await loadModel(argv.model as string)).save(out);
+}
+
+/** export --format torch: the model (--model, or --init as train names it) and the train flags → a torchrun directory. */
+async function exportTorchCommand(argv: Args, given: Record<string, unknown>): Promise<void> {
+  if (given.model !== undefined && given.init !== undefined) throw new InputError(`${optionRef('model')} and ${optionRef('init')} both name the starting model; give one`);
+  const source = (given.model ?? given.init) as string | undefined;
+  if (source === undefined) throw new InputError(`${optionRef('format')} torch needs the model to start from: ${optionRef('model')} M (or ${optionRef('init')} M, as train takes it)`);
+  const settings = resolveOptions('export', libraryPart({ ...given, init: undefined }));
+  // Inputs here; the output is a directory, checked (new, empty, or an unchanged earlier export) by the writer.
+  await checkPathOptions('export', { ...given, out: undefined });
+  await checkOutputDirectory(optionRef('out'), settings.out!, TORCH_MANIFEST, TORCH_FORMAT);
+  const model = await loadModel(source);
+  const files = await exportTorch(model, { ...settings, data: given.data as string | undefined }, settings.out!, source, packageVersion());
+  print(`wrote ${settings.out}: ${files.join(', ')}\nrun: cd ${settings.out} && torchrun --standalone --nproc_per_node=2 train_ddp.py${settings.data ? '' : ' --data DATA.csv'} --out trained.safetensors`);
+}
+
+/** import: a model trained elsewhere (train_ddp.py's safetensors) checked field by field and written in the format --out names. */
+async function importCommand(argv: Args): Promise<void> {
+  const file = argv.file as string;
+  const given = optionsFromArgv(argv, 'import');
+  await checkPaths([{ ref: 'the imported file', path: file }], [{ ref: optionRef('out'), path: given.out as string }]);
+  const model = await loadModel(file);
+  await model.save(given.out as string);
+  print(`imported ${file}: ${model.shape.sizes.join('-')} ${model.shape.activation}, ${model.labels ? `${model.labels.length} classes` : 'regression'}${model.schema ? `, ${model.columns!.length} columns` : ''} → ${String(given.out)}`);
 }
 
 async function benchCommand(argv: Args): Promise<void> {
@@ -287,6 +357,7 @@ export async function main(args: string[]): Promise<void> {
           examples([
             ['the default demo', 'gradpool train --data builtin:spirals'],
             ['a CSV with string labels, a validation split, a saved model', 'gradpool train --data iris.csv --label-column species \\\n    --val-split 0.2 --out iris.json'],
+            ['search layers, learning rate and weight decay by 5-fold cross-validation, save the best', 'gradpool train --data house.csv --tune --folds 5 --out house.json'],
             ['IDX files (t10k-* is the test set), Adam', 'gradpool train --data ./fashion-mnist --layers 128,64 \\\n    --optimizer adam --lr 0.001 --epochs 10'],
           ]),
         ),
@@ -312,9 +383,25 @@ export async function main(args: string[]): Promise<void> {
     )
     .command(
       'export',
-      'convert a model file to safetensors (weights named as a PyTorch nn.Sequential), JSON, or ONNX',
-      (y) => addFlags(y, 'export').epilogue(examples([['for PyTorch', 'gradpool export --model iris.json --out iris.safetensors'], ['for ONNX Runtime', 'gradpool export --model iris.json --format onnx --out iris.onnx']])),
+      'convert a model file to safetensors (weights named as a PyTorch nn.Sequential), JSON or ONNX, or write a torchrun (PyTorch DDP) run of it',
+      (y) =>
+        addFlags(y, 'export').epilogue(
+          examples([
+            ['for PyTorch', 'gradpool export --model iris.json --out iris.safetensors'],
+            ['for ONNX Runtime', 'gradpool export --model iris.json --format onnx --out iris.onnx'],
+            ['a run for torchrun (PyTorch DDP)', 'gradpool export --format torch --init iris.json --data iris.csv \\\n    --epochs 50 --optimizer adam --lr 0.001 --out iris-ddp'],
+          ]),
+        ),
       exportCommand,
+    )
+    .command(
+      'import <file>',
+      'read a model trained elsewhere (the safetensors file train_ddp.py writes) and save it for evaluate, predict and export',
+      (y) =>
+        addFlags(y.positional('file', { type: 'string', describe: 'gradpool safetensors (or JSON) model file', demandOption: true }), 'import').epilogue(
+          examples([['after a torchrun run of an export', 'gradpool import trained.safetensors --out trained.json']]),
+        ),
+      importCommand,
     )
     .command(
       'bench',
@@ -334,7 +421,7 @@ export async function main(args: string[]): Promise<void> {
       (y) => y.epilogue(examples([['then check which kernels train uses', 'gradpool build-native && gradpool train --kernels native']])),
       buildNativeCommand,
     )
-    .demandCommand(1, 'name a command: train, evaluate, predict, compare-modes, export, bench or build-native')
+    .demandCommand(1, 'name a command: train, evaluate, predict, compare-modes, export, import, bench or build-native')
     .recommendCommands()
     .strict()
     .help()

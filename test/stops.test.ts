@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readlinkSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { loadModel, train } from '../src/index.js';
 import { CLI } from './helpers/cli.js';
 import { fileState, listing, oneLine, tempDir } from './helpers/files.js';
@@ -82,6 +83,36 @@ for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
     }
     t.fail('the signal never landed while the data loaded');
   });
+}
+
+const SIGNAL_HOOK = fileURLToPath(new URL('./helpers/signal-during-load.js', import.meta.url));
+
+// The signal is sent from inside the load (test/helpers/signal-during-load.ts, through the
+// gradpool:load diagnostics channel), so it provably arrives while loading is in progress, however
+// fast or slow the machine: no timing, no retries.
+for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  for (const stage of ['read', 'copy'] as const) {
+    test.serial(`${signal} sent while the data loads (${stage} stage, builtin set) exits ${code}; the old --out and --log-json stay`, async (t) => {
+      const dir = await tempDir();
+      const out = join(dir, 'keep.json');
+      const log = join(dir, 'log.jsonl');
+      await writeFile(out, 'precious');
+      await writeFile(log, '{"old":true}\n');
+      const before = [await fileState(out), await fileState(log)];
+      const child = spawn(process.execPath, ['--import', pathToFileURL(SIGNAL_HOOK).href, CLI, 'train', '--data', 'builtin:blobs', '--samples', '3000', '--epochs', '5', '--threads', '2', '--out', out, '--log-json', log], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, GRADPOOL_TEST_SIGNAL_AT: stage, GRADPOOL_TEST_SIGNAL: signal },
+      });
+      let stderr = '';
+      child.stderr.on('data', (chunk) => (stderr += chunk));
+      const exitCode = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      t.regex(stderr, new RegExp(`test-hook: ${signal} sent while loading \\(${stage}\\)`));
+      t.is(exitCode, code, stderr);
+      t.regex(stderr, /gradpool: stopped before the first training step \(interrupted\); nothing was trained, so \S*keep\.json was not written/);
+      t.deepEqual([await fileState(out), await fileState(log)], before);
+      t.deepEqual(await listing(dir), ['keep.json', 'log.jsonl'], 'no temporary file left');
+    });
+  }
 }
 
 test.serial('SIGHUP during training saves the model so far and exits 129', async (t) => {

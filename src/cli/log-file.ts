@@ -4,6 +4,7 @@
 // the old log as it was). A failure to write (a full disk) is reported once and training goes on
 // without the log; the file keeps its whole lines.
 import { AtomicFile, WriteError } from '../io/atomic.js';
+import { WriteRefused } from '../io/guard.js';
 
 export class JsonLog {
   private file: AtomicFile | undefined;
@@ -25,7 +26,7 @@ export class JsonLog {
       this.file.commit();
     } catch (error) {
       this.failed = true;
-      const reason = error instanceof WriteError ? error.message : `cannot write ${this.path}: ${String(error)}`;
+      const reason = error instanceof WriteError || error instanceof WriteRefused ? error.message : `cannot write ${this.path}: ${String(error)}`;
       this.warn(`warning: ${this.flag} ${reason}; training goes on without the log`);
     }
   }

@@ -2,6 +2,7 @@
 // CSV file. What the caller knows already (a model's schema and classes, or the training set's for
 // --test-data) goes into the source, which reads the file accordingly: nothing is remapped after.
 import { InputError, optionRef } from '../errors.js';
+import { assertRegularInput } from '../io/read.js';
 import { builtinDescription, type BuiltinOptions } from './builtin.js';
 import { openCsv, type CsvOptions } from './csv.js';
 import { describeDataset, materialize, type DataDescription, type Dataset, type TargetExpectation } from './dataset.js';
@@ -41,6 +42,10 @@ export async function openData(spec: string, given: LoadOptions = {}): Promise<O
   const options = given;
   const expect: TargetExpectation = { target: options.labels, classNames: options.classNames, features: options.features };
   if (spec.startsWith('builtin:')) return { training: builtinDescription(spec.slice('builtin:'.length), options.builtin ?? { seed: 1 }, expect), test: undefined };
+  // A device or FIFO is refused before anything opens it (a FIFO without a writer would block the
+  // open, and the process's exit, for ever; /dev/zero never ends).
+  await assertRegularInput(spec, spec, true);
+  if (options.labelsFile !== undefined) await assertRegularInput(options.labelsFile, `${optionRef('labels')} ${options.labelsFile}`);
   if (await isIdxDirectory(spec)) return openIdxDirectory(spec, expect);
   const magic = await sniffIdxMagic(spec);
   if (magic === IDX_IMAGES_MAGIC) {

@@ -20,11 +20,27 @@ export interface TargetScaling {
   readonly scale: number;
 }
 
+/** The smallest normal float32: a spread below it has no reciprocal that float32 arithmetic can use. */
+const FLOAT32_MIN_NORMAL = 2 ** -126;
+/** float32's relative resolution: differences below it, relative to the values, are rounding noise. */
+const FLOAT32_EPSILON = 2 ** -23;
+
+/**
+ * Whether values that differ by `spread` around `magnitude` (the largest |value|) are constant for
+ * float32 training: scaling by 1/spread would overflow (0 and 1e-44), or the differences are
+ * float32 rounding (1e6 and 1e6 + 1e-3). Such a column or target is treated as constant.
+ */
+export function negligibleSpread(spread: number, magnitude: number): boolean {
+  return !(spread >= FLOAT32_MIN_NORMAL) || spread <= magnitude * FLOAT32_EPSILON || !Number.isFinite(Math.fround(1 / spread));
+}
+
 /**
  * Per-feature statistics over the rows listed in `rows` of x (rows × features). Features whose
  * `scaled` entry is 0 (one-hot inputs) keep offset 0 and scale 1; null when nothing is scaled.
+ * A feature whose spread is negligible (negligibleSpread) is treated as constant (scale 1) and its
+ * index pushed onto `constant`, for a note.
  */
-export function fitNormalization(kind: NormalizationKind, x: Float32Array, features: number, rows: ArrayLike<number>, scaled: Uint8Array | null = null): Normalization | null {
+export function fitNormalization(kind: NormalizationKind, x: Float32Array, features: number, rows: ArrayLike<number>, scaled: Uint8Array | null = null, constant: number[] = []): Normalization | null {
   if (kind === 'none') return null;
   if (scaled && !scaled.includes(1)) return null;
   const offset = new Float32Array(features);
@@ -40,9 +56,10 @@ export function fitNormalization(kind: NormalizationKind, x: Float32Array, featu
       if (v > max) max = v;
       sum += v;
     }
+    const magnitude = Math.max(Math.abs(min), Math.abs(max));
+    let spread = max - min;
     if (kind === 'minmax') {
       offset[f] = min;
-      scale[f] = max > min ? 1 / (max - min) : 1; // a constant feature stays as it is, shifted to 0
     } else {
       const mean = sum / rows.length;
       let squares = 0;
@@ -50,10 +67,12 @@ export function fitNormalization(kind: NormalizationKind, x: Float32Array, featu
         const d = x[rows[i]! * features + f]! - mean;
         squares += d * d;
       }
-      const std = Math.sqrt(squares / rows.length);
       offset[f] = mean;
-      scale[f] = std > 0 ? 1 / std : 1;
+      spread = max > min ? Math.min(spread, Math.sqrt(squares / rows.length)) : 0;
     }
+    // A constant feature stays as it is, shifted to 0; so does one whose spread float32 cannot use.
+    if (max > min && negligibleSpread(spread, magnitude)) constant.push(f);
+    else if (max > min) scale[f] = 1 / (kind === 'minmax' ? max - min : spread);
   }
   return { kind, offset, scale };
 }
@@ -97,10 +116,18 @@ export function applyImputation(fills: Float32Array | null, x: Float32Array, fea
   }
 }
 
-/** Mean and standard deviation of the targets of the listed rows (y holds one value per row). */
-export function fitTargetScaling(y: Float32Array, rows: ArrayLike<number>): TargetScaling {
+/**
+ * Mean and standard deviation of the targets of the listed rows (y holds one value per row). A
+ * negligible spread (negligibleSpread) keeps scale 1: the target is treated as constant, and
+ * `constant`, when given, is set to true for a note.
+ */
+export function fitTargetScaling(y: Float32Array, rows: ArrayLike<number>, constant?: { value: boolean }): TargetScaling {
   let sum = 0;
-  for (let i = 0; i < rows.length; i++) sum += y[rows[i]!]!;
+  let magnitude = 0;
+  for (let i = 0; i < rows.length; i++) {
+    sum += y[rows[i]!]!;
+    magnitude = Math.max(magnitude, Math.abs(y[rows[i]!]!));
+  }
   const mean = sum / rows.length;
   let squares = 0;
   for (let i = 0; i < rows.length; i++) {
@@ -108,7 +135,9 @@ export function fitTargetScaling(y: Float32Array, rows: ArrayLike<number>): Targ
     squares += d * d;
   }
   const std = Math.sqrt(squares / rows.length);
-  return { offset: Math.fround(mean), scale: Math.fround(std > 0 ? 1 / std : 1) };
+  const negligible = std > 0 && negligibleSpread(std, magnitude);
+  if (constant && negligible) constant.value = true;
+  return { offset: Math.fround(mean), scale: Math.fround(std > 0 && !negligible ? 1 / std : 1) };
 }
 
 export function applyTargetScaling(scaling: TargetScaling | null, y: Float32Array, from: number, to: number): void {

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, ftruncateSync, lstatSync, openSync, readlinkSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
+import { assertReplaceable, WriteRefused } from './guard.js';
 
 /** A write that failed: the message names the file and the system's reason (ENOSPC, EFBIG, …). */
 export class WriteError extends Error {
@@ -130,27 +131,63 @@ function modeOf(target: string): number | undefined {
   }
 }
 
-/** Writes `data` to `path` atomically. Failures throw WriteError naming the path. */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+export interface WriteOptions {
+  /**
+   * Reads the flushed temporary file back before it replaces anything (a model file: proof that
+   * gradpool can load what it wrote). Its error is thrown as it is, and the target is left alone.
+   */
+  readonly verify?: ((temporary: string) => Promise<void>) | undefined;
+}
+
+/**
+ * The target of `path` as it is now, checked just before a rename (guard.ts): links followed again,
+ * since one may have been swapped in while the file was written.
+ */
+function checkedTarget(path: string, planned: string): string {
   let target: string;
   try {
     target = writeTarget(path);
   } catch (error) {
     throw new WriteError(path, error);
   }
+  if (target !== planned) throw new WriteRefused(`cannot write ${path}: it now leads to ${target}, not ${planned} as when the write began (nothing was written)`);
+  assertReplaceable(path, target);
+  return target;
+}
+
+/**
+ * Writes `data` to `path` atomically. Failures throw WriteError naming the path; a target that is
+ * not a regular file, or is an input of a run in progress, throws WriteRefused (checked before the
+ * temporary file is made and again just before the rename).
+ */
+export async function writeFileAtomic(path: string, data: string | Uint8Array, options: WriteOptions = {}): Promise<void> {
+  let target: string;
+  try {
+    target = writeTarget(path);
+  } catch (error) {
+    throw new WriteError(path, error);
+  }
+  assertReplaceable(path, target);
   await removeStaleTemporaries(target);
   const temporary = temporaryPath(target);
   let handle: Awaited<ReturnType<typeof open>> | undefined;
+  /** Errors of ours (verify, the guard) pass as they are; the system's become a WriteError. */
+  let ours = false;
   try {
     handle = await open(temporary, 'wx', modeOf(target) ?? 0o666);
     await handle.writeFile(data);
     await handle.sync();
     await handle.close();
     handle = undefined;
+    ours = true;
+    if (options.verify) await options.verify(temporary);
+    checkedTarget(path, target);
+    ours = false;
     await rename(temporary, target);
   } catch (error) {
     await handle?.close().catch(() => undefined);
     await unlink(temporary).catch(() => undefined);
+    if (ours || error instanceof WriteError) throw error;
     throw new WriteError(path, error);
   }
   syncDirectory(dirname(target));
@@ -194,6 +231,7 @@ export class AtomicFile {
     } catch (error) {
       throw new WriteError(path, error);
     }
+    assertReplaceable(path, file.target);
     void removeStaleTemporaries(file.target);
     try {
       file.fd = openSync(file.temporary, 'wx', modeOf(file.target) ?? 0o666);
@@ -225,6 +263,11 @@ export class AtomicFile {
     if (this.committed || this.fd === undefined) return;
     try {
       fsyncSync(this.fd);
+    } catch (error) {
+      throw new WriteError(this.path, error);
+    }
+    checkedTarget(this.path, this.target);
+    try {
       renameSync(this.temporary, this.target);
     } catch (error) {
       throw new WriteError(this.path, error);

@@ -7,6 +7,7 @@ import { access, lstat, readdir, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { InputError } from '../errors.js';
 import { writeTarget } from './atomic.js';
+import { protectInputs, type InputProtection } from './guard.js';
 
 /** A file the run reads. A directory stands for every file directly in it (an IDX directory). */
 export interface InputPath {
@@ -33,10 +34,15 @@ interface Identity {
   readonly path: string;
 }
 
-export async function checkPaths(inputs: readonly InputPath[], outputs: readonly OutputPath[]): Promise<void> {
+/**
+ * Checks the paths, then protects the inputs (guard.ts): until release(), every write in this process
+ * refuses to replace one of them, whatever its path has become by then.
+ */
+export async function checkPaths(inputs: readonly InputPath[], outputs: readonly OutputPath[]): Promise<InputProtection> {
   const written: (Identity & { mayReplace: string | undefined })[] = [];
   for (const output of outputs) {
     if (output.path === '') throw new InputError(`${output.ref} needs a path, got an empty one`);
+    if (output.inDirectory === undefined && /[\\/]$/.test(output.path)) throw new InputError(`${output.ref} ${output.path}: ends in a slash, so it names a directory; name the file to write (e.g. ${output.path}model.json)`);
     const file = output.inDirectory === undefined ? output.path : join(await checkOutputDirectory(output), output.inDirectory);
     written.push({ ...(await checkOutputFile(output, file, output.inDirectory !== undefined)), mayReplace: output.mayReplace });
   }
@@ -51,6 +57,8 @@ export async function checkPaths(inputs: readonly InputPath[], outputs: readonly
     const other = written.slice(0, i).find((w) => w.key === out.key);
     if (other) throw new InputError(`${other.ref} ${other.path} and ${out.ref} ${out.path} are the same file; give each output its own path`);
   }
+  const replaceable = new Set(outputs.map((o) => o.mayReplace));
+  return protectInputs(read.filter((r) => !replaceable.has(r.ref)).map((r) => r.path));
 }
 
 /** A directory that exists, or one that can be created (its nearest existing ancestor is a writable directory). */

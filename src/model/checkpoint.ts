@@ -5,10 +5,11 @@
 // atomically, so a crash leaves the previous one; read back, it is checked field by field against
 // the run that resumes it, and any mismatch is an InputError naming the file and the field.
 import { createHash } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError, describeValue, optionRef } from '../errors.js';
 import { WriteError, writeFileAtomic } from '../io/atomic.js';
+import { readBounded } from '../io/read.js';
 import type { EpochEntry } from '../model/history.js';
 
 const MAGIC = 'GPCKPT02';
@@ -92,12 +93,16 @@ export function encodeCheckpoint(checkpoint: Checkpoint): Buffer {
   return file;
 }
 
+/** Parameters, two optimizer buffers and the best weights of the largest model (4 GiB each), and the rest. */
+const MAX_CHECKPOINT_BYTES = 4 * (4 * 2 ** 30) + 2 ** 30;
+
 export async function readCheckpoint(directory: string): Promise<StoredCheckpoint> {
   const path = join(directory, CHECKPOINT_FILE);
   let file: Buffer;
   try {
-    file = await readFile(path);
+    file = await readBounded(path, { shown: `${optionRef('resume')} ${path}`, maxBytes: MAX_CHECKPOINT_BYTES, what: 'checkpoint' });
   } catch (error) {
+    if (error instanceof InputError) throw error;
     throw new InputError(`${optionRef('resume')}: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
   }
   return decodeCheckpoint(file, path);

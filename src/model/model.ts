@@ -2,16 +2,16 @@
 import { writeTarget, type Dataset } from '../data/dataset.js';
 import { applyImputation, applyNormalization, applyTargetScaling, unscaleTarget, type Normalization, type TargetScaling } from '../data/normalize.js';
 import { encodeValues, featureColumns, fillValues, type CellValue, type Schema } from '../data/schema.js';
-import { InputError } from '../errors.js';
+import { InputError, describeValue } from '../errors.js';
 import { referenceKernels, type Kernels } from '../math/kernels.js';
-import { open, readFile } from 'node:fs/promises';
-import { MAX_JSON_MODEL_CHARS, jsonModelBound, megabytes, parseModel, serializeModel, type ModelExtras } from './file.js';
+import { MAX_JSON_MODEL_CHARS, jsonModelBound, megabytes, parseModel, serializeModel, type HeldOut, type ModelExtras } from './file.js';
 import { looksLikeOnnx, serializeOnnx } from './onnx.js';
 import { looksLikeSafetensors, parseSafetensors, serializeSafetensors } from './safetensors.js';
 import { layerViews, parameterCount, parameterLayout, type LayerViews, type NetworkShape, type ParameterLayout } from './layout.js';
 import { ConfusionMatrix, predictedClass, type ClassMetrics } from './metrics.js';
 import { chunkBufferLayout, countCorrect, forwardLoss, forwardOutputs, type ChunkBuffers } from './network.js';
-import { writeFileAtomic } from '../io/atomic.js';
+import { WriteError, writeFileAtomic } from '../io/atomic.js';
+import { openBounded, readBounded } from '../io/read.js';
 
 const INFERENCE_ROWS = 256;
 
@@ -31,6 +31,8 @@ export interface ModelPreprocessing {
   readonly schema?: Schema | null | undefined;
   /** Regression: the target as trained; outputs are mapped back to its units. */
   readonly targetScaling?: TargetScaling | null | undefined;
+  /** The validation rows training held out (seeded), recorded with the model. */
+  readonly heldOut?: HeldOut | null | undefined;
 }
 
 /** One row for Model.predict: numbers (the inputs), or one value per column (in `columns` order), or values by column name. */
@@ -42,6 +44,8 @@ export class Model {
   /** The training file's columns (null: inputs by position, as builtin sets, IDX files and older model files). */
   readonly schema: Schema | null;
   readonly targetScaling: TargetScaling | null;
+  /** The validation rows held out in training (seed, fraction, sorted 0-based rows of the data), or null. */
+  readonly heldOut: HeldOut | null;
   /** Per input, what a missing (NaN) input becomes (--missing impute), or null. */
   private readonly fills: Float32Array | null;
 
@@ -59,6 +63,7 @@ export class Model {
   ) {
     this.schema = preprocessing.schema ?? null;
     this.targetScaling = shape.loss === 'mse' && labels === null ? (preprocessing.targetScaling ?? null) : null;
+    this.heldOut = preprocessing.heldOut ?? null;
     this.fills = this.schema ? fillValues(this.schema) : null;
     this.layout = parameterLayout(shape);
     if (parameters.length !== this.layout.length) throw new Error(`model: expected ${this.layout.length} parameters, got ${parameters.length}`);
@@ -173,7 +178,7 @@ export class Model {
 
   /** What the model files carry besides weights, labels and normalization. */
   private get extras(): ModelExtras {
-    return { schema: this.schema, targetScaling: this.targetScaling };
+    return { schema: this.schema, targetScaling: this.targetScaling, heldOut: this.heldOut };
   }
 
   /** Loss in the target's units per loss on the scaled target: 1 / scale² (1 without target scaling). */
@@ -183,12 +188,38 @@ export class Model {
 
   /**
    * Writes the model atomically, in the format its extension names: .safetensors, .onnx (an
-   * inference graph that gradpool does not read back), else the versioned JSON file.
+   * inference graph that gradpool does not read back), else the versioned JSON file. Through the
+   * write guard (io/guard.ts): only a regular file or a new path is replaced. A JSON or safetensors
+   * file is read back from disk before it replaces anything: a model gradpool could not load (or
+   * whose weights differ) is never written.
    */
   async save(path: string): Promise<void> {
+    if (typeof path !== 'string' || path === '') throw new InputError(`save: the path must be a non-empty string, got ${describeValue(path)}`);
     const args = [this.shape, this.layers, this.labels, this.normalization, this.extras] as const;
-    const contents = hasExtension(path, '.safetensors') ? serializeSafetensors(...args) : hasExtension(path, '.onnx') ? serializeOnnx(...args) : serializeModel(...args, path);
-    await writeFileAtomic(path, contents);
+    const onnx = hasExtension(path, '.onnx');
+    const contents = hasExtension(path, '.safetensors') ? serializeSafetensors(...args) : onnx ? serializeOnnx(...args) : serializeModel(...args, path);
+    await writeFileAtomic(path, contents, { verify: onnx ? undefined : (temporary) => this.verifySaved(path, temporary) });
+  }
+
+  /** The written file loads back as this model's weights (and scaling), bit for bit. */
+  private async verifySaved(path: string, temporary: string): Promise<void> {
+    let loaded: Model;
+    try {
+      loaded = await loadModel(temporary);
+    } catch (error) {
+      throw new WriteError(path, new Error(`the model would not load back, so nothing was written (${error instanceof Error ? error.message.replace(temporary, 'the file') : String(error)})`));
+    }
+    // Value by value (JSON keeps no sign of a zero weight; -0 and 0 compute alike).
+    const same = (a: Float32Array | undefined, b: Float32Array | undefined): boolean => {
+      if (a === undefined || b === undefined) return a === b;
+      if (a.length !== b.length) return false;
+      for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+      return true;
+    };
+    const layersSame = this.layers.every((layer, l) => same(layer.w, loaded.layers[l]?.w) && same(layer.b, loaded.layers[l]?.b));
+    if (!layersSame || !same(loaded.normalization?.scale, this.normalization?.scale) || !same(loaded.normalization?.offset, this.normalization?.offset)) {
+      throw new WriteError(path, new Error('the model read back differs from the one saved, so nothing was written'));
+    }
   }
 }
 
@@ -210,10 +241,11 @@ export function assertSavable(path: string, shape: NetworkShape, ref: string): v
  * content, so a renamed file still loads; the extension only decides whose error a corrupt file gets.
  */
 export async function loadModel(path: string): Promise<Model> {
+  if (typeof path !== 'string' || path === '') throw new InputError(`loadModel: the path must be a non-empty string, got ${describeValue(path)}`);
   let bytes: Buffer;
   try {
     await refuseOversizedJson(path);
-    bytes = await readFile(path);
+    bytes = await readBounded(path, { shown: path, maxBytes: MAX_MODEL_BYTES, what: 'model file' });
   } catch (error) {
     if (error instanceof InputError) throw error;
     throw new InputError(`${path}: cannot read model (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
@@ -222,15 +254,31 @@ export async function loadModel(path: string): Promise<Model> {
   if (!safetensors && (hasExtension(path, '.onnx') || looksLikeOnnx(bytes))) {
     throw new InputError(`${path}: an ONNX model, which gradpool writes but does not read back; use the .json or .safetensors file it was exported from (or run the .onnx in onnxruntime)`);
   }
-  const { shape, parameters, labels, normalization, schema, targetScaling } = safetensors ? parseSafetensors(bytes, path) : parseModel(bytes.toString('utf8'), path);
-  return new Model(shape, parameters, labels, normalization, { schema, targetScaling });
+  // A byte-order mark (an editor's) is not JSON, but says nothing against the model after it.
+  const text = (): string => bytes.toString('utf8', hasUtf8Bom(bytes) ? 3 : 0);
+  if (!safetensors && looksLikeUtf16(bytes)) throw new InputError(`${path}: a UTF-16 text file; a JSON model is UTF-8 (convert it, e.g. iconv -f UTF-16 -t UTF-8)`);
+  const { shape, parameters, labels, normalization, schema, targetScaling, heldOut } = safetensors ? parseSafetensors(bytes, path) : parseModel(text(), path);
+  return new Model(shape, parameters, labels, normalization, { schema, targetScaling, heldOut });
+}
+
+/**
+ * The largest model file read: a safetensors file of the most float32 parameters one run can hold
+ * (the 4 GiB a shared arena addresses), with room for its header. Larger files are refused unread.
+ */
+export const MAX_MODEL_BYTES = 4 * 2 ** 30 + 64 * 2 ** 20;
+
+function hasUtf8Bom(bytes: Buffer): boolean {
+  return bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf;
+}
+
+function looksLikeUtf16(bytes: Buffer): boolean {
+  return bytes.length >= 2 && ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff));
 }
 
 /** A JSON model longer than the longest string Node can build cannot be parsed: refused before reading it. */
 async function refuseOversizedJson(path: string): Promise<void> {
-  const handle = await open(path, 'r');
+  const { handle, size } = await openBounded(path, { shown: path, maxBytes: MAX_MODEL_BYTES, what: 'model file' });
   try {
-    const { size } = await handle.stat();
     if (size <= MAX_JSON_MODEL_CHARS || hasExtension(path, '.safetensors') || hasExtension(path, '.onnx')) return;
     const head = Buffer.alloc(16);
     await handle.read(head, 0, head.length, 0);

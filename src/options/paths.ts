@@ -1,6 +1,7 @@
 // Every path a command reads or writes, as the option table marks them (OptionSpec.file), checked in
 // one call before any work: outputs against inputs and against each other (io/paths.ts).
 import { optionRef } from '../errors.js';
+import type { InputProtection } from '../io/guard.js';
 import { checkPaths, type InputPath, type OutputPath } from '../io/paths.js';
 import { CHECKPOINT_FILE } from '../model/checkpoint.js';
 import { join } from 'node:path';
@@ -9,9 +10,10 @@ import { OPTIONS } from './table.js';
 
 /**
  * Checks the path options of `command` found in `values` (library names: the library's resolved
- * options, or everything a command line gave, log and plot included). Throws InputError.
+ * options, or everything a command line gave, log and plot included). Throws InputError. The inputs
+ * stay protected from every write of this process until the result's release().
  */
-export async function checkPathOptions(command: CommandName, values: Readonly<Record<string, unknown>>): Promise<void> {
+export async function checkPathOptions(command: CommandName, values: Readonly<Record<string, unknown>>): Promise<InputProtection> {
   const inputs: InputPath[] = [];
   const outputs: OutputPath[] = [];
   for (const [name, spec] of Object.entries(OPTIONS) as [string, OptionSpec<unknown>][]) {
@@ -33,7 +35,7 @@ export async function checkPathOptions(command: CommandName, values: Readonly<Re
         break;
     }
   }
-  await checkPaths(inputs, outputs);
+  return checkPaths(inputs, outputs);
 }
 
 /** The option whose checkpoint a checkpoint directory may overwrite: resuming into the same directory is the usual way. */
