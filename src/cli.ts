@@ -236,7 +236,11 @@ async function evaluateCommand(argv: Args): Promise<void> {
 
 async function predictCommand(argv: Args): Promise<void> {
   const out = argv.out as string;
-  await checkPathOptions('predict', optionsFromArgv(argv, 'predict'));
+  // `-` (and /dev/stdout, which names the same stream) prints the CSV: written through the stream,
+  // never renamed over whatever file the shell redirected stdout to.
+  const toStdout = out === '-' || out === '/dev/stdout';
+  const given = optionsFromArgv(argv, 'predict');
+  await checkPathOptions('predict', toStdout ? { ...given, out: undefined } : given);
   const model = await loadModel(argv.model as string);
   const dataset = await loadForModel(model, argv, 'predict');
   const outputs = model.outputsFor(dataset.x, dataset.rows);
@@ -252,16 +256,21 @@ async function predictCommand(argv: Args): Promise<void> {
     for (let c = 1; c < probabilities.length; c++) if (probabilities[c]! > probabilities[best]!) best = c;
     lines.push([csvCell(labels[best]!), ...probabilities.map((p) => p.toPrecision(6))].join(','));
   }
-  await writeFileAtomic(out, lines.join('\n') + '\n');
+  if (toStdout) print(lines.join('\n'));
+  else await writeFileAtomic(out, lines.join('\n') + '\n');
 }
 
 /** Flags of `export` that describe a training run: only --format torch takes them. */
 const TORCH_RUN_FLAGS = ['data', 'testData', 'labelColumn', 'delimiter', 'decimal', 'header', 'naValues', 'mode', 'batchSize', 'epochs', 'lr', 'lrSchedule', 'optimizer', 'momentum', 'beta1', 'beta2', 'epsilon', 'weightDecay', 'seed', 'valSplit', 'patience', 'init'] as const;
 
+const EXPORT_EXTENSIONS = ['safetensors', 'json', 'onnx'] as const;
+
 async function exportCommand(argv: Args): Promise<void> {
   const out = argv.out as string;
-  const format = argv.format as string;
   const given = optionsFromArgv(argv, 'export');
+  // As train --out does: the extension names the format unless --format does.
+  const format = (argv.format as string | undefined) ?? EXPORT_EXTENSIONS.find((ext) => out.endsWith(`.${ext}`));
+  if (format === undefined) throw new InputError(`${optionRef('out')}: end the file in ${EXPORT_EXTENSIONS.map((e) => `.${e}`).join(', ')}, or name the format with ${optionRef('format')}; got ${out}`);
   if (format === 'torch') return exportTorchCommand(argv, given);
   const runFlag = TORCH_RUN_FLAGS.find((name) => given[name] !== undefined);
   if (runFlag) throw new InputError(`${optionRef(runFlag)} describes a training run: it belongs to ${optionRef('format')} torch, not ${format}`);
@@ -343,7 +352,9 @@ function packageVersion(): string {
   return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
-export async function main(args: string[]): Promise<void> {
+export async function main(given: string[]): Promise<void> {
+  // yargs reads a lone `-` as a positional argument, not as the value of the flag before it (predict --out -).
+  const args = given.flatMap((arg, i) => (arg === '-' && /^--[^=]+$/.test(given[i - 1] ?? '') ? [] : given[i + 1] === '-' && /^--[^=]+$/.test(arg) ? [`${arg}=-`] : [arg]));
   watchOutputStreams();
   refuseRepeatedFlags(args);
   await yargs(args)
