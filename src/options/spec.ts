@@ -13,18 +13,18 @@ export interface OptionSpec<V, D = unknown, C extends readonly CommandName[] = r
   readonly help: string | Partial<Record<CommandName, string>>;
   readonly commands: C;
   /** Commands that cannot run without it. */
-  readonly requiredIn?: readonly CommandName[];
+  readonly requiredIn?: readonly CommandName[] | undefined;
   /** false: a command-line convenience (printing, logging) with no library counterpart. */
-  readonly library?: L;
+  readonly library?: L | undefined;
   /** How yargs reads it from the command line. */
-  readonly cli: { readonly type: 'string' | 'number' | 'boolean'; readonly choices?: readonly string[] };
+  readonly cli: { readonly type: 'string' | 'number' | 'boolean'; readonly choices?: readonly string[] | undefined };
   readonly default: D;
   /** A different default for some commands (bench measures 3 epochs, not 30). */
-  readonly defaultIn?: Partial<Record<CommandName, unknown>>;
+  readonly defaultIn?: Partial<Record<CommandName, unknown>> | undefined;
   /** The default as help shows it, when it is computed (threads: the core count). */
-  readonly defaultText?: string;
+  readonly defaultText?: string | undefined;
   /** Command-line text → value, before the check (sizes such as "128,64"). */
-  readonly parse?: (text: string) => unknown;
+  readonly parse?: ((text: string) => unknown) | undefined;
   /** Throws OptionProblem(detail) for a value of the wrong type or range; returns the value to run with. */
   readonly check: (value: unknown) => V;
   /** Whether the value changes the arithmetic of a run (a checkpoint must match it to resume). */
@@ -47,12 +47,12 @@ export type Fingerprinted = boolean | ((resolved: Readonly<Record<string, unknow
 /** What every option states; C and L keep the commands and the library flag literal, for the library's types. */
 interface Common<C extends readonly CommandName[], L extends boolean> {
   readonly help: string | Partial<Record<CommandName, string>>;
-  readonly defaultIn?: Partial<Record<CommandName, unknown>>;
+  readonly defaultIn?: Partial<Record<CommandName, unknown>> | undefined;
   readonly commands: C;
-  readonly requiredIn?: readonly CommandName[];
-  readonly library?: L;
+  readonly requiredIn?: readonly CommandName[] | undefined;
+  readonly library?: L | undefined;
   readonly fingerprint: Fingerprinted;
-  readonly file?: FileRole;
+  readonly file?: FileRole | undefined;
 }
 
 /** Values the option resolves to: with a default, always set; without, possibly undefined. */

@@ -9,6 +9,8 @@ import { loadWasmKernels, wasmKernelsAvailable } from '../math/wasm-kernels.js';
 
 /** The families of kernel sets a run can use. */
 export type KernelSetName = 'native' | 'wasm' | 'typescript';
+/** The exact set a run computed with, as results and logs name it. */
+export type KernelSetId = `native-${NativeIsa}` | 'wasm-simd' | 'wasm-relaxed-simd' | 'typescript';
 /** What a caller may ask for: a family by name, or auto (the fastest that loads here). */
 export type KernelOption = 'auto' | KernelSetName;
 export const KERNEL_OPTIONS: readonly KernelOption[] = ['auto', 'native', 'wasm', 'typescript'];
