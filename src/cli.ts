@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // The command line: flags → library calls → exit code. No math and no pool here.
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { lossChart } from './cli/ascii-chart.js';
@@ -29,6 +31,7 @@ import { checkPathOptions } from './options/paths.js';
 import { resolveOptions } from './options/resolve.js';
 import { measureThroughput, type ThroughputOptions } from './throughput.js';
 import { train, type DataSummary, type TrainOptions } from './train.js';
+import { tune, type TuneGrid } from './tune.js';
 
 const EXIT_FAILURE = 1;
 const EXIT_USAGE = 2;
@@ -47,7 +50,8 @@ async function trainCommand(argv: Args): Promise<void> {
 async function trainWithSignals(argv: Args, stop: ReturnType<typeof listenForStopSignals>): Promise<void> {
   const given = optionsFromArgv(argv, 'train');
   const options = libraryPart(given) as unknown as TrainOptions;
-  const { epochs } = resolveOptions('train', options);
+  if (given.tune === true) return tuneWithSignals(given, options, stop);
+  let { epochs } = resolveOptions('train', options);
   // Every output against every input and each other, log and plot included, before any work.
   await checkPathOptions('train', given);
   const quiet = given.quiet === true;
@@ -69,6 +73,11 @@ async function trainWithSignals(argv: Args, stop: ReturnType<typeof listenForSto
       onData: (data) => {
         reading?.finish();
         if (!quiet) printData(data, process.stdout.isTTY === true);
+        // A table's defaults may choose the epochs: the epoch lines count up to those.
+        if (data.defaults?.values.epochs !== undefined) {
+          epochs = data.defaults.values.epochs;
+          if (progress) progress.epochs = epochs;
+        }
       },
       onProgress: progress ? (done, total, epoch) => progress.update(done, total, epoch) : undefined,
       onEpoch: (entry) => {
@@ -102,6 +111,32 @@ async function trainWithSignals(argv: Args, stop: ReturnType<typeof listenForSto
     progress?.finishEpoch();
     log.close();
   }
+}
+
+/** train --tune: the grid's table, the best configuration, the refit's test score and saved file. */
+async function tuneWithSignals(given: Record<string, unknown>, options: TrainOptions, stop: ReturnType<typeof listenForStopSignals>): Promise<void> {
+  for (const name of ['layers', 'lr', 'weightDecay', 'resume', 'checkpointDir', 'init', 'logJson', 'plot'] as const) {
+    if (given[name] !== undefined) throw new InputError(`${optionRef('tune')} does not take ${optionRef(name)}${name === 'layers' || name === 'lr' || name === 'weightDecay' ? `: give the values to try in ${optionRef(`tune${name[0]!.toUpperCase()}${name.slice(1)}`)}` : ''}`);
+  }
+  await checkPathOptions('train', given);
+  const quiet = given.quiet === true;
+  const grid: TuneGrid = { layers: given.tuneLayers as number[][] | undefined, lr: given.tuneLr as number[] | undefined, weightDecay: given.tuneWeightDecay as number[] | undefined };
+  const report = await tune({ ...options, folds: given.folds as number | undefined, grid, signal: stop.signal, onData: quiet ? undefined : (data) => printData(data, process.stdout.isTTY === true) });
+  if (!quiet) {
+    const metric = report.metric === 'r2' ? 'R²' : 'accuracy';
+    const shown = (v: number): string => (report.metric === 'r2' ? v.toFixed(4) : formatPercent(v).trim());
+    const rows = report.results.map((r) => [r.config.layers.join(','), String(r.config.lr), String(r.config.weightDecay), shown(r.mean), report.metric === 'r2' ? r.std.toFixed(4) : formatPercent(r.std).trim(), r.scores.map(shown).join(' '), r.epochs.join(' ')]);
+    const headers = ['layers', 'lr', 'weight decay', `mean ${metric}`, 'std', `${report.folds} folds`, 'epochs kept'];
+    const widths = headers.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
+    const line = (cells: string[]): string => cells.map((cell, c) => (c < 3 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
+    print([line(headers), ...rows.map(line)].join('\n'));
+    print(`best: layers ${report.best.layers.join(',')}, lr ${report.best.lr}, weight decay ${report.best.weightDecay}; refitted on all ${report.refit.data.rows.toLocaleString('en-US')} training rows for ${report.refitEpochs} epochs (${report.seconds.toFixed(1)}s in all)`);
+    if (report.test) print(`test      loss ${formatLoss(report.test.loss)}${report.test.accuracy === null ? '' : `  acc ${formatPercent(report.test.accuracy)}`}`);
+    if (report.savedTo) print(`model saved to ${report.savedTo}`);
+  }
+  if (report.refit.message) printError(`gradpool: ${report.refit.message}`);
+  if (report.refit.stopReason === 'aborted') process.exitCode = stop.exitCode() || 130;
+  if (report.refit.stopReason === 'diverged') process.exitCode = EXIT_FAILURE;
 }
 
 async function compareModesCommand(argv: Args): Promise<void> {
@@ -159,6 +194,7 @@ function printData(data: DataSummary, terminal: boolean): void {
     }
   }
   for (const note of data.notes) print(`note: ${note}`);
+  if (data.defaults) print(data.defaults.line);
 }
 
 /** The rows to evaluate or predict: an IDX directory's test set when it has one, else the data itself. */
@@ -200,7 +236,11 @@ async function evaluateCommand(argv: Args): Promise<void> {
 
 async function predictCommand(argv: Args): Promise<void> {
   const out = argv.out as string;
-  await checkPathOptions('predict', optionsFromArgv(argv, 'predict'));
+  // `-` (and /dev/stdout, which names the same stream) prints the CSV: written through the stream,
+  // never renamed over whatever file the shell redirected stdout to.
+  const toStdout = out === '-' || out === '/dev/stdout';
+  const given = optionsFromArgv(argv, 'predict');
+  await checkPathOptions('predict', toStdout ? { ...given, out: undefined } : given);
   const model = await loadModel(argv.model as string);
   const dataset = await loadForModel(model, argv, 'predict');
   const outputs = model.outputsFor(dataset.x, dataset.rows);
@@ -216,16 +256,21 @@ async function predictCommand(argv: Args): Promise<void> {
     for (let c = 1; c < probabilities.length; c++) if (probabilities[c]! > probabilities[best]!) best = c;
     lines.push([csvCell(labels[best]!), ...probabilities.map((p) => p.toPrecision(6))].join(','));
   }
-  await writeFileAtomic(out, lines.join('\n') + '\n');
+  if (toStdout) print(lines.join('\n'));
+  else await writeFileAtomic(out, lines.join('\n') + '\n');
 }
 
 /** Flags of `export` that describe a training run: only --format torch takes them. */
 const TORCH_RUN_FLAGS = ['data', 'testData', 'labelColumn', 'delimiter', 'decimal', 'header', 'naValues', 'mode', 'batchSize', 'epochs', 'lr', 'lrSchedule', 'optimizer', 'momentum', 'beta1', 'beta2', 'epsilon', 'weightDecay', 'seed', 'valSplit', 'patience', 'init'] as const;
 
+const EXPORT_EXTENSIONS = ['safetensors', 'json', 'onnx'] as const;
+
 async function exportCommand(argv: Args): Promise<void> {
   const out = argv.out as string;
-  const format = argv.format as string;
   const given = optionsFromArgv(argv, 'export');
+  // As train --out does: the extension names the format unless --format does.
+  const format = (argv.format as string | undefined) ?? EXPORT_EXTENSIONS.find((ext) => out.endsWith(`.${ext}`));
+  if (format === undefined) throw new InputError(`${optionRef('out')}: end the file in ${EXPORT_EXTENSIONS.map((e) => `.${e}`).join(', ')}, or name the format with ${optionRef('format')}; got ${out}`);
   if (format === 'torch') return exportTorchCommand(argv, given);
   const runFlag = TORCH_RUN_FLAGS.find((name) => given[name] !== undefined);
   if (runFlag) throw new InputError(`${optionRef(runFlag)} describes a training run: it belongs to ${optionRef('format')} torch, not ${format}`);
@@ -307,7 +352,9 @@ function packageVersion(): string {
   return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
-export async function main(args: string[]): Promise<void> {
+export async function main(given: string[]): Promise<void> {
+  // yargs reads a lone `-` as a positional argument, not as the value of the flag before it (predict --out -).
+  const args = given.flatMap((arg, i) => (arg === '-' && /^--[^=]+$/.test(given[i - 1] ?? '') ? [] : given[i + 1] === '-' && /^--[^=]+$/.test(arg) ? [`${arg}=-`] : [arg]));
   watchOutputStreams();
   refuseRepeatedFlags(args);
   await yargs(args)
@@ -321,6 +368,7 @@ export async function main(args: string[]): Promise<void> {
           examples([
             ['the default demo', 'gradpool train --data builtin:spirals'],
             ['a CSV with string labels, a validation split, a saved model', 'gradpool train --data iris.csv --label-column species \\\n    --val-split 0.2 --out iris.json'],
+            ['search layers, learning rate and weight decay by 5-fold cross-validation, save the best', 'gradpool train --data house.csv --tune --folds 5 --out house.json'],
             ['IDX files (t10k-* is the test set), Adam', 'gradpool train --data ./fashion-mnist --layers 128,64 \\\n    --optimizer adam --lr 0.001 --epochs 10'],
           ]),
         ),
@@ -378,7 +426,13 @@ export async function main(args: string[]): Promise<void> {
         ),
       benchCommand,
     )
-    .demandCommand(1, 'name a command: train, evaluate, predict, compare-modes, export, import or bench')
+    .command(
+      'build-native',
+      'build the native kernels from source (needs a C++ compiler) where no prebuilt addon loads',
+      (y) => y.epilogue(examples([['then check which kernels train uses', 'gradpool build-native && gradpool train --kernels native']])),
+      buildNativeCommand,
+    )
+    .demandCommand(1, 'name a command: train, evaluate, predict, compare-modes, export, import, bench or build-native')
     .recommendCommands()
     .strict()
     .help()
@@ -395,6 +449,13 @@ export async function main(args: string[]): Promise<void> {
       throw new UsageError(`${unknownCommand}${text}`);
     })
     .parseAsync();
+}
+
+/** The source build the package ships (src/native/install.mjs, node-gyp), run in this package's folder. */
+function buildNativeCommand(): void {
+  const script = fileURLToPath(new URL('../../src/native/install.mjs', import.meta.url));
+  const result = spawnSync(process.execPath, [script, '--strict'], { stdio: 'inherit' });
+  process.exitCode = result.status ?? EXIT_FAILURE;
 }
 
 main(hideBin(process.argv)).catch(reportAndExit);

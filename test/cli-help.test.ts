@@ -3,7 +3,7 @@ import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { runCli } from './helpers/cli.js';
 
-const COMMANDS = ['train', 'evaluate', 'predict', 'compare-modes', 'export', 'import'];
+const COMMANDS = ['train', 'evaluate', 'predict', 'compare-modes', 'export'];
 const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 test('--version and -v print the package version and exit 0', async (t) => {

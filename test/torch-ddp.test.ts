@@ -10,7 +10,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { loadModel } from '../src/index.js';
 import { runCli, tempDir } from './helpers/cli.js';
-import { housesTable, splitTable, titanicTable, writeTable, type Table } from './helpers/tabular.js';
+import { csvText, housesTable, splitTable, titanicTable, writeTable, type Table } from './helpers/tabular.js';
 
 const PYTHON = '/usr/bin/python3';
 const TORCHRUN = '/usr/bin/torchrun';
@@ -45,8 +45,20 @@ interface Run {
 async function torchrun(dir: string, args: string[]): Promise<Run> {
   // --standalone's rendezvous port is fixed in torch 1.13 (29400): runs side by side take a free one each.
   const port = await freePort();
+  return launch(dir, ['--nnodes=1', '--nproc_per_node=2', '--rdzv_backend=c10d', `--rdzv_endpoint=127.0.0.1:${port}`], args, 'torchrun-logs');
+}
+
+/** Two torchrun agents, one process each, as the README's several-machines command starts them (c10d rendezvous). */
+async function torchrunTwoNodes(dir: string, args: string[]): Promise<Run[]> {
+  const port = await freePort();
+  return Promise.all(
+    [0, 1].map((node) => launch(dir, ['--nnodes=2', '--nproc_per_node=1', `--node_rank=${node}`, '--rdzv_backend=c10d', `--rdzv_endpoint=127.0.0.1:${port}`, '--rdzv_id=gradpool-test'], args, `node${node}-logs`)),
+  );
+}
+
+function launch(dir: string, placement: string[], args: string[], logs: string): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(TORCHRUN, ['--nnodes=1', '--nproc_per_node=2', '--rdzv_backend=c10d', `--rdzv_endpoint=127.0.0.1:${port}`, '--redirects', '2', '--tee', '2', '--monitor_interval', '1', '--log_dir', join(dir, 'torchrun-logs'), join(dir, 'train_ddp.py'), ...args], {
+    const child = spawn(TORCHRUN, [...placement, '--redirects', '2', '--tee', '2', '--monitor_interval', '1', '--log_dir', join(dir, logs), join(dir, 'train_ddp.py'), ...args], {
       cwd: dir,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -94,9 +106,11 @@ async function startingModel(dir: string, data: string, extra: string[]): Promis
   return model;
 }
 
-for (const [name, table, extra] of [
-  ['classification (categories, dates, imputed cells)', withDates(titanicTable(900, 5)), ['--missing', 'impute']],
-  ['regression (scaled target)', housesTable(600, 6), []],
+// The regression run also holds each rank's share of the rows only (--shard-data): a full batch is
+// still the whole training set, so its step is the same.
+for (const [name, table, extra, scriptFlags] of [
+  ['classification (categories, dates, imputed cells), also from two torchrun agents joined as two nodes', withDates(titanicTable(900, 5)), ['--missing', 'impute'], []],
+  ['regression (scaled target), each rank holding its share of the rows', housesTable(600, 6), [], ['--shard-data']],
 ] as const) {
   tier(`torchrun: the first full-batch step of 2 gloo processes matches gradpool's within 1e-5 — ${name}`, async (t) => {
     const dir = await tempDir();
@@ -107,15 +121,22 @@ for (const [name, table, extra] of [
     t.is(exported.code, 0, exported.stderr);
     const ours = await runCli(['train', '--init', start, '--data', data, ...flags, '--quiet', '--out', join(dir, 'gradpool.json')]);
     t.is(ours.code, 0, ours.stderr);
-    const run = await torchrun(join(dir, 'run'), ['--out', join(dir, 'torch.safetensors')]);
+    const run = await torchrun(join(dir, 'run'), ['--out', join(dir, 'torch.safetensors'), ...scriptFlags]);
     t.is(run.code, 0, run.output);
-    t.regex(run.output, /2 ranks on cpu/);
+    t.regex(run.output, scriptFlags.length ? /2 ranks on cpu; each rank holds its share/ : /2 ranks on cpu; each rank holds all of them/);
     const [before, gradpool, torch] = await Promise.all([start, join(dir, 'gradpool.json'), join(dir, 'torch.safetensors')].map((p) => loadModel(p)));
     const moved = maxDifference(before!.parameters, gradpool!.parameters);
     t.true(moved > 1e-3, `the step moved the weights by ${moved}`);
     const difference = maxDifference(gradpool!.parameters, torch!.parameters);
     t.log(`largest weight difference after one step: ${difference.toExponential(2)} (the step moved weights by up to ${moved.toFixed(4)})`);
     t.true(difference <= 1e-5, `${difference}`);
+    if (scriptFlags.length === 0) {
+      // The same step from two torchrun agents joined as two nodes.
+      const nodes = await torchrunTwoNodes(join(dir, 'run'), ['--out', join(dir, 'nodes.safetensors')]);
+      for (const node of nodes) t.is(node.code, 0, node.output);
+      const twoNodes = await loadModel(join(dir, 'nodes.safetensors'));
+      t.true(maxDifference(gradpool!.parameters, twoNodes.parameters) <= 1e-5);
+    }
   });
 }
 
@@ -140,7 +161,25 @@ tier('torchrun: after a few epochs the test accuracy is within 1 point of gradpo
   // Back into gradpool: import, then predict, against PyTorch's own forward of the same file.
   const imported = await runCli(['import', join(dir, 'trained.safetensors'), '--out', join(dir, 'trained.json')]);
   t.is(imported.code, 0, imported.stderr);
+  // It knows the rows it held out for validation, as gradpool's own model does.
+  t.deepEqual((await loadModel(join(dir, 'trained.json'))).heldOut, (await loadModel(join(dir, 'gradpool.json'))).heldOut);
   t.is((await runCli(['predict', '--model', join(dir, 'trained.json'), '--data', testData, '--out', join(dir, 'predictions.csv')])).code, 0);
+  // evaluate reads torch's file directly and finds its test accuracy; the ONNX export takes it too.
+  const evaluated = await runCli(['evaluate', '--model', join(dir, 'trained.safetensors'), '--data', testData, '--json']);
+  t.is(evaluated.code, 0, evaluated.stderr);
+  t.true(Math.abs((JSON.parse(evaluated.stdout) as { accuracy: number }).accuracy - p.testAccuracy) <= 1 / testRows.rows.length);
+  t.is((await runCli(['export', '--model', join(dir, 'trained.json'), '--format', 'onnx', '--out', join(dir, 'trained.onnx')])).code, 0);
+  const torchProbabilities = await torchForward(dir, join(dir, 'trained.safetensors'), testData);
+  const lines = (await readFile(join(dir, 'predictions.csv'), 'utf8')).trim().split('\n').slice(1);
+  t.is(lines.length, torchProbabilities.length);
+  let worst = 0;
+  lines.forEach((line, r) => (worst = Math.max(worst, Math.abs(Number(line.split(',')[2]) - torchProbabilities[r]!))));
+  t.log(`largest difference between gradpool predict and PyTorch's forward: ${worst.toExponential(2)}`);
+  t.true(worst <= 1e-5, `${worst}`);
+});
+
+/** PyTorch's forward of `model` over `data` as train_ddp.py reads it (outputs per row, flattened). */
+async function torchForward(dir: string, model: string, data: string, flags: string[] = []): Promise<number[]> {
   const script = join(dir, 'forward.py');
   await writeFile(
     script,
@@ -149,18 +188,36 @@ tier('torchrun: after a few epochs the test accuracy is within 1 point of gradpo
       `sys.path.insert(0, ${JSON.stringify(join(dir, 'run'))})`,
       'import torch, model, train_ddp',
       'net, metadata = model.load(sys.argv[1])',
-      'table = train_ddp.read_table(sys.argv[2], metadata, train_ddp.parse_args(["--data", sys.argv[2]]), labelled=False)',
+      'table = train_ddp.read_table(sys.argv[2], metadata, train_ddp.parse_args(["--data", sys.argv[2], *sys.argv[3:]]), labelled=False)',
       'with torch.no_grad():',
       '    print(json.dumps(net.outputs(table.x).reshape(-1).tolist()))',
     ].join('\n'),
   );
-  const forward = spawnSync(PYTHON, [script, join(dir, 'trained.safetensors'), testData], { encoding: 'utf8', timeout: 120_000 });
-  t.is(forward.status, 0, forward.stderr);
-  const torchProbabilities = JSON.parse(forward.stdout) as number[];
-  const lines = (await readFile(join(dir, 'predictions.csv'), 'utf8')).trim().split('\n').slice(1);
-  t.is(lines.length, torchProbabilities.length);
-  let worst = 0;
-  lines.forEach((line, r) => (worst = Math.max(worst, Math.abs(Number(line.split(',')[2]) - torchProbabilities[r]!))));
-  t.log(`largest difference between gradpool predict and PyTorch's forward: ${worst.toExponential(2)}`);
-  t.true(worst <= 1e-5, `${worst}`);
+  const forward = spawnSync(PYTHON, [script, model, data, ...flags], { encoding: 'utf8', timeout: 120_000 });
+  if (forward.status !== 0) throw new Error(forward.stderr);
+  return JSON.parse(forward.stdout) as number[];
+}
+
+tier('the script reads a file as gradpool does: semicolons, decimal commas, quoted cells, numbers as levels, a file without a header', async (t) => {
+  const dir = await tempDir();
+  const table = withDates(titanicTable(400, 9));
+  // A quoted port name with the delimiter in it, and the class column one-hot by its numbers.
+  const quoted: Table = { header: table.header, rows: table.rows.map((row) => row.map((cell, c) => (c === 5 && cell === 'Q' ? 'Queens; town' : cell))) };
+  const data = join(dir, 'semicolons.csv');
+  await writeFile(data, csvText(quoted, { delimiter: ';', decimalComma: true }));
+  const headless = join(dir, 'headless.csv');
+  await writeFile(headless, csvText(quoted, { delimiter: ';', decimalComma: true, header: false }));
+  const model = join(dir, 'm.safetensors');
+  const trained = await runCli(['train', '--data', data, '--missing', 'impute', '--categorical', 'class', '--layers', '6', '--epochs', '2', '--quiet', '--out', model]);
+  t.is(trained.code, 0, trained.stderr);
+  t.is((await runCli(['export', '--format', 'torch', '--model', model, '--out', join(dir, 'run')])).code, 0);
+  for (const file of [data, headless]) {
+    const out = join(dir, 'p.csv');
+    const predicted = await runCli(['predict', '--model', model, '--data', file, '--out', out]);
+    t.is(predicted.code, 0, predicted.stderr);
+    const ours = (await readFile(out, 'utf8')).trim().split('\n').slice(1).map((line) => Number(line.split(',').at(-1)));
+    const theirs = await torchForward(dir, model, file);
+    t.is(theirs.length, ours.length);
+    t.true(ours.every((p, r) => Math.abs(p - theirs[r]!) <= 1e-5), file);
+  }
 });

@@ -137,4 +137,7 @@ test('import brings a safetensors model back as JSON: same weights, schema and p
   t.regex(refused.stderr, /corrupt\.safetensors: /);
   const same = await runCli(['import', tensors, '--out', tensors]);
   t.is(same.code, 2);
+  const help = await runCli(['import', '--help']);
+  t.is(help.code, 0);
+  t.regex(help.stdout, /--out +model file to write/);
 });

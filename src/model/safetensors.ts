@@ -7,7 +7,7 @@ import { NORMALIZATIONS, type Normalization, type TargetScaling } from '../data/
 import { parseSchema, schemaToJson, type Schema } from '../data/schema.js';
 import { InputError, describeValue } from '../errors.js';
 import { HIDDEN_ACTIVATIONS, LOSS_KINDS, type HiddenActivation, type LossKind } from '../math/ops.js';
-import { MODEL_FORMAT, MODEL_VERSION, parseLeakySlope, parseTargetScaling, type ModelContents, type ModelExtras } from './file.js';
+import { MODEL_FORMAT, MODEL_VERSION, heldOutToJson, parseHeldOut, parseLeakySlope, parseTargetScaling, type HeldOut, type ModelContents, type ModelExtras } from './file.js';
 import { activationParameter, layerViews, parameterCount, parameterLayout, type LayerViews, type NetworkShape } from './layout.js';
 
 const LENGTH_BYTES = 8;
@@ -16,8 +16,8 @@ const FLOAT_BYTES = 4;
 const MAX_HEADER_BYTES = 100_000_000;
 const METADATA_KEY = '__metadata__';
 const METADATA_KEYS = ['format', 'version', 'sizes', 'activation', 'loss', 'labels', 'normalization'] as const;
-/** Present only in models that have them (trained on a CSV file; regression; leaky-relu). */
-const OPTIONAL_METADATA_KEYS = ['schema', 'targetScaling', 'leakySlope'] as const;
+/** Present only in models that have them (trained on a CSV file; regression; held-out rows; leaky-relu). */
+const OPTIONAL_METADATA_KEYS = ['schema', 'targetScaling', 'heldOut', 'leakySlope'] as const;
 
 type Metadata = Record<(typeof METADATA_KEYS)[number], string>;
 
@@ -45,6 +45,7 @@ export function describeModel(shape: NetworkShape, labels: readonly string[] | n
     ...(extras.schema ? { schema: JSON.stringify(schemaToJson(extras.schema)) } : {}),
     ...(extras.targetScaling ? { targetScaling: JSON.stringify({ offset: extras.targetScaling.offset, scale: extras.targetScaling.scale }) } : {}),
     ...(shape.activation === 'leaky-relu' ? { leakySlope: String(activationParameter(shape)) } : {}),
+    ...(extras.heldOut ? { heldOut: JSON.stringify(heldOutToJson(extras.heldOut)) } : {}),
   };
   return metadata;
 }
@@ -126,7 +127,7 @@ export function parseSafetensors(bytes: Uint8Array, source: string): ModelConten
   });
   for (const key of Object.keys(header)) if (!expected.has(key)) fail(`unexpected key ${describeValue(key)} in the header (sizes ${JSON.stringify(shape.sizes)} name tensors ${[...expected].filter((k) => k !== METADATA_KEY).join(', ')})`);
   checkRanges(ranges, dataLength, fail);
-  return { shape, parameters, labels: metadata.labels, normalization: metadata.normalization, schema: metadata.schema, targetScaling: metadata.targetScaling };
+  return { shape, parameters, labels: metadata.labels, normalization: metadata.normalization, schema: metadata.schema, targetScaling: metadata.targetScaling, heldOut: metadata.heldOut };
 }
 
 function parseHeader(headerBytes: Uint8Array, fail: (what: string) => never): Record<string, unknown> {
@@ -150,6 +151,7 @@ interface ParsedMetadata {
   schema: Schema | null;
   targetScaling: TargetScaling | null;
   leakySlope: { leakySlope?: number };
+  heldOut: HeldOut | null;
 }
 
 function parseMetadata(value: unknown, fail: (what: string) => never): ParsedMetadata {
@@ -181,7 +183,8 @@ function parseMetadata(value: unknown, fail: (what: string) => never): ParsedMet
   const schema = typeof metadata.schema === 'string' ? parseSchema(parseJsonField(metadata.schema, 'schema', fail), (sizes as number[])[0]!, prefixed) : null;
   const targetScaling = typeof metadata.targetScaling === 'string' ? parseTargetScaling(parseJsonField(metadata.targetScaling, 'targetScaling', fail), m.loss as LossKind, prefixed) : null;
   const leakySlope = typeof metadata.leakySlope === 'string' ? parseLeakySlope(parseJsonField(metadata.leakySlope, 'leakySlope', fail), m.activation as HiddenActivation, prefixed) : {};
-  return { sizes: sizes as number[], activation: m.activation as HiddenActivation, loss: m.loss as LossKind, labels: names, normalization, schema, targetScaling, leakySlope };
+  const heldOut = typeof metadata.heldOut === 'string' ? parseHeldOut(parseJsonField(metadata.heldOut, 'heldOut', fail), prefixed) : null;
+  return { sizes: sizes as number[], activation: m.activation as HiddenActivation, loss: m.loss as LossKind, labels: names, normalization, schema, targetScaling, heldOut, leakySlope };
 }
 
 function parseNormalization(value: unknown, features: number, fail: (what: string) => never): Normalization | null {

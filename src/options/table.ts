@@ -13,7 +13,7 @@ import { MAX_LAYER_SIZE } from '../model/layout.js';
 import { WORKLOAD_IDS } from '../model/workloads.js';
 import type { Dataset } from '../data/dataset.js';
 import { Model } from '../model/model.js';
-import { choice, column, columns, dataSource, pathOr, flag, integer, names, path, real, sizes, texts, type OptionSpec } from './spec.js';
+import { choice, column, columns, dataSource, pathOr, flag, integer, names, path, real, reals, sizeLists, sizes, texts, type OptionSpec } from './spec.js';
 
 const DATA = ['train', 'evaluate', 'predict', 'compare-modes'] as const;
 const TRAINING = ['train', 'compare-modes'] as const;
@@ -100,7 +100,7 @@ export const OPTIONS = {
     requiredIn: ['compare-modes', 'predict', 'export', 'import'],
     fingerprint: false,
     file: 'output',
-    help: { train: 'write the trained model here (.json, .safetensors, or .onnx to run elsewhere)', 'compare-modes': 'HTML report to write', predict: 'predictions CSV to write', export: 'model file to write (--format torch: a new or empty directory)', import: 'model file to write (.json, .safetensors or .onnx)' },
+    help: { train: 'write the trained model here (.json, .safetensors, or .onnx to run elsewhere)', 'compare-modes': 'HTML report to write', predict: 'predictions CSV to write (- prints it to stdout)', export: 'model file to write (--format torch: a new or empty directory)', import: 'model file to write (.json, .safetensors or .onnx)' },
   }),
   checkpointDir: path({ commands: ['train'], fingerprint: false, file: 'checkpoint-output', help: 'write a checkpoint here after every epoch' }),
   resume: path({ commands: ['train'], fingerprint: false, file: 'checkpoint-input', help: 'continue from the checkpoint in this directory (same flags as the original run)' }),
@@ -109,13 +109,20 @@ export const OPTIONS = {
   workloads: names(WORKLOAD_IDS, WORKLOAD_IDS, { commands: ['bench'], fingerprint: false, help: 'standard workloads to measure (M1, M2: small MLPs, M3: a large one)' }),
   rounds: integer(3, { min: 1, max: 1000, commands: ['bench'], fingerprint: false, help: 'rounds; each runs every thread count once, interleaved; samples/s is the median over rounds' }),
 
+  // ---- train --tune: a grid search by k-fold cross-validation (the library's tune(): folds, grid.layers, grid.lr, grid.weightDecay) ----
+  tune: flag({ commands: ['train'], library: false, fingerprint: false, help: 'search hidden layers, learning rate and weight decay by k-fold cross-validation (runs in parallel, one per core), then train the best on all rows (--out saves it)' }),
+  folds: integer(3, { min: 2, max: 50, commands: ['train'], library: false, fingerprint: false, help: '--tune: folds of the cross-validation' }),
+  tuneLayers: sizeLists({ max: MAX_LAYER_SIZE, commands: ['train'], library: false, fingerprint: false, help: "--tune: hidden layers to try, ';' between networks, e.g. 32;64,64 (default: 32, the data's default, 128)" }),
+  tuneLr: reals({ min: 0, commands: ['train'], library: false, fingerprint: false, help: "--tune: learning rates to try (default: the data's default and 3 times it)" }),
+  tuneWeightDecay: reals({ min: 0, commands: ['train'], library: false, fingerprint: false, help: "--tune: weight decays to try (default: a tenth of the data's default, it, and 10 times it)" }),
+
   // ---- the command line only ----
   logJson: path({ commands: ['train'], library: false, fingerprint: false, file: 'output', help: 'write one JSON line per epoch here, and a done line' }),
   plot: path({ commands: ['train'], library: false, fingerprint: false, file: 'output', help: 'draw loss and accuracy per epoch to this SVG file' }),
   quiet: flag({ commands: TRAINING, library: false, fingerprint: false, help: 'print nothing but errors' }),
   model: path({ commands: ['evaluate', 'predict', 'export'], requiredIn: ['evaluate', 'predict'], library: false, fingerprint: false, file: 'input', help: 'model file from train --out (.json or .safetensors)' }),
   json: flag({ commands: ['evaluate', 'bench'], library: false, fingerprint: false, help: 'print one JSON object' }),
-  format: choice(['safetensors', 'json', 'onnx', 'torch'], 'safetensors', { commands: ['export'], library: false, fingerprint: false, help: 'format of the file to write; torch: a directory for torchrun (PyTorch DDP) that continues the model with the train flags given' }),
+  format: { ...choice(['safetensors', 'json', 'onnx', 'torch'], undefined, { commands: ['export'], library: false, fingerprint: false, help: 'format of the file to write; torch: a directory for torchrun (PyTorch DDP) that continues the model with the train flags given' }), defaultText: "--out's extension (.safetensors, .json, .onnx)" },
 } satisfies Record<string, OptionSpec<unknown>>;
 
 export type OptionName = keyof typeof OPTIONS;

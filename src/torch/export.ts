@@ -36,6 +36,8 @@ export interface TorchRunSettings {
   readonly beta1: number;
   readonly beta2: number;
   readonly epsilon: number;
+  /** rmsprop's smoothing constant, where the options have it. */
+  readonly alpha?: number | undefined;
   readonly weightDecay: number;
   readonly seed: number;
   readonly valSplit: number;
@@ -103,6 +105,7 @@ function configLine(settings: TorchRunSettings): string {
     beta1: settings.beta1,
     beta2: settings.beta2,
     epsilon: settings.epsilon,
+    alpha: settings.alpha ?? 0.99,
     weightDecay: settings.weightDecay,
     seed: settings.seed,
     valSplit: settings.valSplit,
@@ -133,7 +136,7 @@ async function pythonSource(name: string): Promise<string> {
 export async function torchExportFiles(model: Model, settings: TorchRunSettings, version: string): Promise<Map<string, string | Uint8Array>> {
   const script = await pythonSource('train_ddp.py');
   if (!script.includes('# @CONFIG@')) throw new Error('src/torch/train_ddp.py lost its # @CONFIG@ line');
-  const weights = serializeSafetensors(model.shape, model.layers, model.labels, model.normalization, { schema: model.schema, targetScaling: model.targetScaling });
+  const weights = serializeSafetensors(model.shape, model.layers, model.labels, model.normalization, { schema: model.schema, targetScaling: model.targetScaling, heldOut: model.heldOut });
   return new Map<string, string | Uint8Array>([
     ['model.py', await pythonSource('model.py')],
     ['train_ddp.py', script.replace('# @CONFIG@', configLine(settings))],
@@ -184,6 +187,15 @@ Every flag of the run can be changed on the script's command line (\`python3 tra
 \`--epochs\`, \`--lr\`, \`--batch-size\`, \`--test-data\`, \`--log-json\`, \`--threads\` (CPU threads per
 process; default: the cores over the processes of the node), \`--device cpu\`, …
 
+Data larger than one machine's memory: add \`--shard-data\`. Each process then keeps only its share
+of the rows (the file is read twice, once to count the rows); batches are drawn from each process's
+own rows, so the batch order is no longer gradpool's (a full batch, \`--mode batch\`, still is).
+
+On Debian's python3-torch 1.13 under Python 3.11, add \`--redirects 2 --tee 2\` after \`torchrun\` (its
+default 0 fails on an enum change in Python 3.11), and use \`--rdzv_backend=c10d
+--rdzv_endpoint=127.0.0.1:PORT\` instead of \`--standalone\` to run two jobs side by side (its port
+is fixed at 29400).
+
 ## Bring it back
 
 \`\`\`sh
@@ -204,6 +216,6 @@ cells refused, imputed or dropped as the model was trained, then the model's sca
 a regression target is scaled as in training and losses are reported in its units. Results match
 gradpool's to float32 rounding (the sums run in another order), not bit for bit.
 
-Every process reads the whole file and keeps the encoded rows (rows × ${model.inputs} float32) in memory.
+Without \`--shard-data\`, every process keeps all the encoded rows (rows × ${model.inputs} float32) in memory.
 `;
 }

@@ -13,18 +13,25 @@ import struct
 import torch
 from torch import nn
 
-ACTIVATIONS = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}
+# gradpool's hidden activations as torch modules (gelu: gradpool uses the tanh approximation).
+ACTIVATIONS = {
+    "relu": lambda slope: nn.ReLU(),
+    "sigmoid": lambda slope: nn.Sigmoid(),
+    "tanh": lambda slope: nn.Tanh(),
+    "leaky-relu": lambda slope: nn.LeakyReLU(negative_slope=slope),
+    "gelu": lambda slope: nn.GELU(approximate="tanh"),
+}
 
 
 class GradpoolNet(nn.Sequential):
-    def __init__(self, sizes, activation, loss):
+    def __init__(self, sizes, activation, loss, leaky_slope=0.01):
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation {activation!r} is not one this script knows ({', '.join(ACTIVATIONS)})")
         layers = []
         for l in range(len(sizes) - 1):
             layers.append(nn.Linear(sizes[l], sizes[l + 1]))
             if l < len(sizes) - 2:
-                layers.append(ACTIVATIONS[activation]())
+                layers.append(ACTIVATIONS[activation](leaky_slope))
         super().__init__(*layers)
         self.sizes = list(sizes)
         self.loss = loss
@@ -41,7 +48,8 @@ class GradpoolNet(nn.Sequential):
 
 def from_metadata(metadata):
     """A GradpoolNet of the architecture a gradpool safetensors file's metadata describes."""
-    return GradpoolNet(json.loads(metadata["sizes"]), metadata["activation"], metadata["loss"])
+    slope = float(metadata["leakySlope"]) if "leakySlope" in metadata else 0.01
+    return GradpoolNet(json.loads(metadata["sizes"]), metadata["activation"], metadata["loss"], slope)
 
 
 def read_safetensors(path):

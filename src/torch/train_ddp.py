@@ -287,14 +287,17 @@ def column_index(names, entry):
 
 
 class Table:
-    """Encoded rows: x [rows, inputs] float32 (imputed and scaled as the model says), y (class indices, or scaled targets)."""
+    """Encoded rows: x [rows, inputs] float32 (imputed and scaled as the model says), y (class indices,
+    or scaled targets); total: the file's rows after dropping (all of them, kept here or not)."""
 
-    def __init__(self, x, y, rows, dropped):
-        self.x, self.y, self.rows, self.dropped = x, y, rows, dropped
+    def __init__(self, x, y, rows, dropped, total):
+        self.x, self.y, self.rows, self.dropped, self.total = x, y, rows, dropped, total
 
 
-def read_table(path, metadata, options, labelled=True):
-    """Reads a CSV file as gradpool reads it for this model; raises InputProblem naming file:line:column."""
+def read_table(path, metadata, options, labelled=True, keep=None):
+    """Reads a CSV file as gradpool reads it for this model; raises InputProblem naming file:line:column.
+    keep(i), when given, says which rows (0-based, after dropping) to hold: the others are read and
+    checked, not kept (a rank's share of a file larger than its memory)."""
     import array
 
     schema = json.loads(metadata["schema"]) if "schema" in metadata else None
@@ -384,6 +387,7 @@ def read_table(path, metadata, options, labelled=True):
     x = array.array("f")
     y = array.array("f") if class_index is None else array.array("q")
     dropped = 0
+    total = 0
     row = [0.0] * width
     with open_text(path) as f:
         reader = csv.reader(f, delimiter=delimiter, skipinitialspace=True)
@@ -463,11 +467,14 @@ def read_table(path, metadata, options, labelled=True):
             if drop:
                 dropped += 1
                 continue
+            total += 1
+            if keep is not None and not keep(total - 1):
+                continue
             x.extend(row)
             if labelled:
                 y.append(target)
     rows = len(x) // width if width else 0
-    if rows == 0:
+    if total == 0:
         raise InputProblem(f"{path}: no data rows" + (" (every row has a missing cell)" if dropped else ""))
     xt = torch.frombuffer(x, dtype=torch.float32).reshape(rows, width).double() if len(x) else torch.zeros(0, width, dtype=torch.float64)
     # Imputation, then scaling, computed in double and rounded to float32 once, as gradpool does.
@@ -492,14 +499,14 @@ def read_table(path, metadata, options, labelled=True):
     yt = None
     if labelled:
         if class_index is not None:
-            yt = torch.frombuffer(y, dtype=torch.int64).clone()
+            yt = torch.frombuffer(y, dtype=torch.int64).clone() if len(y) else torch.zeros(0, dtype=torch.int64)
         else:
-            yt = torch.frombuffer(y, dtype=torch.float32).double()
+            yt = torch.frombuffer(y, dtype=torch.float32).double() if len(y) else torch.zeros(0, dtype=torch.float64)
             if "targetScaling" in metadata:
                 scaling = json.loads(metadata["targetScaling"])
                 yt = (yt - fround(scaling["offset"])) * fround(scaling["scale"])
             yt = yt.float().reshape(rows, 1)
-    return Table(xt, yt, rows, dropped)
+    return Table(xt, yt, rows, dropped, total)
 
 
 # ---------- the run ----------
@@ -523,7 +530,11 @@ def make_optimizer(parameters, options):
         return torch.optim.SGD(parameters, lr=options.lr, momentum=options.momentum, dampening=0, weight_decay=options.weight_decay)
     if name == "adam":
         return torch.optim.Adam(parameters, lr=options.lr, betas=(options.beta1, options.beta2), eps=options.epsilon, weight_decay=options.weight_decay)
-    raise InputProblem(f"--optimizer {name!r} is not one this script knows (sgd, momentum, adam)")
+    if name == "adamw":  # decoupled decay, as gradpool's adamw
+        return torch.optim.AdamW(parameters, lr=options.lr, betas=(options.beta1, options.beta2), eps=options.epsilon, weight_decay=options.weight_decay)
+    if name == "rmsprop":  # not centered, no momentum, as gradpool's
+        return torch.optim.RMSprop(parameters, lr=options.lr, alpha=options.alpha, eps=options.epsilon, weight_decay=options.weight_decay, momentum=0, centered=False)
+    raise InputProblem(f"--optimizer {name!r} is not one this script knows (sgd, momentum, adam, adamw, rmsprop)")
 
 
 def loss_sum(loss, z, y):
@@ -565,12 +576,14 @@ def parse_args(argv):
     p.add_argument("--beta1", default=c["beta1"], type=float)
     p.add_argument("--beta2", default=c["beta2"], type=float)
     p.add_argument("--epsilon", default=c["epsilon"], type=float)
+    p.add_argument("--alpha", default=c.get("alpha", 0.99), type=float, help="rmsprop: smoothing constant")
     p.add_argument("--weight-decay", default=c["weightDecay"], type=float)
     p.add_argument("--seed", default=c["seed"], type=int)
     p.add_argument("--val-split", default=c["valSplit"], type=float)
     p.add_argument("--patience", default=c["patience"], type=int)
     p.add_argument("--threads", default=None, type=int, help="CPU threads per rank (default: the cores / ranks on this node)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--shard-data", action="store_true", help="each rank keeps only its share of the rows (1/ranks of the memory); batches are drawn per rank, so the batch order is no longer gradpool's")
     p.add_argument("--quiet", action="store_true")
     options = p.parse_args(argv)
     if options.data is None:
@@ -582,10 +595,11 @@ def parse_args(argv):
     return options
 
 
-def evaluate(model, loss, x, y, indices, rank, world, device):
-    """(loss sum, correct) over the listed rows, each rank taking a contiguous slice, summed over the ranks."""
+def evaluate(model, loss, x, y, indices, rank, world, device, own=False):
+    """(loss sum, correct) over the listed rows, summed over the ranks: each rank takes a contiguous
+    slice of them, or (own) the rows listed are this rank's share already."""
     n = len(indices)
-    lo, hi = (n * rank) // world, (n * (rank + 1)) // world
+    lo, hi = (0, n) if own else ((n * rank) // world, (n * (rank + 1)) // world)
     totals = torch.zeros(2, dtype=torch.float64, device=device)
     with torch.no_grad():
         for start in range(lo, hi, 65536):
@@ -622,13 +636,17 @@ def run(argv):
     net, metadata = gradpool_model.load(options.weights)
     loss = metadata["loss"]
     started = time.perf_counter()
-    data = read_table(options.data, metadata, options)
-    test = read_table(options.test_data, metadata, options) if options.test_data else None
+    shard = options.shard_data and world > 1
     loss_unit = 1.0
     if "targetScaling" in metadata:
         scale = fround(json.loads(metadata["targetScaling"])["scale"])
         loss_unit = 1 / (scale * scale)
-    rows = data.rows
+    if shard:
+        # A first pass counts the rows (nothing kept), so that every rank draws the same split.
+        rows = read_table(options.data, metadata, options, keep=lambda i: False).total
+    else:
+        data = read_table(options.data, metadata, options)
+        rows = data.rows
     val_rows = math.floor(rows * options.val_split + 0.5)
     train_rows = rows - val_rows
     if train_rows < 1:
@@ -636,17 +654,32 @@ def run(argv):
     # gradpool's order: the seeded split, then one seeded permutation of the training rows per epoch.
     order = list(range(rows))
     shuffle_in_place(order, stream(options.seed, "split"))
-    train_order = order[:train_rows]
-    val_order = torch.tensor(order[train_rows:], dtype=torch.int64, device=device)
     batch = train_rows if options.mode == "batch" else 1 if options.mode == "sgd" else min(options.batch_size, train_rows)
-    batches = math.ceil(train_rows / batch)
+    if shard:
+        # Rank r holds the rows at split positions r, r + ranks, …: its training share, then its validation share.
+        mine_train, mine_val = order[rank:train_rows:world], order[train_rows + rank : rows : world]
+        wanted = set(mine_train) | set(mine_val)
+        data = read_table(options.data, metadata, options, keep=lambda i: i in wanted)
+        local = {row: k for k, row in enumerate(sorted(wanted))}
+        train_order = [local[r] for r in mine_train]
+        val_order = torch.tensor([local[r] for r in mine_val], dtype=torch.int64, device=device)
+        # Each step takes local_batch rows of every rank (fewer at the end of a smaller share).
+        local_batch = math.ceil(batch / world)
+        shares = [len(range(r, train_rows, world)) for r in range(world)]
+        batches = math.ceil(max(shares) / local_batch)
+    else:
+        train_order = order[:train_rows]
+        val_order = torch.tensor(order[train_rows:], dtype=torch.int64, device=device)
+        batches = math.ceil(train_rows / batch)
+    test = read_table(options.test_data, metadata, options, keep=(lambda i: i % world == rank) if shard else None) if options.test_data else None
     x, y = data.x.to(device), data.y.to(device)
-    say(f"data  {options.data}: {rows} rows ({train_rows} training, {val_rows} validation{f', {data.dropped} dropped' if data.dropped else ''}), {x.shape[1]} inputs; {world} rank{'s' if world > 1 else ''} on {device.type}; {(time.perf_counter() - started):.1f}s")
+    held = f"; each rank holds {'its share' if shard else 'all of them'}"
+    say(f"data  {options.data}: {rows} rows ({train_rows} training, {val_rows} validation{f', {data.dropped} dropped' if data.dropped else ''}), {x.shape[1]} inputs; {world} rank{'s' if world > 1 else ''} on {device.type}{held}; {(time.perf_counter() - started):.1f}s")
 
     net = net.to(device)
     ddp = torch.nn.parallel.DistributedDataParallel(net) if distributed else net
     optimizer = make_optimizer(ddp.parameters(), options)
-    shuffle = stream(options.seed, "shuffle")
+    shuffle = stream(options.seed, f"shuffle:{rank}" if shard else "shuffle")
     log = open(options.log_json, "w") if options.log_json and rank == 0 else None
     best_val, since_best, best_state = None, 0, None
     last_finite = {k: v.detach().clone() for k, v in net.state_dict().items()}
@@ -658,15 +691,18 @@ def run(argv):
         perm = torch.tensor(train_order, dtype=torch.int64, device=device)
         totals = torch.zeros(2, dtype=torch.float64, device=device)
         epoch_started = time.perf_counter()
-        diverged = False
         lr = options.lr
         for b in range(batches):
-            start, end = b * batch, min((b + 1) * batch, train_rows)
-            n = end - start
+            if shard:
+                lo, hi = min(b * local_batch, len(train_order)), min((b + 1) * local_batch, len(train_order))
+                n = sum(max(0, min((b + 1) * local_batch, c) - b * local_batch) for c in shares)
+            else:
+                start, end = b * batch, min((b + 1) * batch, train_rows)
+                n = end - start
+                lo, hi = start + (n * rank) // world, start + (n * (rank + 1)) // world
             lr = scheduled_lr(options.lr_schedule, options.lr, epoch, b / batches, options.epochs)
             for group in optimizer.param_groups:
                 group["lr"] = lr
-            lo, hi = start + (n * rank) // world, start + (n * (rank + 1)) // world
             idx = perm[lo:hi]
             z = ddp(x[idx])
             part = loss_sum(loss, z, y[idx])
@@ -697,7 +733,7 @@ def run(argv):
             "ranks": world,
         }
         if val_rows > 0:
-            val_loss, val_correct = evaluate(net, loss, x, y, val_order, rank, world, device)
+            val_loss, val_correct = evaluate(net, loss, x, y, val_order, rank, world, device, own=shard)
             entry["valLoss"] = val_loss * loss_unit / val_rows
             entry["valAccuracy"] = val_correct / val_rows if loss != "mse" else None
         history.append(entry)
@@ -721,14 +757,18 @@ def run(argv):
     done = {"event": "done", "testLoss": None, "testAccuracy": None, "stopReason": stop_reason, "ranks": world, "backend": dist.get_backend() if distributed else None}
     if test is not None:
         tx, ty = test.x.to(device), test.y.to(device)
-        test_loss, test_correct = evaluate(net, loss, tx, ty, torch.arange(test.rows, device=device), rank, world, device)
-        done["testLoss"] = test_loss * loss_unit / test.rows
-        done["testAccuracy"] = test_correct / test.rows if loss != "mse" else None
+        test_loss, test_correct = evaluate(net, loss, tx, ty, torch.arange(test.rows, device=device), rank, world, device, own=shard)
+        done["testLoss"] = test_loss * loss_unit / test.total
+        done["testAccuracy"] = test_correct / test.total if loss != "mse" else None
         say(f"test      loss {done['testLoss']:8.4f}" + ("" if done["testAccuracy"] is None else f"  acc {100 * done['testAccuracy']:6.2f}%"))
     if message and rank == 0:
         print(f"train_ddp: {message}", file=sys.stderr, flush=True)
     if rank == 0:
-        gradpool_model.write_safetensors(options.out, net.state_dict(), metadata)
+        # The model records the validation rows of the run that trained it, as gradpool's train does.
+        result = {k: v for k, v in metadata.items() if k != "heldOut"}
+        if val_rows > 0:
+            result["heldOut"] = json.dumps({"seed": options.seed, "fraction": options.val_split, "rows": sorted(order[train_rows:])}, separators=(",", ":"))
+        gradpool_model.write_safetensors(options.out, net.state_dict(), result)
         say(f"model saved to {options.out}")
         if log:
             log.write(json.dumps(done) + "\n")
