@@ -20,3 +20,4 @@ export type { NormalizationKind } from './data/normalize.js';
 export { tune, type TuneOptions, type TuneReport, type TuneResult, type TuneConfig, type TuneGrid } from './tune.js';
 export type { ChosenDefaults, ChosenValues } from './defaults.js';
 export type { HeldOut } from './model/file.js';
+export { exportTorch, type TorchExportOptions } from './torch/export.js';
