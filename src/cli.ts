@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // The command line: flags → library calls → exit code. No math and no pool here.
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { lossChart } from './cli/ascii-chart.js';
@@ -233,7 +235,11 @@ async function evaluateCommand(argv: Args): Promise<void> {
 
 async function predictCommand(argv: Args): Promise<void> {
   const out = argv.out as string;
-  await checkPathOptions('predict', optionsFromArgv(argv, 'predict'));
+  // `-` (and /dev/stdout, which names the same stream) prints the CSV: written through the stream,
+  // never renamed over whatever file the shell redirected stdout to.
+  const toStdout = out === '-' || out === '/dev/stdout';
+  const given = optionsFromArgv(argv, 'predict');
+  await checkPathOptions('predict', toStdout ? { ...given, out: undefined } : given);
   const model = await loadModel(argv.model as string);
   const dataset = await loadForModel(model, argv, 'predict');
   const outputs = model.outputsFor(dataset.x, dataset.rows);
@@ -249,16 +255,21 @@ async function predictCommand(argv: Args): Promise<void> {
     for (let c = 1; c < probabilities.length; c++) if (probabilities[c]! > probabilities[best]!) best = c;
     lines.push([csvCell(labels[best]!), ...probabilities.map((p) => p.toPrecision(6))].join(','));
   }
-  await writeFileAtomic(out, lines.join('\n') + '\n');
+  if (toStdout) print(lines.join('\n'));
+  else await writeFileAtomic(out, lines.join('\n') + '\n');
 }
 
 /** Flags of `export` that describe a training run: only --format torch takes them. */
 const TORCH_RUN_FLAGS = ['data', 'testData', 'labelColumn', 'delimiter', 'decimal', 'header', 'naValues', 'mode', 'batchSize', 'epochs', 'lr', 'lrSchedule', 'optimizer', 'momentum', 'beta1', 'beta2', 'epsilon', 'weightDecay', 'seed', 'valSplit', 'patience', 'init'] as const;
 
+const EXPORT_EXTENSIONS = ['safetensors', 'json', 'onnx'] as const;
+
 async function exportCommand(argv: Args): Promise<void> {
   const out = argv.out as string;
-  const format = argv.format as string;
   const given = optionsFromArgv(argv, 'export');
+  // As train --out does: the extension names the format unless --format does.
+  const format = (argv.format as string | undefined) ?? EXPORT_EXTENSIONS.find((ext) => out.endsWith(`.${ext}`));
+  if (format === undefined) throw new InputError(`${optionRef('out')}: end the file in ${EXPORT_EXTENSIONS.map((e) => `.${e}`).join(', ')}, or name the format with ${optionRef('format')}; got ${out}`);
   if (format === 'torch') return exportTorchCommand(given);
   const runFlag = TORCH_RUN_FLAGS.find((name) => given[name] !== undefined);
   if (runFlag) throw new InputError(`${optionRef(runFlag)} describes a training run: it belongs to ${optionRef('format')} torch, not ${format}`);
@@ -334,7 +345,9 @@ function packageVersion(): string {
   return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
-export async function main(args: string[]): Promise<void> {
+export async function main(given: string[]): Promise<void> {
+  // yargs reads a lone `-` as a positional argument, not as the value of the flag before it (predict --out -).
+  const args = given.flatMap((arg, i) => (arg === '-' && /^--[^=]+$/.test(given[i - 1] ?? '') ? [] : given[i + 1] === '-' && /^--[^=]+$/.test(arg) ? [`${arg}=-`] : [arg]));
   watchOutputStreams();
   refuseRepeatedFlags(args);
   await yargs(args)
@@ -406,7 +419,13 @@ export async function main(args: string[]): Promise<void> {
         ),
       benchCommand,
     )
-    .demandCommand(1, 'name a command: train, evaluate, predict, compare-modes, export, import or bench')
+    .command(
+      'build-native',
+      'build the native kernels from source (needs a C++ compiler) where no prebuilt addon loads',
+      (y) => y.epilogue(examples([['then check which kernels train uses', 'gradpool build-native && gradpool train --kernels native']])),
+      buildNativeCommand,
+    )
+    .demandCommand(1, 'name a command: train, evaluate, predict, compare-modes, export, import, bench or build-native')
     .recommendCommands()
     .strict()
     .help()
@@ -423,6 +442,13 @@ export async function main(args: string[]): Promise<void> {
       throw new UsageError(`${unknownCommand}${text}`);
     })
     .parseAsync();
+}
+
+/** The source build the package ships (src/native/install.mjs, node-gyp), run in this package's folder. */
+function buildNativeCommand(): void {
+  const script = fileURLToPath(new URL('../../src/native/install.mjs', import.meta.url));
+  const result = spawnSync(process.execPath, [script, '--strict'], { stdio: 'inherit' });
+  process.exitCode = result.status ?? EXIT_FAILURE;
 }
 
 main(hideBin(process.argv)).catch(reportAndExit);

@@ -36,8 +36,22 @@ export function optionRef(name: string): string {
 }
 
 function spellOptions(template: string, spell: (name: string) => string): string {
-  return template.replace(REFERENCE, (_, name: string) => spell(name));
+  const library = spell === flagName ? 1 : 2;
+  return template.replace(REFERENCE, (_, name: string) => spell(name)).replace(SPELLED, (...groups: string[]) => groups[library]!);
 }
+
+/**
+ * A value or an example that the command line and the library write differently: `128,64` and
+ * `[128, 64]`, `"impute"` and `'impute'`. An InputError's message shows `library`, its
+ * forCommandLine() `commandLine`.
+ */
+export function spelled(commandLine: string, library: string): string {
+  return `${ALT_OPEN}${commandLine}${ALT_BETWEEN}${library}${ALT_CLOSE}`;
+}
+const ALT_OPEN = '\ue002';
+const ALT_BETWEEN = '\ue003';
+const ALT_CLOSE = '\ue004';
+const SPELLED = new RegExp(`${ALT_OPEN}([^${ALT_BETWEEN}]*)${ALT_BETWEEN}([^${ALT_CLOSE}]*)${ALT_CLOSE}`, 'g');
 
 /** valSplit → --val-split */
 export function flagName(option: string): string {

@@ -12,7 +12,6 @@ import { featureColumns, fillValues, scaledInputs, withFills, type Schema } from
 import { randomStream, resumableStream, shuffleInPlace, type ResumableRandom } from './data/random.js';
 import { InputError, describeValue, optionRef } from './errors.js';
 import type { LossKind } from './math/kernels.js';
-import { nativeIsa } from './math/native-kernels.js';
 import { checkCheckpoint, readCheckpoint, writeCheckpoint, type Checkpoint, type StoredCheckpoint } from './model/checkpoint.js';
 import type { EpochEntry } from './model/history.js';
 import { initializeParameters } from './model/init.js';
@@ -24,7 +23,7 @@ import { scheduledLearningRate } from './optim/schedule.js';
 import { checkPathOptions } from './options/paths.js';
 import { resolveOptions, runFingerprint, type OptionsInput, type Resolved } from './options/resolve.js';
 import { Coordinator, WorkerFailure } from './parallel/coordinator.js';
-import { resolveKernelSet, type KernelSetName } from './parallel/kernel-set.js';
+import { kernelNote, resolveKernelSet, type KernelSetId, type KernelSetName } from './parallel/kernel-set.js';
 
 /** What train() is given: the table's options for `train` (data required) and callbacks. */
 export type TrainOptions = OptionsInput<'train'> & TrainCallbacks & { data: string | Dataset };
@@ -33,7 +32,7 @@ export type LossChoice = ResolvedOptions['loss'];
 
 export interface TrainCallbacks {
   /** Called once before the first epoch: the kernel set every thread runs (e.g. native-avx2) and any note on its choice. */
-  onStart?: ((run: { kernelSet: string; kernelNote: string; threads: number }) => void) | undefined;
+  onStart?: ((run: { kernelSet: KernelSetId; kernelNote: string; threads: number }) => void) | undefined;
   /** Called after every epoch with that epoch's history entry. */
   onEpoch?: ((entry: EpochEntry) => void) | undefined;
   /** Called after every step with the samples done so far in this epoch. */
@@ -88,7 +87,7 @@ export interface TrainResult {
   /** Which family of kernels computed the run: 'native', 'wasm' or 'typescript'. */
   kernels: KernelSetName;
   /** The kernel set by name: native-avx512, native-avx2, native-generic, wasm-relaxed-simd, wasm-simd or typescript. */
-  kernelSet: string;
+  kernelSet: KernelSetId;
   /** Shards each participant computed over the run's training steps (index 0: the main thread). */
   shardsByParticipant: number[];
   /** What was read: schema, notes, load time. */
@@ -224,7 +223,7 @@ async function trainChecked(asked: ResolvedOptions, options: TrainOptions, prepa
     const data: DataSummary = { source, rows, features, schema: fittedSchema, classes: labels, loss, notes, loadSeconds: (performance.now() - loadStarted) / 1000, testRows, defaults: tableDefaults, heldOut };
     options.onData?.(data);
     await coordinator.ready();
-    options.onStart?.({ kernelSet: coordinator.kernelSet, kernelNote: kernels === 'native' ? nativeIsa().note : '', threads: coordinator.threads });
+    options.onStart?.({ kernelSet: coordinator.kernelSet as KernelSetId, kernelNote: kernelNote(resolved.kernels, kernels), threads: coordinator.threads });
 
     const loop = new EpochLoop(coordinator, resolved, trainRows, valRows, labels !== null, fingerprint, options, lossUnit, targets.kind === 'values' ? sumSquaredDeviation(views.y, views.order.subarray(trainRows, rows)) : 0);
     if (checkpoint) loop.restore(checkpoint, rows);
@@ -243,7 +242,7 @@ async function trainChecked(asked: ResolvedOptions, options: TrainOptions, prepa
     const savedTo = resolved.out && trained ? resolved.out : null;
     if (savedTo) await model.save(savedTo);
     const shardsByParticipant = [...coordinator.trainShardsByParticipant];
-    return { model, history: loop.history, test: testResult, aborted: stopReason === 'aborted', stopReason, message, kernels, kernelSet: coordinator.kernelSet, shardsByParticipant, data, savedTo, steps: loop.steps };
+    return { model, history: loop.history, test: testResult, aborted: stopReason === 'aborted', stopReason, message, kernels, kernelSet: coordinator.kernelSet as KernelSetId, shardsByParticipant, data, savedTo, steps: loop.steps };
   } finally {
     await coordinator.close();
   }

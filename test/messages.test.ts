@@ -11,7 +11,14 @@ test('--layers 100000,100000 names the real limit (65536), on the command line a
   const result = await runCli(['train', '--data', 'builtin:moons', '--layers', '100000,100000']);
   t.is(result.code, 2);
   t.regex(oneLine(result.stderr) ?? '', /^gradpool: --layers must be comma-separated integers from 1 to 65536 such as 128,64, got "100000,100000"$/);
-  await t.throwsAsync(train({ data: 'builtin:moons', layers: [100_000] }), { instanceOf: InputError, message: /^layers must be comma-separated integers from 1 to 65536/ });
+  await t.throwsAsync(train({ data: 'builtin:moons', layers: [100_000] }), { instanceOf: InputError, message: /^layers must be an array of integers from 1 to 65536 such as \[128, 64\], got \[100000\]$/ });
+});
+
+test('library messages spell options and values as the library does: layers: [16, 8], missing: \'impute\'', async (t) => {
+  await t.throwsAsync(train({ data: 'builtin:moons', layers: [16, -8] }), { instanceOf: InputError, message: 'layers must be an array of integers from 1 to 65536 such as [128, 64], got [16, -8]' });
+  await t.throwsAsync(train({ data: 'builtin:moons', missing: 'skip' as 'drop' }), { instanceOf: InputError, message: "missing must be one of 'error', 'impute', 'drop', got 'skip'" });
+  const cli = await runCli(['train', '--data', 'builtin:moons', '--layers', '16,0']);
+  t.is(oneLine(cli.stderr), 'gradpool: --layers must be comma-separated integers from 1 to 65536 such as 128,64, got "16,0"');
 });
 
 test('a 5 MB CSV cell is quoted by its first 60 characters, in one whole line over a pipe', async (t) => {

@@ -31,8 +31,15 @@ const CONSUMERS = {
 };
 
 const TYPED = (kind: string) => `// A ${kind} TypeScript consumer: type-checked against the installed declarations.
-import { train, loadModel, type TrainOptions, type EpochEntry } from 'gradpool';
+import { train, loadModel, loadDataset, type TrainOptions, type EpochEntry, type NetworkShape, type Normalization, type LoadOptions, type KernelSetId, type KernelSetName } from 'gradpool';
 const options: TrainOptions = { data: 'builtin:moons', epochs: 2, onEpoch: (e: EpochEntry) => void e.loss };
+// What Model's members use is exported by name, and the kernel sets are unions, not strings.
+const reading: LoadOptions = { labelColumn: 'species' };
+export async function described(): Promise<[NetworkShape, Normalization | null, KernelSetId, KernelSetName, number]> {
+  const { model, kernelSet, kernels } = await train(options);
+  const set: 'native-avx512' | 'native-avx2' | 'native-generic' | 'wasm-simd' | 'wasm-relaxed-simd' | 'typescript' = kernelSet;
+  return [model.shape, model.normalization, set, kernels, (await loadDataset('iris.csv', reading)).rows];
+}
 // @ts-expect-error: data is a string or a Dataset (the declarations are really in use, not any)
 const wrong: TrainOptions = { data: 42 };
 export async function firstProbability(): Promise<number> {
@@ -49,7 +56,7 @@ test('the tarball holds the build, its TypeScript sources, README, LICENSE and p
   t.log(`${files.length} files, ${size} bytes packed, ${unpackedSize} unpacked`);
   const allowed = /^(package\.json|README\.md|LICENSE|(dist\/(src|workers|wasm)|src|workers)\/.+|prebuilds\/[a-z0-9]+-[a-z0-9]+\/[^/]+\.node)$/;
   t.deepEqual(files.map((f) => f.path).filter((p) => !allowed.test(p)), [], 'only the expected folders');
-  t.deepEqual([...paths].filter((p) => /(^|\/)test\/|fault/.test(p)), [], 'no test-only module (the worker fault hook lives in test/helpers/)');
+  t.deepEqual([...paths].filter((p) => /(^|\/)test\/|worker-fault/.test(p)), [], 'no test-only module (the worker fault hook lives in test/helpers/)');
   t.true(paths.has('LICENSE') && paths.has('dist/src/index.js') && paths.has('dist/src/index.d.ts') && paths.has('dist/workers/gradient.js') && paths.has('dist/wasm/kernels.wasm'));
   const license = await readFile(join(ROOT, 'LICENSE'), 'utf8');
   t.regex(license, /^MIT License\n\nCopyright \(c\) 2026 gradpool contributors\n/);
@@ -96,11 +103,11 @@ for (const [file, source] of Object.entries(CONSUMERS)) {
   });
 }
 
-test('TypeScript type-checks a .cts (require) and a .mts (import) consumer against the installed declarations, with skipLibCheck off', async (t) => {
+test('TypeScript type-checks a .cts (require) and a .mts (import) consumer against the installed declarations, with skipLibCheck off and exactOptionalPropertyTypes on', async (t) => {
   const dir = await lean; // without vega-lite: the declarations must not need it
   await writeFile(join(dir, 'consumer.cts'), TYPED('CommonJS'));
   await writeFile(join(dir, 'consumer.mts'), TYPED('ES module'));
-  const compilerOptions = { module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', strict: true, noEmit: true, skipLibCheck: false, types: ['node'], typeRoots: [join(ROOT, 'node_modules/@types')] };
+  const compilerOptions = { module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', strict: true, exactOptionalPropertyTypes: true, noEmit: true, skipLibCheck: false, types: ['node'], typeRoots: [join(ROOT, 'node_modules/@types')] };
   await writeFile(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: ['consumer.cts', 'consumer.mts'] }));
   const tsc = createRequire(join(ROOT, 'package.json')).resolve('typescript/bin/tsc');
   const result = await run(process.execPath, [tsc, '-p', dir], { cwd: dir });

@@ -46,7 +46,7 @@ for (const { kernels, isa } of KERNEL_SETS) {
         delete process.env.GRADPOOL_NATIVE_ISA;
       }
     }
-    t.is(runs[0]!.kernelSet, isa ? `native-${isa}` : runs[0]!.kernelSet);
+    t.is<string, string>(runs[0]!.kernelSet, isa ? `native-${isa}` : runs[0]!.kernelSet);
     t.true(runs[0]!.kernelSet.startsWith(kernels), runs[0]!.kernelSet);
     for (const [i, run] of runs.entries()) {
       t.is(run.kernelSet, runs[0]!.kernelSet);

@@ -1,7 +1,7 @@
 // How one option is described: its type and check, default, help text, the commands it belongs to and
 // whether it changes a run's arithmetic. The builders below keep each description to one line or two,
 // and carry the option's value type into the library's types.
-import { InputError, optionRef } from '../errors.js';
+import { InputError, optionRef, spelled } from '../errors.js';
 
 export const COMMANDS = ['train', 'evaluate', 'predict', 'compare-modes', 'export', 'bench', 'import'] as const;
 export type CommandName = (typeof COMMANDS)[number];
@@ -13,18 +13,18 @@ export interface OptionSpec<V, D = unknown, C extends readonly CommandName[] = r
   readonly help: string | Partial<Record<CommandName, string>>;
   readonly commands: C;
   /** Commands that cannot run without it. */
-  readonly requiredIn?: readonly CommandName[];
+  readonly requiredIn?: readonly CommandName[] | undefined;
   /** false: a command-line convenience (printing, logging) with no library counterpart. */
-  readonly library?: L;
+  readonly library?: L | undefined;
   /** How yargs reads it from the command line. */
-  readonly cli: { readonly type: 'string' | 'number' | 'boolean'; readonly choices?: readonly string[] };
+  readonly cli: { readonly type: 'string' | 'number' | 'boolean'; readonly choices?: readonly string[] | undefined };
   readonly default: D;
   /** A different default for some commands (bench measures 3 epochs, not 30). */
-  readonly defaultIn?: Partial<Record<CommandName, unknown>>;
+  readonly defaultIn?: Partial<Record<CommandName, unknown>> | undefined;
   /** The default as help shows it, when it is computed (threads: the core count). */
-  readonly defaultText?: string;
+  readonly defaultText?: string | undefined;
   /** Command-line text → value, before the check (sizes such as "128,64"). */
-  readonly parse?: (text: string) => unknown;
+  readonly parse?: ((text: string) => unknown) | undefined;
   /** Throws OptionProblem(detail) for a value of the wrong type or range; returns the value to run with. */
   readonly check: (value: unknown) => V;
   /** Whether the value changes the arithmetic of a run (a checkpoint must match it to resume). */
@@ -47,12 +47,12 @@ export type Fingerprinted = boolean | ((resolved: Readonly<Record<string, unknow
 /** What every option states; C and L keep the commands and the library flag literal, for the library's types. */
 interface Common<C extends readonly CommandName[], L extends boolean> {
   readonly help: string | Partial<Record<CommandName, string>>;
-  readonly defaultIn?: Partial<Record<CommandName, unknown>>;
+  readonly defaultIn?: Partial<Record<CommandName, unknown>> | undefined;
   readonly commands: C;
-  readonly requiredIn?: readonly CommandName[];
-  readonly library?: L;
+  readonly requiredIn?: readonly CommandName[] | undefined;
+  readonly library?: L | undefined;
   readonly fingerprint: Fingerprinted;
-  readonly file?: FileRole;
+  readonly file?: FileRole | undefined;
 }
 
 /** Values the option resolves to: with a default, always set; without, possibly undefined. */
@@ -68,8 +68,18 @@ function fail(detail: string): never {
   throw new OptionProblem(detail);
 }
 
+/** A value as a library caller wrote it: [16, -8], 'x', 3. */
+function libraryValue(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(libraryValue).join(', ')}]`;
+  if (typeof value === 'string') return `'${value.length > 60 ? `${value.slice(0, 60)}…` : value}'`;
+  return String(value);
+}
+
 function got(value: unknown): string {
-  if (typeof value === 'string') return `"${value.length > 60 ? `${value.slice(0, 60)}…` : value}"`;
+  if (typeof value === 'string') {
+    const shown = value.length > 60 ? `${value.slice(0, 60)}…` : value;
+    return spelled(`"${shown}"`, `'${shown}'`);
+  }
   if (Array.isArray(value)) return `${value.length} values (given more than once?)`;
   return String(value);
 }
@@ -106,7 +116,7 @@ export function choice<const V extends string, D extends V | undefined, const C 
     ...common,
     cli: { type: 'string', choices },
     default: defaultValue,
-    check: (value) => (typeof value === 'string' && (choices as readonly string[]).includes(value) ? (value as V) : fail(`must be one of ${choices.join(', ')}, got ${got(value)}`)),
+    check: (value) => (typeof value === 'string' && (choices as readonly string[]).includes(value) ? (value as V) : fail(`must be one of ${spelled(choices.join(', '), choices.map((c) => `'${c}'`).join(', '))}, got ${got(value)}`)),
   };
 }
 
@@ -215,7 +225,9 @@ export function flag<const C extends readonly CommandName[], L extends boolean =
 /** A list of sizes such as hidden layers: "128,64" on the command line, [128, 64] in the library. */
 export function sizes<D extends readonly number[] | undefined, const C extends readonly CommandName[], L extends boolean = true>(defaultValue: D, common: Common<C, L> & { max: number; example: string }): OptionSpec<readonly number[], D, C, L> {
   const { max, example } = common;
-  const problem = (shown: string): never => fail(`must be comma-separated integers from 1 to ${max} such as ${example}, got "${shown}"`);
+  // The command line writes 128,64; the library [128, 64].
+  const problem = (shown: string, given?: unknown): never =>
+    fail(`must be ${spelled('comma-separated integers', 'an array of integers')} from 1 to ${max} such as ${spelled(example, `[${example.split(',').join(', ')}]`)}, got ${spelled(`"${shown}"`, libraryValue(given ?? shown))}`);
   return {
     ...common,
     cli: { type: 'string' },
@@ -227,8 +239,8 @@ export function sizes<D extends readonly number[] | undefined, const C extends r
       return parts.map(Number);
     },
     check: (value) => {
-      if (!Array.isArray(value) || value.length === 0) return problem(Array.isArray(value) ? '' : String(value));
-      if (value.some((size) => !Number.isInteger(size) || size < 1 || size > max)) problem(value.join(','));
+      if (!Array.isArray(value) || value.length === 0) return problem(Array.isArray(value) ? '' : String(value), value);
+      if (value.some((size) => !Number.isInteger(size) || size < 1 || size > max)) problem(value.join(','), value);
       return [...(value as number[])];
     },
   };

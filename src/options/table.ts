@@ -92,7 +92,7 @@ export const OPTIONS = {
     requiredIn: ['compare-modes', 'predict', 'export', 'import'],
     fingerprint: false,
     file: 'output',
-    help: { train: 'write the trained model here (.json, .safetensors, or .onnx to run elsewhere)', 'compare-modes': 'HTML report to write', predict: 'predictions CSV to write', export: 'model file to write (--format torch: a new or empty directory)', import: 'model file to write (.json, .safetensors or .onnx)' },
+    help: { train: 'write the trained model here (.json, .safetensors, or .onnx to run elsewhere)', 'compare-modes': 'HTML report to write', predict: 'predictions CSV to write (- prints it to stdout)', export: 'model file to write (--format torch: a new or empty directory)', import: 'model file to write (.json, .safetensors or .onnx)' },
   }),
   checkpointDir: path({ commands: ['train'], fingerprint: false, file: 'checkpoint-output', help: 'write a checkpoint here after every epoch' }),
   resume: path({ commands: ['train'], fingerprint: false, file: 'checkpoint-input', help: 'continue from the checkpoint in this directory (same flags as the original run)' }),
@@ -114,7 +114,7 @@ export const OPTIONS = {
   quiet: flag({ commands: TRAINING, library: false, fingerprint: false, help: 'print nothing but errors' }),
   model: path({ commands: ['evaluate', 'predict', 'export'], requiredIn: ['evaluate', 'predict'], library: false, fingerprint: false, file: 'input', help: 'model file from train --out (.json or .safetensors)' }),
   json: flag({ commands: ['evaluate', 'bench'], library: false, fingerprint: false, help: 'print one JSON object' }),
-  format: choice(['safetensors', 'json', 'onnx', 'torch'], 'safetensors', { commands: ['export'], library: false, fingerprint: false, help: 'format of the file to write; torch: a directory for torchrun (PyTorch DDP) that continues the model with the train flags given' }),
+  format: { ...choice(['safetensors', 'json', 'onnx', 'torch'], undefined, { commands: ['export'], library: false, fingerprint: false, help: 'format of the file to write; torch: a directory for torchrun (PyTorch DDP) that continues the model with the train flags given' }), defaultText: "--out's extension (.safetensors, .json, .onnx)" },
 } satisfies Record<string, OptionSpec<unknown>>;
 
 export type OptionName = keyof typeof OPTIONS;
