@@ -19,10 +19,9 @@ import { openForModel } from './data/load.js';
 import { describeColumn } from './data/schema.js';
 import { InputError, flagName, optionRef } from './errors.js';
 import { WriteError, writeFileAtomic } from './io/atomic.js';
-import { checkOutputDirectory } from './io/directory.js';
 import { WriteRefused } from './io/guard.js';
 import { checkPaths } from './io/paths.js';
-import { TORCH_FORMAT, TORCH_MANIFEST, exportTorch } from './torch/export.js';
+import { exportTorch, type TorchExportOptions } from './torch/export.js';
 import { ConfusionMatrix } from './model/metrics.js';
 import { loadModel, type Model } from './model/model.js';
 import { assertChartsAvailable, renderTrainingPlot } from './report/charts.js';
@@ -271,7 +270,7 @@ async function exportCommand(argv: Args): Promise<void> {
   // As train --out does: the extension names the format unless --format does.
   const format = (argv.format as string | undefined) ?? EXPORT_EXTENSIONS.find((ext) => out.endsWith(`.${ext}`));
   if (format === undefined) throw new InputError(`${optionRef('out')}: end the file in ${EXPORT_EXTENSIONS.map((e) => `.${e}`).join(', ')}, or name the format with ${optionRef('format')}; got ${out}`);
-  if (format === 'torch') return exportTorchCommand(argv, given);
+  if (format === 'torch') return exportTorchCommand(given);
   const runFlag = TORCH_RUN_FLAGS.find((name) => given[name] !== undefined);
   if (runFlag) throw new InputError(`${optionRef(runFlag)} describes a training run: it belongs to ${optionRef('format')} torch, not ${format}`);
   if (argv.model === undefined) throw new InputError(`${optionRef('model')} is required`);
@@ -283,17 +282,11 @@ async function exportCommand(argv: Args): Promise<void> {
 }
 
 /** export --format torch: the model (--model, or --init as train names it) and the train flags → a torchrun directory. */
-async function exportTorchCommand(argv: Args, given: Record<string, unknown>): Promise<void> {
+async function exportTorchCommand(given: Record<string, unknown>): Promise<void> {
   if (given.model !== undefined && given.init !== undefined) throw new InputError(`${optionRef('model')} and ${optionRef('init')} both name the starting model; give one`);
-  const source = (given.model ?? given.init) as string | undefined;
-  if (source === undefined) throw new InputError(`${optionRef('format')} torch needs the model to start from: ${optionRef('model')} M (or ${optionRef('init')} M, as train takes it)`);
-  const settings = resolveOptions('export', libraryPart({ ...given, init: undefined }));
-  // Inputs here; the output is a directory, checked (new, empty, or an unchanged earlier export) by the writer.
-  await checkPathOptions('export', { ...given, out: undefined });
-  await checkOutputDirectory(optionRef('out'), settings.out!, TORCH_MANIFEST, TORCH_FORMAT);
-  const model = await loadModel(source);
-  const files = await exportTorch(model, { ...settings, data: given.data as string | undefined }, settings.out!, source, packageVersion());
-  print(`wrote ${settings.out}: ${files.join(', ')}\nrun: cd ${settings.out} && torchrun --standalone --nproc_per_node=2 train_ddp.py${settings.data ? '' : ' --data DATA.csv'} --out trained.safetensors`);
+  const { model, ...rest } = given;
+  const { out, files } = await exportTorch({ ...libraryPart(rest), init: (model ?? given.init) as string | undefined } as TorchExportOptions);
+  print(`wrote ${out}: ${files.join(', ')}\nrun: cd ${out} && torchrun --standalone --nproc_per_node=2 train_ddp.py${given.data ? '' : ' --data DATA.csv'} --out trained.safetensors`);
 }
 
 /** import: a model trained elsewhere (train_ddp.py's safetensors) checked field by field and written in the format --out names. */

@@ -23,3 +23,4 @@ export type { Normalization, NormalizationKind, TargetScaling } from './data/nor
 export { tune, type TuneOptions, type TuneReport, type TuneResult, type TuneConfig, type TuneGrid } from './tune.js';
 export type { ChosenDefaults, ChosenValues } from './defaults.js';
 export type { HeldOut } from './model/file.js';
+export { exportTorch, type TorchExportOptions } from './torch/export.js';

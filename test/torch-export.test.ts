@@ -5,7 +5,7 @@ import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { loadModel, Model } from '../src/index.js';
+import { exportTorch, InputError, loadModel, Model } from '../src/index.js';
 import { checkTorchExportable } from '../src/torch/export.js';
 import { listing } from './helpers/files.js';
 import { runCli, tempDir } from './helpers/cli.js';
@@ -140,4 +140,16 @@ test('import brings a safetensors model back as JSON: same weights, schema and p
   const help = await runCli(['import', '--help']);
   t.is(help.code, 0);
   t.regex(help.stdout, /--out +model file to write/);
+});
+
+test('the library: exportTorch({ init: a Model, out, …train options }) writes the same directory; without init it is an InputError', async (t) => {
+  const dir = await tempDir();
+  const { model } = await trainedModel(dir);
+  const loaded = await loadModel(model);
+  const { out, files } = await exportTorch({ init: loaded, out: join(dir, 'lib'), epochs: 4, optimizer: 'momentum' });
+  t.is(out, join(dir, 'lib'));
+  t.deepEqual([...files].sort(), await listing(out));
+  t.true((await readFile(join(out, 'train_ddp.py'), 'utf8')).includes('"optimizer": "momentum"'));
+  t.deepEqual((await loadModel(join(out, 'model.safetensors'))).parameters, loaded.parameters);
+  await t.throwsAsync(() => exportTorch({ out: join(dir, 'none') }), { instanceOf: InputError, message: /format torch needs the model to start from/ });
 });

@@ -4,12 +4,15 @@
 // metadata (model.safetensors: schema, labels, scaling), and a README with the torchrun commands.
 // The Python files live beside this module's source (src/torch/*.py) and are copied as they are,
 // with the settings written into one marked line.
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { schemaToJson, type Schema } from '../data/schema.js';
 import { InputError, optionRef } from '../errors.js';
-import { writeDirectoryAtomic } from '../io/directory.js';
-import type { Model } from '../model/model.js';
+import { checkOutputDirectory, writeDirectoryAtomic } from '../io/directory.js';
+import { loadModel, type Model } from '../model/model.js';
+import { checkPathOptions } from '../options/paths.js';
+import { resolveOptions, type OptionsInput } from '../options/resolve.js';
 import { serializeSafetensors } from '../model/safetensors.js';
 import { STEP_EVERY_EPOCHS, STEP_FACTOR } from '../optim/schedule.js';
 
@@ -145,12 +148,32 @@ export async function torchExportFiles(model: Model, settings: TorchRunSettings,
   ]);
 }
 
-/** Writes the export directory as a whole (temporary directory, then rename); returns the file names. */
-export async function exportTorch(model: Model, settings: TorchRunSettings, out: string, source: string, version: string): Promise<string[]> {
-  checkTorchExportable(model, settings, source);
-  const files = await torchExportFiles(model, settings, version);
+/** The library's options for a torch export: train's run options, `init` (the model to continue) and `out` (the directory). */
+export type TorchExportOptions = OptionsInput<'export'>;
+
+/**
+ * Writes the directory for torchrun: the run that `train` with these options and `init` would be,
+ * as a whole (temporary directory, then rename). Returns the directory and the files written.
+ */
+export async function exportTorch(options: TorchExportOptions): Promise<{ out: string; files: string[] }> {
+  const resolved = resolveOptions('export', options);
+  const { init, data } = resolved;
+  if (init === undefined) throw new InputError(`${optionRef('format')} torch needs the model to start from: ${optionRef('model')} M (or ${optionRef('init')} M, as train takes it)`);
+  if (data !== undefined && typeof data !== 'string') throw new InputError(`${optionRef('data')}: a torch export names a CSV file for the script to read, not a Dataset in memory`);
+  // Inputs here; the output is a directory: new, empty, or an unchanged earlier export.
+  await checkPathOptions('export', { ...resolved, out: undefined });
+  const out = resolved.out!;
+  await checkOutputDirectory(optionRef('out'), out, TORCH_MANIFEST, TORCH_FORMAT);
+  const model = typeof init === 'string' ? await loadModel(init) : init;
+  const settings: TorchRunSettings = { ...resolved, data };
+  checkTorchExportable(model, settings, typeof init === 'string' ? init : 'the model');
+  const files = await torchExportFiles(model, settings, packageVersion());
   await writeDirectoryAtomic(optionRef('out'), out, files, TORCH_MANIFEST, TORCH_FORMAT);
-  return [...files.keys(), TORCH_MANIFEST];
+  return { out, files: [...files.keys(), TORCH_MANIFEST] };
+}
+
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
 function readme(model: Model, settings: TorchRunSettings, version: string): string {
