@@ -92,6 +92,7 @@ test('sgd mode (one-row steps, always computed inline on the coordinator thread)
 const NEW_OPS: ReadonlyArray<{ name: string; options: Partial<TrainOptions> }> = [
   { name: 'leaky-relu (slope 0.2) with rmsprop', options: { activation: 'leaky-relu', leakySlope: 0.2, optimizer: 'rmsprop', lr: 0.002 } },
   { name: 'gelu with adamw (decoupled decay 0.1)', options: { activation: 'gelu', optimizer: 'adamw', lr: 0.002, weightDecay: 0.1 } },
+  { name: 'silu with adam', options: { activation: 'silu', optimizer: 'adam', lr: 0.002 } },
 ];
 for (const { name, options } of NEW_OPS) {
   test(`${name} gives byte-identical weights and losses on 1 to 7 threads, computed by several participants`, async (t) => {

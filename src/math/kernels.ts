@@ -109,6 +109,9 @@ export function activationForward(activation: HiddenActivation, out: Floats, z: 
     case 'gelu':
       for (let i = 0; i < count; i++) { const x = z[i]!; out[i] = 0.5 * x * (1 + Math.tanh(GELU_SCALE * (x + GELU_CUBIC * x * x * x))); }
       return;
+    case 'silu':
+      for (let i = 0; i < count; i++) { const x = z[i]!; out[i] = x * sigmoid(x); }
+      return;
   }
 }
 
@@ -134,6 +137,9 @@ export function activationBackward(activation: HiddenActivation, grad: Floats, s
         const t = Math.tanh(GELU_SCALE * (x + GELU_CUBIC * x * x * x));
         grad[i] = grad[i]! * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * GELU_SCALE * (1 + 3 * GELU_CUBIC * x * x));
       }
+      return;
+    case 'silu': // from z: σ(z)·(1 + z·(1 − σ(z)))
+      for (let i = 0; i < count; i++) { const x = saved[i]!; const s = sigmoid(x); grad[i] = grad[i]! * (s * (1 + x * (1 - s))); }
       return;
   }
 }

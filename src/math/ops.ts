@@ -53,6 +53,7 @@ export const ACTIVATIONS = {
       return g.node('Mul', [half, g.node('Add', [g.node('Tanh', [inner]), g.constant(1)])]);
     },
   },
+  silu: { code: 5, backwardFrom: 'z', init: 'he', onnx: (g, x) => g.node('Mul', [x, g.node('Sigmoid', [x])]) },
 } as const satisfies Record<string, ActivationOp>;
 
 export type HiddenActivation = keyof typeof ACTIVATIONS;

@@ -370,6 +370,12 @@ void activation_forward(int kind, float* out, const float* z, size_t count, doub
         out[i] = (float)(0.5 * x * (1 + tanh(GELU_SCALE * (x + GELU_CUBIC * x * x * x))));
       }
       return;
+    case 5:  // silu
+      for (size_t i = 0; i < count; i++) {
+        const double x = z[i];
+        out[i] = (float)(x * sigmoid(x));
+      }
+      return;
   }
 }
 
@@ -398,6 +404,13 @@ void activation_backward(int kind, float* grad, const float* saved, size_t count
         const double x = saved[i];
         const double t = tanh(GELU_SCALE * (x + GELU_CUBIC * x * x * x));
         grad[i] = (float)((double)grad[i] * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * GELU_SCALE * (1 + 3 * GELU_CUBIC * x * x)));
+      }
+      return;
+    case 5:  // silu, from z: σ(z)·(1 + z·(1 − σ(z)))
+      for (size_t i = 0; i < count; i++) {
+        const double x = saved[i];
+        const double s = sigmoid(x);
+        grad[i] = (float)((double)grad[i] * (s * (1 + x * (1 - s))));
       }
       return;
   }

@@ -387,6 +387,9 @@ export function activationForward(kind: i32, out: usize, z: usize, count: i32, p
         store<f32>(out + i, <f32>(0.5 * x * (1 + tanh(GELU_SCALE * (x + GELU_CUBIC * x * x * x)))));
       }
       break;
+    case 5: // silu
+      for (let i: usize = 0; i < bytes; i += 4) { const x = <f64>load<f32>(z + i); store<f32>(out + i, <f32>(x * sigmoid(x))); }
+      break;
   }
 }
 
@@ -404,7 +407,7 @@ export function activationBackward(kind: i32, grad: usize, a: usize, count: i32,
   if (count <= 0) return;
   const bytes = <usize>count << 2;
   const main = bytes & ~(<usize>15);
-  // `a` is what the registry says the backward reads: the output a, or z (gelu)
+  // `a` is what the registry says the backward reads: the output a, or z (gelu, silu)
   if (kind == 0) { // relu: relu′ = 1 where a > 0
     const zero = f32x4.splat(0);
     for (let i: usize = 0; i < main; i += 16) {
@@ -446,6 +449,12 @@ export function activationBackward(kind: i32, grad: usize, a: usize, count: i32,
       const x = <f64>load<f32>(a + i);
       const t = tanh(GELU_SCALE * (x + GELU_CUBIC * x * x * x));
       store<f32>(grad + i, <f32>(<f64>load<f32>(grad + i) * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * GELU_SCALE * (1 + 3 * GELU_CUBIC * x * x))));
+    }
+  } else if (kind == 5) { // silu, from z: σ(z)·(1 + z·(1 − σ(z)))
+    for (let i: usize = 0; i < bytes; i += 4) {
+      const x = <f64>load<f32>(a + i);
+      const s = sigmoid(x);
+      store<f32>(grad + i, <f32>(<f64>load<f32>(grad + i) * (s * (1 + x * (1 - s)))));
     }
   }
 }
