@@ -89,14 +89,14 @@ export function serializeOnnx(shape: NetworkShape, layers: readonly LayerViews[]
       },
     };
     const result = build(builder);
-    const rename = (name: string): string => {
+    const scoped = (name: string): string => {
       const k = pending.findIndex((p) => p.name === name);
       if (k < 0) return name;
       if (name === result && output) return output;
       return pending.length === 1 ? prefix : `${prefix}.${k}.${pending[k]!.op.toLowerCase()}`;
     };
-    for (const p of pending) graph.message(GRAPH.node, node(p.op, rename(p.name), p.inputs.map(rename), [rename(p.name)], p.ints, p.floats));
-    return rename(result);
+    for (const p of pending) graph.message(GRAPH.node, node(p.op, scoped(p.name), p.inputs.map(scoped), [scoped(p.name)], p.ints, p.floats));
+    return scoped(result);
   };
   const last = layers.length - 1;
   const parameter = activationParameter(shape);
