@@ -28,19 +28,23 @@ export type TrainOptions = OptionsInput<'train'> & TrainCallbacks & { data: stri
 export type ResolvedOptions = Resolved<'train'>;
 export type LossChoice = ResolvedOptions['loss'];
 
+/**
+ * Callbacks may be async: training waits for a returned promise, and a rejected one stops training
+ * (train() rejects with its reason) instead of escaping as an unhandled rejection.
+ */
 export interface TrainCallbacks {
   /** Called once before the first epoch: the kernel set every thread runs (e.g. native-avx2) and any note on its choice. */
-  onStart?: ((run: { kernelSet: string; kernelNote: string; threads: number }) => void) | undefined;
+  onStart?: ((run: { kernelSet: string; kernelNote: string; threads: number }) => unknown) | undefined;
   /** Called after every epoch with that epoch's history entry. */
-  onEpoch?: ((entry: EpochEntry) => void) | undefined;
+  onEpoch?: ((entry: EpochEntry) => unknown) | undefined;
   /** Called after every step with the samples done so far in this epoch. */
-  onProgress?: ((done: number, total: number, epoch: number) => void) | undefined;
+  onProgress?: ((done: number, total: number, epoch: number) => unknown) | undefined;
   /** Stops training at the next step boundary; the model trained so far is returned. */
   signal?: AbortSignal | undefined;
   /** Called once the data is read, before training starts: its schema, notes and load time. */
-  onData?: ((data: DataSummary) => void) | undefined;
+  onData?: ((data: DataSummary) => unknown) | undefined;
   /** Called now and then while a file is read, with the bytes read so far of the total. */
-  onLoadProgress?: ((bytes: number, total: number) => void) | undefined;
+  onLoadProgress?: ((bytes: number, total: number) => unknown) | undefined;
 }
 const CALLBACKS: readonly (keyof TrainCallbacks)[] = ['onStart', 'onData', 'onLoadProgress', 'onEpoch', 'onProgress', 'signal'];
 
@@ -110,8 +114,10 @@ export const loadChannel = channel('gradpool:load');
 /** Longest stretch the event loop is kept waiting while steps run (signals, progress). */
 const YIELD_EVERY_MS = 50;
 
-export async function train(options: TrainOptions): Promise<TrainResult> {
-  const resolved = resolveOptions('train', options, CALLBACKS);
+export async function train(given: TrainOptions): Promise<TrainResult> {
+  const resolved = resolveOptions('train', given, CALLBACKS);
+  // Own properties only (resolveOptions reads no inherited option; neither may the callbacks).
+  const options = Object.fromEntries(Object.entries(given)) as TrainOptions;
   for (const name of ['onStart', 'onData', 'onLoadProgress', 'onEpoch', 'onProgress'] as const) {
     if (options[name] !== undefined && typeof options[name] !== 'function') throw new InputError(`train: ${name} must be a function`);
   }
@@ -198,9 +204,9 @@ async function trainChecked(resolved: ResolvedOptions, options: TrainOptions): P
     if (init) views.parameters.set(init.parameters);
     else initializeParameters(shape, views.parameterLayers, randomStream(resolved.seed, 'init'));
     const data: DataSummary = { source, rows, features, schema: fittedSchema, classes: labels, loss, notes, loadSeconds: (performance.now() - loadStarted) / 1000, testRows };
-    options.onData?.(data);
+    await settled(options.onData?.(data));
     await coordinator.ready();
-    options.onStart?.({ kernelSet: coordinator.kernelSet, kernelNote: kernels === 'native' ? nativeIsa().note : '', threads: coordinator.threads });
+    await settled(options.onStart?.({ kernelSet: coordinator.kernelSet, kernelNote: kernels === 'native' ? nativeIsa().note : '', threads: coordinator.threads }));
 
     const loop = new EpochLoop(coordinator, resolved, trainRows, valRows, labels !== null, fingerprint, options, lossUnit);
     if (checkpoint) loop.restore(checkpoint, rows);
@@ -334,7 +340,7 @@ class EpochLoop {
         lossSum += stats.lossSum;
         correct += stats.correct;
         threads = Math.max(threads, stats.workers);
-        callbacks.onProgress?.(end, this.trainRows, epochIndex + 1);
+        await settled(callbacks.onProgress?.(end, this.trainRows, epochIndex + 1));
         if (performance.now() - lastYield > YIELD_EVERY_MS) {
           await yieldToEventLoop();
           lastYield = performance.now();
@@ -353,7 +359,7 @@ class EpochLoop {
       this.lastFinite.set(coordinator.views.parameters);
       const stop = this.updateEarlyStopping(entry);
       if (options.checkpointDir) await writeCheckpoint(options.checkpointDir, this.checkpoint());
-      callbacks.onEpoch?.(entry);
+      await settled(callbacks.onEpoch?.(entry));
       if (stop) return { stopReason: 'early-stopped', message: `early stop: no better validation loss for ${options.patience} epochs; kept the weights of epoch ${this.history.length - this.epochsWithoutImprovement} (val_loss ${this.bestValLoss?.toFixed(4)})` };
     }
     return { stopReason: 'completed', message: null };
@@ -431,6 +437,11 @@ function inputNames(inputs: readonly number[], schema: Schema | null, features: 
   return named ? `column${inputs.length === 1 ? '' : 's'} ${list}` : `input${inputs.length === 1 ? '' : 's'} ${list}`;
 }
 
+/** Waits for what a callback returned when it is a promise (an async callback); plain values pass at once. */
+async function settled(result: unknown): Promise<void> {
+  if (typeof result === 'object' && result !== null && typeof (result as PromiseLike<unknown>).then === 'function') await result;
+}
+
 function allFinite(values: Float32Array): boolean {
   for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i]!)) return false;
   return true;
@@ -438,6 +449,25 @@ function allFinite(values: Float32Array): boolean {
 
 /** The training data and its test set, through the one entry of the data layer. */
 async function loadData(options: ResolvedOptions, callbacks: TrainCallbacks, init: Model | undefined): Promise<OpenedData> {
+  // The reader cannot wait for an async onLoadProgress: its rejection is kept and thrown once the read ends.
+  const rejected: { reason?: unknown } = {};
+  const opened = await openWith(options, callbacks, init, rejected);
+  if ('reason' in rejected) throw rejected.reason;
+  return opened;
+}
+
+function loadProgress(callback: NonNullable<TrainCallbacks['onLoadProgress']>, rejected: { reason?: unknown }): (bytes: number, total: number) => void {
+  return (bytes, total) => {
+    const result = callback(bytes, total);
+    if (typeof result === 'object' && result !== null && typeof (result as PromiseLike<unknown>).then === 'function') {
+      (result as PromiseLike<unknown>).then(undefined, (reason: unknown) => {
+        if (!('reason' in rejected)) rejected.reason = reason;
+      });
+    }
+  };
+}
+
+async function openWith(options: ResolvedOptions, callbacks: TrainCallbacks, init: Model | undefined, rejected: { reason?: unknown }): Promise<OpenedData> {
   const labels = options.loss === 'mse' ? 'values' : options.loss === 'auto' ? 'auto' : 'classes';
   // Starting from a model: the data is read as the model reads it (its columns by name, its classes).
   const asModel = init && { schema: init.schema, features: init.schema ? undefined : init.inputs, classNames: init.labels ?? undefined, labels: init.labels === null ? ('values' as const) : ('classes' as const), owner: `the ${optionRef('init')} model` };
@@ -455,7 +485,7 @@ async function loadData(options: ResolvedOptions, callbacks: TrainCallbacks, ini
     numeric: options.numeric,
     ignoreColumns: options.ignoreColumns,
     testData: options.testData,
-    onProgress: callbacks.onLoadProgress,
+    onProgress: callbacks.onLoadProgress && loadProgress(callbacks.onLoadProgress, rejected),
     ...asModel,
   });
 }
