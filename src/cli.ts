@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // The command line: flags → library calls → exit code. No math and no pool here.
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { lossChart } from './cli/ascii-chart.js';
@@ -17,7 +19,10 @@ import { openForModel } from './data/load.js';
 import { describeColumn } from './data/schema.js';
 import { InputError, flagName, optionRef } from './errors.js';
 import { WriteError, writeFileAtomic } from './io/atomic.js';
+import { checkOutputDirectory } from './io/directory.js';
 import { WriteRefused } from './io/guard.js';
+import { checkPaths } from './io/paths.js';
+import { TORCH_FORMAT, TORCH_MANIFEST, exportTorch } from './torch/export.js';
 import { ConfusionMatrix } from './model/metrics.js';
 import { loadModel, type Model } from './model/model.js';
 import { assertChartsAvailable, renderTrainingPlot } from './report/charts.js';
@@ -26,6 +31,7 @@ import { checkPathOptions } from './options/paths.js';
 import { resolveOptions } from './options/resolve.js';
 import { measureThroughput, type ThroughputOptions } from './throughput.js';
 import { train, type DataSummary, type TrainOptions } from './train.js';
+import { tune, type TuneGrid } from './tune.js';
 
 const EXIT_FAILURE = 1;
 const EXIT_USAGE = 2;
@@ -44,7 +50,8 @@ async function trainCommand(argv: Args): Promise<void> {
 async function trainWithSignals(argv: Args, stop: ReturnType<typeof listenForStopSignals>): Promise<void> {
   const given = optionsFromArgv(argv, 'train');
   const options = libraryPart(given) as unknown as TrainOptions;
-  const { epochs } = resolveOptions('train', options);
+  if (given.tune === true) return tuneWithSignals(given, options, stop);
+  let { epochs } = resolveOptions('train', options);
   // Every output against every input and each other, log and plot included, before any work.
   await checkPathOptions('train', given);
   const quiet = given.quiet === true;
@@ -66,6 +73,11 @@ async function trainWithSignals(argv: Args, stop: ReturnType<typeof listenForSto
       onData: (data) => {
         reading?.finish();
         if (!quiet) printData(data, process.stdout.isTTY === true);
+        // A table's defaults may choose the epochs: the epoch lines count up to those.
+        if (data.defaults?.values.epochs !== undefined) {
+          epochs = data.defaults.values.epochs;
+          if (progress) progress.epochs = epochs;
+        }
       },
       onProgress: progress ? (done, total, epoch) => progress.update(done, total, epoch) : undefined,
       onEpoch: (entry) => {
@@ -99,6 +111,32 @@ async function trainWithSignals(argv: Args, stop: ReturnType<typeof listenForSto
     progress?.finishEpoch();
     log.close();
   }
+}
+
+/** train --tune: the grid's table, the best configuration, the refit's test score and saved file. */
+async function tuneWithSignals(given: Record<string, unknown>, options: TrainOptions, stop: ReturnType<typeof listenForStopSignals>): Promise<void> {
+  for (const name of ['layers', 'lr', 'weightDecay', 'resume', 'checkpointDir', 'init', 'logJson', 'plot'] as const) {
+    if (given[name] !== undefined) throw new InputError(`${optionRef('tune')} does not take ${optionRef(name)}${name === 'layers' || name === 'lr' || name === 'weightDecay' ? `: give the values to try in ${optionRef(`tune${name[0]!.toUpperCase()}${name.slice(1)}`)}` : ''}`);
+  }
+  await checkPathOptions('train', given);
+  const quiet = given.quiet === true;
+  const grid: TuneGrid = { layers: given.tuneLayers as number[][] | undefined, lr: given.tuneLr as number[] | undefined, weightDecay: given.tuneWeightDecay as number[] | undefined };
+  const report = await tune({ ...options, folds: given.folds as number | undefined, grid, signal: stop.signal, onData: quiet ? undefined : (data) => printData(data, process.stdout.isTTY === true) });
+  if (!quiet) {
+    const metric = report.metric === 'r2' ? 'R²' : 'accuracy';
+    const shown = (v: number): string => (report.metric === 'r2' ? v.toFixed(4) : formatPercent(v).trim());
+    const rows = report.results.map((r) => [r.config.layers.join(','), String(r.config.lr), String(r.config.weightDecay), shown(r.mean), report.metric === 'r2' ? r.std.toFixed(4) : formatPercent(r.std).trim(), r.scores.map(shown).join(' '), r.epochs.join(' ')]);
+    const headers = ['layers', 'lr', 'weight decay', `mean ${metric}`, 'std', `${report.folds} folds`, 'epochs kept'];
+    const widths = headers.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
+    const line = (cells: string[]): string => cells.map((cell, c) => (c < 3 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
+    print([line(headers), ...rows.map(line)].join('\n'));
+    print(`best: layers ${report.best.layers.join(',')}, lr ${report.best.lr}, weight decay ${report.best.weightDecay}; refitted on all ${report.refit.data.rows.toLocaleString('en-US')} training rows for ${report.refitEpochs} epochs (${report.seconds.toFixed(1)}s in all)`);
+    if (report.test) print(`test      loss ${formatLoss(report.test.loss)}${report.test.accuracy === null ? '' : `  acc ${formatPercent(report.test.accuracy)}`}`);
+    if (report.savedTo) print(`model saved to ${report.savedTo}`);
+  }
+  if (report.refit.message) printError(`gradpool: ${report.refit.message}`);
+  if (report.refit.stopReason === 'aborted') process.exitCode = stop.exitCode() || 130;
+  if (report.refit.stopReason === 'diverged') process.exitCode = EXIT_FAILURE;
 }
 
 async function compareModesCommand(argv: Args): Promise<void> {
@@ -154,6 +192,7 @@ function printData(data: DataSummary, terminal: boolean): void {
     }
   }
   for (const note of data.notes) print(`note: ${note}`);
+  if (data.defaults) print(data.defaults.line);
 }
 
 /** The rows to evaluate or predict: an IDX directory's test set when it has one, else the data itself. */
@@ -195,7 +234,11 @@ async function evaluateCommand(argv: Args): Promise<void> {
 
 async function predictCommand(argv: Args): Promise<void> {
   const out = argv.out as string;
-  await checkPathOptions('predict', optionsFromArgv(argv, 'predict'));
+  // `-` (and /dev/stdout, which names the same stream) prints the CSV: written through the stream,
+  // never renamed over whatever file the shell redirected stdout to.
+  const toStdout = out === '-' || out === '/dev/stdout';
+  const given = optionsFromArgv(argv, 'predict');
+  await checkPathOptions('predict', toStdout ? { ...given, out: undefined } : given);
   const model = await loadModel(argv.model as string);
   const dataset = await loadForModel(model, argv, 'predict');
   const outputs = model.outputsFor(dataset.x, dataset.rows, undefined, (row) => `${dataset.source}: row ${row + 1}`);
@@ -211,17 +254,54 @@ async function predictCommand(argv: Args): Promise<void> {
     for (let c = 1; c < probabilities.length; c++) if (probabilities[c]! > probabilities[best]!) best = c;
     lines.push([csvCell(labels[best]!), ...probabilities.map((p) => p.toPrecision(6))].join(','));
   }
-  await writeFileAtomic(out, lines.join('\n') + '\n');
+  if (toStdout) print(lines.join('\n'));
+  else await writeFileAtomic(out, lines.join('\n') + '\n');
 }
+
+/** Flags of `export` that describe a training run: only --format torch takes them. */
+const TORCH_RUN_FLAGS = ['data', 'testData', 'labelColumn', 'delimiter', 'decimal', 'header', 'naValues', 'mode', 'batchSize', 'epochs', 'lr', 'lrSchedule', 'optimizer', 'momentum', 'beta1', 'beta2', 'epsilon', 'weightDecay', 'seed', 'valSplit', 'patience', 'init'] as const;
+
+const EXPORT_EXTENSIONS = ['safetensors', 'json', 'onnx'] as const;
 
 async function exportCommand(argv: Args): Promise<void> {
   const out = argv.out as string;
-  const format = argv.format as string;
+  const given = optionsFromArgv(argv, 'export');
+  // As train --out does: the extension names the format unless --format does.
+  const format = (argv.format as string | undefined) ?? EXPORT_EXTENSIONS.find((ext) => out.endsWith(`.${ext}`));
+  if (format === undefined) throw new InputError(`${optionRef('out')}: end the file in ${EXPORT_EXTENSIONS.map((e) => `.${e}`).join(', ')}, or name the format with ${optionRef('format')}; got ${out}`);
+  if (format === 'torch') return exportTorchCommand(argv, given);
+  const runFlag = TORCH_RUN_FLAGS.find((name) => given[name] !== undefined);
+  if (runFlag) throw new InputError(`${optionRef(runFlag)} describes a training run: it belongs to ${optionRef('format')} torch, not ${format}`);
+  if (argv.model === undefined) throw new InputError(`${optionRef('model')} is required`);
   const expected = `.${format}`;
   if (!out.endsWith(expected)) throw new InputError(`${optionRef('out')}: a ${format} model file must end in ${expected}, got ${out}`);
-  await checkPathOptions('export', optionsFromArgv(argv, 'export'));
+  await checkPathOptions('export', given);
   // The input format is read from the content; the output format follows the extension.
   await (await loadModel(argv.model as string)).save(out);
+}
+
+/** export --format torch: the model (--model, or --init as train names it) and the train flags → a torchrun directory. */
+async function exportTorchCommand(argv: Args, given: Record<string, unknown>): Promise<void> {
+  if (given.model !== undefined && given.init !== undefined) throw new InputError(`${optionRef('model')} and ${optionRef('init')} both name the starting model; give one`);
+  const source = (given.model ?? given.init) as string | undefined;
+  if (source === undefined) throw new InputError(`${optionRef('format')} torch needs the model to start from: ${optionRef('model')} M (or ${optionRef('init')} M, as train takes it)`);
+  const settings = resolveOptions('export', libraryPart({ ...given, init: undefined }));
+  // Inputs here; the output is a directory, checked (new, empty, or an unchanged earlier export) by the writer.
+  await checkPathOptions('export', { ...given, out: undefined });
+  await checkOutputDirectory(optionRef('out'), settings.out!, TORCH_MANIFEST, TORCH_FORMAT);
+  const model = await loadModel(source);
+  const files = await exportTorch(model, { ...settings, data: given.data as string | undefined }, settings.out!, source, packageVersion());
+  print(`wrote ${settings.out}: ${files.join(', ')}\nrun: cd ${settings.out} && torchrun --standalone --nproc_per_node=2 train_ddp.py${settings.data ? '' : ' --data DATA.csv'} --out trained.safetensors`);
+}
+
+/** import: a model trained elsewhere (train_ddp.py's safetensors) checked field by field and written in the format --out names. */
+async function importCommand(argv: Args): Promise<void> {
+  const file = argv.file as string;
+  const given = optionsFromArgv(argv, 'import');
+  await checkPaths([{ ref: 'the imported file', path: file }], [{ ref: optionRef('out'), path: given.out as string }]);
+  const model = await loadModel(file);
+  await model.save(given.out as string);
+  print(`imported ${file}: ${model.shape.sizes.join('-')} ${model.shape.activation}, ${model.labels ? `${model.labels.length} classes` : 'regression'}${model.schema ? `, ${model.columns!.length} columns` : ''} → ${String(given.out)}`);
 }
 
 async function benchCommand(argv: Args): Promise<void> {
@@ -270,7 +350,9 @@ function packageVersion(): string {
   return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
-export async function main(args: string[]): Promise<void> {
+export async function main(given: string[]): Promise<void> {
+  // yargs reads a lone `-` as a positional argument, not as the value of the flag before it (predict --out -).
+  const args = given.flatMap((arg, i) => (arg === '-' && /^--[^=]+$/.test(given[i - 1] ?? '') ? [] : given[i + 1] === '-' && /^--[^=]+$/.test(arg) ? [`${arg}=-`] : [arg]));
   watchOutputStreams();
   refuseRepeatedFlags(args);
   await yargs(args)
@@ -284,6 +366,7 @@ export async function main(args: string[]): Promise<void> {
           examples([
             ['the default demo', 'gradpool train --data builtin:spirals'],
             ['a CSV with string labels, a validation split, a saved model', 'gradpool train --data iris.csv --label-column species \\\n    --val-split 0.2 --out iris.json'],
+            ['search layers, learning rate and weight decay by 5-fold cross-validation, save the best', 'gradpool train --data house.csv --tune --folds 5 --out house.json'],
             ['IDX files (t10k-* is the test set), Adam', 'gradpool train --data ./fashion-mnist --layers 128,64 \\\n    --optimizer adam --lr 0.001 --epochs 10'],
           ]),
         ),
@@ -309,9 +392,25 @@ export async function main(args: string[]): Promise<void> {
     )
     .command(
       'export',
-      'convert a model file to safetensors (weights named as a PyTorch nn.Sequential), JSON, or ONNX',
-      (y) => addFlags(y, 'export').epilogue(examples([['for PyTorch', 'gradpool export --model iris.json --out iris.safetensors'], ['for ONNX Runtime', 'gradpool export --model iris.json --format onnx --out iris.onnx']])),
+      'convert a model file to safetensors (weights named as a PyTorch nn.Sequential), JSON or ONNX, or write a torchrun (PyTorch DDP) run of it',
+      (y) =>
+        addFlags(y, 'export').epilogue(
+          examples([
+            ['for PyTorch', 'gradpool export --model iris.json --out iris.safetensors'],
+            ['for ONNX Runtime', 'gradpool export --model iris.json --format onnx --out iris.onnx'],
+            ['a run for torchrun (PyTorch DDP)', 'gradpool export --format torch --init iris.json --data iris.csv \\\n    --epochs 50 --optimizer adam --lr 0.001 --out iris-ddp'],
+          ]),
+        ),
       exportCommand,
+    )
+    .command(
+      'import <file>',
+      'read a model trained elsewhere (the safetensors file train_ddp.py writes) and save it for evaluate, predict and export',
+      (y) =>
+        addFlags(y.positional('file', { type: 'string', describe: 'gradpool safetensors (or JSON) model file', demandOption: true }), 'import').epilogue(
+          examples([['after a torchrun run of an export', 'gradpool import trained.safetensors --out trained.json']]),
+        ),
+      importCommand,
     )
     .command(
       'bench',
@@ -325,7 +424,13 @@ export async function main(args: string[]): Promise<void> {
         ),
       benchCommand,
     )
-    .demandCommand(1, 'name a command: train, evaluate, predict, compare-modes, export or bench')
+    .command(
+      'build-native',
+      'build the native kernels from source (needs a C++ compiler) where no prebuilt addon loads',
+      (y) => y.epilogue(examples([['then check which kernels train uses', 'gradpool build-native && gradpool train --kernels native']])),
+      buildNativeCommand,
+    )
+    .demandCommand(1, 'name a command: train, evaluate, predict, compare-modes, export, import, bench or build-native')
     .recommendCommands()
     .strict()
     .help()
@@ -342,6 +447,13 @@ export async function main(args: string[]): Promise<void> {
       throw new UsageError(`${unknownCommand}${text}`);
     })
     .parseAsync();
+}
+
+/** The source build the package ships (src/native/install.mjs, node-gyp), run in this package's folder. */
+function buildNativeCommand(): void {
+  const script = fileURLToPath(new URL('../../src/native/install.mjs', import.meta.url));
+  const result = spawnSync(process.execPath, [script, '--strict'], { stdio: 'inherit' });
+  process.exitCode = result.status ?? EXIT_FAILURE;
 }
 
 main(hideBin(process.argv)).catch(reportAndExit);

@@ -27,3 +27,6 @@ export type { Mode } from './data/batches.js';
 export type { OptimizerName } from './optim/optimizers.js';
 export type { ScheduleName } from './optim/schedule.js';
 export type { NormalizationKind } from './data/normalize.js';
+export { tune, type TuneOptions, type TuneReport, type TuneResult, type TuneConfig, type TuneGrid } from './tune.js';
+export type { ChosenDefaults, ChosenValues } from './defaults.js';
+export type { HeldOut } from './model/file.js';

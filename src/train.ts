@@ -1,6 +1,7 @@
 // The epoch loop: dataset → arena → seeded batches → coordinator steps → history → model.
 import { createHash } from 'node:crypto';
 import { channel } from 'node:diagnostics_channel';
+import { chooseDefaults, type ChosenDefaults } from './defaults.js';
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { batchCount, batchRange, effectiveBatchSize } from './data/batches.js';
@@ -11,17 +12,18 @@ import { featureColumns, fillValues, scaledInputs, withFills, type Schema } from
 import { randomStream, resumableStream, shuffleInPlace, type ResumableRandom } from './data/random.js';
 import { InputError, describeValue, optionRef } from './errors.js';
 import type { LossKind } from './math/kernels.js';
-import { nativeIsa } from './math/native-kernels.js';
 import { checkCheckpoint, readCheckpoint, writeCheckpoint, type Checkpoint, type StoredCheckpoint } from './model/checkpoint.js';
 import type { EpochEntry } from './model/history.js';
 import { initializeParameters } from './model/init.js';
 import type { NetworkShape } from './model/layout.js';
+import { rSquared } from './model/metrics.js';
+import type { HeldOut } from './model/file.js';
 import { Model, assertSavable, loadModel } from './model/model.js';
 import { scheduledLearningRate } from './optim/schedule.js';
 import { checkPathOptions } from './options/paths.js';
 import { resolveOptions, runFingerprint, type OptionsInput, type Resolved } from './options/resolve.js';
 import { Coordinator, WorkerFailure } from './parallel/coordinator.js';
-import { resolveKernelSet, type KernelSetName } from './parallel/kernel-set.js';
+import { kernelNote, resolveKernelSet, type KernelSetName } from './parallel/kernel-set.js';
 
 /** What train() is given: the table's options for `train` (data required) and callbacks. */
 export type TrainOptions = OptionsInput<'train'> & TrainCallbacks & { data: string | Dataset };
@@ -66,6 +68,10 @@ export interface DataSummary {
   /** Seconds spent reading and preparing the data (and the test data). */
   loadSeconds: number;
   testRows: number;
+  /** Options chosen from the data (a table's size) because the caller left them out, and the line that says so; null for builtin sets, IDX files and plain Datasets. */
+  defaults: ChosenDefaults | null;
+  /** The validation rows held out (seeded by `seed`), as 0-based rows of the data read; stored in the model. */
+  heldOut: HeldOut | null;
 }
 
 /** Why training ended. */
@@ -114,8 +120,16 @@ export const loadChannel = channel('gradpool:load');
 /** Longest stretch the event loop is kept waiting while steps run (signals, progress). */
 const YIELD_EVERY_MS = 50;
 
-export async function train(given: TrainOptions): Promise<TrainResult> {
-  const resolved = resolveOptions('train', given, CALLBACKS);
+export async function train(options: TrainOptions): Promise<TrainResult> {
+  return trainPrepared(options, undefined);
+}
+
+/**
+ * train() on data already opened (tune's folds: some rows of a table, read once): `prepared`
+ * replaces the reading of options.data, which then only names the source.
+ */
+export async function trainPrepared(given: TrainOptions, prepared: OpenedData | undefined): Promise<TrainResult> {
+  const asked = resolveOptions('train', given, CALLBACKS);
   // Own properties only (resolveOptions reads no inherited option; neither may the callbacks).
   const options = Object.fromEntries(Object.entries(given)) as TrainOptions;
   for (const name of ['onStart', 'onData', 'onLoadProgress', 'onEpoch', 'onProgress'] as const) {
@@ -124,22 +138,29 @@ export async function train(given: TrainOptions): Promise<TrainResult> {
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw new InputError('train: signal must be an AbortSignal');
   // Outputs against inputs and each other, before any work; the inputs stay protected from every
   // write until the run ends (io/guard.ts checks again at write time).
-  const protection = await checkPathOptions('train', resolved);
+  const protection = await checkPathOptions('train', asked);
   try {
-    return await trainChecked(resolved, options);
+    return await trainChecked(asked, options, prepared);
   } finally {
     protection.release();
   }
 }
 
-async function trainChecked(resolved: ResolvedOptions, options: TrainOptions): Promise<TrainResult> {
-  const checkpoint = resolved.resume ? await readCheckpoint(resolved.resume) : undefined;
-  const init = await startingModel(resolved.init, options);
+async function trainChecked(asked: ResolvedOptions, options: TrainOptions, prepared: OpenedData | undefined): Promise<TrainResult> {
+  const checkpoint = asked.resume ? await readCheckpoint(asked.resume) : undefined;
+  const init = await startingModel(asked.init, options);
   const loadStarted = performance.now();
   if (loadChannel.hasSubscribers) loadChannel.publish({ stage: 'read' });
-  let loaded: OpenedData | undefined = await loadData(resolved, options, init);
+  let loaded: OpenedData | undefined = prepared ?? (await loadData(asked, options, init));
   // Only these facts outlive the copy into the arena, so anything loaded can be collected then.
   const { source, rows, features, targets, schema } = loaded.training;
+  // Data read from a file (a CSV table, IDX images) gets defaults chosen from its size for the
+  // options left out; builtin sets and Datasets in memory keep the table's, and a run from a model
+  // keeps the model's architecture.
+  const fromFile = typeof asked.data === 'string' && !asked.data.startsWith('builtin:');
+  const tableDefaults = !init && fromFile ? chooseDefaults({ rows, features, classes: targets.kind === 'classes' ? targets.names.length : null, kind: schema ? 'table' : 'images' }, givenOptions(options)) : null;
+  const resolved: ResolvedOptions = tableDefaults ? { ...asked, ...tableDefaults.values } : asked;
+  if (resolved.patience !== undefined && resolved.valSplit === 0) throw new InputError(`${optionRef('patience')} needs a validation set: add ${optionRef('valSplit')} (e.g. 0.1)`);
   const loss = init ? init.shape.loss : chooseLoss(resolved.loss, targets, source);
   const outputs = outputWidth(targets, loss);
   const shape: NetworkShape = init ? init.shape : { sizes: [features, ...resolved.layers, outputs], activation: resolved.activation, loss };
@@ -203,19 +224,21 @@ async function trainChecked(resolved: ResolvedOptions, options: TrainOptions): P
     const lossUnit = targetScaling ? 1 / (targetScaling.scale * targetScaling.scale) : 1;
     if (init) views.parameters.set(init.parameters);
     else initializeParameters(shape, views.parameterLayers, randomStream(resolved.seed, 'init'));
-    const data: DataSummary = { source, rows, features, schema: fittedSchema, classes: labels, loss, notes, loadSeconds: (performance.now() - loadStarted) / 1000, testRows };
+    // The held-out rows, as the model records them: sorted 0-based rows of the data as read.
+    const heldOut: HeldOut | null = valRows > 0 ? { seed: resolved.seed, fraction: resolved.valSplit, rows: Array.from(views.order.subarray(trainRows, rows)).sort((a, b) => a - b) } : null;
+    const data: DataSummary = { source, rows, features, schema: fittedSchema, classes: labels, loss, notes, loadSeconds: (performance.now() - loadStarted) / 1000, testRows, defaults: tableDefaults, heldOut };
     await settled(options.onData?.(data));
     await coordinator.ready();
-    await settled(options.onStart?.({ kernelSet: coordinator.kernelSet, kernelNote: kernels === 'native' ? nativeIsa().note : '', threads: coordinator.threads }));
+    await settled(options.onStart?.({ kernelSet: coordinator.kernelSet, kernelNote: kernelNote(resolved.kernels, kernels), threads: coordinator.threads }));
 
-    const loop = new EpochLoop(coordinator, resolved, trainRows, valRows, labels !== null, fingerprint, options, lossUnit);
+    const loop = new EpochLoop(coordinator, resolved, trainRows, valRows, labels !== null, fingerprint, options, lossUnit, targets.kind === 'values' ? sumSquaredDeviation(views.y, views.order.subarray(trainRows, rows)) : 0);
     if (checkpoint) loop.restore(checkpoint, rows);
     const run = await loop.run();
     const { stopReason } = run;
     // A stop before the first step leaves an existing --out as it was: there is nothing trained to save.
     const trained = loop.steps > 0;
     const message = trained || !resolved.out ? run.message : `${run.message}; nothing was trained, so ${resolved.out} was not written`;
-    const model = new Model(shape, loop.finalParameters(), labels, normalization, { schema: fittedSchema, targetScaling });
+    const model = new Model(shape, loop.finalParameters(), labels, normalization, { schema: fittedSchema, targetScaling, heldOut });
     let testResult: TrainResult['test'] = null;
     if (testRows > 0 && stopReason !== 'diverged') {
       views.parameters.set(model.parameters);
@@ -255,6 +278,8 @@ class EpochLoop {
     private readonly callbacks: TrainOptions,
     /** Reported loss per computed loss (regression: back to the target's units). */
     private readonly lossUnit: number,
+    /** Regression: Σ (y − ȳ)² over the validation rows (scaled units), the denominator of R². */
+    private readonly valDeviation: number,
   ) {
     this.batchSize = effectiveBatchSize(options.mode, options.batchSize, trainRows);
     this.shuffle = resumableStream(options.seed, 'shuffle');
@@ -368,10 +393,13 @@ class EpochLoop {
   private async finishEpoch(lossSum: number, correct: number, trainSeconds: number, seconds: number, threads: number, lr: number): Promise<EpochEntry> {
     let valLoss: number | null = null;
     let valAccuracy: number | null = null;
+    let valR2: number | null = null;
     if (this.valRows > 0) {
       const stats = await this.coordinator.evaluate(this.trainRows, this.trainRows + this.valRows);
       valLoss = (stats.lossSum * this.lossUnit) / this.valRows;
       valAccuracy = this.classification ? stats.correct / this.valRows : null;
+      // The loss is ½ Σ (out − y)², so the squared error is twice it (both in scaled units).
+      if (!this.classification && this.valDeviation > 0) valR2 = rSquared(2 * stats.lossSum, this.valDeviation);
     }
     return {
       epoch: this.epoch,
@@ -379,6 +407,7 @@ class EpochLoop {
       accuracy: this.classification ? correct / this.trainRows : null,
       valLoss,
       valAccuracy,
+      valR2,
       samplesPerSec: this.trainRows / trainSeconds,
       seconds,
       lr,
@@ -448,7 +477,7 @@ function allFinite(values: Float32Array): boolean {
 }
 
 /** The training data and its test set, through the one entry of the data layer. */
-async function loadData(options: ResolvedOptions, callbacks: TrainCallbacks, init: Model | undefined): Promise<OpenedData> {
+export async function loadData(options: ResolvedOptions, callbacks: TrainCallbacks, init: Model | undefined): Promise<OpenedData> {
   // The reader cannot wait for an async onLoadProgress: its rejection is kept and thrown once the read ends.
   const rejected: { reason?: unknown } = {};
   const opened = await openWith(options, callbacks, init, rejected);
@@ -509,6 +538,21 @@ async function startingModel(init: string | Model | undefined, given: TrainOptio
     throw new InputError(`${optionRef('init')} ${where}: was trained with ${model.shape.loss} loss, not ${given.loss}`);
   }
   return model;
+}
+
+/** The options a caller gave (left-out ones are undefined), by library name: what data-driven defaults must not replace. */
+function givenOptions(options: TrainOptions): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(options).filter(([name, value]) => value !== undefined && !(CALLBACKS as readonly string[]).includes(name)));
+}
+
+/** Σ (y − ȳ)² of single-output targets over the rows `order` lists. */
+function sumSquaredDeviation(y: Float32Array, order: Int32Array): number {
+  let mean = 0;
+  for (let i = 0; i < order.length; i++) mean += y[order[i]!]!;
+  mean /= Math.max(1, order.length);
+  let sum = 0;
+  for (let i = 0; i < order.length; i++) sum += (y[order[i]!]! - mean) ** 2;
+  return sum;
 }
 
 /** SHA-256 of the training rows as they sit in the arena: the data's identity for a checkpoint. */

@@ -37,7 +37,7 @@ test('export refuses an --out whose extension does not match the format', async 
   const dir = await tempDir();
   const json = join(dir, 'model.json');
   await runCli(['train', '--data', 'builtin:moons', '--epochs', '1', '--out', json, '--quiet']);
-  const result = await runCli(['export', '--model', json, '--out', join(dir, 'model.bin')]);
+  const result = await runCli(['export', '--model', json, '--format', 'safetensors', '--out', join(dir, 'model.bin')]);
   t.is(result.code, 2);
   t.regex(result.stderr, /--out: a safetensors model file must end in \.safetensors/);
 });

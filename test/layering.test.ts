@@ -13,7 +13,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['optim'], // reduction and update rules over [from, to) ranges
   ['parallel'], // arena, control block, the participant round, coordinator, kernel-set choice
   ['options'], // the one option table
-  ['train.ts', 'compare.ts', 'throughput.ts'], // the epoch loop and the experiments built on it
+  ['defaults.ts', 'tune.ts', 'train.ts', 'compare.ts', 'throughput.ts', 'torch'], // the epoch loop, the experiments built on it, the torchrun export
   ['report'], // pictures
   ['cli', 'cli.ts', 'index.ts'], // the command line and the public API
 ];

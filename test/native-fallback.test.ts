@@ -3,7 +3,7 @@
 // that succeeds without a compiler. Each case runs in a child process: the addon is looked for once.
 import test from 'ava';
 import { spawn } from 'node:child_process';
-import { cp, mkdir, readFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nativeIsaLevels } from '../src/math/native-kernels.js';
@@ -45,8 +45,70 @@ test('without the addon, training falls back to the wasm kernels and reports the
 test('--kernels native without the addon is bad usage (exit 2) and says why', async (t) => {
   const result = await runCli([...TRAIN, '--kernels', 'native'], { env: { GRADPOOL_NATIVE_PATH: '/nonexistent/gradpool_native.node' } });
   t.is(result.code, 2, result.stderr);
-  t.regex(result.stderr, /--kernels native: the native addon was not built .*\/nonexistent\/gradpool_native\.node/);
+  t.regex(result.stderr, /--kernels native: GRADPOOL_NATIVE_PATH=\/nonexistent\/gradpool_native\.node does not exist/);
 });
+
+/**
+ * A copy of the built package (dist/, package.json, node_modules linked) in which `setup` lays out
+ * the addon's places: a clone before npm install, an installed package for another platform, a
+ * failed source build.
+ */
+async function packageCopy(setup: (root: string) => Promise<void>): Promise<string> {
+  const root = await tempDir();
+  for (const part of ['dist/src', 'dist/workers', 'dist/wasm']) await cp(join(ROOT, part), join(root, part), { recursive: true });
+  await cp(join(ROOT, 'package.json'), join(root, 'package.json'));
+  await symlink(join(ROOT, 'node_modules'), join(root, 'node_modules'));
+  await setup(root);
+  return root;
+}
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+for (const [situation, setup, reason] of [
+  ['never built (a clone before npm install)', async () => undefined, /the native addon was never built \(looked for .*gradpool_native\.node\); npm install in a clone, or `npx gradpool build-native` builds it from source/],
+  [
+    'no prebuild for this platform (an installed package)',
+    async (root: string) => {
+      await mkdir(join(root, 'prebuilds', 'sunos-sparc'), { recursive: true });
+      await writeFile(join(root, 'prebuilds', 'sunos-sparc', 'gradpool.napi.node'), '');
+    },
+    new RegExp(`no prebuilt addon for ${process.platform}-${process.arch} \\(prebuilt: linux-x64, linux-arm64, win32-x64; macOS runs the WebAssembly kernels\\); \`npx gradpool build-native\` builds it`),
+  ],
+  [
+    'the source build failed',
+    async (root: string) => {
+      await mkdir(join(root, 'src', 'native', 'build'), { recursive: true });
+      await writeFile(join(root, 'src', 'native', 'build', 'install.log'), 'error: no compiler\n');
+    },
+    /the source build failed \(details in .*install\.log\); `npx gradpool build-native` builds it from source \(needs a C\+\+ compiler\) again/,
+  ],
+] as const) {
+  test(`--kernels native says why the addon is missing: ${situation}; auto runs wasm and says the same in one line`, async (t) => {
+    const root = await packageCopy(setup);
+    const cli = join(root, 'dist', 'src', 'cli.js');
+    const refused = await runCliAt(cli, [...TRAIN, '--kernels', 'native']);
+    t.is(refused.code, 2, refused.stderr);
+    t.regex(refused.stderr, /^gradpool: --kernels native: /);
+    t.regex(refused.stderr, reason);
+    const fallback = await runCliAt(cli, TRAIN);
+    t.is(fallback.code, 0, fallback.stderr);
+    t.is(fallback.stderr.split('\n').filter(Boolean).length, 1, fallback.stderr);
+    t.regex(fallback.stderr, /^gradpool: native kernels unavailable: .*; running the WebAssembly kernels\n$/);
+    t.regex(fallback.stderr, reason);
+  });
+}
+
+function runCliAt(cli: string, args: string[]): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const env = { ...process.env };
+    delete env.GRADPOOL_NATIVE_PATH;
+    const child = spawn(process.execPath, [cli, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stderr }));
+  });
+}
 
 test('GRADPOOL_NATIVE_ISA forces a level; a level this CPU lacks falls back to the best one with a note', async (t) => {
   const generic = await doneRecord({ GRADPOOL_NATIVE_ISA: 'generic' }, ['--kernels', 'native']);
@@ -58,7 +120,7 @@ test('GRADPOOL_NATIVE_ISA forces a level; a level this CPU lacks falls back to t
   t.regex(bogus.stderr, /GRADPOOL_NATIVE_ISA=avx1024: levels are avx512, avx2, generic; using /);
 });
 
-test('the install script succeeds without a compiler (CC=false CXX=false) and says in one line that the wasm kernels will run', async (t) => {
+test('the source build (a clone\'s npm install) succeeds without a compiler (CC=false CXX=false) and says in one line that the wasm kernels will run', async (t) => {
   // a copy of src/native, so that the failed build cannot touch the addon the other tests load
   const root = await tempDir();
   const native = join(root, 'src', 'native');

@@ -2,7 +2,9 @@
 // the CLI writing (and refusing to read) .onnx files.
 import test from 'ava';
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { Normalization } from '../src/data/normalize.js';
 import { encodeVarint } from '../src/io/protobuf.js';
 import { HIDDEN_ACTIVATIONS, LOSS_KINDS, type HiddenActivation, type LossKind } from '../src/math/kernels.js';
@@ -12,11 +14,32 @@ import { ONNX_IR_VERSION, ONNX_OPSET } from '../src/model/onnx.js';
 import { tempDir } from './helpers/files.js';
 import { runCli } from './helpers/cli.js';
 import { ints, messages, readFields, strings } from './helpers/protobuf.js';
+import { sideProject } from './helpers/side-project.js';
 
-type Ort = typeof import('onnxruntime-node');
+/** The part of onnxruntime-node these tests use (it lives in test/onnx-runtime/, a project of its own, so its types are not at hand when gradpool compiles). */
+interface OrtTensor {
+  readonly dims: readonly number[];
+  readonly data: unknown;
+}
+interface OrtSession {
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  run(feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>>;
+  release(): Promise<void>;
+}
+interface Ort {
+  InferenceSession: { create(file: string | Uint8Array): Promise<OrtSession> };
+  Tensor: new (type: 'float32', data: Float32Array, dims: readonly number[]) => OrtTensor;
+}
+
+// onnxruntime writes files of its own to the temporary folder (mat-debug-<pid>.log, .ses): give it
+// one of the test's, removed with them.
+process.env.TMPDIR = await tempDir();
 
 /** onnxruntime-node, or why it cannot load here (the only reason these tests may skip). */
-const runtime: Ort | string = await import('onnxruntime-node').then(
+const runtime: Ort | string = await sideProject('onnx-runtime')
+  .then((dir) => import(pathToFileURL(createRequire(join(dir, 'package.json')).resolve('onnxruntime-node')).href) as Promise<Ort>)
+  .then(
   (ort) => ort,
   (error: unknown) => `onnxruntime-node cannot load: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`,
 );

@@ -49,7 +49,7 @@ test('the tarball holds the build, its TypeScript sources, README, LICENSE and p
   t.log(`${files.length} files, ${size} bytes packed, ${unpackedSize} unpacked`);
   const allowed = /^(package\.json|README\.md|LICENSE|(dist\/(src|workers|wasm)|src|workers)\/.+|prebuilds\/[a-z0-9]+-[a-z0-9]+\/[^/]+\.node)$/;
   t.deepEqual(files.map((f) => f.path).filter((p) => !allowed.test(p)), [], 'only the expected folders');
-  t.deepEqual([...paths].filter((p) => /(^|\/)test\/|fault/.test(p)), [], 'no test-only module (the worker fault hook lives in test/helpers/)');
+  t.deepEqual([...paths].filter((p) => /(^|\/)test\/|worker-fault/.test(p)), [], 'no test-only module (the worker fault hook lives in test/helpers/)');
   t.true(paths.has('LICENSE') && paths.has('dist/src/index.js') && paths.has('dist/src/index.d.ts') && paths.has('dist/workers/gradient.js') && paths.has('dist/wasm/kernels.wasm'));
   const license = await readFile(join(ROOT, 'LICENSE'), 'utf8');
   t.regex(license, /^MIT License\n\nCopyright \(c\) 2026 gradpool contributors\n/);

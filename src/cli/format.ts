@@ -10,6 +10,7 @@ export function formatEpochLine(entry: EpochEntry, epochs: number): string {
   if (entry.accuracy !== null) parts.push(`acc ${formatPercent(entry.accuracy)}`);
   if (entry.valLoss !== null) parts.push(`val_loss ${formatLoss(entry.valLoss)}`);
   if (entry.valAccuracy !== null) parts.push(`val_acc ${formatPercent(entry.valAccuracy)}`);
+  if (entry.valR2 !== null && entry.valR2 !== undefined) parts.push(`val_r2 ${entry.valR2.toFixed(4).padStart(7)}`);
   parts.push(`${formatRate(entry.samplesPerSec)} samples/s`, `${entry.seconds.toFixed(1).padStart(6)}s`);
   return parts.join('  ');
 }

@@ -9,7 +9,8 @@ export class EpochProgress {
   private epochStarted = 0;
   private epoch = 0;
 
-  constructor(private readonly stream: NodeJS.WriteStream, private readonly epochs: number) {}
+  /** epochs may change once the data is read (a table's defaults choose them). */
+  constructor(private readonly stream: NodeJS.WriteStream, public epochs: number) {}
 
   static enabled(stream: NodeJS.WriteStream, quiet: boolean): boolean {
     return !quiet && stream.isTTY === true;

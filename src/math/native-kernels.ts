@@ -6,8 +6,9 @@
 // Where the addon is looked for (the first that exists is loaded; node-gyp-build's layout):
 //   GRADPOOL_NATIVE_PATH (a .node file: the only place tried; a test hook; refused unless it names a
 //     regular file ending in .node, since loading a device or FIFO would block for ever),
-//   src/native/build/Release/gradpool_native.node (built by `npm install`),
-//   prebuilds/<platform>-<arch>/*.node (shipped in the package).
+//   src/native/build/Release/gradpool_native.node (built from source: `npm install` in a clone, or
+//     `gradpool build-native` in an installed package),
+//   prebuilds/<platform>-<arch>/*.node (shipped in the package; no install script runs).
 // The level is chosen once per process: GRADPOOL_NATIVE_ISA=avx512|avx2|generic when the CPU has it,
 // else the best level the CPU has. Results differ between levels in the last bits of the products
 // (different vector widths and summation orders); one level always gives the same bits.
@@ -51,12 +52,17 @@ interface NativeAddon {
 let cachedAddon: NativeAddon | null | undefined;
 let unavailableReason = '';
 
+/** The platforms the package ships a prebuilt addon for (src/native/prebuild.mjs builds them). */
+export const PREBUILT_PLATFORMS: readonly string[] = ['linux-x64', 'linux-arm64', 'win32-x64'];
+const PLATFORM = `${process.platform}-${process.arch}`;
+const BUILD_HINT = '`npx gradpool build-native` builds it from source (needs a C++ compiler)';
+
 /** The .node files to try, in order. */
 function candidates(): string[] {
   const forced = process.env.GRADPOOL_NATIVE_PATH;
   if (forced) return [forced];
   const found = [fileURLToPath(BUILT_ADDON)];
-  const prebuilds = fileURLToPath(new URL(`prebuilds/${process.platform}-${process.arch}/`, PACKAGE_ROOT));
+  const prebuilds = fileURLToPath(new URL(`prebuilds/${PLATFORM}/`, PACKAGE_ROOT));
   if (existsSync(prebuilds)) {
     const libc = process.platform === 'linux' ? (isMusl() ? 'musl' : 'glibc') : '';
     // node-gyp-build names: <name>.<tag>….node, e.g. gradpool.napi.node, gradpool.glibc.napi.node
@@ -75,6 +81,21 @@ function isMusl(): boolean {
   return report?.header?.glibcVersionRuntime === undefined;
 }
 
+/**
+ * Why no addon was found, in the user's terms: never built (a clone before npm install), the source
+ * build failed (its log is there), or no prebuild for this platform (an installed package).
+ */
+function missingReason(tried: readonly string[]): string {
+  if (process.env.GRADPOOL_NATIVE_PATH) return `GRADPOOL_NATIVE_PATH=${process.env.GRADPOOL_NATIVE_PATH} does not exist`;
+  const log = fileURLToPath(new URL('src/native/build/install.log', PACKAGE_ROOT));
+  if (existsSync(log)) return `the source build failed (details in ${log}); ${BUILD_HINT} again`;
+  if (existsSync(fileURLToPath(new URL('prebuilds/', PACKAGE_ROOT)))) {
+    const musl = process.platform === 'linux' && isMusl() ? ' with glibc (this is musl libc)' : '';
+    return `no prebuilt addon for ${PLATFORM}${musl} (prebuilt: ${PREBUILT_PLATFORMS.join(', ')}; macOS runs the WebAssembly kernels); ${BUILD_HINT}`;
+  }
+  return `the native addon was never built (looked for ${tried.join(', ')}); npm install in a clone, or ${BUILD_HINT}`;
+}
+
 function loadAddon(): NativeAddon | null {
   if (cachedAddon !== undefined) return cachedAddon;
   cachedAddon = null;
@@ -88,20 +109,20 @@ function loadAddon(): NativeAddon | null {
     }
   }
   const tried: string[] = [];
+  const failures: string[] = [];
+  // A file that exists but does not load (another platform's build, a glibc too old) gives way to
+  // the next one: a prebuild may still load where a stale source build does not.
   for (const path of candidates()) {
-    if (!existsSync(path)) {
-      tried.push(path);
-      continue;
-    }
+    tried.push(path);
+    if (!existsSync(path)) continue;
     try {
       cachedAddon = require(path) as NativeAddon;
       return cachedAddon;
     } catch (error) {
-      unavailableReason = `cannot load ${path}: ${(error as Error).message}`;
-      return null;
+      failures.push(`cannot load ${path}: ${(error as Error).message.split('\n')[0]}`);
     }
   }
-  unavailableReason = `the native addon was not built (no compiler at install, or the build failed; looked for ${tried.join(', ')}); run npm rebuild gradpool with a C++ compiler to build it`;
+  unavailableReason = failures.length > 0 ? `${failures.join('; ')}; ${BUILD_HINT}` : missingReason(tried);
   return null;
 }
 

@@ -198,10 +198,17 @@ function checkHeader(value: unknown, fail: (what: string) => never): Header {
 
 const ENTRY_NUMBERS = ['epoch', 'loss', 'samplesPerSec', 'seconds', 'lr', 'threads'] as const;
 const ENTRY_NULLABLE = ['accuracy', 'valLoss', 'valAccuracy'] as const;
+/** EpochEntry's optional fields (absent in older checkpoints). */
+const OPTIONAL_ENTRY_FIELDS = ['valR2'] satisfies readonly (keyof EpochEntry)[];
 
 function checkHistoryEntry(entry: unknown, i: number, fail: (what: string) => never): void {
   if (!isObject(entry)) return fail(`history[${i}] must be an object`);
-  for (const key of Object.keys(entry)) if (!(ENTRY_NUMBERS as readonly string[]).includes(key) && !(ENTRY_NULLABLE as readonly string[]).includes(key)) fail(`history[${i}]: unexpected field ${describeValue(key)}`);
+  // Fields added later (valR2) are optional, and like the others a finite number or null.
+  for (const key of Object.keys(entry)) {
+    if ((ENTRY_NUMBERS as readonly string[]).includes(key) || (ENTRY_NULLABLE as readonly string[]).includes(key)) continue;
+    if (!(OPTIONAL_ENTRY_FIELDS as readonly string[]).includes(key)) fail(`history[${i}]: unexpected field ${describeValue(key)}`);
+    if (entry[key] !== null && (typeof entry[key] !== 'number' || !Number.isFinite(entry[key]))) fail(`history[${i}].${key} must be a finite number or null, got ${describeValue(entry[key])}`);
+  }
   for (const key of ENTRY_NUMBERS) if (typeof entry[key] !== 'number' || !Number.isFinite(entry[key])) fail(`history[${i}].${key} must be a finite number, got ${describeValue(entry[key])}`);
   for (const key of ENTRY_NULLABLE) if (entry[key] !== null && (typeof entry[key] !== 'number' || !Number.isFinite(entry[key]))) fail(`history[${i}].${key} must be a finite number or null, got ${describeValue(entry[key])}`);
   // Ranges: a loss and the timings are never negative, accuracies are fractions, threads a count.

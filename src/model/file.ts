@@ -17,12 +17,22 @@ export interface ModelContents {
   schema: Schema | null;
   /** Regression targets as trained (outputs are mapped back through it), or null. */
   targetScaling: TargetScaling | null;
+  /** The validation rows held out in training, or null. */
+  heldOut: HeldOut | null;
+}
+
+/** The rows a training run held out for validation: drawn with `seed`, `fraction` of the data, as sorted 0-based rows of the data as read. */
+export interface HeldOut {
+  readonly seed: number;
+  readonly fraction: number;
+  readonly rows: readonly number[];
 }
 
 /** What a model carries besides its weights and labels: how rows become inputs and outputs become values. */
 export interface ModelExtras {
   readonly schema: Schema | null;
   readonly targetScaling: TargetScaling | null;
+  readonly heldOut?: HeldOut | null | undefined;
 }
 
 export const MODEL_FORMAT = 'gradpool-model';
@@ -47,6 +57,7 @@ interface ModelJson {
   normalization: { kind: string; offset: number[]; scale: number[] } | null;
   schema?: unknown;
   targetScaling?: TargetScaling;
+  heldOut?: HeldOut;
   layers: LayerJson[];
 }
 
@@ -98,6 +109,7 @@ export function serializeModel(shape: NetworkShape, layers: readonly LayerViews[
     // Written only when present, so that a model without them is the file older versions read.
     ...(extras.schema ? { schema: schemaToJson(extras.schema) } : {}),
     ...(extras.targetScaling ? { targetScaling: { offset: extras.targetScaling.offset, scale: extras.targetScaling.scale } } : {}),
+    ...(extras.heldOut ? { heldOut: heldOutToJson(extras.heldOut) } : {}),
     layers: layers.map((layer, l) => ({
       inputs: shape.sizes[l]!,
       outputs: shape.sizes[l + 1]!,
@@ -121,7 +133,7 @@ export function parseModel(text: string, source: string): ModelContents {
     throw new InputError(`${source}: ${what}`);
   };
   if (!isObject(json)) return fail('not a gradpool model (expected a JSON object)');
-  checkKeys(json, ['format', 'version', 'loss', 'labels', 'normalization', 'layers'], 'model', fail, ['schema', 'targetScaling']);
+  checkKeys(json, ['format', 'version', 'loss', 'labels', 'normalization', 'layers'], 'model', fail, ['schema', 'targetScaling', 'heldOut']);
   if (json.format !== MODEL_FORMAT) fail(`format is ${describeValue(json.format)}, expected "${MODEL_FORMAT}"`);
   if (json.version !== MODEL_VERSION) fail(`version ${describeValue(json.version)} is not supported (this gradpool reads version ${MODEL_VERSION})`);
   const loss = json.loss as LossKind;
@@ -166,6 +178,7 @@ export function parseModel(text: string, source: string): ModelContents {
   const normalization = parseNormalization(json.normalization, sizes[0]!, fail);
   const schema = json.schema === undefined ? null : parseSchema(json.schema, sizes[0]!, fail);
   const targetScaling = json.targetScaling === undefined ? null : parseTargetScaling(json.targetScaling, loss, fail);
+  const heldOut = json.heldOut === undefined ? null : parseHeldOut(json.heldOut, fail);
   const shape: NetworkShape = { sizes, activation, loss };
   const layout = parameterLayout(shape);
   const parameters = new Float32Array(layout.length);
@@ -174,7 +187,22 @@ export function parseModel(text: string, source: string): ModelContents {
     views.w.set(layer.weight);
     views.b.set(layer.bias);
   });
-  return { shape, parameters, labels: labels as string[] | null, normalization, schema, targetScaling };
+  return { shape, parameters, labels: labels as string[] | null, normalization, schema, targetScaling, heldOut };
+}
+
+export function heldOutToJson(heldOut: HeldOut): { seed: number; fraction: number; rows: number[] } {
+  return { seed: heldOut.seed, fraction: heldOut.fraction, rows: [...heldOut.rows] };
+}
+
+/** { seed, fraction, rows } of the held-out validation rows, as in the JSON file and the safetensors metadata. */
+export function parseHeldOut(value: unknown, fail: (what: string) => never): HeldOut {
+  if (!isObject(value)) return fail('heldOut must be an object with seed, fraction and rows');
+  checkKeys(value, ['seed', 'fraction', 'rows'], 'heldOut', fail);
+  const { seed, fraction, rows } = value;
+  if (typeof seed !== 'number' || !Number.isSafeInteger(seed) || seed < 0) fail('heldOut.seed must be a whole number ≥ 0');
+  if (typeof fraction !== 'number' || !(fraction > 0 && fraction < 1)) fail('heldOut.fraction must be a number between 0 and 1');
+  if (!Array.isArray(rows) || !rows.every((r, i) => typeof r === 'number' && Number.isInteger(r) && r >= 0 && (i === 0 || r > (rows[i - 1] as number)))) fail('heldOut.rows must be increasing 0-based row numbers');
+  return { seed: seed as number, fraction: fraction as number, rows: rows as number[] };
 }
 
 /** { offset, scale } of a regression model's target (scale ≠ 0), as in the JSON file and the safetensors metadata. */

@@ -7,6 +7,8 @@ export interface EpochEntry {
   accuracy: number | null;
   valLoss: number | null;
   valAccuracy: number | null;
+  /** Regression with a validation split: R² on the validation rows (absent in older checkpoints). */
+  valR2?: number | null;
   samplesPerSec: number;
   /** Seconds since training started, at the end of this epoch. */
   seconds: number;

@@ -57,3 +57,12 @@ export function predictedClass(outputs: ArrayLike<number>, r: number, width: num
   for (let o = 1; o < width; o++) if (outputs[r * width + o]! > outputs[r * width + best]!) best = o;
   return best;
 }
+
+/**
+ * Coefficient of determination from sums: 1 − Σ(y − ŷ)² / Σ(y − ȳ)², as scikit-learn's r2_score
+ * (1 for a perfect fit, 0 for predicting the mean, negative for worse). Written minimal by the
+ * defaults helper for the epoch line; the regression metrics of issue 17 may replace it.
+ */
+export function rSquared(sumSquaredError: number, sumSquaredDeviation: number): number {
+  return sumSquaredDeviation > 0 ? 1 - sumSquaredError / sumSquaredDeviation : Number.NaN;
+}

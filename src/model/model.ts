@@ -4,7 +4,7 @@ import { applyImputation, applyNormalization, applyTargetScaling, unscaleTarget,
 import { encodeValues, featureColumns, fillValues, type CellValue, type Schema } from '../data/schema.js';
 import { InputError, describeValue } from '../errors.js';
 import { referenceKernels, type Kernels } from '../math/kernels.js';
-import { MAX_JSON_MODEL_CHARS, jsonModelBound, megabytes, parseModel, serializeModel, type ModelExtras } from './file.js';
+import { MAX_JSON_MODEL_CHARS, jsonModelBound, megabytes, parseModel, serializeModel, type HeldOut, type ModelExtras } from './file.js';
 import { looksLikeOnnx, serializeOnnx } from './onnx.js';
 import { looksLikeSafetensors, parseSafetensors, serializeSafetensors } from './safetensors.js';
 import { layerViews, parameterCount, parameterLayout, type LayerViews, type NetworkShape, type ParameterLayout } from './layout.js';
@@ -31,6 +31,8 @@ export interface ModelPreprocessing {
   readonly schema?: Schema | null | undefined;
   /** Regression: the target as trained; outputs are mapped back to its units. */
   readonly targetScaling?: TargetScaling | null | undefined;
+  /** The validation rows training held out (seeded), recorded with the model. */
+  readonly heldOut?: HeldOut | null | undefined;
 }
 
 /** One row for Model.predict: numbers (the inputs), or one value per column (in `columns` order), or values by column name. */
@@ -42,6 +44,8 @@ export class Model {
   /** The training file's columns (null: inputs by position, as builtin sets, IDX files and older model files). */
   readonly schema: Schema | null;
   readonly targetScaling: TargetScaling | null;
+  /** The validation rows held out in training (seed, fraction, sorted 0-based rows of the data), or null. */
+  readonly heldOut: HeldOut | null;
   /** Per input, what a missing (NaN) input becomes (--missing impute), or null. */
   private readonly fills: Float32Array | null;
 
@@ -59,6 +63,7 @@ export class Model {
   ) {
     this.schema = preprocessing.schema ?? null;
     this.targetScaling = shape.loss === 'mse' && labels === null ? (preprocessing.targetScaling ?? null) : null;
+    this.heldOut = preprocessing.heldOut ?? null;
     this.fills = this.schema ? fillValues(this.schema) : null;
     this.layout = parameterLayout(shape);
     if (parameters.length !== this.layout.length) throw new Error(`model: expected ${this.layout.length} parameters, got ${parameters.length}`);
@@ -204,7 +209,7 @@ export class Model {
 
   /** What the model files carry besides weights, labels and normalization. */
   private get extras(): ModelExtras {
-    return { schema: this.schema, targetScaling: this.targetScaling };
+    return { schema: this.schema, targetScaling: this.targetScaling, heldOut: this.heldOut };
   }
 
   /** Loss in the target's units per loss on the scaled target: 1 / scale² (1 without target scaling). */
@@ -283,8 +288,8 @@ export async function loadModel(path: string): Promise<Model> {
   // A byte-order mark (an editor's) is not JSON, but says nothing against the model after it.
   const text = (): string => bytes.toString('utf8', hasUtf8Bom(bytes) ? 3 : 0);
   if (!safetensors && looksLikeUtf16(bytes)) throw new InputError(`${path}: a UTF-16 text file; a JSON model is UTF-8 (convert it, e.g. iconv -f UTF-16 -t UTF-8)`);
-  const { shape, parameters, labels, normalization, schema, targetScaling } = safetensors ? parseSafetensors(bytes, path) : parseModel(text(), path);
-  return new Model(shape, parameters, labels, normalization, { schema, targetScaling });
+  const { shape, parameters, labels, normalization, schema, targetScaling, heldOut } = safetensors ? parseSafetensors(bytes, path) : parseModel(text(), path);
+  return new Model(shape, parameters, labels, normalization, { schema, targetScaling, heldOut });
 }
 
 /**

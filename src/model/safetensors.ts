@@ -7,7 +7,7 @@ import { NORMALIZATIONS, type Normalization, type TargetScaling } from '../data/
 import { parseSchema, schemaToJson, type Schema } from '../data/schema.js';
 import { InputError, describeValue } from '../errors.js';
 import { HIDDEN_ACTIVATIONS, LOSS_KINDS, type HiddenActivation, type LossKind } from '../math/kernels.js';
-import { MODEL_FORMAT, MODEL_VERSION, parseTargetScaling, type ModelContents, type ModelExtras } from './file.js';
+import { MODEL_FORMAT, MODEL_VERSION, heldOutToJson, parseHeldOut, parseTargetScaling, type HeldOut, type ModelContents, type ModelExtras } from './file.js';
 import { layerViews, parameterCount, parameterLayout, type LayerViews, type NetworkShape } from './layout.js';
 
 const LENGTH_BYTES = 8;
@@ -17,7 +17,7 @@ const MAX_HEADER_BYTES = 100_000_000;
 const METADATA_KEY = '__metadata__';
 const METADATA_KEYS = ['format', 'version', 'sizes', 'activation', 'loss', 'labels', 'normalization'] as const;
 /** Present only in models that have them (trained on a CSV file; regression). */
-const OPTIONAL_METADATA_KEYS = ['schema', 'targetScaling'] as const;
+const OPTIONAL_METADATA_KEYS = ['schema', 'targetScaling', 'heldOut'] as const;
 
 type Metadata = Record<(typeof METADATA_KEYS)[number], string>;
 
@@ -44,6 +44,7 @@ export function describeModel(shape: NetworkShape, labels: readonly string[] | n
     normalization: JSON.stringify(normalization ? { kind: normalization.kind, offset: Array.from(normalization.offset), scale: Array.from(normalization.scale) } : null),
     ...(extras.schema ? { schema: JSON.stringify(schemaToJson(extras.schema)) } : {}),
     ...(extras.targetScaling ? { targetScaling: JSON.stringify({ offset: extras.targetScaling.offset, scale: extras.targetScaling.scale }) } : {}),
+    ...(extras.heldOut ? { heldOut: JSON.stringify(heldOutToJson(extras.heldOut)) } : {}),
   };
   return metadata;
 }
@@ -125,7 +126,7 @@ export function parseSafetensors(bytes: Uint8Array, source: string): ModelConten
   });
   for (const key of Object.keys(header)) if (!expected.has(key)) fail(`unexpected key ${describeValue(key)} in the header (sizes ${JSON.stringify(shape.sizes)} name tensors ${[...expected].filter((k) => k !== METADATA_KEY).join(', ')})`);
   checkRanges(ranges, dataLength, fail);
-  return { shape, parameters, labels: metadata.labels, normalization: metadata.normalization, schema: metadata.schema, targetScaling: metadata.targetScaling };
+  return { shape, parameters, labels: metadata.labels, normalization: metadata.normalization, schema: metadata.schema, targetScaling: metadata.targetScaling, heldOut: metadata.heldOut };
 }
 
 function parseHeader(headerBytes: Uint8Array, fail: (what: string) => never): Record<string, unknown> {
@@ -148,6 +149,7 @@ interface ParsedMetadata {
   normalization: Normalization | null;
   schema: Schema | null;
   targetScaling: TargetScaling | null;
+  heldOut: HeldOut | null;
 }
 
 function parseMetadata(value: unknown, fail: (what: string) => never): ParsedMetadata {
@@ -178,7 +180,8 @@ function parseMetadata(value: unknown, fail: (what: string) => never): ParsedMet
   const prefixed = (what: string): never => fail(`${METADATA_KEY}.${what}`);
   const schema = typeof metadata.schema === 'string' ? parseSchema(parseJsonField(metadata.schema, 'schema', fail), (sizes as number[])[0]!, prefixed) : null;
   const targetScaling = typeof metadata.targetScaling === 'string' ? parseTargetScaling(parseJsonField(metadata.targetScaling, 'targetScaling', fail), m.loss as LossKind, prefixed) : null;
-  return { sizes: sizes as number[], activation: m.activation as HiddenActivation, loss: m.loss as LossKind, labels: names, normalization, schema, targetScaling };
+  const heldOut = typeof metadata.heldOut === 'string' ? parseHeldOut(parseJsonField(metadata.heldOut, 'heldOut', fail), prefixed) : null;
+  return { sizes: sizes as number[], activation: m.activation as HiddenActivation, loss: m.loss as LossKind, labels: names, normalization, schema, targetScaling, heldOut };
 }
 
 function parseNormalization(value: unknown, features: number, fail: (what: string) => never): Normalization | null {

@@ -1,12 +1,14 @@
 // Every path a command reads or writes, as the option table marks them (OptionSpec.file), checked in
 // one call before any work: outputs against inputs and against each other (io/paths.ts).
-import { optionRef } from '../errors.js';
+import { InputError, optionRef } from '../errors.js';
 import type { InputProtection } from '../io/guard.js';
 import { checkPaths, type InputPath, type OutputPath } from '../io/paths.js';
 import { CHECKPOINT_FILE } from '../model/checkpoint.js';
 import { join } from 'node:path';
 import type { CommandName, OptionSpec } from './spec.js';
 import { OPTIONS } from './table.js';
+
+const STREAM_PATH = /^\/dev\/(stdout|stderr|stdin|tty|fd\/\d+)$|^\/proc\/(self|\d+)\/fd\/\d+$/;
 
 /**
  * Checks the path options of `command` found in `values` (library names: the library's resolved
@@ -28,6 +30,9 @@ export async function checkPathOptions(command: CommandName, values: Readonly<Re
         inputs.push({ ref, path: value === '' ? '' : join(value, CHECKPOINT_FILE) });
         break;
       case 'output':
+        // A file is written beside and renamed into place: through a stream's name it would replace
+        // the file the shell redirected to, or fail on a pipe.
+        if (STREAM_PATH.test(value)) throw new InputError(`${ref} ${value}: names a stream, not a file; write to a file${command === 'predict' ? ` (predict ${ref} - prints to stdout)` : ''}`);
         outputs.push({ ref, path: value });
         break;
       case 'checkpoint-output':

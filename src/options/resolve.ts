@@ -36,13 +36,16 @@ export function resolveOptions<C extends CommandName>(command: C, input: unknown
       resolved[name] = checkOption(name, spec, value);
     }
   }
-  applyRules(resolved);
+  applyRules(resolved, given);
   return resolved as Resolved<C>;
 }
 
 /** Rules that involve more than one option, or the machine. */
-function applyRules(options: Record<string, unknown>): void {
-  if (options.patience !== undefined && options.valSplit === 0) {
+function applyRules(options: Record<string, unknown>, given: Record<string, unknown>): void {
+  // A table's data-driven defaults supply the split when valSplit is left out (train checks again
+  // once the data is read); a builtin set never gets one.
+  const splitMayCome = given.valSplit === undefined && !(typeof options.data === 'string' && options.data.startsWith('builtin:'));
+  if (options.patience !== undefined && options.valSplit === 0 && !splitMayCome) {
     throw new InputError(`${optionRef('patience')} needs a validation set: add ${optionRef('valSplit')} (e.g. 0.1)`);
   }
   if (typeof options.threads === 'number') options.threads = threadsToRun(options.threads);

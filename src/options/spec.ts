@@ -3,7 +3,7 @@
 // and carry the option's value type into the library's types.
 import { InputError, optionRef } from '../errors.js';
 
-export const COMMANDS = ['train', 'evaluate', 'predict', 'compare-modes', 'export', 'bench'] as const;
+export const COMMANDS = ['train', 'evaluate', 'predict', 'compare-modes', 'export', 'bench', 'import'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 /** A value that failed its check: `detail` completes "<option> …". */
@@ -253,4 +253,32 @@ export function defaultFor(spec: OptionSpec<unknown>, command: CommandName): unk
 /** The help text of an option for one command. */
 export function helpFor(spec: OptionSpec<unknown>, command: CommandName): string {
   return typeof spec.help === 'string' ? spec.help : (spec.help[command] ?? Object.values(spec.help)[0] ?? '');
+}
+
+/** Several numbers: "0.001,0.003" on the command line, [0.001, 0.003] in the library. */
+export function reals<const C extends readonly CommandName[], L extends boolean = true>(common: Common<C, L> & { min: number }): OptionSpec<number[], undefined, C, L> {
+  const { min } = common;
+  return {
+    ...common,
+    cli: { type: 'string' },
+    default: undefined,
+    parse: (raw) => raw.split(',').map((part) => (part.trim() === '' ? Number.NaN : Number(part))),
+    check: (value) => (Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'number' && Number.isFinite(v) && v >= min) ? [...(value as number[])] : fail(`needs comma-separated numbers ≥ ${min}, got ${Array.isArray(value) ? value.join(',') : got(value)}`)),
+  };
+}
+
+/** Several networks' hidden layers: "32;64,64" on the command line (';' between networks), [[32], [64, 64]] in the library. */
+export function sizeLists<const C extends readonly CommandName[], L extends boolean = true>(common: Common<C, L> & { max: number }): OptionSpec<number[][], undefined, C, L> {
+  const { max } = common;
+  const problem = (shown: string): never => fail(`must be networks separated by ';', each comma-separated sizes from 1 to ${max} such as 32;64,64, got "${shown}"`);
+  return {
+    ...common,
+    cli: { type: 'string' },
+    default: undefined,
+    parse: (raw) => raw.split(';').map((net) => (/^\s*\d+\s*(,\s*\d+\s*)*$/.test(net) ? net.split(',').map(Number) : problem(raw))),
+    check: (value) => {
+      const ok = Array.isArray(value) && value.length > 0 && value.every((net) => Array.isArray(net) && net.length > 0 && net.every((size) => Number.isInteger(size) && size >= 1 && size <= max));
+      return ok ? (value as number[][]).map((net) => [...net]) : problem(Array.isArray(value) ? JSON.stringify(value).slice(0, 60) : String(value));
+    },
+  };
 }

@@ -14,7 +14,7 @@ import { MAX_LAYER_SIZE } from '../model/layout.js';
 import { WORKLOAD_IDS } from '../model/workloads.js';
 import type { Dataset } from '../data/dataset.js';
 import { Model } from '../model/model.js';
-import { choice, column, columns, dataSource, pathOr, flag, integer, names, path, real, sizes, texts, type OptionSpec } from './spec.js';
+import { choice, column, columns, dataSource, pathOr, flag, integer, names, path, real, reals, sizeLists, sizes, texts, type OptionSpec } from './spec.js';
 
 const DATA = ['train', 'evaluate', 'predict', 'compare-modes'] as const;
 const TRAINING = ['train', 'compare-modes'] as const;
@@ -29,49 +29,49 @@ export const OPTIONS = {
   // ---- where the data comes from ----
   // The data files (and --labels, --test-data) count for a resume by their content, not their
   // path: train.ts fingerprints the rows as written into the arena, so ./d.csv resumes a d.csv run.
-  data: dataSource<Dataset, typeof DATA>({ commands: DATA, requiredIn: DATA, fingerprint: false, file: 'input', help: `builtin:NAME (${BUILTIN_NAMES.join(', ')}), a CSV file, or an IDX directory / images file` }),
-  labelColumn: column({ commands: DATA, fingerprint: true, help: 'CSV label column name or 0-based index (default: the last column)' }),
-  delimiter: choice([',', ';', '|', 'tab', '\t'], undefined, { commands: DATA, fingerprint: true, help: 'CSV cell delimiter (default: sniffed from the file)' }),
-  decimal: choice(['.', ','], undefined, { commands: DATA, fingerprint: true, help: 'CSV decimal separator (default: a comma when the delimiter is not one and numbers are written 1,5)' }),
-  header: choice(['auto', 'yes', 'no'], 'auto', { commands: DATA, fingerprint: true, help: 'whether the first CSV row names the columns (auto: not when its cells are numbers like the rows below)' }),
-  naValues: texts({ commands: DATA, fingerprint: true, help: 'more cell texts that mean missing (besides empty, NA, N/A, NaN, null, ?, …)' }),
+  data: dataSource<Dataset, readonly [...typeof DATA, 'export']>({ commands: [...DATA, 'export'], requiredIn: DATA, fingerprint: false, file: 'input', help: `builtin:NAME (${BUILTIN_NAMES.join(', ')}), a CSV file, or an IDX directory / images file` }),
+  labelColumn: column({ commands: [...DATA, 'export'], fingerprint: true, help: 'CSV label column name or 0-based index (default: the last column)' }),
+  delimiter: choice([',', ';', '|', 'tab', '\t'], undefined, { commands: [...DATA, 'export'], fingerprint: true, help: 'CSV cell delimiter (default: sniffed from the file)' }),
+  decimal: choice(['.', ','], undefined, { commands: [...DATA, 'export'], fingerprint: true, help: 'CSV decimal separator (default: a comma when the delimiter is not one and numbers are written 1,5)' }),
+  header: choice(['auto', 'yes', 'no'], 'auto', { commands: [...DATA, 'export'], fingerprint: true, help: 'whether the first CSV row names the columns (auto: not when its cells are numbers like the rows below)' }),
+  naValues: texts({ commands: [...DATA, 'export'], fingerprint: true, help: 'more cell texts that mean missing (besides empty, NA, N/A, NaN, null, ?, …)' }),
   missing: choice(MISSING_POLICIES, 'error', { commands: TRAINING, fingerprint: true, help: 'missing CSV cells: error, impute (numbers: the training mean; categories: a level of their own; kept in the model) or drop the rows' }),
   categorical: columns({ commands: TRAINING, fingerprint: true, help: 'CSV columns (names or 0-based indices) to one-hot as categories' }),
   numeric: columns({ commands: TRAINING, fingerprint: true, help: 'CSV columns to read as numbers (ID-like or not)' }),
   ignoreColumns: columns({ commands: TRAINING, fingerprint: true, help: 'CSV columns not to use' }),
   labels: path({ commands: DATA, fingerprint: false, file: 'input', help: 'IDX labels file, when --data is a single IDX images file' }),
-  seed: integer(1, { min: 0, max: Number.MAX_SAFE_INTEGER, commands: DATA, fingerprint: true, help: 'seeds data generation, the validation split, initialisation and shuffling' }),
+  seed: integer(1, { min: 0, max: Number.MAX_SAFE_INTEGER, commands: [...DATA, 'export'], fingerprint: true, help: 'seeds data generation, the validation split, initialisation and shuffling' }),
   samples: integer(undefined, { min: 2, max: 1 << 30, commands: [...DATA, 'bench'], fingerprint: true, help: 'builtin sets: number of rows' }),
   features: integer(undefined, { min: 1, max: 1 << 30, commands: DATA, fingerprint: true, help: 'builtin:blobs: number of features' }),
   classes: integer(undefined, { min: 2, max: 1 << 30, commands: DATA, fingerprint: true, help: 'builtin:spirals/blobs: number of classes' }),
   noise: real(undefined, { min: 0, max: 1e30, commands: DATA, fingerprint: true, help: 'builtin sets: noise level (at most 1e30: beyond it the points overflow float32)' }),
-  testData: path({ commands: TRAINING, fingerprint: false, file: 'input', help: "CSV (or IDX) evaluated once after training; replaces an IDX directory's t10k set" }),
+  testData: path({ commands: [...TRAINING, 'export'], fingerprint: false, file: 'input', help: "CSV (or IDX) evaluated once after training; replaces an IDX directory's t10k set" }),
 
   // ---- the network and how it learns ----
   layers: sizes([64, 64], { max: MAX_LAYER_SIZE, example: '128,64', commands: MEASURED, defaultIn: { bench: undefined }, fingerprint: true, help: { train: 'hidden layer sizes', bench: 'measure this network (784 inputs, 10 classes) instead of the standard workloads' } }),
   activation: choice(HIDDEN_ACTIVATIONS, 'relu', { commands: MEASURED, fingerprint: true, help: 'hidden activation' }),
   loss: choice(['auto', ...LOSS_KINDS], 'auto', { commands: TRAINING, fingerprint: true, help: 'auto: 2 classes → bce, more → cross-entropy; a CSV label of numbers with fractions or more than 50 distinct values → mse' }),
-  mode: choice(MODES, 'minibatch', { commands: TRAINING, fingerprint: true, help: 'batch: the whole set per step; sgd: one row per step' }),
-  batchSize: integer(64, { min: 1, max: 1 << 24, commands: MEASURED, defaultIn: { bench: undefined }, fingerprint: true, help: { train: 'rows per step in minibatch mode', bench: 'rows per step (default: each workload\'s own; 128 with --layers)' } }),
+  mode: choice(MODES, 'minibatch', { commands: [...TRAINING, 'export'], fingerprint: true, help: 'batch: the whole set per step; sgd: one row per step' }),
+  batchSize: integer(64, { min: 1, max: 1 << 24, commands: [...MEASURED, 'export'], defaultIn: { bench: undefined }, fingerprint: true, help: { train: 'rows per step in minibatch mode', bench: 'rows per step (default: each workload\'s own; 128 with --layers)' } }),
   // Only the cosine schedule depends on the total epoch count; otherwise a resume may extend a run.
-  epochs: integer(30, { min: 1, max: 1e7, commands: MEASURED, defaultIn: { bench: 3 }, fingerprint: (o) => o.lrSchedule === 'cosine', help: 'passes over the training set' }),
-  lr: real(0.1, { min: 0, above: true, commands: TRAINING, fingerprint: true, help: 'learning rate' }),
-  optimizer: choice(OPTIMIZERS, 'sgd', { commands: TRAINING, fingerprint: true, help: 'update rule: plain SGD, momentum (--momentum) or adam (--beta1, --beta2, --epsilon)' }),
-  momentum: real(0.9, { min: 0, max: 1, below: true, commands: TRAINING, fingerprint: true, help: 'momentum optimizer: μ' }),
-  beta1: real(0.9, { min: 0, max: 1, below: true, commands: TRAINING, fingerprint: true, help: 'adam: β1' }),
-  beta2: real(0.999, { min: 0, max: 1, below: true, commands: TRAINING, fingerprint: true, help: 'adam: β2' }),
-  epsilon: real(1e-8, { min: 0, above: true, commands: TRAINING, fingerprint: true, help: 'adam: ε' }),
-  weightDecay: real(0, { min: 0, commands: TRAINING, fingerprint: true, help: 'L2 penalty λ (adds λ·w to the gradient)' }),
-  lrSchedule: choice(SCHEDULES, 'constant', { commands: TRAINING, fingerprint: true, help: `step: halve every ${STEP_EVERY_EPOCHS} epochs; cosine: decay to 0 over the run` }),
+  epochs: integer(30, { min: 1, max: 1e7, commands: [...MEASURED, 'export'], defaultIn: { bench: 3 }, fingerprint: (o) => o.lrSchedule === 'cosine', help: 'passes over the training set' }),
+  lr: real(0.1, { min: 0, above: true, commands: [...TRAINING, 'export'], fingerprint: true, help: 'learning rate' }),
+  optimizer: choice(OPTIMIZERS, 'sgd', { commands: [...TRAINING, 'export'], fingerprint: true, help: 'update rule: plain SGD, momentum (--momentum) or adam (--beta1, --beta2, --epsilon)' }),
+  momentum: real(0.9, { min: 0, max: 1, below: true, commands: [...TRAINING, 'export'], fingerprint: true, help: 'momentum optimizer: μ' }),
+  beta1: real(0.9, { min: 0, max: 1, below: true, commands: [...TRAINING, 'export'], fingerprint: true, help: 'adam: β1' }),
+  beta2: real(0.999, { min: 0, max: 1, below: true, commands: [...TRAINING, 'export'], fingerprint: true, help: 'adam: β2' }),
+  epsilon: real(1e-8, { min: 0, above: true, commands: [...TRAINING, 'export'], fingerprint: true, help: 'adam: ε' }),
+  weightDecay: real(0, { min: 0, commands: [...TRAINING, 'export'], fingerprint: true, help: 'L2 penalty λ (adds λ·w to the gradient)' }),
+  lrSchedule: choice(SCHEDULES, 'constant', { commands: [...TRAINING, 'export'], fingerprint: true, help: `step: halve every ${STEP_EVERY_EPOCHS} epochs; cosine: decay to 0 over the run` }),
   normalize: choice(NORMALIZE_CHOICES, 'auto', { commands: TRAINING, fingerprint: true, help: 'feature scaling fitted on the training rows, saved in the model (auto: standard for CSV number columns, none for one-hot columns, IDX pixels and builtin sets)' }),
-  valSplit: real(0, { min: 0, max: 1, below: true, commands: TRAINING, fingerprint: true, help: 'fraction of the rows held out for validation (seeded)' }),
+  valSplit: real(0, { min: 0, max: 1, below: true, commands: [...TRAINING, 'export'], fingerprint: true, help: 'fraction of the rows held out for validation (seeded)' }),
   init: pathOr((value): value is Model => value instanceof Model, 'a Model', {
-    commands: ['train'],
+    commands: ['train', 'export'],
     fingerprint: false,
     file: 'input',
     help: 'start from this model (.json or .safetensors): its weights, architecture, labels and preprocessing, to train more epochs or fine-tune on new data',
   }),
-  patience: integer(undefined, { min: 1, max: 1e7, commands: ['train'], fingerprint: true, help: 'stop after N epochs without a better val_loss, keeping the best weights' }),
+  patience: integer(undefined, { min: 1, max: 1e7, commands: ['train', 'export'], fingerprint: true, help: 'stop after N epochs without a better val_loss, keeping the best weights' }),
 
   // ---- how it runs ----
   threads: {
@@ -88,11 +88,11 @@ export const OPTIONS = {
 
   // ---- what it writes ----
   out: path({
-    commands: ['train', 'compare-modes', 'predict', 'export'],
-    requiredIn: ['compare-modes', 'predict', 'export'],
+    commands: ['train', 'compare-modes', 'predict', 'export', 'import'],
+    requiredIn: ['compare-modes', 'predict', 'export', 'import'],
     fingerprint: false,
     file: 'output',
-    help: { train: 'write the trained model here (.json, .safetensors, or .onnx to run elsewhere)', 'compare-modes': 'HTML report to write', predict: 'predictions CSV to write', export: 'model file to write' },
+    help: { train: 'write the trained model here (.json, .safetensors, or .onnx to run elsewhere)', 'compare-modes': 'HTML report to write', predict: 'predictions CSV to write (- prints it to stdout)', export: 'model file to write (--format torch: a new or empty directory)', import: 'model file to write (.json, .safetensors or .onnx)' },
   }),
   checkpointDir: path({ commands: ['train'], fingerprint: false, file: 'checkpoint-output', help: 'write a checkpoint here after every epoch' }),
   resume: path({ commands: ['train'], fingerprint: false, file: 'checkpoint-input', help: 'continue from the checkpoint in this directory (same flags as the original run)' }),
@@ -101,13 +101,20 @@ export const OPTIONS = {
   workloads: names(WORKLOAD_IDS, WORKLOAD_IDS, { commands: ['bench'], fingerprint: false, help: 'standard workloads to measure (M1, M2: small MLPs, M3: a large one)' }),
   rounds: integer(3, { min: 1, max: 1000, commands: ['bench'], fingerprint: false, help: 'rounds; each runs every thread count once, interleaved; samples/s is the median over rounds' }),
 
+  // ---- train --tune: a grid search by k-fold cross-validation (the library's tune(): folds, grid.layers, grid.lr, grid.weightDecay) ----
+  tune: flag({ commands: ['train'], library: false, fingerprint: false, help: 'search hidden layers, learning rate and weight decay by k-fold cross-validation (runs in parallel, one per core), then train the best on all rows (--out saves it)' }),
+  folds: integer(3, { min: 2, max: 50, commands: ['train'], library: false, fingerprint: false, help: '--tune: folds of the cross-validation' }),
+  tuneLayers: sizeLists({ max: MAX_LAYER_SIZE, commands: ['train'], library: false, fingerprint: false, help: "--tune: hidden layers to try, ';' between networks, e.g. 32;64,64 (default: 32, the data's default, 128)" }),
+  tuneLr: reals({ min: 0, commands: ['train'], library: false, fingerprint: false, help: "--tune: learning rates to try (default: the data's default and 3 times it)" }),
+  tuneWeightDecay: reals({ min: 0, commands: ['train'], library: false, fingerprint: false, help: "--tune: weight decays to try (default: a tenth of the data's default, it, and 10 times it)" }),
+
   // ---- the command line only ----
   logJson: path({ commands: ['train'], library: false, fingerprint: false, file: 'output', help: 'write one JSON line per epoch here, and a done line' }),
   plot: path({ commands: ['train'], library: false, fingerprint: false, file: 'output', help: 'draw loss and accuracy per epoch to this SVG file' }),
   quiet: flag({ commands: TRAINING, library: false, fingerprint: false, help: 'print nothing but errors' }),
-  model: path({ commands: ['evaluate', 'predict', 'export'], requiredIn: ['evaluate', 'predict', 'export'], library: false, fingerprint: false, file: 'input', help: 'model file from train --out (.json or .safetensors)' }),
+  model: path({ commands: ['evaluate', 'predict', 'export'], requiredIn: ['evaluate', 'predict'], library: false, fingerprint: false, file: 'input', help: 'model file from train --out (.json or .safetensors)' }),
   json: flag({ commands: ['evaluate', 'bench'], library: false, fingerprint: false, help: 'print one JSON object' }),
-  format: choice(['safetensors', 'json', 'onnx'], 'safetensors', { commands: ['export'], library: false, fingerprint: false, help: 'format of the file to write' }),
+  format: { ...choice(['safetensors', 'json', 'onnx', 'torch'], undefined, { commands: ['export'], library: false, fingerprint: false, help: 'format of the file to write; torch: a directory for torchrun (PyTorch DDP) that continues the model with the train flags given' }), defaultText: "--out's extension (.safetensors, .json, .onnx)" },
 } satisfies Record<string, OptionSpec<unknown>>;
 
 export type OptionName = keyof typeof OPTIONS;

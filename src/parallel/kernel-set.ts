@@ -4,7 +4,7 @@
 // process): mixing them would make results depend on who computed which shard.
 import { InputError, optionRef } from '../errors.js';
 import { referenceKernels, type Kernels } from '../math/kernels.js';
-import { loadNativeKernels, nativeKernelsAvailable, nativeUnavailableReason, type NativeIsa } from '../math/native-kernels.js';
+import { loadNativeKernels, nativeIsa, nativeKernelsAvailable, nativeUnavailableReason, type NativeIsa } from '../math/native-kernels.js';
 import { loadWasmKernels, wasmKernelsAvailable } from '../math/wasm-kernels.js';
 
 /** The families of kernel sets a run can use. */
@@ -23,6 +23,16 @@ export function resolveKernelSet(option: KernelOption): KernelSetName {
   if (wasmKernelsAvailable()) return 'wasm';
   if (option === 'wasm') throw new InputError(`${optionRef('kernels')} wasm: the WebAssembly SIMD kernels could not be loaded on this Node`);
   return 'typescript';
+}
+
+/**
+ * A line for the person running (empty when there is nothing to say): the level note of the native
+ * set, or why auto fell back from native (how to build it from source is part of the reason).
+ */
+export function kernelNote(option: KernelOption, family: KernelSetName): string {
+  if (family === 'native') return nativeIsa().note;
+  if (option === 'auto') return `native kernels unavailable: ${nativeUnavailableReason()}; running the ${family === 'wasm' ? 'WebAssembly' : 'TypeScript'} kernels`;
+  return '';
 }
 
 /**

@@ -1,7 +1,6 @@
 // Temporary folders that are removed when the test file ends, what a file is (to prove that a run
 // left it alone: same bytes, same inode), and CLI runs under a file-size limit (EFBIG without
 // filling a disk).
-import test from 'ava';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -10,8 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI, type CliResult } from './cli.js';
 
-// One folder per test process holds every tempDir() of its test file; it goes when the file's tests
-// end (ava's after.always, which runs after failures too), or at exit when the process ends first.
+// One folder per test process holds every tempDir() of its test file; it goes when that process
+// exits (ava runs each file in its own process; failed and timed-out tests end it normally too).
+// Not an ava hook: declaring one here would start the file's tests at the next tick, before a test
+// file's top-level await (onnx.test.ts) has declared them.
 let root: string | undefined;
 
 function removeRoot(): void {
@@ -20,7 +21,6 @@ function removeRoot(): void {
   root = undefined;
 }
 
-test.after.always('remove temporary folders', removeRoot);
 process.once('exit', removeRoot);
 
 /** A new empty folder under /tmp, removed with everything in it when the test file ends. */

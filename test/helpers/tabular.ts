@@ -106,3 +106,71 @@ export function splitTable(table: Table, testShare: number, seed: number): [Tabl
     { header: table.header, rows: test },
   ];
 }
+
+/**
+ * Like scikit-learn's diabetes set (442 rows, unscaled): age, sex 1/2, BMI, blood pressure and six
+ * serum measures in their own units → disease progression (25–346). A linear rule on BMI, pressure
+ * and s5 with a little curvature and much noise: ridge reaches an R² near 0.45, no model far more.
+ */
+export function diabetesLikeTable(rows: number, seed: number): Table {
+  const random = randomStream(seed, 'diabetes');
+  const out: Row[] = [];
+  for (let r = 0; r < rows; r++) {
+    const z = Array.from({ length: 6 }, () => gaussian(random));
+    const age = Math.round(48 + 13 * Math.max(-2.2, Math.min(2.3, 0.8 * z[0]! + 0.2 * gaussian(random))));
+    const sex = random() < 0.47 ? 2 : 1;
+    const bmi = round(26.4 + 4.4 * z[1]!, 1);
+    const bp = round(94.6 + 13.8 * (0.4 * z[1]! + 0.3 * z[0]! + 0.85 * gaussian(random)), 2);
+    const s1 = Math.round(189 + 34 * z[2]!);
+    const s2 = round(0.85 * s1 - 45 + 15 * gaussian(random), 1);
+    const s3 = Math.round(Math.max(22, 50 + 13 * (-0.4 * z[1]! + 0.9 * z[3]!)));
+    const s4 = round(s1 / s3 + 0.3 * gaussian(random), 2);
+    const s5 = round(4.64 + 0.52 * (0.45 * z[1]! + 0.35 * z[2]! + 0.8 * z[4]!), 4);
+    const s6 = Math.round(91 + 11.5 * (0.4 * z[1]! + 0.9 * z[5]!));
+    const zb = (bmi - 26.4) / 4.4;
+    const zp = (bp - 94.6) / 13.8;
+    const z5 = (s5 - 4.64) / 0.52;
+    const z3 = (s3 - 50) / 13;
+    const signal = 0.36 * zb + 0.17 * zp + 0.3 * z5 - 0.1 * z3 + 0.06 * (sex === 2 ? -1 : 1) + 0.08 * zb * z5;
+    const progression = Math.round(Math.max(25, Math.min(346, 152 + 77 * (signal + 0.8 * gaussian(random)) / 0.95)));
+    out.push([age, sex, bmi, bp, s1, s2, s3, s4, s5, s6, progression]);
+  }
+  return { header: ['age', 'sex', 'bmi', 'bp', 's1', 's2', 's3', 's4', 's5', 's6', 'progression'], rows: out };
+}
+
+/**
+ * A wide numeric table: `features` columns in their own units (scales from 0.1 to 100), of which 20
+ * carry a signal (a linear rule with two pairwise terms), 80 are noisy mixtures of those, the rest
+ * noise; a binary label with 10% flipped. Far more columns than a small network should fit freely.
+ */
+export function wideTable(rows: number, features: number, seed: number): Table {
+  const random = randomStream(seed, 'wide');
+  const informative = 20;
+  const mixed = Math.min(80, Math.max(0, features - informative));
+  const scale = Array.from({ length: features }, () => 10 ** (random() * 3 - 1));
+  const offset = Array.from({ length: features }, () => round(gaussian(random) * 5, 2));
+  const weights = Array.from({ length: informative }, () => gaussian(random));
+  const mixing = Array.from({ length: mixed }, () => [Math.floor(random() * informative), Math.floor(random() * informative), gaussian(random)] as const);
+  const out: Row[] = [];
+  for (let r = 0; r < rows; r++) {
+    const z = Array.from({ length: informative }, () => gaussian(random));
+    let score = 0;
+    for (let i = 0; i < informative; i++) score += weights[i]! * z[i]!;
+    score = (2 * score) / Math.sqrt(informative) + 0.7 * z[0]! * z[1]! + 0.7 * z[2]! * z[3]!;
+    const row: Row = [];
+    for (let f = 0; f < features; f++) {
+      let v: number;
+      if (f < informative) v = z[f]!;
+      else if (f < informative + mixed) {
+        const [a, b, w] = mixing[f - informative]!;
+        v = w * z[a]! + 0.5 * z[b]! + gaussian(random);
+      } else v = gaussian(random);
+      row.push(Number((offset[f]! + scale[f]! * v).toPrecision(4)));
+    }
+    let label = score > 0 ? 1 : 0;
+    if (random() < 0.1) label = 1 - label;
+    row.push(label);
+    out.push(row);
+  }
+  return { header: [...Array.from({ length: features }, (_, f) => `f${f}`), 'label'], rows: out };
+}
