@@ -13,7 +13,7 @@ import { JsonLog } from './cli/log-file.js';
 import { exitWhenFlushed, print, printError, watchOutputStreams } from './cli/output.js';
 import { EpochProgress, LoadProgress } from './cli/progress.js';
 import { listenForStopSignals } from './cli/stop-signals.js';
-import { compareModes, type CompareOptions } from './compare.js';
+import type { CompareOptions } from './compare.js';
 import { materialize, type Dataset } from './data/dataset.js';
 import { openForModel } from './data/load.js';
 import { describeColumn } from './data/schema.js';
@@ -25,7 +25,7 @@ import { exportTorch, type TorchExportOptions } from './torch/export.js';
 import { ConfusionMatrix } from './model/metrics.js';
 import { loadModel, type Model } from './model/model.js';
 import { assertChartsAvailable, renderTrainingPlot } from './report/charts.js';
-import { renderCompareReport } from './report/compare-report.js';
+import { compareModesWithReport } from './report/compare-report.js';
 import { checkPathOptions } from './options/paths.js';
 import { resolveOptions } from './options/resolve.js';
 import { measureThroughput, type ThroughputOptions } from './throughput.js';
@@ -148,7 +148,7 @@ async function compareModesCommand(argv: Args): Promise<void> {
   const quiet = given.quiet === true;
   const stop = listenForStopSignals();
   try {
-    const runs = await compareModes({
+    const { written } = await compareModesWithReport({
       ...options,
       signal: stop.signal,
       onRun: (run, index, count) => {
@@ -158,13 +158,11 @@ async function compareModesCommand(argv: Args): Promise<void> {
         if (!quiet) print(formatEpochLine(entry, resolved.epochs));
       },
     });
-    if (runs.every((run) => run.history.length === 0)) {
+    if (!written) {
       printError(`gradpool: stopped before the first epoch (interrupted); ${out} was not written`);
       process.exitCode = stop.exitCode() || 130;
       return;
     }
-    const description = `${String(resolved.data)}, layers ${resolved.layers.join(',')}, ${resolved.activation}, lr ${resolved.lr}, ${resolved.epochs} epochs, seed ${resolved.seed}`;
-    await writeFileAtomic(out, await renderCompareReport(runs, { description }));
     if (!quiet) print(`\nreport written to ${out}`);
     if (stop.exitCode()) process.exitCode = stop.exitCode();
   } finally {
@@ -242,7 +240,7 @@ async function predictCommand(argv: Args): Promise<void> {
   await checkPathOptions('predict', toStdout ? { ...given, out: undefined } : given);
   const model = await loadModel(argv.model as string);
   const dataset = await loadForModel(model, argv, 'predict');
-  const outputs = model.outputsFor(dataset.x, dataset.rows);
+  const outputs = model.outputsFor(dataset.x, dataset.rows, undefined, (row) => `${dataset.source}: row ${row + 1}`);
   const labels = model.labels;
   const lines: string[] = [labels ? ['predicted', ...labels.map((l) => `prob_${l}`)].map(csvCell).join(',') : 'predicted'];
   for (let r = 0; r < dataset.rows; r++) {

@@ -22,7 +22,7 @@ export type CompareOptions = OptionsInput<'compare-modes'> &
   TrainCallbacks & {
     data: string | Dataset;
     /** Called before each run starts (for a heading on the terminal). */
-    onRun?: ((run: { label: string; mode: Mode }, index: number, count: number) => void) | undefined;
+    onRun?: ((run: { label: string; mode: Mode }, index: number, count: number) => unknown) | undefined;
   };
 
 /**
@@ -31,8 +31,11 @@ export type CompareOptions = OptionsInput<'compare-modes'> &
  * checkpoints) are not written, and --resume does not apply: each run starts from scratch.
  * Stops early, returning the runs so far, when options.signal fires.
  */
+/** Keys compare-modes takes besides the table's options. */
+export const COMPARE_CALLBACKS: readonly string[] = ['onRun', 'onStart', 'onData', 'onLoadProgress', 'onEpoch', 'onProgress', 'signal'];
+
 export async function compareModes(options: CompareOptions): Promise<CompareRun[]> {
-  const { batchSizes } = resolveOptions('compare-modes', options, ['onRun', 'onStart', 'onData', 'onLoadProgress', 'onEpoch', 'onProgress', 'signal']);
+  const { batchSizes } = resolveOptions('compare-modes', options, COMPARE_CALLBACKS);
   const { batchSizes: _sizes, onRun, ...common } = options;
   const plans: { label: string; mode: Mode; batchSize?: number }[] = [
     { label: 'batch GD', mode: 'batch' },
@@ -44,7 +47,7 @@ export async function compareModes(options: CompareOptions): Promise<CompareRun[
   let trainRows = 0;
   for (const [index, plan] of plans.entries()) {
     if (common.signal?.aborted) break;
-    onRun?.({ label: plan.label, mode: plan.mode }, index, plans.length);
+    await onRun?.({ label: plan.label, mode: plan.mode }, index, plans.length);
     const started = performance.now();
     const result = await train({
       ...common,

@@ -5,9 +5,19 @@ export type { ClassMetrics } from './model/metrics.js';
 export { loadDataset, loadTrainingData } from './data/load.js';
 export type { Dataset, Targets } from './data/dataset.js';
 export type { Schema, SchemaColumn, MissingPolicy, CellValue } from './data/schema.js';
-export { compareModes, type CompareOptions, type CompareRun } from './compare.js';
+export type { CompareOptions, CompareRun } from './compare.js';
 export { renderTrainingPlot } from './report/charts.js';
 export { renderCompareReport } from './report/compare-report.js';
+import type { CompareOptions, CompareRun } from './compare.js';
+import { compareModesWithReport } from './report/compare-report.js';
+
+/**
+ * Trains once per mode (batch GD, each mini-batch size, SGD) with everything else equal, writes the
+ * HTML report to options.out (unless stopped before any epoch finished), and returns the runs.
+ */
+export async function compareModes(options: CompareOptions): Promise<CompareRun[]> {
+  return (await compareModesWithReport(options)).runs;
+}
 export { InputError } from './errors.js';
 export { DEFAULTS } from './options/resolve.js';
 export type { EpochEntry } from './model/history.js';

@@ -30,19 +30,23 @@ export type TrainOptions = OptionsInput<'train'> & TrainCallbacks & { data: stri
 export type ResolvedOptions = Resolved<'train'>;
 export type LossChoice = ResolvedOptions['loss'];
 
+/**
+ * Callbacks may be async: training waits for a returned promise, and a rejected one stops training
+ * (train() rejects with its reason) instead of escaping as an unhandled rejection.
+ */
 export interface TrainCallbacks {
   /** Called once before the first epoch: the kernel set every thread runs (e.g. native-avx2) and any note on its choice. */
-  onStart?: ((run: { kernelSet: KernelSetId; kernelNote: string; threads: number }) => void) | undefined;
+  onStart?: ((run: { kernelSet: KernelSetId; kernelNote: string; threads: number }) => unknown) | undefined;
   /** Called after every epoch with that epoch's history entry. */
-  onEpoch?: ((entry: EpochEntry) => void) | undefined;
+  onEpoch?: ((entry: EpochEntry) => unknown) | undefined;
   /** Called after every step with the samples done so far in this epoch. */
-  onProgress?: ((done: number, total: number, epoch: number) => void) | undefined;
+  onProgress?: ((done: number, total: number, epoch: number) => unknown) | undefined;
   /** Stops training at the next step boundary; the model trained so far is returned. */
   signal?: AbortSignal | undefined;
   /** Called once the data is read, before training starts: its schema, notes and load time. */
-  onData?: ((data: DataSummary) => void) | undefined;
+  onData?: ((data: DataSummary) => unknown) | undefined;
   /** Called now and then while a file is read, with the bytes read so far of the total. */
-  onLoadProgress?: ((bytes: number, total: number) => void) | undefined;
+  onLoadProgress?: ((bytes: number, total: number) => unknown) | undefined;
 }
 const CALLBACKS: readonly (keyof TrainCallbacks)[] = ['onStart', 'onData', 'onLoadProgress', 'onEpoch', 'onProgress', 'signal'];
 
@@ -124,8 +128,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
  * train() on data already opened (tune's folds: some rows of a table, read once): `prepared`
  * replaces the reading of options.data, which then only names the source.
  */
-export async function trainPrepared(options: TrainOptions, prepared: OpenedData | undefined): Promise<TrainResult> {
-  const asked = resolveOptions('train', options, CALLBACKS);
+export async function trainPrepared(given: TrainOptions, prepared: OpenedData | undefined): Promise<TrainResult> {
+  const asked = resolveOptions('train', given, CALLBACKS);
+  // Own properties only (resolveOptions reads no inherited option; neither may the callbacks).
+  const options = Object.fromEntries(Object.entries(given)) as TrainOptions;
   for (const name of ['onStart', 'onData', 'onLoadProgress', 'onEpoch', 'onProgress'] as const) {
     if (options[name] !== undefined && typeof options[name] !== 'function') throw new InputError(`train: ${name} must be a function`);
   }
@@ -222,9 +228,9 @@ async function trainChecked(asked: ResolvedOptions, options: TrainOptions, prepa
     // The held-out rows, as the model records them: sorted 0-based rows of the data as read.
     const heldOut: HeldOut | null = valRows > 0 ? { seed: resolved.seed, fraction: resolved.valSplit, rows: Array.from(views.order.subarray(trainRows, rows)).sort((a, b) => a - b) } : null;
     const data: DataSummary = { source, rows, features, schema: fittedSchema, classes: labels, loss, notes, loadSeconds: (performance.now() - loadStarted) / 1000, testRows, defaults: tableDefaults, heldOut };
-    options.onData?.(data);
+    await settled(options.onData?.(data));
     await coordinator.ready();
-    options.onStart?.({ kernelSet: coordinator.kernelSet as KernelSetId, kernelNote: kernelNote(resolved.kernels, kernels), threads: coordinator.threads });
+    await settled(options.onStart?.({ kernelSet: coordinator.kernelSet as KernelSetId, kernelNote: kernelNote(resolved.kernels, kernels), threads: coordinator.threads }));
 
     const loop = new EpochLoop(coordinator, resolved, trainRows, valRows, labels !== null, fingerprint, options, lossUnit, targets.kind === 'values' ? sumSquaredDeviation(views.y, views.order.subarray(trainRows, rows)) : 0);
     if (checkpoint) loop.restore(checkpoint, rows);
@@ -360,7 +366,7 @@ class EpochLoop {
         lossSum += stats.lossSum;
         correct += stats.correct;
         threads = Math.max(threads, stats.workers);
-        callbacks.onProgress?.(end, this.trainRows, epochIndex + 1);
+        await settled(callbacks.onProgress?.(end, this.trainRows, epochIndex + 1));
         if (performance.now() - lastYield > YIELD_EVERY_MS) {
           await yieldToEventLoop();
           lastYield = performance.now();
@@ -379,7 +385,7 @@ class EpochLoop {
       this.lastFinite.set(coordinator.views.parameters);
       const stop = this.updateEarlyStopping(entry);
       if (options.checkpointDir) await writeCheckpoint(options.checkpointDir, this.checkpoint());
-      callbacks.onEpoch?.(entry);
+      await settled(callbacks.onEpoch?.(entry));
       if (stop) return { stopReason: 'early-stopped', message: `early stop: no better validation loss for ${options.patience} epochs; kept the weights of epoch ${this.history.length - this.epochsWithoutImprovement} (val_loss ${this.bestValLoss?.toFixed(4)})` };
     }
     return { stopReason: 'completed', message: null };
@@ -461,6 +467,11 @@ function inputNames(inputs: readonly number[], schema: Schema | null, features: 
   return named ? `column${inputs.length === 1 ? '' : 's'} ${list}` : `input${inputs.length === 1 ? '' : 's'} ${list}`;
 }
 
+/** Waits for what a callback returned when it is a promise (an async callback); plain values pass at once. */
+async function settled(result: unknown): Promise<void> {
+  if (typeof result === 'object' && result !== null && typeof (result as PromiseLike<unknown>).then === 'function') await result;
+}
+
 function allFinite(values: Float32Array): boolean {
   for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i]!)) return false;
   return true;
@@ -468,6 +479,25 @@ function allFinite(values: Float32Array): boolean {
 
 /** The training data and its test set, through the one entry of the data layer. */
 export async function loadData(options: ResolvedOptions, callbacks: TrainCallbacks, init: Model | undefined): Promise<OpenedData> {
+  // The reader cannot wait for an async onLoadProgress: its rejection is kept and thrown once the read ends.
+  const rejected: { reason?: unknown } = {};
+  const opened = await openWith(options, callbacks, init, rejected);
+  if ('reason' in rejected) throw rejected.reason;
+  return opened;
+}
+
+function loadProgress(callback: NonNullable<TrainCallbacks['onLoadProgress']>, rejected: { reason?: unknown }): (bytes: number, total: number) => void {
+  return (bytes, total) => {
+    const result = callback(bytes, total);
+    if (typeof result === 'object' && result !== null && typeof (result as PromiseLike<unknown>).then === 'function') {
+      (result as PromiseLike<unknown>).then(undefined, (reason: unknown) => {
+        if (!('reason' in rejected)) rejected.reason = reason;
+      });
+    }
+  };
+}
+
+async function openWith(options: ResolvedOptions, callbacks: TrainCallbacks, init: Model | undefined, rejected: { reason?: unknown }): Promise<OpenedData> {
   const labels = options.loss === 'mse' ? 'values' : options.loss === 'auto' ? 'auto' : 'classes';
   // Starting from a model: the data is read as the model reads it (its columns by name, its classes).
   const asModel = init && { schema: init.schema, features: init.schema ? undefined : init.inputs, classNames: init.labels ?? undefined, labels: init.labels === null ? ('values' as const) : ('classes' as const), owner: `the ${optionRef('init')} model` };
@@ -485,7 +515,7 @@ export async function loadData(options: ResolvedOptions, callbacks: TrainCallbac
     numeric: options.numeric,
     ignoreColumns: options.ignoreColumns,
     testData: options.testData,
-    onProgress: callbacks.onLoadProgress,
+    onProgress: callbacks.onLoadProgress && loadProgress(callbacks.onLoadProgress, rejected),
     ...asModel,
   });
 }

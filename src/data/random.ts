@@ -35,3 +35,21 @@ export function resumableStream(seed: number, purpose: string, state?: object): 
   const generator = state ? seedrandom.alea('', { state: state as seedrandom.State.Alea }) : seedrandom.alea(`${seed}:${purpose}`, { state: true });
   return { next: () => generator(), state: () => generator.state() };
 }
+
+/**
+ * Why `state` cannot be a shuffle stream's saved position, or null if it can: exactly Alea's fields,
+ * s0..s2 fractions in [0, 1) and the carry c a whole number in [0, 2091639) (what next() keeps).
+ */
+export function shuffleStateProblem(state: unknown): string | null {
+  if (typeof state !== 'object' || state === null || Array.isArray(state)) return 'must be an object {c, s0, s1, s2}';
+  const record = state as Record<string, unknown>;
+  const keys = Object.keys(record).sort().join(',');
+  if (keys !== 'c,s0,s1,s2') return `must have exactly the fields c, s0, s1, s2, got {${keys}}`;
+  for (const key of ['s0', 's1', 's2']) {
+    const v = record[key];
+    if (typeof v !== 'number' || !(v >= 0 && v < 1)) return `${key} must be a number in [0, 1), got ${String(v)}`;
+  }
+  const c = record.c;
+  if (typeof c !== 'number' || !Number.isInteger(c) || c < 0 || c >= 2091639) return `c must be a whole number in [0, 2091639), got ${String(c)}`;
+  return null;
+}

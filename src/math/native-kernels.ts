@@ -4,7 +4,8 @@
 // Every Float32Array handed to these kernels must be a view over that memory's buffer.
 //
 // Where the addon is looked for (the first that exists is loaded; node-gyp-build's layout):
-//   GRADPOOL_NATIVE_PATH (a .node file: the only place tried; a test hook),
+//   GRADPOOL_NATIVE_PATH (a .node file: the only place tried; a test hook; refused unless it names a
+//     regular file ending in .node, since loading a device or FIFO would block for ever),
 //   src/native/build/Release/gradpool_native.node (built from source: `npm install` in a clone, or
 //     `gradpool build-native` in an installed package),
 //   prebuilds/<platform>-<arch>/*.node (shipped in the package; no install script runs).
@@ -12,7 +13,7 @@
 // else the best level the CPU has. Results differ between levels in the last bits of the products
 // (different vector widths and summation orders); one level always gives the same bits.
 
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { Kernels } from './kernels.js';
@@ -90,6 +91,14 @@ function loadAddon(): NativeAddon | null {
   if (cachedAddon !== undefined) return cachedAddon;
   cachedAddon = null;
   const require = createRequire(import.meta.url);
+  const forced = process.env.GRADPOOL_NATIVE_PATH;
+  if (forced) {
+    const problem = forcedAddonProblem(forced);
+    if (problem) {
+      unavailableReason = `GRADPOOL_NATIVE_PATH=${forced}: ${problem}; it must name a regular .node file`;
+      return null;
+    }
+  }
   const tried: string[] = [];
   const failures: string[] = [];
   // A file that exists but does not load (another platform's build, a glibc too old) gives way to
@@ -106,6 +115,19 @@ function loadAddon(): NativeAddon | null {
   }
   unavailableReason = failures.length > 0 ? `${failures.join('; ')}; ${BUILD_HINT}` : missingReason(tried);
   return null;
+}
+
+/** Why a GRADPOOL_NATIVE_PATH cannot be loaded, checked before anything opens it; '' when it can. */
+function forcedAddonProblem(path: string): string {
+  if (!path.endsWith('.node')) return 'not a .node file';
+  let info;
+  try {
+    info = statSync(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? '' : `cannot use it (${code ?? String(error)})`; // missing: no addon, said as before
+  }
+  return info.isFile() ? '' : 'not a regular file';
 }
 
 /** True when the addon was found and loads in this process. */

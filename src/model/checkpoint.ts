@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError, describeValue, optionRef } from '../errors.js';
+import { shuffleStateProblem } from '../data/random.js';
 import { WriteError, writeFileAtomic } from '../io/atomic.js';
 import { readBounded } from '../io/read.js';
 import type { EpochEntry } from '../model/history.js';
@@ -175,7 +176,12 @@ function checkHeader(value: unknown, fail: (what: string) => never): Header {
     if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) fail(`${key} must be a whole number ≥ 0, got ${describeValue(n)}`);
   }
   if (value.bestValLoss !== null && !(typeof value.bestValLoss === 'number' && Number.isFinite(value.bestValLoss))) fail(`bestValLoss must be null or a finite number, got ${describeValue(value.bestValLoss)}`);
-  if (!isObject(value.shuffleState) || Object.values(value.shuffleState).some((v) => typeof v !== 'number' || !Number.isFinite(v))) fail('shuffleState must be an object of finite numbers');
+  const shuffleProblem = shuffleStateProblem(value.shuffleState);
+  if (shuffleProblem) fail(`shuffleState ${shuffleProblem}`);
+  if (typeof value.bestValLoss === 'number' && value.bestValLoss < 0) fail(`bestValLoss must be ≥ 0, got ${describeValue(value.bestValLoss)}`);
+  const epoch = value.epoch as number;
+  if ((value.step as number) < epoch) fail(`step ${describeValue(value.step)} is below epoch ${epoch}: every epoch takes at least one step`);
+  if ((value.epochsWithoutImprovement as number) > epoch) fail(`epochsWithoutImprovement ${describeValue(value.epochsWithoutImprovement)} exceeds epoch ${epoch}`);
   if (!Array.isArray(value.history)) fail('history must be an array');
   (value.history as unknown[]).forEach((entry, i) => checkHistoryEntry(entry, i, fail));
   if (!Array.isArray(value.buffers)) fail('buffers must be an array');
@@ -192,11 +198,24 @@ function checkHeader(value: unknown, fail: (what: string) => never): Header {
 
 const ENTRY_NUMBERS = ['epoch', 'loss', 'samplesPerSec', 'seconds', 'lr', 'threads'] as const;
 const ENTRY_NULLABLE = ['accuracy', 'valLoss', 'valAccuracy'] as const;
+/** EpochEntry's optional fields (absent in older checkpoints). */
+const OPTIONAL_ENTRY_FIELDS = ['valR2'] satisfies readonly (keyof EpochEntry)[];
 
 function checkHistoryEntry(entry: unknown, i: number, fail: (what: string) => never): void {
   if (!isObject(entry)) return fail(`history[${i}] must be an object`);
-  for (const key of ENTRY_NUMBERS) if (typeof entry[key] !== 'number') fail(`history[${i}].${key} must be a number, got ${describeValue(entry[key])}`);
-  for (const key of ENTRY_NULLABLE) if (entry[key] !== null && typeof entry[key] !== 'number') fail(`history[${i}].${key} must be a number or null, got ${describeValue(entry[key])}`);
+  // Fields added later (valR2) are optional, and like the others a finite number or null.
+  for (const key of Object.keys(entry)) {
+    if ((ENTRY_NUMBERS as readonly string[]).includes(key) || (ENTRY_NULLABLE as readonly string[]).includes(key)) continue;
+    if (!(OPTIONAL_ENTRY_FIELDS as readonly string[]).includes(key)) fail(`history[${i}]: unexpected field ${describeValue(key)}`);
+    if (entry[key] !== null && (typeof entry[key] !== 'number' || !Number.isFinite(entry[key]))) fail(`history[${i}].${key} must be a finite number or null, got ${describeValue(entry[key])}`);
+  }
+  for (const key of ENTRY_NUMBERS) if (typeof entry[key] !== 'number' || !Number.isFinite(entry[key])) fail(`history[${i}].${key} must be a finite number, got ${describeValue(entry[key])}`);
+  for (const key of ENTRY_NULLABLE) if (entry[key] !== null && (typeof entry[key] !== 'number' || !Number.isFinite(entry[key]))) fail(`history[${i}].${key} must be a finite number or null, got ${describeValue(entry[key])}`);
+  // Ranges: a loss and the timings are never negative, accuracies are fractions, threads a count.
+  for (const key of ['loss', 'samplesPerSec', 'seconds', 'lr'] as const) if ((entry[key] as number) < 0) fail(`history[${i}].${key} must be ≥ 0, got ${describeValue(entry[key])}`);
+  if (entry.valLoss !== null && (entry.valLoss as number) < 0) fail(`history[${i}].valLoss must be ≥ 0, got ${describeValue(entry.valLoss)}`);
+  for (const key of ['accuracy', 'valAccuracy'] as const) if (entry[key] !== null && !((entry[key] as number) >= 0 && (entry[key] as number) <= 1)) fail(`history[${i}].${key} must be in [0, 1] or null, got ${describeValue(entry[key])}`);
+  if (!Number.isInteger(entry.threads) || (entry.threads as number) < 1) fail(`history[${i}].threads must be a whole number ≥ 1, got ${describeValue(entry.threads)}`);
   if (entry.epoch !== i + 1) fail(`history[${i}].epoch is ${describeValue(entry.epoch)}, expected ${i + 1}`);
 }
 
@@ -229,6 +248,11 @@ export function checkCheckpoint(checkpoint: StoredCheckpoint, expected: Checkpoi
   const n = expected.parameters;
   if (checkpoint.parameters.length !== n) fail(`parameters has ${checkpoint.parameters.length} values, the network has ${n}`);
   for (let i = 0; i < n; i++) if (!Number.isFinite(checkpoint.parameters[i]!)) fail(`parameters[${i}] is not finite`);
+  const allFinite = (values: Float32Array, name: string): void => {
+    for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i]!)) fail(`${name}[${i}] is not finite`);
+  };
+  checkpoint.optimizerState.forEach((state, i) => allFinite(state, `optimizer${i}`));
+  if (checkpoint.bestParameters) allFinite(checkpoint.bestParameters, 'bestParameters');
   if (checkpoint.optimizerState.length !== expected.optimizerBuffers) fail(`optimizer state has ${checkpoint.optimizerState.length} buffers, the optimizer keeps ${expected.optimizerBuffers}`);
   checkpoint.optimizerState.forEach((state, i) => {
     if (state.length !== n) fail(`optimizer${i} has ${state.length} values, expected ${n}`);
@@ -241,6 +265,10 @@ export function checkCheckpoint(checkpoint: StoredCheckpoint, expected: Checkpoi
   if (checkpoint.step !== checkpoint.epoch * expected.batches) fail(`step is ${checkpoint.step}; ${checkpoint.epoch} epochs of ${expected.batches} steps make ${checkpoint.epoch * expected.batches}`);
   if (checkpoint.history.length !== checkpoint.epoch) fail(`history has ${checkpoint.history.length} entries for ${checkpoint.epoch} epochs`);
   if (checkpoint.epochsWithoutImprovement > checkpoint.epoch) fail(`epochsWithoutImprovement ${checkpoint.epochsWithoutImprovement} exceeds epoch ${checkpoint.epoch}`);
+  if (checkpoint.bestValLoss !== null && checkpoint.history.length > 0) {
+    const best = Math.min(...checkpoint.history.map((entry) => entry.valLoss ?? Infinity));
+    if (checkpoint.bestValLoss !== best) fail(`bestValLoss ${checkpoint.bestValLoss} is not the best validation loss in its history (${best})`);
+  }
 }
 
 /** The order must be a permutation of this run's training rows: in range, each exactly once. */

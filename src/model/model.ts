@@ -86,8 +86,12 @@ export class Model {
     return this.schema ? featureColumns(this.schema).map((c) => c.name) : null;
   }
 
-  /** Raw network outputs for `rows` rows of x: probabilities (sigmoid/softmax) or values (mse). */
-  outputsFor(x: Float32Array, rows: number, kernels: Kernels = referenceKernels): Float32Array {
+  /**
+   * Raw network outputs for `rows` rows of x: probabilities (sigmoid/softmax) or values (mse). A
+   * non-finite output (weights or scaling that overflow for a row) is an InputError naming the row
+   * (`rowName(r)`, by default "row r" from 0) and its largest input, never a NaN passed on.
+   */
+  outputsFor(x: Float32Array, rows: number, kernels: Kernels = referenceKernels, rowName: (row: number) => string = (row) => `row ${row}`): Float32Array {
     const result = new Float32Array(rows * this.outputs);
     const buffers = inferenceBuffers(this.shape, Math.min(rows, INFERENCE_ROWS));
     for (let start = 0; start < rows; start += buffers.capacity) {
@@ -97,7 +101,22 @@ export class Model {
       result.set(out.subarray(0, count * this.outputs), start * this.outputs);
     }
     if (this.targetScaling) for (let i = 0; i < result.length; i++) result[i] = unscaleTarget(this.targetScaling, result[i]!);
+    for (let i = 0; i < result.length; i++) {
+      if (!Number.isFinite(result[i]!)) this.failNonFinite(x, Math.floor(i / this.outputs), result[i]!, rowName);
+    }
     return result;
+  }
+
+  /** The name of input f in messages: its column (a model with a schema of numeric columns) or "input f". */
+  private inputName(f: number): string {
+    const columns = this.schema ? featureColumns(this.schema) : null;
+    return columns && columns.length === this.inputs ? `column ${JSON.stringify(columns[f]!.name)}` : `input ${f}`;
+  }
+
+  private failNonFinite(x: Float32Array, row: number, value: number, rowName: (row: number) => string): never {
+    let largest = 0;
+    for (let f = 1; f < this.inputs; f++) if (Math.abs(x[row * this.inputs + f]!) > Math.abs(x[row * this.inputs + largest]!)) largest = f;
+    throw new InputError(`${rowName(row)}: the model's output is ${value} (its weights or scaling overflow for this row; its largest input is ${this.inputName(largest)} = ${x[row * this.inputs + largest]})`);
   }
 
   /** Copies rows [start, start+count) of x into the input buffer, normalized as in training. */
@@ -115,10 +134,12 @@ export class Model {
    * category texts; null for a missing cell), as an array or an object by column name.
    */
   predict(rows: readonly PredictRow[]): number[][] {
+    if (!Array.isArray(rows)) throw new InputError(`predict: rows must be an array of rows, got ${describeValue(rows)}`);
     const x = new Float32Array(rows.length * this.inputs);
     const columns = this.schema ? featureColumns(this.schema) : null;
     rows.forEach((row, r) => {
       const offset = r * this.inputs;
+      if (typeof row !== 'object' || row === null) throw new InputError(`predict: row ${r} must be an array of values or an object by column name, got ${describeValue(row)}`);
       if (Array.isArray(row) && row.length === this.inputs && row.every((v) => typeof v === 'number') && (!columns || columns.length !== this.inputs || columns.every((c) => c.kind === 'numeric'))) {
         x.set(row as number[], offset);
       } else if (columns) {
@@ -129,10 +150,12 @@ export class Model {
         throw new InputError(`predict: row ${r} has ${Array.isArray(row) ? `${row.length} values` : 'named values'}, the model expects ${this.inputs} numbers`);
       }
       for (let i = offset; i < offset + this.inputs; i++) {
-        if (x[i] !== x[i] && !(this.fills && this.fills[i - offset] === this.fills[i - offset])) throw new InputError(`predict: row ${r} has a missing or non-finite value, and the model was trained without --missing impute`);
+        const v = x[i]!;
+        if (v !== v && !(this.fills && this.fills[i - offset] === this.fills[i - offset])) throw new InputError(`predict: row ${r} has a missing value (${this.inputName(i - offset)}), and the model was trained without --missing impute`);
+        if (v === Infinity || v === -Infinity) throw new InputError(`predict: row ${r}, ${this.inputName(i - offset)}: ${v} is not a finite float32 value`);
       }
     });
-    const outputs = this.outputsFor(x, rows.length);
+    const outputs = this.outputsFor(x, rows.length, referenceKernels, (row) => `predict: row ${row}`);
     return rows.map((_, r) => this.probabilities(outputs, r));
   }
 
@@ -161,6 +184,14 @@ export class Model {
       applyTargetScaling(this.targetScaling, buffers.targets, 0, count * this.outputs);
       lossSum += forwardLoss(kernels, this.shape, this.layers, buffers, count);
       const outputs = buffers.activations[this.shape.sizes.length - 1]!;
+      // An output that is not a finite float32 in the target's units is an error, as in predict.
+      for (let i = 0; i < count * this.outputs; i++) {
+        const value = this.targetScaling ? Math.fround(unscaleTarget(this.targetScaling, outputs[i]!)) : outputs[i]!;
+        if (!Number.isFinite(value)) this.failNonFinite(buffers.activations[0]!, Math.floor(i / this.outputs), value, (row) => `${dataset.source}: row ${start + row + 1}`);
+      }
+      if (!Number.isFinite(lossSum * this.lossUnit)) {
+        throw new InputError(`${dataset.source}: the loss over rows ${start + 1}..${start + count} is ${lossSum} (the model's outputs overflow the loss)`);
+      }
       correct += countCorrect(outputs, buffers.targets, count, this.outputs);
       if (confusion && targets.kind === 'classes') {
         for (let r = 0; r < count; r++) confusion.add(targets.index[start + r]!, predictedClass(outputs, r, this.outputs));

@@ -17,16 +17,18 @@ export type Resolved<C extends CommandName> = { readonly [K in LibraryOptions<C>
 /** Keys a caller may pass besides the table's options (callbacks and the like). */
 export function resolveOptions<C extends CommandName>(command: C, input: unknown, extraKeys: readonly string[] = []): Resolved<C> {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new InputError(`${command}: options must be an object, got ${describeValue(input)}`);
+  // Own properties only: an inherited `out` (Object.prototype.out = …) is not an option, and keys
+  // such as `constructor` or `toString` are unknown options, not the table's inherited members.
   const given = input as Record<string, unknown>;
   for (const key of Object.keys(given)) {
-    const spec = (OPTIONS as Record<string, OptionSpec<unknown>>)[key];
+    const spec = Object.hasOwn(OPTIONS, key) ? (OPTIONS as Record<string, OptionSpec<unknown>>)[key] : undefined;
     const known = spec !== undefined && spec.library !== false && spec.commands.includes(command);
     if (!known && !extraKeys.includes(key)) throw new InputError(`${command}: unknown option ${describeValue(key)}`);
   }
   const resolved: Record<string, unknown> = {};
   for (const [name, spec] of Object.entries(OPTIONS) as [OptionName, OptionSpec<unknown>][]) {
     if (spec.library === false || !spec.commands.includes(command)) continue;
-    const value = given[name];
+    const value = Object.hasOwn(given, name) ? given[name] : undefined;
     if (value === undefined) {
       if (spec.requiredIn?.includes(command)) throw new InputError(`${optionRef(name)} is required`);
       resolved[name] = defaultFor(spec, command);

@@ -50,7 +50,7 @@ export const OPTIONS = {
   samples: integer(undefined, { min: 2, max: 1 << 30, commands: [...DATA, 'bench'], fingerprint: true, help: 'builtin sets: number of rows' }),
   features: integer(undefined, { min: 1, max: 1 << 30, commands: DATA, fingerprint: true, help: 'builtin:blobs: number of features' }),
   classes: integer(undefined, { min: 2, max: 1 << 30, commands: DATA, fingerprint: true, help: 'builtin:spirals/blobs: number of classes' }),
-  noise: real(undefined, { min: 0, commands: DATA, fingerprint: true, help: 'builtin sets: noise level' }),
+  noise: real(undefined, { min: 0, max: 1e30, commands: DATA, fingerprint: true, help: 'builtin sets: noise level (at most 1e30: beyond it the points overflow float32)' }),
   testData: path({ commands: [...TRAINING, 'export'], fingerprint: false, file: 'input', help: "CSV (or IDX) evaluated once after training; replaces an IDX directory's t10k set" }),
 
   // ---- the network and how it learns ----

@@ -1,9 +1,12 @@
 // One self-contained HTML page comparing training runs (batch GD, mini-batch sizes, SGD): two
 // inline SVG charts and a summary table. No script, no external stylesheet, font or image, so the
 // file can be mailed, archived or opened offline and still look the same.
-import type { CompareRun } from '../compare.js';
+import { COMPARE_CALLBACKS, compareModes, type CompareOptions, type CompareRun } from '../compare.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { checkPathOptions } from '../options/paths.js';
+import { resolveOptions } from '../options/resolve.js';
 import type { EpochEntry } from '../model/history.js';
-import { CHART_CONFIG, linePanel, renderSvg, type SeriesPoint } from './charts.js';
+import { CHART_CONFIG, assertChartsAvailable, linePanel, renderSvg, type SeriesPoint } from './charts.js';
 
 export interface CompareReportOptions {
   /** Defaults to a title naming the compared modes and batch sizes. */
@@ -119,3 +122,24 @@ table { border-collapse: collapse; margin-top: 16px; font-size: 14px; }
 th, td { padding: 4px 12px; border-bottom: 1px solid #ddd; text-align: left; }
 th { border-bottom: 2px solid #888; }
 .number { text-align: right; font-variant-numeric: tabular-nums; }`;
+
+/**
+ * compare-modes as the library and the CLI run it: the runs, then their report written to
+ * options.out (atomically, through the write guard) unless no run finished an epoch (stopped before
+ * the first). The out path is checked against the data first and the data protected meanwhile.
+ */
+export async function compareModesWithReport(options: CompareOptions): Promise<{ runs: CompareRun[]; written: string | null }> {
+  const resolved = resolveOptions('compare-modes', options, COMPARE_CALLBACKS);
+  const out = resolved.out!;
+  const protection = await checkPathOptions('compare-modes', resolved);
+  try {
+    assertChartsAvailable('compare-modes');
+    const runs = await compareModes(options);
+    if (runs.every((run) => run.history.length === 0)) return { runs, written: null };
+    const description = `${typeof resolved.data === 'string' ? resolved.data : 'data in memory'}, layers ${resolved.layers.join(',')}, ${resolved.activation}, lr ${resolved.lr}, ${resolved.epochs} epochs, seed ${resolved.seed}`;
+    await writeFileAtomic(out, await renderCompareReport(runs, { description }));
+    return { runs, written: out };
+  } finally {
+    protection.release();
+  }
+}
