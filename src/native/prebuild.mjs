@@ -47,7 +47,8 @@ export function nodeApiHeaders() {
 }
 
 function exec(command, args, cwd) {
-  const result = spawnSync(command, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  // TMPDIR in the scratch folder: mingw's dlltool leaves empty cc* files in the temporary folder.
+  const result = spawnSync(command, args, { cwd, env: { ...process.env, TMPDIR: cwd }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed: ${(result.error?.message ?? result.stderr).trim().split('\n').slice(-3).join(' ')}`);
   return result.stdout;
 }
