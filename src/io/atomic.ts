@@ -79,7 +79,7 @@ const RUN_STARTED_MS = Date.now() - process.uptime() * 1000;
 /** A temporary untouched this long is abandoned whoever owns the pid now (pids are reused). */
 const ABANDONED_MS = 24 * 3600 * 1000;
 
-function processAlive(pid: number): boolean {
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -194,7 +194,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, o
 }
 
 /** Makes a rename durable across a power cut (best effort: not every file system allows it). */
-function syncDirectory(directory: string): void {
+export function syncDirectory(directory: string): void {
   try {
     const fd = openSync(directory, 'r');
     try {

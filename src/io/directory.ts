@@ -4,11 +4,10 @@
 // half of one. An existing target is replaced only when that loses nothing: it is empty, or it holds
 // exactly the files of an earlier such write, unchanged (the manifest lists them with their SHA-256).
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync } from 'node:fs';
 import { lstat, mkdir, open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { InputError } from '../errors.js';
-import { WriteError, writeTarget } from './atomic.js';
+import { processAlive, syncDirectory, WriteError, writeTarget } from './atomic.js';
 
 /** The manifest's own content: which files the write made, by SHA-256. */
 interface Manifest {
@@ -137,27 +136,5 @@ async function removeStaleDirectories(target: string): Promise<void> {
     const match = /^tmp-(\d+)-[0-9a-f]+$/.exec(name.startsWith(prefix) ? name.slice(prefix.length) : '');
     if (!match || Number(match[1]) === process.pid || processAlive(Number(match[1]))) continue;
     await rm(join(dirname(target), name), { recursive: true, force: true }).catch(() => undefined);
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-function syncDirectory(directory: string): void {
-  try {
-    const fd = openSync(directory, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    // not supported here
   }
 }
