@@ -92,8 +92,10 @@ export interface TrainResult {
   kernels: KernelSetName;
   /** The kernel set by name: native-avx512, native-avx2, native-generic, wasm-relaxed-simd, wasm-simd or typescript. */
   kernelSet: KernelSetId;
-  /** Shards each participant computed over the run's training steps (index 0: the main thread). */
+  /** Shards each participant computed (or led, in a team) over the run's training steps (index 0: the main thread). */
   shardsByParticipant: number[];
+  /** Rows each participant ran forward and back over the run's training steps: a team's members each count their own. */
+  rowsByParticipant: number[];
   /** What was read: schema, notes, load time. */
   data: DataSummary;
   /**
@@ -249,7 +251,8 @@ async function trainChecked(asked: ResolvedOptions, options: TrainOptions, prepa
     const savedTo = resolved.out && trained ? resolved.out : null;
     if (savedTo) await model.save(savedTo);
     const shardsByParticipant = [...coordinator.trainShardsByParticipant];
-    return { model, history: loop.history, test: testResult, aborted: stopReason === 'aborted', stopReason, message, kernels, kernelSet: coordinator.kernelSet as KernelSetId, shardsByParticipant, data, savedTo, steps: loop.steps };
+    const rowsByParticipant = [...coordinator.trainRowsByParticipant];
+    return { model, history: loop.history, test: testResult, aborted: stopReason === 'aborted', stopReason, message, kernels, kernelSet: coordinator.kernelSet as KernelSetId, shardsByParticipant, rowsByParticipant, data, savedTo, steps: loop.steps };
   } finally {
     await coordinator.close();
   }

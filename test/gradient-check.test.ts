@@ -33,7 +33,7 @@ function setup(activation: HiddenActivation, loss: LossKind) {
     buffers.activations[0]!.set(input);
     buffers.targets.set(targets);
     const logits = forwardHidden(referenceKernels, shape, layerViews(layout, parameters), buffers, ROWS);
-    return referenceKernels.outputLoss(loss, logits, buffers.gradA, buffers.targets, ROWS, outputs);
+    return referenceKernels.outputLoss(loss, logits, buffers.dz[buffers.dz.length - 1]!, buffers.targets, ROWS, outputs);
   };
   return { shape, layout, parameters, buffers, input, targets, lossAt };
 }

@@ -16,8 +16,12 @@ export interface Kernels<F extends Floats = Float32Array> {
   readonly name: string;
   /** z[rows×outputs] = a[rows×inputs] · wᵀ + b */
   denseForward(z: F, a: F, w: F, b: F, rows: number, inputs: number, outputs: number): void;
-  /** dw[outputs×inputs] (+)= dzᵀ · a;  db[outputs] (+)= Σ_rows dz — adding when accumulate, else overwriting. */
-  denseBackwardParams(dw: F, db: F, dz: F, a: F, rows: number, inputs: number, outputs: number, accumulate: boolean): void;
+  /**
+   * dw[outputs×inputs] (+)= dzᵀ · a;  db[outputs] (+)= Σ_rows dz — adding when accumulate, else overwriting;
+   * only for the output neurons [from, to) (default: all). Every element is summed over the rows in the
+   * same order whatever the range, so a split of the neurons gives the bits of one full call.
+   */
+  denseBackwardParams(dw: F, db: F, dz: F, a: F, rows: number, inputs: number, outputs: number, accumulate: boolean, from?: number, to?: number): void;
   /** da[rows×inputs] = dz[rows×outputs] · w */
   denseBackwardInput(da: F, dz: F, w: F, rows: number, inputs: number, outputs: number): void;
   /**
@@ -57,16 +61,16 @@ export function denseForward(z: Floats, a: Floats, w: Floats, b: Floats, rows: n
   }
 }
 
-export function denseBackwardParams(dw: Floats, db: Floats, dz: Floats, a: Floats, rows: number, inputs: number, outputs: number, accumulate: boolean): void {
+export function denseBackwardParams(dw: Floats, db: Floats, dz: Floats, a: Floats, rows: number, inputs: number, outputs: number, accumulate: boolean, from = 0, to = outputs): void {
   // Overwriting saves zeroing the slab before the first chunk of a shard.
   if (!accumulate) {
-    dw.fill(0, 0, outputs * inputs);
-    db.fill(0, 0, outputs);
+    dw.fill(0, from * inputs, to * inputs);
+    db.fill(0, from, to);
   }
   for (let r = 0; r < rows; r++) {
     const aRow = r * inputs;
     const dzRow = r * outputs;
-    for (let o = 0; o < outputs; o++) {
+    for (let o = from; o < to; o++) {
       const g = dz[dzRow + o]!;
       db[o] = db[o]! + g;
       if (g === 0) continue; // relu zeroes many entries; skipping them is exact

@@ -9,7 +9,7 @@ import { ACTIVATIONS, LOSSES, OPTIMIZERS_BY_NAME } from './ops.js';
 /** What both the wasm module and the native addon export: offsets in bytes, sizes in elements. */
 export interface PointerExports {
   denseForward(z: number, a: number, w: number, b: number, rows: number, inputs: number, outputs: number): void;
-  denseBackwardParams(dw: number, db: number, dz: number, a: number, rows: number, inputs: number, outputs: number, accumulate: number): void;
+  denseBackwardParams(dw: number, db: number, dz: number, a: number, rows: number, inputs: number, outputs: number, accumulate: number, from: number, to: number): void;
   denseBackwardInput(da: number, dz: number, w: number, rows: number, inputs: number, outputs: number): void;
   activationForward(code: number, out: number, z: number, count: number, parameter: number): void;
   activationBackward(code: number, grad: number, saved: number, count: number, parameter: number): void;
@@ -49,9 +49,10 @@ export function pointerKernels(name: string, family: string, memory: WebAssembly
       if (rows <= 0 || outputs <= 0) return;
       k.denseForward(ptr(z, rows * outputs, 'z'), ptr(a, rows * inputs, 'a'), ptr(w, outputs * inputs, 'w'), ptr(b, outputs, 'b'), rows, Math.max(inputs, 0), outputs);
     },
-    denseBackwardParams(dw, db, dz, a, rows, inputs, outputs, accumulate) {
-      if (outputs <= 0) return;
-      k.denseBackwardParams(ptr(dw, outputs * inputs, 'dw'), ptr(db, outputs, 'db'), ptr(dz, rows * outputs, 'dz'), ptr(a, rows * inputs, 'a'), Math.max(rows, 0), Math.max(inputs, 0), outputs, accumulate ? 1 : 0);
+    denseBackwardParams(dw, db, dz, a, rows, inputs, outputs, accumulate, from = 0, to = outputs) {
+      if (outputs <= 0 || to <= from) return;
+      if (!(from >= 0 && to <= outputs)) throw new RangeError(`${family}: neurons [${from}, ${to}) lie outside [0, ${outputs})`);
+      k.denseBackwardParams(ptr(dw, outputs * inputs, 'dw'), ptr(db, outputs, 'db'), ptr(dz, rows * outputs, 'dz'), ptr(a, rows * inputs, 'a'), Math.max(rows, 0), Math.max(inputs, 0), outputs, accumulate ? 1 : 0, from, to);
     },
     denseBackwardInput(da, dz, w, rows, inputs, outputs) {
       if (rows <= 0 || inputs <= 0) return;

@@ -7,19 +7,26 @@ import type { LayerViews, NetworkShape } from './layout.js';
 import { predictedClass } from './metrics.js';
 
 /**
+ * Rows of the tile every kernel set computes the same way wherever it starts: the wasm forward works
+ * in blocks of 4 rows from the start of its call, the other kernels row by row. A split of a chunk's
+ * rows on multiples of TILE_ROWS therefore gives the bits of one call over all of them.
+ */
+export const TILE_ROWS = 4;
+
+/**
  * Per-chunk working memory, sized once for `capacity` rows.
  * activations[0] holds the input rows; activations[l] the output of layer l (in place over its z).
  * saved[l] is what layer l's activation backward reads: activations[l] itself when that is its output
  * a, a buffer of its own keeping z when the registry says the backward needs z (saved[0] is unused).
- * gradA / gradB are two ping-pong buffers for dZ and dA, each wide enough for any layer.
+ * dz[l] holds layer l's dZ (l = 1 … layers − 1; dz[0] is empty): one buffer per layer, so that every
+ * layer's dZ can be made row by row first and the weight gradients, which need all rows, after it.
  */
 export interface ChunkBuffers<F extends Floats = Float32Array> {
   readonly capacity: number;
   readonly activations: F[];
   readonly saved: F[];
   readonly targets: F;
-  readonly gradA: F;
-  readonly gradB: F;
+  readonly dz: F[];
 }
 
 /**
@@ -27,12 +34,16 @@ export interface ChunkBuffers<F extends Floats = Float32Array> {
  * the arena carves every thread's scratch area with it, and Model its own inference buffers.
  */
 export function chunkBufferLayout(shape: NetworkShape, capacity: number): { floats: number; place: <F extends Floats>(floats: F, start: number) => ChunkBuffers<F> } {
-  const widest = Math.max(...shape.sizes);
   const layers = shape.sizes.length;
   const keepsZ = ACTIVATIONS[shape.activation].backwardFrom === 'z';
   // hidden layers (1 … layers − 2) whose z is kept beside their output
   const kept = keepsZ ? shape.sizes.slice(1, -1) : [];
-  const lengths = [...shape.sizes.map((size) => size * capacity), shape.sizes[layers - 1]! * capacity, widest * capacity, widest * capacity, ...kept.map((size) => size * capacity)];
+  const lengths = [
+    ...shape.sizes.map((size) => size * capacity), // activations
+    shape.sizes[layers - 1]! * capacity, // targets
+    ...shape.sizes.map((size, l) => (l === 0 ? 0 : size * capacity)), // dz
+    ...kept.map((size) => size * capacity), // saved z
+  ];
   const offsets: number[] = [];
   let floats = 0;
   for (const length of lengths) {
@@ -42,14 +53,20 @@ export function chunkBufferLayout(shape: NetworkShape, capacity: number): { floa
   const place = <F extends Floats>(memory: F, start: number): ChunkBuffers<F> => {
     const views = lengths.map((length, i) => memory.subarray(start + offsets[i]!, start + offsets[i]! + length) as F);
     const activations = views.slice(0, layers);
-    const saved = keepsZ ? [activations[0]!, ...views.slice(layers + 3), activations[layers - 1]!] : activations;
-    return { capacity, activations, saved, targets: views[layers]!, gradA: views[layers + 1]!, gradB: views[layers + 2]! };
+    const dz = views.slice(layers + 1, 2 * layers + 1);
+    const saved = keepsZ ? [activations[0]!, ...views.slice(2 * layers + 1), activations[layers - 1]!] : activations;
+    return { capacity, activations, saved, targets: views[layers]!, dz };
   };
   return { floats, place };
 }
 
-/** Forward through every hidden layer and the output's dense part; returns the logits view (last activations). */
-export function forwardHidden<F extends Floats>(kernels: Kernels<F>, shape: NetworkShape, params: readonly LayerViews<F>[], buffers: ChunkBuffers<F>, rows: number): F {
+/** Rows [from, …) of a [rows × width] view: the view itself when from is 0 (the one-thread path allocates nothing). */
+function fromRow<F extends Floats>(view: F, from: number, width: number): F {
+  return from === 0 ? view : (view.subarray(from * width) as F);
+}
+
+/** Forward through every hidden layer and the output's dense part for rows [from, to); returns the logits view (last activations). */
+function forwardHiddenRows<F extends Floats>(kernels: Kernels<F>, shape: NetworkShape, params: readonly LayerViews<F>[], buffers: ChunkBuffers<F>, from: number, to: number): F {
   const last = params.length - 1;
   const parameter = activationParameter(shape);
   for (let l = 0; l <= last; l++) {
@@ -57,21 +74,49 @@ export function forwardHidden<F extends Floats>(kernels: Kernels<F>, shape: Netw
     const outputs = shape.sizes[l + 1]!;
     const layer = params[l]!;
     // z lands in saved (the output buffer itself unless z is kept); the activation writes the output
-    const z = l < last ? buffers.saved[l + 1]! : buffers.activations[l + 1]!;
-    kernels.denseForward(z, buffers.activations[l]!, layer.w, layer.b, rows, inputs, outputs);
-    if (l < last) kernels.activationForward(shape.activation, buffers.activations[l + 1]!, z, rows * outputs, parameter);
+    const z = fromRow(l < last ? buffers.saved[l + 1]! : buffers.activations[l + 1]!, from, outputs);
+    kernels.denseForward(z, fromRow(buffers.activations[l]!, from, inputs), layer.w, layer.b, to - from, inputs, outputs);
+    if (l < last) kernels.activationForward(shape.activation, fromRow(buffers.activations[l + 1]!, from, outputs), z, (to - from) * outputs, parameter);
   }
   return buffers.activations[last + 1]!;
 }
 
+/** Forward through every hidden layer and the output's dense part; returns the logits view (last activations). */
+export function forwardHidden<F extends Floats>(kernels: Kernels<F>, shape: NetworkShape, params: readonly LayerViews<F>[], buffers: ChunkBuffers<F>, rows: number): F {
+  return forwardHiddenRows(kernels, shape, params, buffers, 0, rows);
+}
+
 /**
- * Forward and loss for `rows` rows already gathered (evaluation): returns the summed loss and leaves
- * the outputs (probabilities) in the last activations buffer. outputLoss also writes dz; the
- * gradient buffer is free when nothing is trained.
+ * The output layer's loss and dZ for rows [from, to), one tile of TILE_ROWS at a time: each tile's
+ * summed loss goes to tileLoss[tile] (when given) and the return value adds them in tile order, so a
+ * chunk's loss has the same bits whether one thread or a team made its tiles.
  */
+function outputLossRows<F extends Floats>(kernels: Kernels<F>, shape: NetworkShape, buffers: ChunkBuffers<F>, from: number, to: number, tileLoss?: Float64Array): number {
+  const layers = shape.sizes.length;
+  const outputs = shape.sizes[layers - 1]!;
+  const out = buffers.activations[layers - 1]!;
+  let lossSum = 0;
+  for (let r = from; r < to; r += TILE_ROWS) {
+    const rows = Math.min(TILE_ROWS, to - r);
+    const loss = kernels.outputLoss(shape.loss, fromRow(out, r, outputs), fromRow(buffers.dz[layers - 1]!, r, outputs), fromRow(buffers.targets, r, outputs), rows, outputs);
+    if (tileLoss) tileLoss[r / TILE_ROWS] = loss;
+    lossSum += loss;
+  }
+  return lossSum;
+}
+
+/**
+ * Forward and loss for rows [from, to) already gathered (evaluation): returns their summed loss (see
+ * outputLossRows) and leaves the outputs (probabilities) in the last activations buffer. The loss also
+ * writes the output dZ; that buffer is free when nothing is trained.
+ */
+export function forwardLossRows<F extends Floats>(kernels: Kernels<F>, shape: NetworkShape, params: readonly LayerViews<F>[], buffers: ChunkBuffers<F>, from: number, to: number, tileLoss?: Float64Array): number {
+  forwardHiddenRows(kernels, shape, params, buffers, from, to);
+  return outputLossRows(kernels, shape, buffers, from, to, tileLoss);
+}
+
 export function forwardLoss<F extends Floats>(kernels: Kernels<F>, shape: NetworkShape, params: readonly LayerViews<F>[], buffers: ChunkBuffers<F>, rows: number): number {
-  const logits = forwardHidden(kernels, shape, params, buffers, rows);
-  return kernels.outputLoss(shape.loss, logits, buffers.gradA, buffers.targets, rows, shape.sizes[shape.sizes.length - 1]!);
+  return forwardLossRows(kernels, shape, params, buffers, 0, rows);
 }
 
 /** Forward and the output activation alone (inference: no targets): returns the outputs view. */
@@ -82,10 +127,45 @@ export function forwardOutputs<F extends Floats>(kernels: Kernels<F>, shape: Net
 }
 
 /**
- * Forward, loss and backward for `rows` rows already gathered into buffers.activations[0] / buffers.targets.
- * Gradient sums (not means) are written into `grads` — added to what is there when `accumulate`,
- * so that consecutive chunks of one shard sum up; the first chunk overwrites.
- * Returns the summed loss; the outputs (probabilities) are left in the last activations buffer.
+ * The row-wise half of a training step for rows [from, to): forward, loss, and every layer's dZ, back
+ * to the first hidden layer. Nothing here reads another row, so a team's members each take their own
+ * tiles. Returns the rows' summed loss (tile losses into tileLoss, as outputLossRows).
+ */
+export function forwardBackwardRows<F extends Floats>(kernels: Kernels<F>, shape: NetworkShape, params: readonly LayerViews<F>[], buffers: ChunkBuffers<F>, from: number, to: number, tileLoss?: Float64Array): number {
+  const lossSum = forwardLossRows(kernels, shape, params, buffers, from, to, tileLoss);
+  // At the output, dZ = A − Y for all three loss pairings (written by the loss above).
+  const parameter = activationParameter(shape);
+  for (let l = params.length - 1; l >= 1; l--) {
+    const inputs = shape.sizes[l]!;
+    const outputs = shape.sizes[l + 1]!;
+    // dA_prev = dZ·W, then dZ_prev = dA_prev ⊙ σ′ (σ′ from the stored a or z)
+    const dzPrev = fromRow(buffers.dz[l]!, from, inputs);
+    kernels.denseBackwardInput(dzPrev, fromRow(buffers.dz[l + 1]!, from, outputs), params[l]!.w, to - from, inputs, outputs);
+    kernels.activationBackward(shape.activation, dzPrev, fromRow(buffers.saved[l]!, from, inputs), (to - from) * inputs, parameter);
+  }
+  return lossSum;
+}
+
+/**
+ * The neuron-wise half: dW += dZᵀ·A_prev and db += Σ dZ over all `rows` of the chunk, for part `part` of
+ * `parts` of every layer's output neurons (sums, divided by the batch size once after all shards are
+ * reduced). Added to what is in `grads` when `accumulate`, so that consecutive chunks of one shard sum
+ * up; the first chunk overwrites. Each element is summed by one participant in row order.
+ */
+export function weightGradientsPart<F extends Floats>(kernels: Kernels<F>, shape: NetworkShape, grads: readonly LayerViews<F>[], buffers: ChunkBuffers<F>, rows: number, accumulate: boolean, part = 0, parts = 1): void {
+  for (let l = 0; l < grads.length; l++) {
+    const outputs = shape.sizes[l + 1]!;
+    const from = Math.floor((part * outputs) / parts);
+    const to = Math.floor(((part + 1) * outputs) / parts);
+    kernels.denseBackwardParams(grads[l]!.w, grads[l]!.b, buffers.dz[l + 1]!, buffers.activations[l]!, rows, shape.sizes[l]!, outputs, accumulate, from, to);
+  }
+}
+
+/**
+ * Forward, loss and backward for `rows` rows already gathered into buffers.activations[0] / buffers.targets,
+ * by one participant: both halves above in sequence. Gradient sums (not means) are written into
+ * `grads` (added when `accumulate`). Returns the summed loss; the outputs (probabilities) are left in
+ * the last activations buffer.
  */
 export function forwardBackward<F extends Floats>(
   kernels: Kernels<F>,
@@ -96,33 +176,14 @@ export function forwardBackward<F extends Floats>(
   rows: number,
   accumulate = true,
 ): number {
-  const logits = forwardHidden(kernels, shape, params, buffers, rows);
-  const outputs = shape.sizes[shape.sizes.length - 1]!;
-  const parameter = activationParameter(shape);
-  // At the output, dZ = A − Y for all three loss pairings.
-  let dz = buffers.gradA;
-  let spare = buffers.gradB;
-  const lossSum = kernels.outputLoss(shape.loss, logits, dz, buffers.targets, rows, outputs);
-  for (let l = params.length - 1; l >= 0; l--) {
-    const inputs = shape.sizes[l]!;
-    const layerOutputs = shape.sizes[l + 1]!;
-    const aPrev = buffers.activations[l]!;
-    // dW += dZᵀ·A_prev, db += Σ dZ (divided by the batch size once, after all shards are summed)
-    kernels.denseBackwardParams(grads[l]!.w, grads[l]!.b, dz, aPrev, rows, inputs, layerOutputs, accumulate);
-    if (l === 0) break; // no gradient is needed for the input data
-    // dA_prev = dZ·W, then dZ_prev = dA_prev ⊙ σ′ (σ′ from the stored a or z)
-    kernels.denseBackwardInput(spare, dz, params[l]!.w, rows, inputs, layerOutputs);
-    kernels.activationBackward(shape.activation, spare, buffers.saved[l]!, rows * inputs, parameter);
-    const used = dz;
-    dz = spare;
-    spare = used;
-  }
+  const lossSum = forwardBackwardRows(kernels, shape, params, buffers, 0, rows);
+  weightGradientsPart(kernels, shape, grads, buffers, rows, accumulate);
   return lossSum;
 }
 
-/** Number of rows whose predicted class is the target's (the one-hot or 0/1 target read the same way). */
-export function countCorrect(outputs: Floats, targets: Floats, rows: number, width: number): number {
+/** Number of rows in [from, from + rows) whose predicted class is the target's (the one-hot or 0/1 target read the same way). */
+export function countCorrect(outputs: Floats, targets: Floats, rows: number, width: number, from = 0): number {
   let correct = 0;
-  for (let r = 0; r < rows; r++) if (predictedClass(outputs, r, width) === predictedClass(targets, r, width)) correct++;
+  for (let r = from; r < from + rows; r++) if (predictedClass(outputs, r, width) === predictedClass(targets, r, width)) correct++;
   return correct;
 }

@@ -105,16 +105,21 @@ napi_value DenseForward(napi_env env, napi_callback_info info) {
 }
 
 napi_value DenseBackwardParams(napi_env env, napi_callback_info info) {
-  napi_value argv[8];
+  napi_value argv[10];
   Arena* arena;
   float *dw, *db, *dz, *a;
-  size_t rows, inputs, outputs;
+  size_t rows, inputs, outputs, from, to;
   int accumulate = 0;  // 0 or 1, as the wasm module takes it (one adapter serves both)
   if (!arguments(env, info, argv, &arena) || !to_floats(env, argv[0], arena, &dw) || !to_floats(env, argv[1], arena, &db) ||
       !to_floats(env, argv[2], arena, &dz) || !to_floats(env, argv[3], arena, &a) || !to_size(env, argv[4], &rows) ||
-      !to_size(env, argv[5], &inputs) || !to_size(env, argv[6], &outputs) || !to_int(env, argv[7], &accumulate))
+      !to_size(env, argv[5], &inputs) || !to_size(env, argv[6], &outputs) || !to_int(env, argv[7], &accumulate) ||
+      !to_size(env, argv[8], &from) || !to_size(env, argv[9], &to))
     return nullptr;
-  arena->kernels->denseBackwardParams(dw, db, dz, a, rows, inputs, outputs, accumulate != 0);
+  if (from > to || to > outputs) {
+    napi_throw_range_error(env, nullptr, "native kernels: the neuron range [from, to) must lie in [0, outputs)");
+    return nullptr;
+  }
+  arena->kernels->denseBackwardParams(dw, db, dz, a, rows, inputs, outputs, accumulate != 0, from, to);
   return nullptr;
 }
 

@@ -304,29 +304,32 @@ void axpy_panel(const Panel& p, size_t rows, size_t K) {
   if (k < K) axpy_strip<1, true>(p, rows, k, K - k);
 }
 
-void dense_backward_params(float* dw, float* db, const float* dz, const float* a, size_t rows, size_t inputs, size_t outputs, bool accumulate) {
-  if (outputs == 0) return;
+// Only neurons [from, to): each dw/db element is summed over the rows in the same order whatever the
+// range, so a team may split the neurons anywhere and still get the bits of one full call.
+void dense_backward_params(float* dw, float* db, const float* dz, const float* a, size_t rows, size_t inputs, size_t outputs, bool accumulate,
+                           size_t from, size_t to) {
+  if (to <= from || to > outputs) return;
   if (rows == 0) {
     if (!accumulate) {  // the sums of zero rows
-      for (size_t i = 0; i < outputs * inputs; i++) dw[i] = 0.0f;
-      for (size_t o = 0; o < outputs; o++) db[o] = 0.0f;
+      for (size_t i = from * inputs; i < to * inputs; i++) dw[i] = 0.0f;
+      for (size_t o = from; o < to; o++) db[o] = 0.0f;
     }
     return;
   }
   // db[o] (+)= Σ_r dz[r, o], added in row order like the reference (so bit for bit the same)
-  size_t o = 0;
-  for (; o + W <= outputs; o += W) {
+  size_t o = from;
+  for (; o + W <= to; o += W) {
     vf acc = accumulate ? vload(db + o) : vzero();
     for (size_t r = 0; r < rows; r++) acc = vadd(acc, vload(dz + r * outputs + o));
     vstore(db + o, acc);
   }
-  for (; o < outputs; o++) {
+  for (; o < to; o++) {
     float acc = accumulate ? db[o] : 0.0f;
     for (size_t r = 0; r < rows; r++) acc += dz[r * outputs + o];
     db[o] = acc;
   }
   if (inputs == 0) return;
-  axpy_panel(Panel{dw, inputs, dz, outputs, 1, a, inputs, rows, accumulate}, outputs, inputs);
+  axpy_panel(Panel{dw + from * inputs, inputs, dz + from, outputs, 1, a, inputs, rows, accumulate}, to - from, inputs);
 }
 
 void dense_backward_input(float* da, const float* dz, const float* w, size_t rows, size_t inputs, size_t outputs) {

@@ -14,8 +14,9 @@ struct KernelTable {
   const char* isa;
   /** z[rows×outputs] = a[rows×inputs] · wᵀ + b */
   void (*denseForward)(float* z, const float* a, const float* w, const float* b, size_t rows, size_t inputs, size_t outputs);
-  /** dw[outputs×inputs] (+)= dzᵀ · a;  db[outputs] (+)= Σ_rows dz */
-  void (*denseBackwardParams)(float* dw, float* db, const float* dz, const float* a, size_t rows, size_t inputs, size_t outputs, bool accumulate);
+  /** dw[o, ·] (+)= Σ_r dz[r, o] · a[r, ·];  db[o] (+)= Σ_r dz[r, o], for the output neurons o in [from, to) only */
+  void (*denseBackwardParams)(float* dw, float* db, const float* dz, const float* a, size_t rows, size_t inputs, size_t outputs, bool accumulate,
+                              size_t from, size_t to);
   /** da[rows×inputs] = dz[rows×outputs] · w */
   void (*denseBackwardInput)(float* da, const float* dz, const float* w, size_t rows, size_t inputs, size_t outputs);
   /** out ← act(z), out may be z; kind: the registry code (src/math/ops.ts), parameter: leaky-relu's slope */

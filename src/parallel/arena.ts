@@ -4,7 +4,7 @@
 // numbers in a JSON-able layout, so a worker rebuilds the same views from workerData.
 import { InputError } from '../errors.js';
 import { alignFloats, layerViews, parameterLayout, type LayerViews, type NetworkShape, type ParameterLayout } from '../model/layout.js';
-import { chunkBufferLayout, type ChunkBuffers } from '../model/network.js';
+import { TILE_ROWS, chunkBufferLayout, type ChunkBuffers } from '../model/network.js';
 import { CONTROL_FLOAT_WORDS, CONTROL_INT_WORDS } from './control.js';
 
 /** The first MiB belongs to the wasm kernels module (its stack / static data); ours starts after. */
@@ -41,6 +41,10 @@ export interface ArenaLayout {
   readonly stats64: number;
   readonly scratch: number;
   readonly scratchStride: number;
+  /** Float64 index of each slot's per-tile losses, then correct counts, for the chunk in its scratch area. */
+  readonly tileStats64: number;
+  /** Float64 index of each participant's phase timings (PHASES of them), written only when a command is profiled. */
+  readonly timings64: number;
   readonly optimizerState: number;
   readonly control: number;
   /** Float64 index of the control block's real-valued words. */
@@ -66,6 +70,8 @@ export function planArena(plan: ArenaPlan): ArenaLayout {
   const stats64 = take(plan.maxShards * 2 * 2) / 2;
   const scratchStride = chunkBufferLayout(plan.shape, plan.chunkRows).floats;
   const scratch = take(scratchStride * plan.slots);
+  const tileStats64 = take(plan.slots * tilesPerChunk(plan) * 2 * 2) / 2;
+  const timings64 = take(plan.slots * PHASES.length * 2) / 2;
   const optimizerState = take(params.length * plan.stateBuffers);
   const control = take(CONTROL_INT_WORDS);
   const controlReals64 = take(CONTROL_FLOAT_WORDS * 2) / 2;
@@ -74,8 +80,15 @@ export function planArena(plan: ArenaPlan): ArenaLayout {
   if (pages > MAX_PAGES) {
     throw new InputError(`data and model need ${(bytes / 2 ** 30).toFixed(1)} GiB of shared memory; one arena holds at most 4 GiB (use fewer rows, features or a smaller batch)`);
   }
-  return { plan, params, pages, x, y, order, parameters, slabs, slabStride, stats64, scratch, scratchStride, optimizerState, control, controlReals64 };
+  return { plan, params, pages, x, y, order, parameters, slabs, slabStride, stats64, scratch, scratchStride, tileStats64, timings64, optimizerState, control, controlReals64 };
 }
+
+function tilesPerChunk(plan: ArenaPlan): number {
+  return Math.ceil(plan.chunkRows / TILE_ROWS);
+}
+
+/** What a profiled participant times, in this order (milliseconds summed over the command). */
+export const PHASES = ['compute', 'team barriers', 'step barrier', 'reduce and update'] as const;
 
 export function allocateArena(layout: ArenaLayout): WebAssembly.Memory {
   return new WebAssembly.Memory({ initial: layout.pages, maximum: layout.pages, shared: true });
@@ -92,6 +105,12 @@ export interface ArenaViews {
   readonly slabs: Float32Array[];
   readonly slabLayers: LayerViews[][];
   readonly stats: Float64Array;
+  /** Per slot: the loss of each tile of the chunk in that slot's scratch area … */
+  readonly tileLosses: Float64Array[];
+  /** … and its count of correct predictions. */
+  readonly tileCorrect: Float64Array[];
+  /** Per participant (0 … slots − 1): PHASES timings of the last profiled command. */
+  readonly timings: Float64Array[];
   readonly optimizerState: Float32Array[];
   readonly control: Int32Array;
   readonly controlReals: Float64Array;
@@ -115,6 +134,9 @@ export function arenaViews(memory: WebAssembly.Memory, layout: ArenaLayout): Are
     slabs,
     slabLayers: slabs.map((slab) => layerViews(params, slab)),
     stats: new Float64Array(buffer, layout.stats64 * 8, plan.maxShards * 2),
+    tileLosses: Array.from({ length: plan.slots }, (_, slot) => new Float64Array(buffer, (layout.tileStats64 + slot * tilesPerChunk(plan) * 2) * 8, tilesPerChunk(plan))),
+    tileCorrect: Array.from({ length: plan.slots }, (_, slot) => new Float64Array(buffer, (layout.tileStats64 + (slot * 2 + 1) * tilesPerChunk(plan)) * 8, tilesPerChunk(plan))),
+    timings: Array.from({ length: plan.slots }, (_, slot) => new Float64Array(buffer, (layout.timings64 + slot * PHASES.length) * 8, PHASES.length)),
     optimizerState: Array.from({ length: plan.stateBuffers }, (_, s) => floats(layout.optimizerState + s * params.length, params.length)),
     control: controlWords(memory, layout),
     controlReals: new Float64Array(buffer, layout.controlReals64 * 8, CONTROL_FLOAT_WORDS),

@@ -1,6 +1,7 @@
 // The control block: a few shared words through which the coordinator hands a command to the
 // persistent worker loops and learns when they are done (Atomics wait/notify, no messages).
 // Both sides import these indices; nothing else is shared between them but the arena.
+import { MAX_SHARDS } from './shards.js';
 
 /**
  * Int32 words. Each word that threads spin on or update during a step sits on its own 64-byte
@@ -19,12 +20,21 @@ export const UPDATE_CURSOR = 7 * LINE; // next block of parameters to reduce and
 // The command itself: written once per step, before GENERATION is bumped; one line for all.
 export const COMMAND_INTS = 8 * LINE;
 export const JOINED = 9 * LINE; // (command number << JOIN_BITS) | workers that joined it
-/** Shards each participant computed in the last command: participant p writes word p (once per command). */
-export const PARTICIPANT_SHARDS = 10 * LINE;
+/** One barrier word per team (team t: TEAM_BARRIERS + t·LINE): members through each phase of their shard. */
+export const TEAM_BARRIERS = 10 * LINE;
 /** Low bits of JOINED count the participants; the high bits say which command they joined. */
 export const JOIN_BITS = 12;
 export const MAX_PARTICIPANTS = 1 << JOIN_BITS;
-export const CONTROL_INT_WORDS = PARTICIPANT_SHARDS + MAX_PARTICIPANTS;
+/** Shards each participant computed in the last command: participant p writes word p (once per command). */
+export const PARTICIPANT_SHARDS = TEAM_BARRIERS + MAX_SHARDS * LINE;
+/** Rows each participant ran forward and back in the last command (a team member: its own tiles). */
+export const PARTICIPANT_ROWS = PARTICIPANT_SHARDS + MAX_PARTICIPANTS;
+export const CONTROL_INT_WORDS = PARTICIPANT_ROWS + MAX_PARTICIPANTS;
+
+/** The barrier word of team `team`. */
+export function teamBarrier(team: number): number {
+  return TEAM_BARRIERS + team * LINE;
+}
 const JOIN_MASK = (1 << JOIN_BITS) - 1;
 
 /** The JOINED word the coordinator publishes for command `generation` (an even number). */
@@ -72,7 +82,9 @@ const INT_FIELDS = [
   'end',
   'shardRows', // … cut into `shards` shards of shardRows
   'shards',
-  'workers', // participants 0..workers-1 claim shards
+  'workers', // participants 0..workers-1 claim shards (team = 1) or share them (team > 1)
+  'team', // participants per shard: > 1 gives shard s to participants [s·team, (s+1)·team)
+  'profile', // 1: participants time their phases (the coordination bench)
   'updateWorkers', // participants 0..updateWorkers-1 then claim blocks of the reduction and update
   'step', // 1-based, for Adam's bias correction
 ] as const;
@@ -102,6 +114,7 @@ export function resetRound(control: Int32Array): void {
   Atomics.store(control, BARRIER, 0);
   Atomics.store(control, SHARD_CURSOR, 0);
   Atomics.store(control, UPDATE_CURSOR, 0);
+  for (let team = 0; team < MAX_SHARDS; team++) Atomics.store(control, teamBarrier(team), 0);
 }
 
 /**

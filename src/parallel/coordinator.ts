@@ -7,10 +7,12 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { multiplyAddsPerSample, type NetworkShape } from '../model/layout.js';
 import { optimizerStateBuffers, type OptimizerSettings } from '../optim/optimizers.js';
 import { allocateArena, arenaViews, planArena, type ArenaLayout, type ArenaViews } from './arena.js';
+import { TILE_ROWS } from '../model/network.js';
 import {
-  BARRIER, COMMAND_EVALUATE, COMMAND_EXIT, COMMAND_TRAIN, DONE, FAILED, MAX_PARTICIPANTS, PARTICIPANT_SHARDS, READY,
+  COMMAND_EVALUATE, COMMAND_EXIT, COMMAND_TRAIN, DONE, FAILED, MAX_PARTICIPANTS, PARTICIPANT_ROWS, PARTICIPANT_SHARDS, READY,
   emptyCommand, publishCommand, resetRound, type Command,
 } from './control.js';
+import { PHASES } from './arena.js';
 import { ShardEngine } from './engine.js';
 import { loadKernelSet, type KernelSetName } from './kernel-set.js';
 import type { ServeTask, WorkerSetup } from './protocol.js';
@@ -26,7 +28,12 @@ const CHUNK_ROWS = 64;
  */
 const MIN_FLOPS_PER_WORKER = 2e6;
 /** Likewise for the reduction and update: slab elements per worker. */
-const MIN_UPDATE_ELEMENTS_PER_WORKER = 64 * 1024;
+const MIN_UPDATE_ELEMENTS_PER_WORKER = 32 * 1024;
+/**
+ * Fewest rows a team member runs: two tiles. Thinner shares spend more on the team's barrier than
+ * they save (the rule may change freely: a split on tile boundaries never changes a bit).
+ */
+const MIN_MEMBER_ROWS = 2 * TILE_ROWS;
 
 export interface CoordinatorOptions {
   shape: NetworkShape;
@@ -45,7 +52,12 @@ export interface StepStats {
   correct: number;
   /** Workers that took part (1 = computed inline on the coordinator). */
   workers: number;
+  /** Participants per shard (1: each shard computed by one participant). */
+  team: number;
 }
+
+/** Where a profiled step's time went, per step, in milliseconds (means over participants). */
+export type StepProfile = Record<(typeof PHASES)[number], number>;
 
 /** A worker thread threw or died; training cannot continue. */
 export class WorkerFailure extends Error {
@@ -63,16 +75,23 @@ export class Coordinator {
   private readonly flopsPerRow: number;
   private readonly minFlopsPerWorker: number;
   private failure: Error | undefined;
-  private readonly stepStats: StepStats = { lossSum: 0, correct: 0, workers: 0 };
-  private readonly evaluationStats: StepStats = { lossSum: 0, correct: 0, workers: 0 };
-  /** Shards each participant computed over all training steps so far (index 0: the coordinator). */
+  private readonly stepStats: StepStats = { lossSum: 0, correct: 0, workers: 0, team: 1 };
+  private readonly evaluationStats: StepStats = { lossSum: 0, correct: 0, workers: 0, team: 1 };
+  /** Shards each participant computed (or, in a team, took part in) over all training steps so far (index 0: the coordinator). */
   readonly trainShardsByParticipant: number[];
+  /** Rows each participant ran forward and back over all training steps so far. */
+  readonly trainRowsByParticipant: number[];
+  /** Set to time every training step's phases (the coordination bench); read with profile(). */
+  profiling = false;
+  private readonly profileTotals: number[] = PHASES.map(() => 0);
+  private profiledSteps = 0;
 
   constructor(options: CoordinatorOptions) {
     const { shape, rows, optimizer, kernels, threads } = options;
     if (!Number.isInteger(threads) || threads < 1 || threads > MAX_PARTICIPANTS) throw new RangeError(`threads must be an integer from 1 to ${MAX_PARTICIPANTS}, got ${threads}`);
     this.threads = threads;
     this.trainShardsByParticipant = new Array<number>(threads).fill(0);
+    this.trainRowsByParticipant = new Array<number>(threads).fill(0);
     this.layout = planArena({ shape, rows, chunkRows: CHUNK_ROWS, maxShards: MAX_SHARDS, slots: threads, stateBuffers: optimizerStateBuffers(optimizer.name) });
     this.memory = allocateArena(this.layout);
     this.views = arenaViews(this.memory, this.layout);
@@ -123,9 +142,27 @@ export class Coordinator {
     command.step = step;
     command.lr = lr;
     command.invBatch = 1 / (end - start);
+    command.profile = this.profiling ? 1 : 0;
     await this.execute(command);
-    for (let p = 0; p < command.workers; p++) this.trainShardsByParticipant[p]! += this.views.control[PARTICIPANT_SHARDS + p]!;
+    const { control, timings } = this.views;
+    for (let p = 0; p < command.workers; p++) {
+      this.trainShardsByParticipant[p]! += control[PARTICIPANT_SHARDS + p]!;
+      this.trainRowsByParticipant[p]! += control[PARTICIPANT_ROWS + p]!;
+    }
+    if (command.profile) {
+      for (let p = 0; p < command.workers; p++) PHASES.forEach((_, i) => (this.profileTotals[i]! += timings[p]![i]! / command.workers));
+      this.profiledSteps++;
+    }
     return this.sumStats(command, this.stepStats);
+  }
+
+  /** Mean time per profiled step in each phase (compute, team barriers, step barrier, reduce and update), and resets the totals. */
+  takeProfile(): StepProfile & { steps: number } {
+    const steps = this.profiledSteps;
+    const profile = Object.fromEntries(PHASES.map((phase, i) => [phase, steps ? this.profileTotals[i]! / steps : 0])) as StepProfile;
+    this.profileTotals.fill(0);
+    this.profiledSteps = 0;
+    return { ...profile, steps };
   }
 
   /** Loss and correct count over order[start, end) at the current weights; nothing is updated. */
@@ -133,6 +170,7 @@ export class Coordinator {
     let lossSum = 0;
     let correct = 0;
     let workers = 1;
+    let team = 1;
     // An evaluation set can exceed MAX_SHARDS × CHUNK_ROWS rows: take it in pieces of that size.
     const span = MAX_SHARDS * CHUNK_ROWS;
     for (let from = start; from < end; from += span) {
@@ -143,25 +181,40 @@ export class Coordinator {
       lossSum += stats.lossSum;
       correct += stats.correct;
       workers = Math.max(workers, stats.workers);
+      team = Math.max(team, stats.team);
     }
-    return { lossSum, correct, workers };
+    return { lossSum, correct, workers, team };
   }
 
-  /** Shards each participant computed in the most recent command (index 0: the coordinator). */
+  /** Shards each participant computed (or took part in) in the most recent command (index 0: the coordinator). */
   lastShardsByParticipant(): number[] {
     return Array.from(this.views.control.subarray(PARTICIPANT_SHARDS, PARTICIPANT_SHARDS + this.command.workers));
   }
 
-  /** The command's common part: rows, shards and how many participants the work is worth. */
+  /** Rows each participant ran in the most recent command. */
+  lastRowsByParticipant(): number[] {
+    return Array.from(this.views.control.subarray(PARTICIPANT_ROWS, PARTICIPANT_ROWS + this.command.workers));
+  }
+
+  /**
+   * The command's common part: rows, shards, and how many participants the work is worth. When
+   * there are at least twice as many participants as shards, a training step shares each shard
+   * among a team (evaluation, a third of the work per row, keeps one participant per shard).
+   */
   private prepare(kind: number, start: number, end: number, flopsPerRow: number): Command {
     const command = this.command;
+    const rows = end - start;
     command.kind = kind;
     command.start = start;
     command.end = end;
-    command.shardRows = shardRowsFor(end - start, this.layout.params.length);
-    command.shards = shardCount(end - start, command.shardRows);
-    command.workers = this.workersFor(flopsPerRow * (end - start), command.shards, this.minFlopsPerWorker);
+    command.shardRows = shardRowsFor(rows, this.layout.params.length);
+    command.shards = shardCount(rows, command.shardRows);
+    const largestTeam = kind === COMMAND_TRAIN ? Math.max(1, Math.floor(Math.min(rows, command.shardRows) / MIN_MEMBER_ROWS)) : 1;
+    const participants = this.workersFor(flopsPerRow * rows, command.shards * largestTeam, this.minFlopsPerWorker);
+    command.team = participants >= 2 * command.shards ? Math.floor(participants / command.shards) : 1;
+    command.workers = command.team > 1 ? command.team * command.shards : Math.min(participants, command.shards);
     command.updateWorkers = 0;
+    command.profile = 0;
     return command;
   }
 
@@ -185,8 +238,9 @@ export class Coordinator {
     if (command.workers === 1) resetRound(control);
     else publishCommand(control, controlReals, command, command.workers - 1);
     const round = participantRound(this.local, command, 0);
-    while (!round.next().done) {
-      if (Atomics.load(control, BARRIER) < command.workers) await this.waitFor(BARRIER, command.workers);
+    for (let next = round.next(); !next.done; next = round.next()) {
+      const { word, target } = next.value;
+      if (Atomics.load(control, word) < target) await this.waitFor(word, target);
     }
     if (command.workers > 1) await this.waitFor(DONE, command.workers - 1);
   }
@@ -218,7 +272,7 @@ export class Coordinator {
   }
 
   /** Shard statistics summed in shard order: the same order whoever computed them. */
-  private sumStats({ shards, workers }: Command, into: StepStats): StepStats {
+  private sumStats({ shards, workers, team }: Command, into: StepStats): StepStats {
     let lossSum = 0;
     let correct = 0;
     for (let s = 0; s < shards; s++) {
@@ -228,6 +282,7 @@ export class Coordinator {
     into.lossSum = lossSum;
     into.correct = correct;
     into.workers = workers;
+    into.team = team;
     return into;
   }
 }

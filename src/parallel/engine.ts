@@ -1,24 +1,51 @@
 // What one compute slot (a worker, or the coordinator itself) does: gather its rows from the
 // shared data, run the network, and write results into its shards' slabs and stats; reduce and
-// update a slice of the parameters. Views are built once, so running a command allocates nothing.
+// update a slice of the parameters. Views are built once, so running a command allocates nothing
+// on the one-participant-per-shard path.
+//
+// Two ways to share a command's shards:
+//   claimed  (team = 1): participants claim whole shards one at a time;
+//   teams    (team > 1): shard s belongs to participants [s·team, (s+1)·team). Each member runs its
+//            own tiles of rows forward and back to every layer's dZ, the team meets at a barrier,
+//            then each member sums dW/db for its own part of every layer's output neurons.
+// Either way every element is summed in the same order, so the bits never depend on the split.
 import type { Kernels } from '../math/kernels.js';
 import type { NetworkShape } from '../model/layout.js';
-import { countCorrect, forwardBackward, forwardLoss, type ChunkBuffers } from '../model/network.js';
+import { TILE_ROWS, countCorrect, forwardBackwardRows, forwardLossRows, weightGradientsPart, type ChunkBuffers } from '../model/network.js';
 import { applyUpdate, type OptimizerSettings, type UpdateStep } from '../optim/optimizers.js';
 import { treeReduce } from '../optim/reduce.js';
 import { arenaViews, scratchBuffers, type ArenaLayout, type ArenaViews } from './arena.js';
-import { COMMAND_TRAIN, SHARD_CURSOR, UPDATE_CURSOR, type Command } from './control.js';
+import { COMMAND_TRAIN, SHARD_CURSOR, UPDATE_CURSOR, teamBarrier, type Command } from './control.js';
 import { shardRange } from './shards.js';
 
 /** Parameters per claimed block of the update: 16 Ki floats, a multiple of the 64-byte alignment. */
 export const UPDATE_BLOCK = 16 * 1024;
 
+/** What a participant's round waits for: control[word] ≥ target (one object, reused). */
+export interface Wait {
+  word: number;
+  target: number;
+}
+
+/** Rows [from, to) of a chunk of `rows` that member `member` of a team of `team` runs: whole tiles, the last member the partial one. */
+export function memberRows(rows: number, member: number, team: number): [number, number] {
+  const tiles = Math.ceil(rows / TILE_ROWS);
+  const from = Math.floor((member * tiles) / team) * TILE_ROWS;
+  const to = Math.min(rows, Math.floor(((member + 1) * tiles) / team) * TILE_ROWS);
+  return [Math.min(from, rows), to];
+}
+
 export class ShardEngine {
   readonly views: ArenaViews;
+  /** Every slot's scratch area: a team works in the one of its number. */
+  private readonly slotBuffers: ChunkBuffers[];
   private readonly buffers: ChunkBuffers;
   private readonly shape: NetworkShape;
   private readonly features: number;
   private readonly outputs: number;
+  private readonly wait: Wait = { word: 0, target: 0 };
+  /** Rows this participant ran in the current command. */
+  rowsComputed = 0;
 
   constructor(
     memory: WebAssembly.Memory,
@@ -28,7 +55,8 @@ export class ShardEngine {
     private readonly optimizer: OptimizerSettings,
   ) {
     this.views = arenaViews(memory, layout);
-    this.buffers = scratchBuffers(memory, layout, slot);
+    this.slotBuffers = Array.from({ length: layout.plan.slots }, (_, s) => scratchBuffers(memory, layout, s));
+    this.buffers = this.slotBuffers[slot]!;
     this.shape = layout.plan.shape;
     this.features = this.shape.sizes[0]!;
     this.outputs = this.shape.sizes[this.shape.sizes.length - 1]!;
@@ -40,11 +68,59 @@ export class ShardEngine {
    */
   computeClaimedShards(command: Command): number {
     const { control } = this.views;
+    this.rowsComputed = 0;
     for (let claimed = 0; ; claimed++) {
       const shard = Atomics.add(control, SHARD_CURSOR, 1);
       if (shard >= command.shards) return claimed;
       this.computeShard(command, shard);
     }
+  }
+
+  /**
+   * This participant's share of its team's shard (team > 1): its tiles of every chunk, a barrier,
+   * its part of the neurons. Yields where it must wait for the team; returns the shards it led (member
+   * 0 counts the team's shard, so shards still add up to the batch's; rowsComputed shows who worked).
+   */
+  *computeTeamShare(command: Command, participant: number): Generator<Wait, number, void> {
+    const { control, stats, slabLayers, tileLosses, tileCorrect } = this.views;
+    const shard = Math.floor(participant / command.team);
+    const member = participant % command.team;
+    this.rowsComputed = 0;
+    if (shard >= command.shards) return 0;
+    const buffers = this.slotBuffers[shard]!;
+    const barrier = teamBarrier(shard);
+    let arrivals = 0;
+    const [start, end] = shardRange(command.start, command.end, command.shardRows, shard);
+    let lossSum = 0;
+    let correct = 0;
+    for (let chunk = start; chunk < end; chunk += buffers.capacity) {
+      const rows = Math.min(buffers.capacity, end - chunk);
+      if (chunk > start) {
+        // the previous chunk's weight gradients still read these buffers
+        yield this.arrive(control, barrier, ++arrivals * command.team);
+      }
+      const [from, to] = memberRows(rows, member, command.team);
+      this.gather(buffers, chunk + from, from, to - from);
+      this.memberTiles(buffers, shard, from, to);
+      this.rowsComputed += to - from;
+      // every row's dZ must be in place before anyone sums over the rows
+      yield this.arrive(control, barrier, ++arrivals * command.team);
+      weightGradientsPart(this.kernels, this.shape, slabLayers[shard]!, buffers, rows, chunk > start, member, command.team);
+      if (member === 0) {
+        // tile order, as the one-participant path adds them
+        let chunkLoss = 0;
+        for (let t = 0; t < Math.ceil(rows / TILE_ROWS); t++) {
+          chunkLoss += tileLosses[shard]![t]!;
+          correct += tileCorrect[shard]![t]!;
+        }
+        lossSum += chunkLoss;
+      }
+    }
+    if (member === 0) {
+      stats[shard * 2] = lossSum;
+      stats[shard * 2 + 1] = correct;
+    }
+    return member === 0 ? 1 : 0;
   }
 
   /** Likewise for the reduction and update, in blocks of UPDATE_BLOCK parameters. */
@@ -58,9 +134,23 @@ export class ShardEngine {
     }
   }
 
+  /** Counts this participant in at the barrier word and says what to wait for. */
+  private arrive(control: Int32Array, word: number, target: number): Wait {
+    Atomics.add(control, word, 1);
+    Atomics.notify(control, word);
+    return this.waitFor(word, target);
+  }
+
+  /** The reused Wait for control[word] ≥ target. */
+  waitFor(word: number, target: number): Wait {
+    this.wait.word = word;
+    this.wait.target = target;
+    return this.wait;
+  }
+
   private computeShard(command: Command, shard: number): void {
     const withGradients = command.kind === COMMAND_TRAIN;
-    const { stats, slabLayers, parameterLayers } = this.views;
+    const { stats, slabLayers } = this.views;
     const [start, end] = shardRange(command.start, command.end, command.shardRows, shard);
     let lossSum = 0;
     let correct = 0;
@@ -68,14 +158,29 @@ export class ShardEngine {
     // the same slab, in a fixed order: still independent of the thread count.
     for (let chunk = start; chunk < end; chunk += this.buffers.capacity) {
       const rows = Math.min(this.buffers.capacity, end - chunk);
-      this.gather(chunk, rows);
+      this.gather(this.buffers, chunk, 0, rows);
+      const { parameterLayers } = this.views;
       lossSum += withGradients
-        ? forwardBackward(this.kernels, this.shape, parameterLayers, slabLayers[shard]!, this.buffers, rows, chunk > start)
-        : forwardLoss(this.kernels, this.shape, parameterLayers, this.buffers, rows);
+        ? forwardBackwardRows(this.kernels, this.shape, parameterLayers, this.buffers, 0, rows)
+        : forwardLossRows(this.kernels, this.shape, parameterLayers, this.buffers, 0, rows);
+      if (withGradients) weightGradientsPart(this.kernels, this.shape, slabLayers[shard]!, this.buffers, rows, chunk > start);
       correct += countCorrect(this.buffers.activations[this.shape.sizes.length - 1]!, this.buffers.targets, rows, this.outputs);
     }
+    this.rowsComputed += end - start;
     stats[shard * 2] = lossSum;
     stats[shard * 2 + 1] = correct;
+  }
+
+  /**
+   * A team member's rows [from, to) of the chunk in `buffers`: forward, loss and every layer's dZ;
+   * each tile's loss and correct count go to the team's tile stats, for member 0 to add in tile order.
+   */
+  private memberTiles(buffers: ChunkBuffers, team: number, from: number, to: number): void {
+    const { parameterLayers, tileLosses, tileCorrect } = this.views;
+    forwardBackwardRows(this.kernels, this.shape, parameterLayers, buffers, from, to, tileLosses[team]!);
+    const out = buffers.activations[this.shape.sizes.length - 1]!;
+    const correct = tileCorrect[team]!;
+    for (let r = from; r < to; r += TILE_ROWS) correct[r / TILE_ROWS] = countCorrect(out, buffers.targets, Math.min(TILE_ROWS, to - r), this.outputs, r);
   }
 
   private reduceAndUpdate(step: UpdateStep & { shards: number }, from: number, to: number): void {
@@ -83,14 +188,14 @@ export class ShardEngine {
     applyUpdate(this.kernels, this.optimizer, step, this.views.parameters, this.views.slabs[0]!, this.views.optimizerState, from, to);
   }
 
-  /** Copies rows order[from, from+rows) of x and y into the scratch input and target buffers. */
-  private gather(from: number, rows: number): void {
+  /** Copies rows order[from, from+rows) of x and y into rows [at, at+rows) of the scratch input and target buffers. */
+  private gather(buffers: ChunkBuffers, from: number, at: number, rows: number): void {
     const { heap, order } = this.views;
     const { x, y } = this.layout;
-    const inputBase = this.buffers.activations[0]!.byteOffset / 4;
-    const targetBase = this.buffers.targets.byteOffset / 4;
     const features = this.features;
     const outputs = this.outputs;
+    const inputBase = buffers.activations[0]!.byteOffset / 4 + at * features;
+    const targetBase = buffers.targets.byteOffset / 4 + at * outputs;
     for (let r = 0; r < rows; r++) {
       const sample = order[from + r]!;
       // copyWithin on the one arena-wide view: a memmove with no temporary view objects

@@ -1,12 +1,15 @@
 // One participant's round of a command, written once for the coordinator (participant 0) and the
-// pool's workers (1..threads-1): claim shards → report them → barrier → claim update blocks.
+// pool's workers (1..threads-1): claim shards (or take a team's share) → report them → barrier →
+// claim update blocks.
 // Waits spin briefly before sleeping: on a VM, waking a sleeping thread can take longer than a
 // small step's whole computation.
+import { performance } from 'node:perf_hooks';
+import { PHASES } from './arena.js';
 import {
-  BARRIER, COMMAND_EXIT, COMMAND_TRAIN, DONE, FAILED, GENERATION, PARTICIPANT_SHARDS, READY,
+  BARRIER, COMMAND_EXIT, COMMAND_TRAIN, DONE, FAILED, GENERATION, PARTICIPANT_ROWS, PARTICIPANT_SHARDS, READY,
   emptyCommand, joinCommand, readPublishedCommand, type Command,
 } from './control.js';
-import type { ShardEngine } from './engine.js';
+import type { ShardEngine, Wait } from './engine.js';
 
 /** How long a blocked wait sleeps before re-checking whether another thread failed. */
 export const FAILURE_POLL_MS = 20;
@@ -16,20 +19,56 @@ const SPINS = 20_000;
 /** Thrown where a participant stops because another one failed. */
 export class PeerFailed extends Error {}
 
+const COMPUTE = PHASES.indexOf('compute');
+const TEAM_BARRIERS = PHASES.indexOf('team barriers');
+const STEP_BARRIER = PHASES.indexOf('step barrier');
+const UPDATE = PHASES.indexOf('reduce and update');
+
 /**
- * A participant's part of `command`. It yields once, at the barrier: the caller waits there until
- * control[BARRIER] ≥ command.workers (a worker blocks; the coordinator awaits, so that a dead
- * worker's rejection can reach it), then resumes the round for the update.
+ * A participant's part of `command`. It yields each time it must wait (a team's barrier, the step's
+ * barrier): the caller waits until control[wait.word] ≥ wait.target (a worker blocks; the coordinator
+ * awaits, so that a dead worker's rejection can reach it), then resumes the round.
  */
-export function* participantRound(engine: ShardEngine, command: Command, participant: number): Generator<void, void, void> {
+export function* participantRound(engine: ShardEngine, command: Command, participant: number): Generator<Wait, void, void> {
   const { control } = engine.views;
-  Atomics.store(control, PARTICIPANT_SHARDS + participant, engine.computeClaimedShards(command));
+  const timings = command.profile ? engine.views.timings[participant]! : undefined;
+  timings?.fill(0);
+  let shards: number;
+  if (command.team > 1) {
+    const share = engine.computeTeamShare(command, participant);
+    let mark = timings ? performance.now() : 0;
+    for (let next = share.next(); ; next = share.next()) {
+      if (timings) mark = lap(timings, COMPUTE, mark);
+      if (next.done) {
+        shards = next.value;
+        break;
+      }
+      yield next.value;
+      if (timings) mark = lap(timings, TEAM_BARRIERS, mark);
+    }
+  } else {
+    const mark = timings ? performance.now() : 0;
+    shards = engine.computeClaimedShards(command);
+    if (timings) lap(timings, COMPUTE, mark);
+  }
+  Atomics.store(control, PARTICIPANT_SHARDS + participant, shards);
+  Atomics.store(control, PARTICIPANT_ROWS + participant, engine.rowsComputed);
   if (command.kind !== COMMAND_TRAIN) return;
   // Every shard's gradient must be in its slab before anyone reduces.
   Atomics.add(control, BARRIER, 1);
   Atomics.notify(control, BARRIER);
-  yield;
+  let mark = timings ? performance.now() : 0;
+  yield engine.waitFor(BARRIER, command.workers);
+  if (timings) mark = lap(timings, STEP_BARRIER, mark);
   if (participant < command.updateWorkers) engine.updateClaimedBlocks(command);
+  if (timings) lap(timings, UPDATE, mark);
+}
+
+/** Adds the time since `mark` to timings[phase]; returns now. */
+function lap(timings: Float64Array, phase: number, mark: number): number {
+  const now = performance.now();
+  timings[phase] = timings[phase]! + (now - mark);
+  return now;
 }
 
 /**
@@ -70,7 +109,7 @@ export function serveCommands(engine: ShardEngine, beforeCommand?: () => void): 
     try {
       beforeCommand?.();
       const round = participantRound(engine, command, participant);
-      while (!round.next().done) while (!waitAtLeast(control, BARRIER, command.workers, 1000));
+      for (let next = round.next(); !next.done; next = round.next()) while (!waitAtLeast(control, next.value.word, next.value.target, 1000));
     } catch (error) {
       Atomics.store(control, FAILED, 1);
       Atomics.notify(control, BARRIER);

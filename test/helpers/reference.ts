@@ -85,7 +85,7 @@ export function lossSum(problem: Problem, parameters: Float64Array, rowsOf: Arra
   gather(problem, rowsOf, buffers);
   const outputs = problem.shape.sizes[problem.shape.sizes.length - 1]!;
   const logits = forwardHidden(referenceKernels, problem.shape, layerViews(problem.layout, parameters), buffers, rowsOf.length);
-  return referenceKernels.outputLoss(problem.shape.loss, logits, buffers.gradA, buffers.targets, rowsOf.length, outputs);
+  return referenceKernels.outputLoss(problem.shape.loss, logits, buffers.dz[buffers.dz.length - 1]!, buffers.targets, rowsOf.length, outputs);
 }
 
 export { buffers64 };

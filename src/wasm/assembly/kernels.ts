@@ -283,22 +283,26 @@ function axpyPanel(c: usize, s: usize, x: usize, m: usize, n: usize, k: usize, s
   }
 }
 
-export function denseBackwardParams(dw: usize, db: usize, dz: usize, a: usize, rows: i32, inputs: i32, outputs: i32, accumulate: i32): void {
-  if (outputs <= 0) return;
+// Only neurons [from, to): each dw/db element is summed over the rows in the same order whatever the
+// range, so a team may split the neurons anywhere and still get the bits of one full call.
+export function denseBackwardParams(dw: usize, db: usize, dz: usize, a: usize, rows: i32, inputs: i32, outputs: i32, accumulate: i32, from: i32, to: i32): void {
+  if (outputs <= 0 || from < 0 || to > outputs || to <= from) return;
   const add = accumulate != 0;
+  const ni = <usize>(inputs < 0 ? 0 : inputs);
+  const first = <usize>from, last = <usize>to;
   if (rows <= 0) {
     // Nothing to add; in overwrite mode the sums of zero rows are zeros.
     if (!add) {
-      memory.fill(db, 0, <usize>outputs << 2);
-      memory.fill(dw, 0, (<usize>outputs * <usize>(inputs < 0 ? 0 : inputs)) << 2);
+      memory.fill(db + (first << 2), 0, (last - first) << 2);
+      memory.fill(dw + ((first * ni) << 2), 0, ((last - first) * ni) << 2);
     }
     return;
   }
-  const nr = <usize>rows, no = <usize>outputs, ni = <usize>(inputs < 0 ? 0 : inputs);
+  const nr = <usize>rows, no = <usize>outputs;
   const ist = ni << 2, ost = no << 2;
   // db[o] += Σ_r dz[r, o], in row order like the reference
-  let o: usize = 0;
-  for (; o + 4 <= no; o += 4) {
+  let o: usize = first;
+  for (; o + 4 <= last; o += 4) {
     let acc = add ? v128.load(db + (o << 2)) : f32x4.splat(0);
     let p = dz + (o << 2);
     for (let r: usize = 0; r < nr; r++) {
@@ -307,7 +311,7 @@ export function denseBackwardParams(dw: usize, db: usize, dz: usize, a: usize, r
     }
     v128.store(db + (o << 2), acc);
   }
-  for (; o < no; o++) {
+  for (; o < last; o++) {
     let acc: f32 = add ? load<f32>(db + (o << 2)) : 0;
     let p = dz + (o << 2);
     for (let r: usize = 0; r < nr; r++) {
@@ -317,7 +321,7 @@ export function denseBackwardParams(dw: usize, db: usize, dz: usize, a: usize, r
     store<f32>(db + (o << 2), acc);
   }
   // dw[o, k] += Σ_r dz[r, o] · a[r, k]
-  if (ni > 0) axpyPanel(dw, dz, a, no, nr, ni, ost, 4, ist, ist, add);
+  if (ni > 0) axpyPanel(dw + first * ist, dz + (first << 2), a, last - first, nr, ni, ost, 4, ist, ist, add);
 }
 
 export function denseBackwardInput(da: usize, dz: usize, w: usize, rows: i32, inputs: i32, outputs: i32): void {

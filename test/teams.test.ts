@@ -1,0 +1,97 @@
+// Threads beyond shards: a team of participants shares one shard — rows split on tile boundaries
+// for the forward pass and every dZ, output neurons split for dW/db — and the weights keep every bit
+// whatever the thread count, in every kernel set.
+import test from 'ava';
+import { createHash } from 'node:crypto';
+import { train, type TrainOptions } from '../src/index.js';
+import { nativeIsaLevels } from '../src/math/native-kernels.js';
+import { TILE_ROWS } from '../src/model/network.js';
+import { memberRows } from '../src/parallel/engine.js';
+import { KERNEL_SETS, kernelVariants } from './helpers/kernel-sets.js';
+
+process.env.GRADPOOL_THREADS_BEYOND_CORES = '1';
+
+// 512-128-10: 67 002 parameters, so a shard is at least 64 rows and a batch of 64 is one shard.
+const workload: TrainOptions = { data: 'builtin:blobs', samples: 448, features: 512, classes: 10, layers: [128], epochs: 1, lr: 0.05, seed: 11, valSplit: 0 };
+
+const weightHash = (parameters: Float32Array): string => createHash('sha256').update(new Uint8Array(parameters.buffer, parameters.byteOffset, parameters.byteLength)).digest('hex');
+
+test('member rows cover a chunk exactly once, each share starting on a tile boundary', (t) => {
+  for (let rows = 1; rows <= 64; rows++) {
+    for (let team = 1; team <= 8; team++) {
+      let next = 0;
+      for (let member = 0; member < team; member++) {
+        const [from, to] = memberRows(rows, member, team);
+        t.is(from, next, `rows ${rows}, team ${team}, member ${member}`);
+        t.is(from % TILE_ROWS, 0);
+        t.true(to >= from);
+        next = to;
+      }
+      t.is(next, rows, `rows ${rows}, team ${team}`);
+    }
+  }
+});
+
+test('a weight gradient over a split of the output neurons has the bits of one full call, in every kernel variant', (t) => {
+  const [rows, inputs, outputs] = [13, 37, 23];
+  const memory = new WebAssembly.Memory({ initial: 64, maximum: 64, shared: true });
+  const floats = new Float32Array(memory.buffer);
+  let cursor = (1 << 20) / 4; // past the wasm module's reserved first MiB
+  const take = (length: number): Float32Array => {
+    const view = floats.subarray(cursor, cursor + length);
+    cursor += Math.ceil(length / 16) * 16;
+    return view;
+  };
+  const dz = take(rows * outputs);
+  const a = take(rows * inputs);
+  // values with full mantissas and some exact zeros (relu's), so rounding would show
+  for (let i = 0; i < dz.length; i++) dz[i] = i % 7 === 0 ? 0 : Math.sin(i * 1.7) * 3.1;
+  for (let i = 0; i < a.length; i++) a[i] = Math.cos(i * 0.9) * 2.3;
+  const [dwFull, dbFull, dwSplit, dbSplit] = [take(outputs * inputs), take(outputs), take(outputs * inputs), take(outputs)];
+  for (const { name, kernels } of kernelVariants(memory)) {
+    for (const accumulate of [false, true]) {
+      dwFull.fill(0.25);
+      dbFull.fill(0.25);
+      dwSplit.fill(0.25);
+      dbSplit.fill(0.25);
+      kernels.denseBackwardParams(dwFull, dbFull, dz, a, rows, inputs, outputs, accumulate);
+      for (const [from, to] of [[0, 5], [5, 6], [6, 17], [17, 23]] as const) kernels.denseBackwardParams(dwSplit, dbSplit, dz, a, rows, inputs, outputs, accumulate, from, to);
+      t.deepEqual(new Uint32Array(dwSplit.slice().buffer), new Uint32Array(dwFull.slice().buffer), `${name}, accumulate ${accumulate}: dw`);
+      t.deepEqual(new Uint32Array(dbSplit.slice().buffer), new Uint32Array(dbFull.slice().buffer), `${name}, accumulate ${accumulate}: db`);
+    }
+  }
+});
+
+// Every kernel set, each native instruction-set level on its own (serial: GRADPOOL_NATIVE_ISA is read at start).
+const VARIANTS = KERNEL_SETS.flatMap<{ kernels: (typeof KERNEL_SETS)[number]; isa: string }>((kernels) => (kernels === 'native' ? nativeIsaLevels().map((isa) => ({ kernels, isa: isa as string })) : [{ kernels, isa: '' }]));
+for (const { kernels, isa } of VARIANTS) {
+  test.serial(`${kernels}${isa ? `-${isa}` : ''}: threads 1 to 7 give byte-identical weights at batch 16, 64 and 1000, with teams sharing the small batches' shards`, async (t) => {
+    for (const batchSize of [16, 64, 1000]) {
+      const options: TrainOptions = { ...workload, batchSize, samples: batchSize === 1000 ? 1100 : workload.samples, kernels };
+      process.env.GRADPOOL_NATIVE_ISA = isa;
+      try {
+        const reference = await train({ ...options, threads: 1 });
+        t.true(reference.kernelSet.startsWith(kernels), reference.kernelSet);
+        for (let threads = 2; threads <= 7; threads++) {
+          const result = await train({ ...options, threads });
+          const label = `batch ${batchSize}, ${threads} threads`;
+          t.is(weightHash(result.model.parameters), weightHash(reference.model.parameters), label);
+          t.deepEqual(result.history.map((e) => e.loss), reference.history.map((e) => e.loss), label);
+          const working = result.rowsByParticipant.filter((rows) => rows > 0).length;
+          // batch 16 and 64 are one shard each: only a team can put a second thread to work
+          if (batchSize < 1000) t.true(working >= 2, `${label}: rows per participant ${result.rowsByParticipant.join(', ')}`);
+          t.is(result.rowsByParticipant.reduce((sum, rows) => sum + rows, 0), options.samples!, `${label}: every row run once`);
+        }
+      } finally {
+        delete process.env.GRADPOOL_NATIVE_ISA;
+      }
+    }
+  });
+}
+
+test('at batch 64 on 4 threads one team of four shares the shard: each member runs a quarter of the rows, and only one counts the shard', async (t) => {
+  const result = await train({ ...workload, batchSize: 64, threads: 4 });
+  const steps = workload.samples! / 64;
+  t.deepEqual(result.rowsByParticipant, [16, 16, 16, 16].map((rows) => rows * steps));
+  t.deepEqual(result.shardsByParticipant, [steps, 0, 0, 0]);
+});
