@@ -4,7 +4,10 @@
 //             Atomics.wait), claim shards, meet at a barrier, claim update blocks, report DONE.
 // The control-block cost is measured as (parallel step − inline step) on a network so small that
 // its arithmetic is negligible; both run in this one process, side by side.
-//   npm run build && node dist/bench/coordination.js [--threads 2] [--steps 20000]
+// Then, per step of a real network (784-128-64-10, batches of 32, 64 and 128), where the time of every
+// participant goes: compute, team barriers, the step's barrier, reduce and update (the profile
+// participants record when asked), so the next bottleneck can be seen.
+//   npm run build && node dist/bench/coordination.js [--threads 2] [--steps 20000] [--profile-steps 400]
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Piscina } from 'piscina';
@@ -16,9 +19,10 @@ import { Coordinator } from '../src/parallel/coordinator.js';
 const flags = await yargs(hideBin(process.argv))
   .option('threads', { type: 'number', default: Math.min(2, os.availableParallelism()) })
   .option('steps', { type: 'number', default: 20_000 })
+  .option('profile-steps', { type: 'number', default: 400, describe: 'steps per profiled batch size' })
   .strict()
   .parseAsync();
-const { threads, steps } = flags;
+const { threads, steps, profileSteps } = flags;
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -65,3 +69,34 @@ const shared = await controlStep(threads);
 // when it is positive; at or below zero the hand-off is lost in the noise.
 const overhead = shared - inline;
 console.log(`\ncontrol block: shared step − inline step = ${overhead.toFixed(1)} µs${overhead <= 1 ? ' (hand-off within noise)' : ''}; piscina round trip alone = ${piscina.toFixed(1)} µs, ${(piscina / shared).toFixed(0)}× a whole shared step`);
+
+// Where a real step's time goes, per participant and step (means over participants).
+const mlp = { sizes: [784, 128, 64, 10], activation: 'relu', loss: 'cross-entropy' } as const;
+const profileRows: string[][] = [];
+for (const batch of [32, 64, 128]) {
+  const coordinator = new Coordinator({ shape: mlp, rows: 4096, threads, optimizer, kernels });
+  try {
+    const { x, y, order, parameters } = coordinator.views;
+    for (let i = 0; i < x.length; i++) x[i] = ((i * 2654435761) % 1000) / 1000; // fixed pseudo-pixels in [0, 1)
+    for (let r = 0; r < 4096; r++) { order[r] = r; y[r * 10 + (r % 10)] = 1; }
+    for (let i = 0; i < parameters.length; i++) parameters[i] = (((i * 40503) % 2001) - 1000) / 20000;
+    await coordinator.ready();
+    for (let i = 0; i < 50; i++) await coordinator.trainStep((i * batch) % 4096, ((i * batch) % 4096) + batch, 0.01, i + 1); // warm up
+    coordinator.profiling = true;
+    const started = performance.now();
+    let team = 1;
+    for (let i = 0; i < profileSteps; i++) {
+      const from = (i * batch) % (4096 - batch);
+      team = (await coordinator.trainStep(from, from + batch, 0.01, i + 51)).team;
+    }
+    const wall = (performance.now() - started) / profileSteps;
+    const p = coordinator.takeProfile();
+    const us = (ms: number): string => (ms * 1000).toFixed(1);
+    profileRows.push([String(batch), String(team), us(wall), us(p.compute), us(p['team barriers']), us(p['step barrier']), us(p['reduce and update'])]);
+  } finally {
+    await coordinator.close();
+  }
+}
+console.log(`\nper step of 784-128-64-10 on ${threads} threads (${kernels} kernels), µs; phases are means over participants:`);
+const headers = ['batch', 'team', 'wall', 'compute', 'team barriers', 'step barrier', 'reduce+update'];
+console.log([headers, ...profileRows].map((row) => row.map((cell, i) => cell.padStart(Math.max(headers[i]!.length, 7))).join('  ')).join('\n'));

@@ -13,14 +13,17 @@ export interface ThroughputOptions extends OptionsInput<'bench'> {
 export interface ThroughputRow {
   workload: string;
   title: string;
+  batchSize: number;
   threads: number;
   /** Most participants that shared one step (fewer than `threads` when a batch is too small to split). */
   participants: number;
   /** Median over rounds of each run's steady rate (the median of epochs 2..N). */
   samplesPerSec: number;
   roundSamplesPerSec: number[];
-  /** Against the 1-thread row of the same workload (null without one). */
+  /** Against the 1-thread row of the same workload and batch size (null without one). */
   speedup: number | null;
+  /** speedup ÷ threads: 1 when every thread adds a whole thread's speed. */
+  efficiency: number | null;
   /** Floating-point operations as computed (6W − 2W₀ per sample), per second. */
   gflops: number;
   /** The exact kernel set that ran (native-avx512, wasm-simd, …). */
@@ -50,7 +53,9 @@ export function threadSteps(most: number): number[] {
 
 export async function measureThroughput(options: ThroughputOptions = {}): Promise<{ rows: ThroughputRow[]; settings: ThroughputSettings }> {
   const resolved = resolveOptions('bench', options, ['onRun']);
-  const workloads = chosenWorkloads(resolved);
+  // With --batch-sizes every workload runs at each: efficiency by batch size, i.e. by rows per thread.
+  const batchSizes = resolved.batchSizes as number[] | undefined;
+  const workloads = chosenWorkloads(resolved).flatMap((w) => (batchSizes ? batchSizes.map((batchSize) => ({ ...w, batchSize, title: w.title.replace(/, batch \d+/, '') })) : [w]));
   const threads = threadSteps(resolved.threads);
   const samples = resolved.samples ?? 60_000;
   const rows: ThroughputRow[] = [];
@@ -73,14 +78,17 @@ export async function measureThroughput(options: ThroughputOptions = {}): Promis
       const all = runs.get(t)!;
       const samplesPerSec = median(all.map((r) => r.rate));
       if (t === 1) baseline = samplesPerSec;
+      const speedup = baseline === null ? null : samplesPerSec / baseline;
       rows.push({
         workload: w.id,
         title: w.title,
+        batchSize: w.batchSize,
         threads: t,
         participants: Math.max(...all.map((r) => r.participants)),
         samplesPerSec,
         roundSamplesPerSec: all.map((r) => r.rate),
-        speedup: baseline === null ? null : samplesPerSec / baseline,
+        speedup,
+        efficiency: speedup === null ? null : speedup / t,
         gflops: (flops * samplesPerSec) / 1e9,
         kernels: all[0]!.kernels,
       });

@@ -24,3 +24,18 @@ test('gradpool bench refuses an unknown workload, naming the flag', async (t) =>
   t.is(result.code, 2);
   t.regex(result.stderr, /^gradpool: --workloads must be comma-separated names from M1, M2, M3, got "M9"/);
 });
+
+test('gradpool bench --batch-sizes measures each batch size on every thread step, with efficiency = speedup ÷ threads', async (t) => {
+  const result = await runCli(['bench', '--layers', '16', '--batch-sizes', '16,64', '--samples', '800', '--rounds', '1', '--epochs', '2', '--threads', '2', '--json'], {
+    env: { ...process.env, GRADPOOL_THREADS_BEYOND_CORES: '1' },
+  });
+  t.is(result.code, 0, result.stderr);
+  const report = JSON.parse(result.stdout) as { rows: { batchSize: number; threads: number; speedup: number; efficiency: number }[] };
+  t.deepEqual(report.rows.map((r) => [r.batchSize, r.threads]), [[16, 1], [16, 2], [64, 1], [64, 2]]);
+  for (const row of report.rows) t.true(Math.abs(row.efficiency - row.speedup / row.threads) < 1e-12, JSON.stringify(row));
+  const table = await runCli(['bench', '--layers', '16', '--batch-sizes', '32', '--samples', '400', '--rounds', '1', '--epochs', '1', '--threads', '2'], {
+    env: { ...process.env, GRADPOOL_THREADS_BEYOND_CORES: '1' },
+  });
+  t.is(table.code, 0, table.stderr);
+  t.regex(table.stdout, /workload\s+batch\s+threads\s+used\s+samples\/s\s+speedup\s+efficiency/);
+});

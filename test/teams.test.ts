@@ -4,6 +4,7 @@
 import test from 'ava';
 import { createHash } from 'node:crypto';
 import { train, type TrainOptions } from '../src/index.js';
+import { tempDir } from './helpers/files.js';
 import { nativeIsaLevels } from '../src/math/native-kernels.js';
 import { TILE_ROWS } from '../src/model/network.js';
 import { memberRows } from '../src/parallel/engine.js';
@@ -94,4 +95,16 @@ test('at batch 64 on 4 threads one team of four shares the shard: each member ru
   const steps = workload.samples! / 64;
   t.deepEqual(result.rowsByParticipant, [16, 16, 16, 16].map((rows) => rows * steps));
   t.deepEqual(result.shardsByParticipant, [steps, 0, 0, 0]);
+});
+
+test('a run checkpointed by a team of 3 and resumed by a team of 5 gives the weights of one uninterrupted thread', async (t) => {
+  const dir = await tempDir();
+  const options: TrainOptions = { ...workload, batchSize: 64, optimizer: 'adam', lr: 0.002, epochs: 3 };
+  const straight = await train({ ...options, threads: 1 });
+  const first = await train({ ...options, epochs: 2, threads: 3, checkpointDir: dir });
+  t.is(first.rowsByParticipant.filter((rows) => rows > 0).length, 3, `rows per participant ${first.rowsByParticipant.join(', ')}`);
+  const resumed = await train({ ...options, threads: 5, resume: dir });
+  t.is(resumed.rowsByParticipant.filter((rows) => rows > 0).length, 5, `rows per participant ${resumed.rowsByParticipant.join(', ')}`);
+  t.deepEqual(resumed.history.map((e) => e.loss), straight.history.map((e) => e.loss));
+  t.is(weightHash(resumed.model.parameters), weightHash(straight.model.parameters));
 });

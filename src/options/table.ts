@@ -104,7 +104,7 @@ export const OPTIONS = {
   }),
   checkpointDir: path({ commands: ['train'], fingerprint: false, file: 'checkpoint-output', help: 'write a checkpoint here after every epoch' }),
   resume: path({ commands: ['train'], fingerprint: false, file: 'checkpoint-input', help: 'continue from the checkpoint in this directory (same flags as the original run)' }),
-  batchSizes: sizes([64, 128, 256, 512], { max: 1 << 24, example: '32,128', commands: ['compare-modes'], fingerprint: false, help: 'mini-batch sizes to compare' }),
+  batchSizes: sizes([64, 128, 256, 512], { max: 1 << 24, example: '32,128', commands: ['compare-modes', 'bench'], defaultIn: { bench: undefined }, fingerprint: false, help: { 'compare-modes': 'mini-batch sizes to compare', bench: 'measure each workload at each of these batch sizes (a rows-per-thread sweep: batch 16–256 on 2 threads stands in for 128–2048 on 16)' } }),
 
   workloads: names(WORKLOAD_IDS, WORKLOAD_IDS, { commands: ['bench'], fingerprint: false, help: 'standard workloads to measure (M1, M2: small MLPs, M3: a large one)' }),
   rounds: integer(3, { min: 1, max: 1000, commands: ['bench'], fingerprint: false, help: 'rounds; each runs every thread count once, interleaved; samples/s is the median over rounds' }),
