@@ -183,6 +183,7 @@ async function trainChecked(asked: ResolvedOptions, options: TrainOptions, prepa
     threads: resolved.threads,
     kernels,
     optimizer: { name: resolved.optimizer, momentum: resolved.momentum, beta1: resolved.beta1, beta2: resolved.beta2, alpha: resolved.alpha, epsilon: resolved.epsilon, weightDecay: resolved.weightDecay },
+    dropout: resolved.dropout > 0 ? { rate: resolved.dropout, seed: resolved.seed } : undefined,
   });
   try {
     const { views } = coordinator;

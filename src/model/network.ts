@@ -1,5 +1,6 @@
 // Forward and backward passes over one chunk of rows, written once and run everywhere:
 // in worker threads during training and on the main thread for predict/evaluate.
+import { applyDropout, type DropoutRows } from '../math/dropout.js';
 import { outputActivation, type Floats, type Kernels } from '../math/kernels.js';
 import { ACTIVATIONS } from '../math/ops.js';
 import { activationParameter, alignFloats } from './layout.js';
@@ -17,7 +18,8 @@ export const TILE_ROWS = 4;
  * Per-chunk working memory, sized once for `capacity` rows.
  * activations[0] holds the input rows; activations[l] the output of layer l (in place over its z).
  * saved[l] is what layer l's activation backward reads: activations[l] itself when that is its output
- * a, a buffer of its own keeping z when the registry says the backward needs z (saved[0] is unused).
+ * a, a buffer of its own keeping z when the registry says the backward needs z, or keeping the
+ * output before dropout when the run drops units (saved[0] is unused).
  * dz[l] holds layer l's dZ (l = 1 … layers − 1; dz[0] is empty): one buffer per layer, so that every
  * layer's dZ can be made row by row first and the weight gradients, which need all rows, after it.
  */
@@ -33,10 +35,10 @@ export interface ChunkBuffers<F extends Floats = Float32Array> {
  * The one layout of a chunk's working memory, as float offsets from its start (each view aligned):
  * the arena carves every thread's scratch area with it, and Model its own inference buffers.
  */
-export function chunkBufferLayout(shape: NetworkShape, capacity: number): { floats: number; place: <F extends Floats>(floats: F, start: number) => ChunkBuffers<F> } {
+export function chunkBufferLayout(shape: NetworkShape, capacity: number, dropout = false): { floats: number; place: <F extends Floats>(floats: F, start: number) => ChunkBuffers<F> } {
   const layers = shape.sizes.length;
-  const keepsZ = ACTIVATIONS[shape.activation].backwardFrom === 'z';
-  // hidden layers (1 … layers − 2) whose z is kept beside their output
+  const keepsZ = ACTIVATIONS[shape.activation].backwardFrom === 'z' || dropout;
+  // hidden layers (1 … layers − 2) whose z (or output before dropout) is kept beside their output
   const kept = keepsZ ? shape.sizes.slice(1, -1) : [];
   const lengths = [
     ...shape.sizes.map((size) => size * capacity), // activations
@@ -65,10 +67,14 @@ function fromRow<F extends Floats>(view: F, from: number, width: number): F {
   return from === 0 ? view : (view.subarray(from * width) as F);
 }
 
-/** Forward through every hidden layer and the output's dense part for rows [from, to); returns the logits view (last activations). */
-function forwardHiddenRows<F extends Floats>(kernels: Kernels<F>, shape: NetworkShape, params: readonly LayerViews<F>[], buffers: ChunkBuffers<F>, from: number, to: number): F {
+/**
+ * Forward through every hidden layer and the output's dense part for rows [from, to); returns the
+ * logits view (last activations). With `dropout` (training), each hidden layer's outputs are masked.
+ */
+function forwardHiddenRows<F extends Floats>(kernels: Kernels<F>, shape: NetworkShape, params: readonly LayerViews<F>[], buffers: ChunkBuffers<F>, from: number, to: number, dropout?: DropoutRows): F {
   const last = params.length - 1;
   const parameter = activationParameter(shape);
+  const fromA = ACTIVATIONS[shape.activation].backwardFrom === 'a';
   for (let l = 0; l <= last; l++) {
     const inputs = shape.sizes[l]!;
     const outputs = shape.sizes[l + 1]!;
@@ -76,9 +82,26 @@ function forwardHiddenRows<F extends Floats>(kernels: Kernels<F>, shape: Network
     // z lands in saved (the output buffer itself unless z is kept); the activation writes the output
     const z = fromRow(l < last ? buffers.saved[l + 1]! : buffers.activations[l + 1]!, from, outputs);
     kernels.denseForward(z, fromRow(buffers.activations[l]!, from, inputs), layer.w, layer.b, to - from, inputs, outputs);
-    if (l < last) kernels.activationForward(shape.activation, fromRow(buffers.activations[l + 1]!, from, outputs), z, (to - from) * outputs, parameter);
+    if (l === last) break;
+    const a = fromRow(buffers.activations[l + 1]!, from, outputs);
+    if (dropout && fromA) {
+      // the backward reads the output before the mask: keep it in saved, the masked copy in activations
+      kernels.activationForward(shape.activation, z, z, (to - from) * outputs, parameter);
+      applyDropout(a, z, 0, to - from, outputs, l + 1, atRow(dropout, from));
+    } else {
+      kernels.activationForward(shape.activation, a, z, (to - from) * outputs, parameter);
+      if (dropout) applyDropout(a, a, 0, to - from, outputs, l + 1, atRow(dropout, from));
+    }
   }
   return buffers.activations[last + 1]!;
+}
+
+const shifted: { rate: number; seed: number; step: number; batchRow: number } = { rate: 0, seed: 0, step: 0, batchRow: 0 };
+/** `rows` for views that start at buffer row `from` (one reused object: no allocation per layer). */
+function atRow(rows: DropoutRows, from: number): DropoutRows {
+  Object.assign(shifted, rows);
+  shifted.batchRow = rows.batchRow + from;
+  return shifted;
 }
 
 /** Forward through every hidden layer and the output's dense part; returns the logits view (last activations). */
@@ -110,8 +133,8 @@ function outputLossRows<F extends Floats>(kernels: Kernels<F>, shape: NetworkSha
  * outputLossRows) and leaves the outputs (probabilities) in the last activations buffer. The loss also
  * writes the output dZ; that buffer is free when nothing is trained.
  */
-export function forwardLossRows<F extends Floats>(kernels: Kernels<F>, shape: NetworkShape, params: readonly LayerViews<F>[], buffers: ChunkBuffers<F>, from: number, to: number, tileLoss?: Float64Array): number {
-  forwardHiddenRows(kernels, shape, params, buffers, from, to);
+export function forwardLossRows<F extends Floats>(kernels: Kernels<F>, shape: NetworkShape, params: readonly LayerViews<F>[], buffers: ChunkBuffers<F>, from: number, to: number, tileLoss?: Float64Array, dropout?: DropoutRows): number {
+  forwardHiddenRows(kernels, shape, params, buffers, from, to, dropout);
   return outputLossRows(kernels, shape, buffers, from, to, tileLoss);
 }
 
@@ -129,10 +152,11 @@ export function forwardOutputs<F extends Floats>(kernels: Kernels<F>, shape: Net
 /**
  * The row-wise half of a training step for rows [from, to): forward, loss, and every layer's dZ, back
  * to the first hidden layer. Nothing here reads another row, so a team's members each take their own
- * tiles. Returns the rows' summed loss (tile losses into tileLoss, as outputLossRows).
+ * tiles. Returns the rows' summed loss (tile losses into tileLoss, as outputLossRows). With `dropout`,
+ * hidden outputs are masked forward and their gradients by the same mask backward.
  */
-export function forwardBackwardRows<F extends Floats>(kernels: Kernels<F>, shape: NetworkShape, params: readonly LayerViews<F>[], buffers: ChunkBuffers<F>, from: number, to: number, tileLoss?: Float64Array): number {
-  const lossSum = forwardLossRows(kernels, shape, params, buffers, from, to, tileLoss);
+export function forwardBackwardRows<F extends Floats>(kernels: Kernels<F>, shape: NetworkShape, params: readonly LayerViews<F>[], buffers: ChunkBuffers<F>, from: number, to: number, tileLoss?: Float64Array, dropout?: DropoutRows): number {
+  const lossSum = forwardLossRows(kernels, shape, params, buffers, from, to, tileLoss, dropout);
   // At the output, dZ = A − Y for all three loss pairings (written by the loss above).
   const parameter = activationParameter(shape);
   for (let l = params.length - 1; l >= 1; l--) {
@@ -141,6 +165,7 @@ export function forwardBackwardRows<F extends Floats>(kernels: Kernels<F>, shape
     // dA_prev = dZ·W, then dZ_prev = dA_prev ⊙ σ′ (σ′ from the stored a or z)
     const dzPrev = fromRow(buffers.dz[l]!, from, inputs);
     kernels.denseBackwardInput(dzPrev, fromRow(buffers.dz[l + 1]!, from, outputs), params[l]!.w, to - from, inputs, outputs);
+    if (dropout) applyDropout(dzPrev, dzPrev, 0, to - from, inputs, l, atRow(dropout, from));
     kernels.activationBackward(shape.activation, dzPrev, fromRow(buffers.saved[l]!, from, inputs), (to - from) * inputs, parameter);
   }
   return lossSum;
@@ -175,8 +200,9 @@ export function forwardBackward<F extends Floats>(
   buffers: ChunkBuffers<F>,
   rows: number,
   accumulate = true,
+  dropout?: DropoutRows,
 ): number {
-  const lossSum = forwardBackwardRows(kernels, shape, params, buffers, 0, rows);
+  const lossSum = forwardBackwardRows(kernels, shape, params, buffers, 0, rows, undefined, dropout);
   weightGradientsPart(kernels, shape, grads, buffers, rows, accumulate);
   return lossSum;
 }

@@ -57,6 +57,7 @@ export const OPTIONS = {
   layers: sizes([64, 64], { max: MAX_LAYER_SIZE, example: '128,64', commands: MEASURED, defaultIn: { bench: undefined }, fingerprint: true, help: { train: 'hidden layer sizes', bench: 'measure this network (784 inputs, 10 classes) instead of the standard workloads' } }),
   activation: choice(HIDDEN_ACTIVATIONS, 'relu', { commands: MEASURED, fingerprint: true, help: 'hidden activation (gelu: the tanh approximation)' }),
   leakySlope: hyper('leakySlope'),
+  dropout: real(0, { min: 0, max: 1, below: true, commands: TRAINING, fingerprint: true, help: 'fraction of each hidden layer\'s units dropped in every training step (inverted dropout, masks seeded by --seed, the step and the row: the same on any thread count); off in evaluate, predict and export' }),
   loss: choice(['auto', ...LOSS_KINDS], 'auto', { commands: TRAINING, fingerprint: true, help: 'auto: 2 classes → bce, more → cross-entropy; a CSV label of numbers with fractions or more than 50 distinct values → mse' }),
   mode: choice(MODES, 'minibatch', { commands: [...TRAINING, 'export'], fingerprint: true, help: 'batch: the whole set per step; sgd: one row per step' }),
   batchSize: integer(64, { min: 1, max: 1 << 24, commands: [...MEASURED, 'export'], defaultIn: { bench: undefined }, fingerprint: true, help: { train: 'rows per step in minibatch mode', bench: 'rows per step (default: each workload\'s own; 128 with --layers)' } }),

@@ -24,6 +24,8 @@ export interface ArenaPlan {
   readonly slots: number;
   /** Parameter-sized optimizer state buffers (momentum's velocity, Adam's moments). */
   readonly stateBuffers: number;
+  /** Dropout on the hidden layers during training (rate 0: none), seeded by the run. */
+  readonly dropout?: { readonly rate: number; readonly seed: number } | undefined;
 }
 
 /** Offsets in float32 elements from the start of the memory (also valid for Int32 views). */
@@ -68,7 +70,7 @@ export function planArena(plan: ArenaPlan): ArenaLayout {
   const slabStride = params.length;
   const slabs = take(slabStride * plan.maxShards);
   const stats64 = take(plan.maxShards * 2 * 2) / 2;
-  const scratchStride = chunkBufferLayout(plan.shape, plan.chunkRows).floats;
+  const scratchStride = scratchLayout(plan).floats;
   const scratch = take(scratchStride * plan.slots);
   const tileStats64 = take(plan.slots * tilesPerChunk(plan) * 2 * 2) / 2;
   const timings64 = take(plan.slots * PHASES.length * 2) / 2;
@@ -150,5 +152,9 @@ export function controlWords(memory: WebAssembly.Memory, layout: ArenaLayout): I
 
 /** The scratch area of one compute slot, as the network's chunk buffers. */
 export function scratchBuffers(memory: WebAssembly.Memory, layout: ArenaLayout, slot: number): ChunkBuffers {
-  return chunkBufferLayout(layout.plan.shape, layout.plan.chunkRows).place(new Float32Array(memory.buffer), layout.scratch + slot * layout.scratchStride);
+  return scratchLayout(layout.plan).place(new Float32Array(memory.buffer), layout.scratch + slot * layout.scratchStride);
+}
+
+function scratchLayout(plan: ArenaPlan): ReturnType<typeof chunkBufferLayout> {
+  return chunkBufferLayout(plan.shape, plan.chunkRows, (plan.dropout?.rate ?? 0) > 0);
 }

@@ -45,6 +45,8 @@ export interface CoordinatorOptions {
   kernels: KernelSetName;
   /** Work below which a step runs on fewer threads (benchmarks set 0 to measure the hand-off itself). */
   minFlopsPerWorker?: number;
+  /** Dropout on the hidden layers in training steps, its masks seeded by `seed`. */
+  dropout?: { rate: number; seed: number } | undefined;
 }
 
 export interface StepStats {
@@ -92,7 +94,7 @@ export class Coordinator {
     this.threads = threads;
     this.trainShardsByParticipant = new Array<number>(threads).fill(0);
     this.trainRowsByParticipant = new Array<number>(threads).fill(0);
-    this.layout = planArena({ shape, rows, chunkRows: CHUNK_ROWS, maxShards: MAX_SHARDS, slots: threads, stateBuffers: optimizerStateBuffers(optimizer.name) });
+    this.layout = planArena({ shape, rows, chunkRows: CHUNK_ROWS, maxShards: MAX_SHARDS, slots: threads, stateBuffers: optimizerStateBuffers(optimizer.name), dropout: options.dropout });
     this.memory = allocateArena(this.layout);
     this.views = arenaViews(this.memory, this.layout);
     const localKernels = loadKernelSet(kernels, this.memory);

@@ -9,6 +9,7 @@
 //            own tiles of rows forward and back to every layer's dZ, the team meets at a barrier,
 //            then each member sums dW/db for its own part of every layer's output neurons.
 // Either way every element is summed in the same order, so the bits never depend on the split.
+import type { DropoutRows } from '../math/dropout.js';
 import type { Kernels } from '../math/kernels.js';
 import type { NetworkShape } from '../model/layout.js';
 import { TILE_ROWS, countCorrect, forwardBackwardRows, forwardLossRows, weightGradientsPart, type ChunkBuffers } from '../model/network.js';
@@ -44,6 +45,8 @@ export class ShardEngine {
   private readonly features: number;
   private readonly outputs: number;
   private readonly wait: Wait = { word: 0, target: 0 };
+  /** The masks' context for the chunk being computed (training with dropout only). */
+  private readonly dropout: DropoutRows | undefined;
   /** Rows this participant ran in the current command. */
   rowsComputed = 0;
 
@@ -60,6 +63,17 @@ export class ShardEngine {
     this.shape = layout.plan.shape;
     this.features = this.shape.sizes[0]!;
     this.outputs = this.shape.sizes[this.shape.sizes.length - 1]!;
+    const dropout = layout.plan.dropout;
+    this.dropout = dropout && dropout.rate > 0 ? { rate: dropout.rate, seed: dropout.seed, step: 0, batchRow: 0 } : undefined;
+  }
+
+  /** The dropout context of a training chunk starting at order[chunk] (undefined without dropout). */
+  private masks(command: Command, chunk: number): DropoutRows | undefined {
+    const dropout = this.dropout;
+    if (!dropout) return undefined;
+    dropout.step = command.step;
+    dropout.batchRow = chunk - command.start;
+    return dropout;
   }
 
   /**
@@ -101,7 +115,7 @@ export class ShardEngine {
       }
       const [from, to] = memberRows(rows, member, command.team);
       this.gather(buffers, chunk + from, from, to - from);
-      this.memberTiles(buffers, shard, from, to);
+      this.memberTiles(buffers, shard, from, to, this.masks(command, chunk));
       this.rowsComputed += to - from;
       // every row's dZ must be in place before anyone sums over the rows
       yield this.arrive(control, barrier, ++arrivals * command.team);
@@ -161,7 +175,7 @@ export class ShardEngine {
       this.gather(this.buffers, chunk, 0, rows);
       const { parameterLayers } = this.views;
       lossSum += withGradients
-        ? forwardBackwardRows(this.kernels, this.shape, parameterLayers, this.buffers, 0, rows)
+        ? forwardBackwardRows(this.kernels, this.shape, parameterLayers, this.buffers, 0, rows, undefined, this.masks(command, chunk))
         : forwardLossRows(this.kernels, this.shape, parameterLayers, this.buffers, 0, rows);
       if (withGradients) weightGradientsPart(this.kernels, this.shape, slabLayers[shard]!, this.buffers, rows, chunk > start);
       correct += countCorrect(this.buffers.activations[this.shape.sizes.length - 1]!, this.buffers.targets, rows, this.outputs);
@@ -175,9 +189,9 @@ export class ShardEngine {
    * A team member's rows [from, to) of the chunk in `buffers`: forward, loss and every layer's dZ;
    * each tile's loss and correct count go to the team's tile stats, for member 0 to add in tile order.
    */
-  private memberTiles(buffers: ChunkBuffers, team: number, from: number, to: number): void {
+  private memberTiles(buffers: ChunkBuffers, team: number, from: number, to: number, dropout: DropoutRows | undefined): void {
     const { parameterLayers, tileLosses, tileCorrect } = this.views;
-    forwardBackwardRows(this.kernels, this.shape, parameterLayers, buffers, from, to, tileLosses[team]!);
+    forwardBackwardRows(this.kernels, this.shape, parameterLayers, buffers, from, to, tileLosses[team]!, dropout);
     const out = buffers.activations[this.shape.sizes.length - 1]!;
     const correct = tileCorrect[team]!;
     for (let r = from; r < to; r += TILE_ROWS) correct[r / TILE_ROWS] = countCorrect(out, buffers.targets, Math.min(TILE_ROWS, to - r), this.outputs, r);
