@@ -4,7 +4,8 @@
 import { randomStream, gaussian } from '../../src/data/random.js';
 import { referenceKernels } from '../../src/math/kernels.js';
 import { layerViews, parameterLayout, type NetworkShape, type ParameterLayout } from '../../src/model/layout.js';
-import { chunkBufferLayout, forwardBackward, forwardHidden, type ChunkBuffers } from '../../src/model/network.js';
+import type { DropoutRows } from '../../src/math/dropout.js';
+import { chunkBufferLayout, forwardBackward, forwardLossRows, type ChunkBuffers } from '../../src/model/network.js';
 import type { OptimizerSettings } from '../../src/optim/optimizers.js';
 
 /** Rows × features inputs and rows × outputs targets (one-hot, 0/1 or values), float32 as the arena holds them. */
@@ -56,8 +57,8 @@ export function parameterIndices(layout: ParameterLayout): number[] {
 }
 
 /** Float64 working memory for a whole batch at once, in the network's one chunk layout. */
-function buffers64(shape: NetworkShape, rows: number): ChunkBuffers<Float64Array> {
-  const layout = chunkBufferLayout(shape, rows);
+function buffers64(shape: NetworkShape, rows: number, dropout = false): ChunkBuffers<Float64Array> {
+  const layout = chunkBufferLayout(shape, rows, dropout);
   return layout.place(new Float64Array(layout.floats), 0);
 }
 
@@ -72,20 +73,18 @@ function gather(problem: Problem, rowsOf: ArrayLike<number>, buffers: ChunkBuffe
 }
 
 /** Σ over the rows `rowsOf` of the loss gradient, in float64, in the parameter layout; and Σ loss. */
-export function gradientSum(problem: Problem, parameters: Float64Array, rowsOf: ArrayLike<number>): { sum: Float64Array; lossSum: number } {
-  const buffers = buffers64(problem.shape, rowsOf.length);
+export function gradientSum(problem: Problem, parameters: Float64Array, rowsOf: ArrayLike<number>, dropout?: DropoutRows): { sum: Float64Array; lossSum: number } {
+  const buffers = buffers64(problem.shape, rowsOf.length, dropout !== undefined);
   gather(problem, rowsOf, buffers);
   const sum = new Float64Array(problem.layout.length);
-  const lossSum = forwardBackward(referenceKernels, problem.shape, layerViews(problem.layout, parameters), layerViews(problem.layout, sum), buffers, rowsOf.length, false);
+  const lossSum = forwardBackward(referenceKernels, problem.shape, layerViews(problem.layout, parameters), layerViews(problem.layout, sum), buffers, rowsOf.length, false, dropout);
   return { sum, lossSum };
 }
 
-/** Σ loss over the rows `rowsOf`, in float64 (for finite differences). */
-export function lossSum(problem: Problem, parameters: Float64Array, rowsOf: ArrayLike<number>, buffers = buffers64(problem.shape, rowsOf.length)): number {
+/** Σ loss over the rows `rowsOf`, in float64 (for finite differences); with `dropout`, under its masks. */
+export function lossSum(problem: Problem, parameters: Float64Array, rowsOf: ArrayLike<number>, buffers = buffers64(problem.shape, rowsOf.length), dropout?: DropoutRows): number {
   gather(problem, rowsOf, buffers);
-  const outputs = problem.shape.sizes[problem.shape.sizes.length - 1]!;
-  const logits = forwardHidden(referenceKernels, problem.shape, layerViews(problem.layout, parameters), buffers, rowsOf.length);
-  return referenceKernels.outputLoss(problem.shape.loss, logits, buffers.dz[buffers.dz.length - 1]!, buffers.targets, rowsOf.length, outputs);
+  return forwardLossRows(referenceKernels, problem.shape, layerViews(problem.layout, parameters), buffers, 0, rowsOf.length, undefined, dropout);
 }
 
 export { buffers64 };
