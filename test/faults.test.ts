@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { loadModel } from '../src/index.js';
 import { tempDir } from './helpers/files.js';
 import { CLI, runCli } from './helpers/cli.js';
+import { workerFaultEnv } from './helpers/worker-fault.js';
 
 // Big enough per step that several workers share it; many epochs so signals land mid-run.
 const sharedWork = ['--data', 'builtin:blobs', '--samples', '2048', '--features', '256', '--layers', '128', '--batch-size', '256', '--threads', '2'];
@@ -17,7 +18,7 @@ for (const fault of ['throw', 'exit'] as const) {
     const out = join(dir, 'model.json');
     await writeFile(out, 'precious');
     // 8 steps per epoch: command 12 is in epoch 2, after epoch 1's checkpoint was written.
-    const result = await runCli(['train', ...sharedWork, '--epochs', '3', '--checkpoint-dir', checkpoints, '--out', out], { env: { GRADPOOL_TEST_WORKER_FAULT: `${fault}@12` }, timeoutMs: 60_000 });
+    const result = await runCli(['train', ...sharedWork, '--epochs', '3', '--checkpoint-dir', checkpoints, '--out', out], { env: workerFaultEnv(`${fault}@12`), timeoutMs: 60_000 });
     t.is(result.code, 1, result.stderr);
     t.regex(result.stderr, /worker thread failed.*\(epoch 2, step \d+ of 8\)/);
     t.is(result.stderr.trim().split('\n').length, 1);

@@ -17,3 +17,16 @@ export interface WorkerSetup {
 export interface ServeTask {
   readonly kind: 'serve';
 }
+
+/**
+ * The diagnostics channel a worker publishes on before each command it joins (when it has
+ * subscribers in its thread): who it is and how many commands it has joined. A subscriber may set
+ * `fault` to make that command throw — how the fault tests stop a worker mid-run.
+ */
+export const WORKER_COMMAND_CHANNEL = 'gradpool:worker-command';
+
+export interface WorkerCommandMessage {
+  readonly slot: number;
+  commands: number;
+  fault: Error | undefined;
+}
