@@ -16,9 +16,10 @@ import { checkCheckpoint, readCheckpoint, writeCheckpoint, type Checkpoint, type
 import type { EpochEntry } from './model/history.js';
 import { initializeParameters } from './model/init.js';
 import type { NetworkShape } from './model/layout.js';
-import { rSquared } from './model/metrics.js';
+import { balancedClassWeights, classCounts } from './model/class-weights.js';
+import { majorityOf, rSquared, type MajorityBaseline } from './model/metrics.js';
 import type { HeldOut } from './model/file.js';
-import { Model, assertSavable, loadModel } from './model/model.js';
+import { Model, assertSavable, loadModel, type Evaluation } from './model/model.js';
 import { scheduledLearningRate } from './optim/schedule.js';
 import { checkPathOptions } from './options/paths.js';
 import { resolveOptions, runFingerprint, type OptionsInput, type Resolved } from './options/resolve.js';
@@ -72,6 +73,8 @@ export interface DataSummary {
   defaults: ChosenDefaults | null;
   /** The validation rows held out (seeded by `seed`), as 0-based rows of the data read; stored in the model. */
   heldOut: HeldOut | null;
+  /** Classification: the most common class of the training rows and its share, the accuracy to beat; null for regression. */
+  baseline: MajorityBaseline | null;
 }
 
 /** Why training ended. */
@@ -81,8 +84,12 @@ export interface TrainResult {
   model: Model;
   /** One entry per completed epoch (including those before a --resume). */
   history: EpochEntry[];
-  /** Loss and accuracy on the test set (--test-data, or an IDX directory's t10k files), or null. */
-  test: { loss: number; accuracy: number | null } | null;
+  /**
+   * Scores on the test set (--test-data, or an IDX directory's t10k files), or null: loss and
+   * accuracy; classification's per-class precision, recall and F1 and majority baseline; regression's
+   * R², RMSE and MAE in the target's units.
+   */
+  test: Evaluation | null;
   /** True when training stopped early because the AbortSignal fired. */
   aborted: boolean;
   stopReason: StopReason;
@@ -164,12 +171,20 @@ async function trainChecked(asked: ResolvedOptions, options: TrainOptions, prepa
   const loss = init ? init.shape.loss : chooseLoss(resolved.loss, targets, source);
   const outputs = outputWidth(targets, loss);
   const leaky = resolved.activation === 'leaky-relu' ? { leakySlope: resolved.leakySlope } : {};
-  const shape: NetworkShape = init ? init.shape : { sizes: [features, ...resolved.layers, outputs], activation: resolved.activation, loss, ...leaky };
+  // The validation rows are a seeded draw: order = [training rows | validation rows], known before
+  // the arena exists, so that what is fitted on the training rows (class weights) shapes the run.
+  const valRows = Math.round(rows * resolved.valSplit);
+  const trainRows = rows - valRows;
+  const split = Int32Array.from({ length: rows }, (_, i) => i);
+  shuffleInPlace(split, randomStream(resolved.seed, 'split'));
+  const counts = targets.kind === 'classes' ? classCounts(targets.index, split.subarray(0, trainRows), targets.names.length) : null;
+  if (resolved.classWeight === 'balanced' && !counts) throw new InputError(`${optionRef('classWeight')} balanced weighs classes; ${source} has a regression target`);
+  const weighted = resolved.classWeight === 'balanced' && counts ? { classWeights: balancedClassWeights(counts) } : {};
+  const base: NetworkShape = init ? { sizes: init.shape.sizes, activation: init.shape.activation, loss: init.shape.loss, ...(init.shape.leakySlope === undefined ? {} : { leakySlope: init.shape.leakySlope }) } : { sizes: [features, ...resolved.layers, outputs], activation: resolved.activation, loss, ...leaky };
+  const shape: NetworkShape = { ...base, ...weighted };
   if (resolved.out) assertSavable(resolved.out, shape, optionRef('out'));
   const labels = targets.kind === 'classes' ? targets.names : null;
   const testRows = loaded.test?.rows ?? 0;
-  const valRows = Math.round(rows * resolved.valSplit);
-  const trainRows = rows - valRows;
   if (trainRows < 1) throw new InputError(`${optionRef('valSplit')} ${resolved.valSplit} leaves no training rows out of ${rows}`);
   const kernels = resolveKernelSet(resolved.kernels);
   const notes = [...loaded.training.notes, ...(loaded.test?.notes ?? [])];
@@ -193,11 +208,11 @@ async function trainChecked(asked: ResolvedOptions, options: TrainOptions, prepa
     // kernel set (native-avx2, wasm-simd, …) counts too: results differ between them.
     const fingerprint =
       resolved.checkpointDir || checkpoint
-        ? runFingerprint(resolved, { dataContent: contentHash(views.x.subarray(0, rows * features), views.y.subarray(0, rows * outputs)), dataRows: rows, dataFeatures: features, classNames: labels, kernelSet: coordinator.kernelSet, init: init ? contentHash(init.parameters, new Float32Array(0)) : null })
+        ? runFingerprint(resolved, { dataContent: contentHash(views.x.subarray(0, rows * features), views.y.subarray(0, rows * outputs)), dataRows: rows, dataFeatures: features, classNames: labels, classWeights: shape.classWeights ?? null, kernelSet: coordinator.kernelSet, init: init ? contentHash(init.parameters, new Float32Array(0)) : null })
         : '';
     // order = [training rows | validation rows | test rows]; the validation rows are a seeded draw.
-    for (let i = 0; i < rows + testRows; i++) views.order[i] = i;
-    shuffleInPlace(views.order.subarray(0, rows), randomStream(resolved.seed, 'split'));
+    views.order.set(split);
+    for (let i = rows; i < rows + testRows; i++) views.order[i] = i;
     // Preprocessing fitted on the training rows only, applied to every row, stored in the model;
     // a run that starts from a model keeps the model's (its weights expect exactly those inputs).
     const trainOrder = views.order.subarray(0, trainRows);
@@ -227,7 +242,9 @@ async function trainChecked(asked: ResolvedOptions, options: TrainOptions, prepa
     else initializeParameters(shape, views.parameterLayers, randomStream(resolved.seed, 'init'));
     // The held-out rows, as the model records them: sorted 0-based rows of the data as read.
     const heldOut: HeldOut | null = valRows > 0 ? { seed: resolved.seed, fraction: resolved.valSplit, rows: Array.from(views.order.subarray(trainRows, rows)).sort((a, b) => a - b) } : null;
-    const data: DataSummary = { source, rows, features, schema: fittedSchema, classes: labels, loss, notes, loadSeconds: (performance.now() - loadStarted) / 1000, testRows, defaults: tableDefaults, heldOut };
+    const baseline = counts && labels ? majorityOf(counts, labels) : null;
+    if (shape.classWeights && labels) notes.push(`class weights (--class-weight balanced, fitted on the training rows): ${labels.slice(0, 10).map((label, c) => `${label} ${Number(shape.classWeights![c]!.toPrecision(4))}`).join(', ')}${labels.length > 10 ? ', …' : ''}`);
+    const data: DataSummary = { source, rows, features, schema: fittedSchema, classes: labels, loss, notes, loadSeconds: (performance.now() - loadStarted) / 1000, testRows, defaults: tableDefaults, heldOut, baseline };
     await settled(options.onData?.(data));
     await coordinator.ready();
     await settled(options.onStart?.({ kernelSet: coordinator.kernelSet as KernelSetId, kernelNote: kernelNote(resolved.kernels, kernels), threads: coordinator.threads }));
@@ -244,7 +261,8 @@ async function trainChecked(asked: ResolvedOptions, options: TrainOptions, prepa
     if (testRows > 0 && stopReason !== 'diverged') {
       views.parameters.set(model.parameters);
       const stats = await coordinator.evaluate(rows, rows + testRows);
-      testResult = { loss: (stats.lossSum * lossUnit) / testRows, accuracy: labels ? stats.correct / testRows : null };
+      const prepared = [views.x.subarray(rows * features, (rows + testRows) * features), views.y.subarray(rows * outputs, (rows + testRows) * outputs)] as const;
+      testResult = { loss: (stats.lossSum * lossUnit) / testRows, accuracy: labels ? stats.correct / testRows : null, samples: testRows, ...model.scorePrepared(...prepared, testRows) };
     }
     const savedTo = resolved.out && trained ? resolved.out : null;
     if (savedTo) await model.save(savedTo);

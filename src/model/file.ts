@@ -57,6 +57,8 @@ interface ModelJson {
   /** leaky-relu's slope (only for that activation). */
   leakySlope?: number;
   heldOut?: HeldOut;
+  /** Per class, the loss weight training used (--class-weight balanced): the run's record. */
+  classWeights?: number[];
   layers: LayerJson[];
 }
 
@@ -111,6 +113,7 @@ export function serializeModel(shape: NetworkShape, layers: readonly LayerViews[
     // the activation is recorded per hidden layer: without one there is no slope to keep either
     ...(shape.activation === 'leaky-relu' && shape.sizes.length > 2 ? { leakySlope: activationParameter(shape) } : {}),
     ...(extras.heldOut ? { heldOut: heldOutToJson(extras.heldOut) } : {}),
+    ...(shape.classWeights ? { classWeights: [...shape.classWeights] } : {}),
     layers: layers.map((layer, l) => ({
       inputs: shape.sizes[l]!,
       outputs: shape.sizes[l + 1]!,
@@ -134,7 +137,7 @@ export function parseModel(text: string, source: string): ModelContents {
     throw new InputError(`${source}: ${what}`);
   };
   if (!isObject(json)) return fail('not a gradpool model (expected a JSON object)');
-  checkKeys(json, ['format', 'version', 'loss', 'labels', 'normalization', 'layers'], 'model', fail, ['schema', 'targetScaling', 'heldOut', 'leakySlope']);
+  checkKeys(json, ['format', 'version', 'loss', 'labels', 'normalization', 'layers'], 'model', fail, ['schema', 'targetScaling', 'heldOut', 'leakySlope', 'classWeights']);
   if (json.format !== MODEL_FORMAT) fail(`format is ${describeValue(json.format)}, expected "${MODEL_FORMAT}"`);
   if (json.version !== MODEL_VERSION) fail(`version ${describeValue(json.version)} is not supported (this gradpool reads version ${MODEL_VERSION})`);
   const loss = json.loss as LossKind;
@@ -180,7 +183,7 @@ export function parseModel(text: string, source: string): ModelContents {
   const schema = json.schema === undefined ? null : parseSchema(json.schema, sizes[0]!, fail);
   const targetScaling = json.targetScaling === undefined ? null : parseTargetScaling(json.targetScaling, loss, fail);
   const heldOut = json.heldOut === undefined ? null : parseHeldOut(json.heldOut, fail);
-  const shape: NetworkShape = { sizes, activation, loss, ...parseLeakySlope(json.leakySlope, activation, fail) };
+  const shape: NetworkShape = { sizes, activation, loss, ...parseLeakySlope(json.leakySlope, activation, fail), ...parseClassWeights(json.classWeights, labels, fail) };
   const layout = parameterLayout(shape);
   const parameters = new Float32Array(layout.length);
   layerViews(layout, parameters).forEach((views, l) => {
@@ -212,6 +215,14 @@ export function parseLeakySlope(value: unknown, activation: HiddenActivation, fa
   if (activation !== 'leaky-relu') return fail(`leakySlope: only a leaky-relu model has one (this one uses ${activation})`);
   if (typeof value !== 'number' || !(value >= 0 && value < 1)) return fail(`leakySlope must be a number ≥ 0 and < 1, got ${describeValue(value)}`);
   return { leakySlope: value };
+}
+
+/** The per-class loss weights a file records (absent: none), for the JSON file and the safetensors metadata. */
+export function parseClassWeights(value: unknown, labels: readonly string[] | null, fail: (what: string) => never): { classWeights?: number[] } {
+  if (value === undefined) return {};
+  if (labels === null) return fail('classWeights: only a classification model has class weights');
+  if (!Array.isArray(value) || value.length !== labels.length || !value.every((w) => typeof w === 'number' && Number.isFinite(w) && w > 0)) return fail(`classWeights must be ${labels.length} positive numbers, one per label`);
+  return { classWeights: value as number[] };
 }
 
 /** { offset, scale } of a regression model's target (scale ≠ 0), as in the JSON file and the safetensors metadata. */

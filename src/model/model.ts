@@ -1,14 +1,14 @@
 // A trained network: inference on the main thread, evaluation, and saving.
 import { writeTarget, type Dataset } from '../data/dataset.js';
 import { applyImputation, applyNormalization, applyTargetScaling, unscaleTarget, type Normalization, type TargetScaling } from '../data/normalize.js';
-import { encodeValues, featureColumns, fillValues, type CellValue, type Schema } from '../data/schema.js';
+import { encodeValues, featureColumns, fillValues, type CellValue, type FeatureColumn, type Schema } from '../data/schema.js';
 import { InputError, describeValue } from '../errors.js';
 import { referenceKernels, type Kernels } from '../math/kernels.js';
 import { MAX_JSON_MODEL_CHARS, jsonModelBound, megabytes, parseModel, serializeModel, type HeldOut, type ModelExtras } from './file.js';
 import { looksLikeOnnx, serializeOnnx } from './onnx.js';
 import { looksLikeSafetensors, parseSafetensors, serializeSafetensors } from './safetensors.js';
 import { layerViews, parameterCount, parameterLayout, type LayerViews, type NetworkShape, type ParameterLayout } from './layout.js';
-import { ConfusionMatrix, predictedClass, type ClassMetrics } from './metrics.js';
+import { ConfusionMatrix, predictedClass, regressionMetrics, type ClassMetrics, type MajorityBaseline, type RegressionMetrics } from './metrics.js';
 import { chunkBufferLayout, countCorrect, forwardLoss, forwardOutputs, type ChunkBuffers } from './network.js';
 import { WriteError, writeFileAtomic } from '../io/atomic.js';
 import { openBounded, readBounded } from '../io/read.js';
@@ -23,6 +23,14 @@ export interface Evaluation {
   /** Classification only: counts[actual][predicted], in label order. */
   confusion: number[][] | null;
   perClass: ClassMetrics[] | null;
+  /** Classification: always predicting the most common class of these rows, the accuracy to beat. */
+  baseline: MajorityBaseline | null;
+  /** Regression, in the target's units (null for classification). */
+  r2: number | null;
+  rmse: number | null;
+  mae: number | null;
+  /** Regression: each target's R², RMSE and MAE (one entry for a single target). */
+  perTarget: RegressionMetrics['perTarget'] | null;
 }
 
 /** How a model reads rows and writes values, besides its weights (all optional). */
@@ -143,7 +151,7 @@ export class Model {
       if (Array.isArray(row) && row.length === this.inputs && row.every((v) => typeof v === 'number') && (!columns || columns.length !== this.inputs || columns.every((c) => c.kind === 'numeric'))) {
         x.set(row as number[], offset);
       } else if (columns) {
-        const values = Array.isArray(row) ? (row as readonly CellValue[]) : columns.map((c) => (row as Readonly<Record<string, CellValue>>)[c.name]);
+        const values = Array.isArray(row) ? (row as readonly CellValue[]) : valuesByName(row as Readonly<Record<string, CellValue>>, columns, this.schema!, r);
         const problem = encodeValues(this.schema!, values, x, offset);
         if (problem) throw new InputError(`predict: row ${r} ${problem}`);
       } else {
@@ -177,6 +185,7 @@ export class Model {
     let correct = 0;
     const { targets } = dataset;
     const confusion = this.labels && targets.kind === 'classes' ? new ConfusionMatrix(this.labels) : null;
+    const predictedValues = targets.kind === 'values' ? new Float64Array(dataset.rows * this.outputs) : null;
     for (let start = 0; start < dataset.rows; start += buffers.capacity) {
       const count = Math.min(buffers.capacity, dataset.rows - start);
       this.loadInputs(buffers, dataset.x, start, count);
@@ -188,6 +197,7 @@ export class Model {
       for (let i = 0; i < count * this.outputs; i++) {
         const value = this.targetScaling ? Math.fround(unscaleTarget(this.targetScaling, outputs[i]!)) : outputs[i]!;
         if (!Number.isFinite(value)) this.failNonFinite(buffers.activations[0]!, Math.floor(i / this.outputs), value, (row) => `${dataset.source}: row ${start + row + 1}`);
+        if (predictedValues) predictedValues[start * this.outputs + i] = value;
       }
       if (!Number.isFinite(lossSum * this.lossUnit)) {
         throw new InputError(`${dataset.source}: the loss over rows ${start + 1}..${start + count} is ${lossSum} (the model's outputs overflow the loss)`);
@@ -204,7 +214,26 @@ export class Model {
       samples: dataset.rows,
       confusion: confusion?.counts ?? null,
       perClass: confusion?.perClass() ?? null,
+      baseline: confusion?.baseline() ?? null,
+      ...regressionFields(predictedValues && targets.kind === 'values' ? regressionMetrics(predictedValues, targets.values, dataset.rows, this.outputs) : null),
     };
+  }
+
+  /**
+   * Scores over rows prepared as training prepares them (inputs imputed and normalized, targets as
+   * the arena holds them: one-hot, 0/1 or scaled values): what train reports for its test set.
+   */
+  scorePrepared(x: Float32Array, y: Float32Array, rows: number): Omit<Evaluation, 'loss' | 'accuracy' | 'samples'> {
+    const raw = new Model(this.shape, this.parameters, this.labels, null, { targetScaling: this.targetScaling });
+    const outputs = raw.outputsFor(x, rows, referenceKernels, (row) => `test row ${row + 1}`);
+    const width = this.outputs;
+    if (this.labels) {
+      const confusion = new ConfusionMatrix(this.labels);
+      for (let r = 0; r < rows; r++) confusion.add(predictedClass(y, r, width), predictedClass(outputs, r, width));
+      return { confusion: confusion.counts, perClass: confusion.perClass(), baseline: confusion.baseline(), ...regressionFields(null) };
+    }
+    const actual = Float64Array.from(y.subarray(0, rows * width), (v) => unscaleTarget(this.targetScaling, v));
+    return { confusion: null, perClass: null, baseline: null, ...regressionFields(regressionMetrics(outputs, actual, rows, width)) };
   }
 
   /** What the model files carry besides weights, labels and normalization. */
@@ -324,7 +353,35 @@ function hasExtension(path: string, extension: string): boolean {
   return path.toLowerCase().endsWith(extension);
 }
 
+/**
+ * One value per column the model reads from a row given by column name, as the CLI reads a file: a
+ * key that names no column, or a column without a key, is an error naming it (null or undefined as
+ * a value is a missing cell). Columns the model ignores (or its label) may be there, as in a file.
+ */
+function valuesByName(row: Readonly<Record<string, CellValue>>, columns: readonly FeatureColumn[], schema: Schema, r: number): CellValue[] {
+  const known = new Set(schema.columns.map((c) => c.name));
+  const unknown = Object.keys(row).filter((key) => !known.has(key));
+  const list = (names: readonly string[]): string => names.slice(0, 20).map((n) => JSON.stringify(n.slice(0, 60))).join(', ') + (names.length > 20 ? ', …' : '');
+  const reads = columns.map((c) => c.name);
+  if (unknown.length > 0) throw new InputError(`predict: row ${r} has ${unknown.length === 1 ? 'a key' : 'keys'} ${list(unknown)} that name${unknown.length === 1 ? 's' : ''} no column of the model (it reads ${list(reads)})`);
+  const missing = reads.filter((name) => !Object.hasOwn(row, name));
+  if (missing.length > 0) throw new InputError(`predict: row ${r} has no ${missing.length === 1 ? 'column' : 'columns'} ${list(missing)} that the model reads (give null for a missing value)`);
+  return reads.map((name) => row[name]);
+}
+
+/** An evaluation's regression fields from its metrics (all null for classification). */
+export function regressionFields(metrics: RegressionMetrics | null): Pick<Evaluation, 'r2' | 'rmse' | 'mae' | 'perTarget'> {
+  return metrics ? { r2: metrics.r2, rmse: metrics.rmse, mae: metrics.mae, perTarget: metrics.perTarget } : { r2: null, rmse: null, mae: null, perTarget: null };
+}
+
+/**
+ * Floats one inference chunk may take: rows per chunk shrink for wide layers (a schema of many
+ * one-hot levels), so that buffers stay bounded whatever the width, never rows × width.
+ */
+const INFERENCE_FLOATS = 1 << 24;
+
 function inferenceBuffers(shape: NetworkShape, capacity: number): ChunkBuffers {
-  const layout = chunkBufferLayout(shape, Math.max(1, capacity));
+  const perRow = chunkBufferLayout(shape, 1).floats;
+  const layout = chunkBufferLayout(shape, Math.max(1, Math.min(capacity, Math.floor(INFERENCE_FLOATS / perRow))));
   return layout.place(new Float32Array(layout.floats), 0);
 }

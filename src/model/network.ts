@@ -5,6 +5,7 @@ import { ACTIVATIONS } from '../math/ops.js';
 import { activationParameter, alignFloats } from './layout.js';
 import type { LayerViews, NetworkShape } from './layout.js';
 import { predictedClass } from './metrics.js';
+import { weightRowsByClass } from './class-weights.js';
 
 /**
  * Per-chunk working memory, sized once for `capacity` rows.
@@ -102,7 +103,9 @@ export function forwardBackward<F extends Floats>(
   // At the output, dZ = A − Y for all three loss pairings.
   let dz = buffers.gradA;
   let spare = buffers.gradB;
-  const lossSum = kernels.outputLoss(shape.loss, logits, dz, buffers.targets, rows, outputs);
+  let lossSum = kernels.outputLoss(shape.loss, logits, dz, buffers.targets, rows, outputs);
+  // --class-weight: each row's dZ and loss times its class's weight (row by row, thread-count independent)
+  if (shape.classWeights) lossSum = weightRowsByClass(shape.loss, shape.classWeights, dz, logits, buffers.targets, rows, outputs);
   for (let l = params.length - 1; l >= 0; l--) {
     const inputs = shape.sizes[l]!;
     const layerOutputs = shape.sizes[l + 1]!;

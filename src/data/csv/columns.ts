@@ -3,10 +3,13 @@
 // the targets and the encoded inputs (numbers, days, one-hot levels), in place where they fit.
 import { InputError, at, optionRef } from '../../errors.js';
 import type { Targets } from '../dataset.js';
-import { MAX_CLASSES, MAX_LEVELS } from '../limits.js';
+import { MAX_CLASSES, checkValues } from '../limits.js';
 import {
   CATEGORICAL_MAX_LEVELS,
   CLASSES_MAX_DISTINCT,
+  CLASS_MIN_ROWS,
+  LEVEL_MIN_ROWS,
+  LEVELS_KEPT,
   encodedWidth,
   float32Text,
   parseDate,
@@ -115,7 +118,14 @@ function inferColumn(table: RawTable, c: number, name: string, chosen: 'categori
   const summary = table.summaries[c]!;
   const present = summary.numeric + summary.text;
   if (chosen === 'ignored') return { kind: 'ignored', name, reason: 'as asked' };
-  if (chosen === 'categorical') return { kind: 'categorical', name, levels: levelsOf(table, c, name, MAX_LEVELS), missingLevel: summary.missing > 0 && options.missing === 'impute' };
+  const missingLevel = summary.missing > 0 && options.missing === 'impute';
+  if (chosen === 'categorical') {
+    const counts = levelCounts(table, c);
+    if (counts.size <= CATEGORICAL_MAX_LEVELS) return { kind: 'categorical', name, levels: sortNames(counts.keys()), missingLevel };
+    const capped = capLevels(counts);
+    if (capped.levels.length === 0) throw new InputError(`${at(table.file, 1, c + 1)}: ${optionRef('categorical')} column ${quoted(name)} has ${counts.size} distinct values and none in ${LEVEL_MIN_ROWS} rows or more: nothing to one-hot (it looks like an id; leave it out)`);
+    return { kind: 'categorical', name, ...capped, missingLevel };
+  }
   if (chosen === 'numeric') {
     if (summary.text > 0) throw notNumbers(table.file, c, name, summary, 'numeric');
     return { kind: 'numeric', name };
@@ -133,11 +143,57 @@ function inferColumn(table: RawTable, c: number, name: string, chosen: 'categori
     if (summary.texts.length === 1 && summary.missing === 0 && table.rows > 1) return { kind: 'ignored', name, reason: 'one value in every row' };
     return { kind: 'date', name };
   }
-  const levels = levelsOf(table, c, name, CATEGORICAL_MAX_LEVELS + 1);
-  if (levels.length === 1 && summary.missing === 0 && table.rows > 1) return { kind: 'ignored', name, reason: 'one value in every row' };
-  if (levels.length > CATEGORICAL_MAX_LEVELS) return { kind: 'ignored', name, reason: `more than ${CATEGORICAL_MAX_LEVELS} distinct texts; name it as categorical to one-hot it` };
-  if (levels.length > 10 && levels.length > present / 2) return { kind: 'ignored', name, reason: `nearly unique texts, ${levels.length} distinct in ${present} cells; name it as categorical to one-hot it` };
-  return { kind: 'categorical', name, levels, missingLevel: summary.missing > 0 && options.missing === 'impute' };
+  const distinct = summary.texts.length + (summary.numeric > 0 ? 1 : 0);
+  if (distinct === 1 && summary.missing === 0 && table.rows > 1) return { kind: 'ignored', name, reason: 'one value in every row' };
+  if (distinct > 10 && distinct > present / 2) return { kind: 'ignored', name, reason: `nearly unique texts, ${summary.texts.length} distinct in ${present} cells, like ids or free text; name it as categorical to one-hot its frequent values` };
+  if (distinct > CATEGORICAL_MAX_LEVELS && freeText(summary.texts)) return { kind: 'ignored', name, reason: 'free text (sentences, not categories); name it as categorical to one-hot its frequent values' };
+  const counts = levelCounts(table, c);
+  if (counts.size <= CATEGORICAL_MAX_LEVELS) return { kind: 'categorical', name, levels: sortNames(counts.keys()), missingLevel };
+  // Many levels: the frequent ones, plus "other" for the rest (and for values unseen in training).
+  const capped = capLevels(counts);
+  if (capped.levels.length === 0) return { kind: 'ignored', name, reason: `${counts.size} distinct texts, none in ${LEVEL_MIN_ROWS} rows or more` };
+  return { kind: 'categorical', name, ...capped, missingLevel };
+}
+
+/** Rows of each distinct value of a column (numbers named as float32Text writes them), missing cells left out. */
+function levelCounts(table: RawTable, c: number): Map<string, number> {
+  const { u32, f32, columns, rows } = table;
+  const texts = table.summaries[c]!.texts;
+  const byText = new Float64Array(texts.length);
+  const byNumber = new Map<number, number>();
+  let part = 0;
+  let nextPart = table.parts[1]?.firstRow ?? Infinity;
+  let codes = table.parts[0]?.codes[c];
+  for (let r = 0, i = c; r < rows; r++, i += columns) {
+    while (r >= nextPart) {
+      part++;
+      codes = table.parts[part]!.codes[c];
+      nextPart = table.parts[part + 1]?.firstRow ?? Infinity;
+    }
+    const bits = u32[i]!;
+    if (bits === MISSING_CELL) continue;
+    if (isTextCell(bits)) byText[codes![bits - TEXT_CELL]!]!++;
+    else byNumber.set(f32[i]!, (byNumber.get(f32[i]!) ?? 0) + 1);
+  }
+  const counts = new Map<string, number>();
+  texts.forEach((text, t) => byText[t]! > 0 && counts.set(text, byText[t]!));
+  for (const [value, count] of byNumber) {
+    const text = float32Text(value);
+    counts.set(text, (counts.get(text) ?? 0) + count);
+  }
+  return counts;
+}
+
+/** The levels kept of a column of many: seen in LEVEL_MIN_ROWS rows or more, the LEVELS_KEPT most frequent (ties by name), sorted. */
+function capLevels(counts: ReadonlyMap<string, number>): { levels: string[]; other: true } {
+  const frequent = [...counts].filter(([, n]) => n >= LEVEL_MIN_ROWS).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  return { levels: sortNames(frequent.slice(0, LEVELS_KEPT).map(([level]) => level)), other: true };
+}
+
+/** Sentences rather than categories: most distinct texts hold three words or more. */
+function freeText(texts: readonly string[]): boolean {
+  const sample = texts.slice(0, 1000);
+  return sample.filter((t) => t.trim().split(/\s+/).length >= 3).length > sample.length / 2;
 }
 
 /** A column of numbers with some words in it. */
@@ -153,7 +209,7 @@ function notNumbers(file: string, c: number, name: string, summary: ColumnSummar
 }
 
 /** Distinct values of a column as text (numbers written as float32s read back), sorted; at most `max` (then it stops). */
-function levelsOf(table: RawTable, c: number, name: string, max: number): string[] {
+function levelsOf(table: RawTable, c: number, max: number): string[] {
   const summary = table.summaries[c]!;
   const names = new Set(summary.texts.slice(0, max + 1));
   if (summary.numeric > 0) {
@@ -164,7 +220,6 @@ function levelsOf(table: RawTable, c: number, name: string, max: number): string
     }
     for (const value of values) names.add(float32Text(value));
   }
-  if (max === MAX_LEVELS && names.size > MAX_LEVELS) throw new InputError(`${at(table.file, 1, c + 1)}: column ${quoted(name)} has more than ${MAX_LEVELS} distinct values, too many to one-hot`);
   return sortNames(names);
 }
 
@@ -216,22 +271,30 @@ function decideTarget(table: RawTable, label: number, name: string, mode: Target
     return { target: 'values', classNames: null };
   }
   if (mode === 'auto' && summary.text === 0 && summary.numeric > 0) {
+    // Integers that repeat are classes (labels 0..99 in many rows each); fractions, or integers
+    // most of which are rare, are values. The choice is said in a note naming --loss.
     const { u32, f32, columns, rows } = table;
-    const distinct = new Set<number>();
+    const counts = new Map<number, number>();
     let fractional = false;
     for (let r = 0, i = label; r < rows; r++, i += columns) {
       if (u32[i] === MISSING_CELL) continue;
       const v = f32[i]!;
-      if (v !== Math.trunc(v)) fractional = true;
-      distinct.add(v);
-      if (fractional || distinct.size > CLASSES_MAX_DISTINCT) break;
+      if (v !== Math.trunc(v)) {
+        fractional = true;
+        break;
+      }
+      counts.set(v, (counts.get(v) ?? 0) + 1);
+      if (counts.size > MAX_CLASSES) break;
     }
-    if (fractional || distinct.size > CLASSES_MAX_DISTINCT) {
-      notes.push(`label ${quoted(name)} holds numbers (${fractional ? 'with fractions' : `more than ${CLASSES_MAX_DISTINCT} distinct`}): regression with mse, reported in the label's units (the loss cross-entropy reads them as classes)`);
+    const repeated = !fractional && counts.size <= MAX_CLASSES && Math.min(...counts.values()) >= CLASS_MIN_ROWS;
+    if (counts.size > CLASSES_MAX_DISTINCT && repeated) {
+      notes.push(`label ${quoted(name)} holds ${counts.size} distinct integers, each in ${CLASS_MIN_ROWS} rows or more: read as ${counts.size} classes (--loss mse reads them as a regression target)`);
+    } else if (fractional || counts.size > CLASSES_MAX_DISTINCT) {
+      notes.push(`label ${quoted(name)} holds numbers (${fractional ? 'with fractions' : counts.size > MAX_CLASSES ? `more than ${MAX_CLASSES} distinct` : `${counts.size} distinct, some in fewer than ${CLASS_MIN_ROWS} rows`}): regression with mse, reported in the label's units (--loss cross-entropy reads them as classes)`);
       return { target: 'values', classNames: null };
     }
   }
-  const classNames = levelsOf(table, label, name, MAX_CLASSES + 1);
+  const classNames = levelsOf(table, label, MAX_CLASSES + 1);
   if (classNames.length > MAX_CLASSES) throw new InputError(`${at(table.file, 1, label + 1)}: label column ${quoted(name)} has more than ${MAX_CLASSES} distinct values, too many classes (${optionRef('loss')} mse reads numbers as values)`);
   return { target: 'classes', classNames };
 }
@@ -347,6 +410,8 @@ export function encode(table: RawTable, names: readonly string[], plan: ColumnPl
   const { file, u32, f32, columns: C, rows, lines } = table;
   const features = plan.schema.columns.filter((c): c is FeatureColumn => c.kind === 'numeric' || c.kind === 'date' || c.kind === 'categorical');
   const F = features.reduce((sum, c) => sum + encodedWidth(c), 0);
+  // The one-hot width counts before anything is allocated for it (a column of many levels).
+  checkValues(file, rows, F + 1, F > C ? `one-hot encodes to` : 'has');
   const inPlace = F <= C;
   const out = inPlace ? f32 : new Float32Array(rows * F);
   const row32 = new Uint32Array(C);
@@ -358,7 +423,7 @@ export function encode(table: RawTable, names: readonly string[], plan: ColumnPl
     const texts = table.summaries[source]!.texts;
     if (column.kind === 'categorical') {
       const levelIndex = new Map(column.levels.map((level, l) => [level, l]));
-      return { kind: 2, source, width: encodedWidth(column), missingSlot: column.missingLevel ? column.levels.length : -1, ofText: Int32Array.from(texts, (t) => levelIndex.get(t) ?? -1), levelIndex };
+      return { kind: 2, source, width: encodedWidth(column), missingSlot: column.missingLevel ? column.levels.length : -1, ofText: Int32Array.from(texts, (t) => levelIndex.get(t) ?? -1), levelIndex, other: column.other === true };
     }
     if (column.kind === 'date') return { kind: 1, source, width: 1, days: Float64Array.from(texts, parseDate), missingSlot: -1 };
     return { kind: 0, source, width: 1, missingSlot: -1 };
@@ -459,6 +524,7 @@ export function encode(table: RawTable, names: readonly string[], plan: ColumnPl
         else if (isTextCell(bits)) level = (step as { ofText: Int32Array }).ofText[codes[step.source]![bits - TEXT_CELL]!]!;
         else level = levelOfNumber(step, rowF[step.source]!);
         if (level >= 0) out[o + level] = 1;
+        else if ((step as { other?: boolean }).other && bits !== MISSING_CELL) out[o + width - 1] = 1;
         o += width;
       }
     }
