@@ -232,12 +232,13 @@ async function trainChecked(asked: ResolvedOptions, options: TrainOptions, prepa
     let targetScaling: TargetScaling | null = null;
     if (targets.kind === 'values') {
       const constantTarget = { value: false };
-      targetScaling = init ? init.targetScaling : fitTargetScaling(views.y, trainOrder, constantTarget);
+      targetScaling = init ? init.targetScaling : fitTargetScaling(views.y, trainOrder, constantTarget, outputs);
       if (constantTarget.value) notes.push('the target varies too little for float32 scaling (a negligible spread): treated as constant, so the model predicts about its mean');
-      applyTargetScaling(targetScaling, views.y, 0, rows + testRows);
+      applyTargetScaling(targetScaling, views.y, 0, (rows + testRows) * outputs);
     }
-    // Losses are reported in the target's units: the scaled MSE times 1/scale².
-    const lossUnit = targetScaling ? 1 / (targetScaling.scale * targetScaling.scale) : 1;
+    // Losses are reported in the target's units: the scaled MSE times 1/scale² (several targets,
+    // each scaled by its own: in scaled units; their metrics are in each target's units).
+    const lossUnit = targetScaling && !targetScaling.perTarget ? 1 / (targetScaling.scale * targetScaling.scale) : 1;
     if (init) views.parameters.set(init.parameters);
     else initializeParameters(shape, views.parameterLayers, randomStream(resolved.seed, 'init'));
     // The held-out rows, as the model records them: sorted 0-based rows of the data as read.
@@ -249,7 +250,7 @@ async function trainChecked(asked: ResolvedOptions, options: TrainOptions, prepa
     await coordinator.ready();
     await settled(options.onStart?.({ kernelSet: coordinator.kernelSet as KernelSetId, kernelNote: kernelNote(resolved.kernels, kernels), threads: coordinator.threads }));
 
-    const loop = new EpochLoop(coordinator, resolved, trainRows, valRows, labels !== null, fingerprint, options, lossUnit, targets.kind === 'values' ? sumSquaredDeviation(views.y, views.order.subarray(trainRows, rows)) : 0);
+    const loop = new EpochLoop(coordinator, resolved, trainRows, valRows, labels !== null, fingerprint, options, lossUnit, targets.kind === 'values' ? sumSquaredDeviation(views.y, views.order.subarray(trainRows, rows), outputs) : 0);
     if (checkpoint) loop.restore(checkpoint, rows);
     const run = await loop.run();
     const { stopReason } = run;
@@ -564,13 +565,15 @@ function givenOptions(options: TrainOptions): Record<string, unknown> {
   return Object.fromEntries(Object.entries(options).filter(([name, value]) => value !== undefined && !(CALLBACKS as readonly string[]).includes(name)));
 }
 
-/** Σ (y − ȳ)² of single-output targets over the rows `order` lists. */
-function sumSquaredDeviation(y: Float32Array, order: Int32Array): number {
-  let mean = 0;
-  for (let i = 0; i < order.length; i++) mean += y[order[i]!]!;
-  mean /= Math.max(1, order.length);
+/** Σ (y − ȳ)² over the rows `order` lists, summed over the `width` targets of each row (each about its own mean). */
+function sumSquaredDeviation(y: Float32Array, order: Int32Array, width: number): number {
   let sum = 0;
-  for (let i = 0; i < order.length; i++) sum += (y[order[i]!]! - mean) ** 2;
+  for (let o = 0; o < width; o++) {
+    let mean = 0;
+    for (let i = 0; i < order.length; i++) mean += y[order[i]! * width + o]!;
+    mean /= Math.max(1, order.length);
+    for (let i = 0; i < order.length; i++) sum += (y[order[i]! * width + o]! - mean) ** 2;
+  }
   return sum;
 }
 

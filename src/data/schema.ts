@@ -88,6 +88,11 @@ export function labelColumn(schema: Schema): LabelColumn | undefined {
   return schema.columns.find((c): c is LabelColumn => c.kind === 'label');
 }
 
+/** Every label column: one, or the targets of a multi-output regression in output order. */
+export function labelColumns(schema: Schema): LabelColumn[] {
+  return schema.columns.filter((c): c is LabelColumn => c.kind === 'label');
+}
+
 /** Inputs one column becomes. */
 export function encodedWidth(column: SchemaColumn): number {
   if (column.kind === 'numeric' || column.kind === 'date') return 1;
@@ -248,7 +253,7 @@ export function schemaToJson(schema: Schema): unknown {
 }
 
 /** Reads a schema back from a model file, checking that it encodes exactly `inputs` inputs. */
-export function parseSchema(value: unknown, inputs: number, fail: (what: string) => never): Schema {
+export function parseSchema(value: unknown, inputs: number, fail: (what: string) => never, outputs = 1): Schema {
   const object = (v: unknown, where: string): Record<string, unknown> => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : fail(`${where} must be an object`));
   const strings = (v: unknown, where: string): string[] => (Array.isArray(v) && v.every((s) => typeof s === 'string') ? (v as string[]) : fail(`${where} must be an array of strings`));
   const keys = (o: Record<string, unknown>, allowed: string[], where: string): void => {
@@ -296,7 +301,8 @@ export function parseSchema(value: unknown, inputs: number, fail: (what: string)
         return fail(`${where}.kind must be numeric, date, categorical, ignored or label`);
     }
   });
-  if (labels > 1) fail('schema: more than one label column');
+  // Several label columns: the targets of a multi-output regression, one output each.
+  if (labels > 1 && labels !== outputs) fail(`schema: ${labels} label columns for ${outputs} outputs`);
   const schema: Schema = { columns, missing: root.missing as MissingPolicy, naValues };
   const width = schemaWidth(schema);
   if (width !== inputs) fail(`schema encodes ${width} inputs, the network has ${inputs}`);

@@ -1,7 +1,7 @@
 // A trained network: inference on the main thread, evaluation, and saving.
-import { writeTarget, type Dataset } from '../data/dataset.js';
+import { targetCount, writeTarget, type Dataset } from '../data/dataset.js';
 import { applyImputation, applyNormalization, applyTargetScaling, unscaleTarget, type Normalization, type TargetScaling } from '../data/normalize.js';
-import { encodeValues, featureColumns, fillValues, type CellValue, type FeatureColumn, type Schema } from '../data/schema.js';
+import { encodeValues, featureColumns, fillValues, labelColumns, type CellValue, type FeatureColumn, type Schema } from '../data/schema.js';
 import { InputError, describeValue } from '../errors.js';
 import { referenceKernels, type Kernels } from '../math/kernels.js';
 import { MAX_JSON_MODEL_CHARS, jsonModelBound, megabytes, parseModel, serializeModel, type HeldOut, type ModelExtras } from './file.js';
@@ -89,6 +89,17 @@ export class Model {
     return this.shape.sizes[this.shape.sizes.length - 1]!;
   }
 
+  /**
+   * Regression: the name of each output, as predict writes its columns: the label columns of a
+   * multi-output model ("target_1", … without a schema that names them), ["predicted"] for one.
+   */
+  get targetNames(): string[] | null {
+    if (this.labels) return null;
+    if (this.outputs === 1) return ['predicted'];
+    const named = this.schema ? labelColumns(this.schema).map((c) => c.name) : [];
+    return named.length === this.outputs ? named : Array.from({ length: this.outputs }, (_, o) => `target_${o + 1}`);
+  }
+
   /** Names of the columns the model reads, in order (null when it reads plain inputs by position). */
   get columns(): string[] | null {
     return this.schema ? featureColumns(this.schema).map((c) => c.name) : null;
@@ -108,7 +119,7 @@ export class Model {
       const out = forwardOutputs(kernels, this.shape, this.layers, buffers, count);
       result.set(out.subarray(0, count * this.outputs), start * this.outputs);
     }
-    if (this.targetScaling) for (let i = 0; i < result.length; i++) result[i] = unscaleTarget(this.targetScaling, result[i]!);
+    if (this.targetScaling) for (let i = 0; i < result.length; i++) result[i] = unscaleTarget(this.targetScaling, result[i]!, i % this.outputs);
     for (let i = 0; i < result.length; i++) {
       if (!Number.isFinite(result[i]!)) this.failNonFinite(x, Math.floor(i / this.outputs), result[i]!, rowName);
     }
@@ -180,6 +191,7 @@ export class Model {
   evaluate(dataset: Dataset, kernels: Kernels = referenceKernels): Evaluation {
     if (dataset.targets.kind === 'none') throw new InputError(`${dataset.source}: has no label column to evaluate against`);
     if (dataset.features !== this.inputs) throw new InputError(`${dataset.source}: has ${dataset.features} features, the model expects ${this.inputs}`);
+    if (dataset.targets.kind === 'values' && targetCount(dataset.targets) !== this.outputs) throw new InputError(`${dataset.source}: has ${targetCount(dataset.targets)} target${targetCount(dataset.targets) === 1 ? '' : 's'} per row, the model predicts ${this.outputs}`);
     const buffers = inferenceBuffers(this.shape, Math.min(dataset.rows, INFERENCE_ROWS));
     let lossSum = 0;
     let correct = 0;
@@ -195,7 +207,7 @@ export class Model {
       const outputs = buffers.activations[this.shape.sizes.length - 1]!;
       // An output that is not a finite float32 in the target's units is an error, as in predict.
       for (let i = 0; i < count * this.outputs; i++) {
-        const value = this.targetScaling ? Math.fround(unscaleTarget(this.targetScaling, outputs[i]!)) : outputs[i]!;
+        const value = this.targetScaling ? Math.fround(unscaleTarget(this.targetScaling, outputs[i]!, i % this.outputs)) : outputs[i]!;
         if (!Number.isFinite(value)) this.failNonFinite(buffers.activations[0]!, Math.floor(i / this.outputs), value, (row) => `${dataset.source}: row ${start + row + 1}`);
         if (predictedValues) predictedValues[start * this.outputs + i] = value;
       }
@@ -232,7 +244,7 @@ export class Model {
       for (let r = 0; r < rows; r++) confusion.add(predictedClass(y, r, width), predictedClass(outputs, r, width));
       return { confusion: confusion.counts, perClass: confusion.perClass(), baseline: confusion.baseline(), ...regressionFields(null) };
     }
-    const actual = Float64Array.from(y.subarray(0, rows * width), (v) => unscaleTarget(this.targetScaling, v));
+    const actual = Float64Array.from(y.subarray(0, rows * width), (v, i) => unscaleTarget(this.targetScaling, v, i % width));
     return { confusion: null, perClass: null, baseline: null, ...regressionFields(regressionMetrics(outputs, actual, rows, width)) };
   }
 
@@ -243,7 +255,7 @@ export class Model {
 
   /** Loss in the target's units per loss on the scaled target: 1 / scale² (1 without target scaling). */
   get lossUnit(): number {
-    return this.targetScaling ? 1 / (this.targetScaling.scale * this.targetScaling.scale) : 1;
+    return this.targetScaling && !this.targetScaling.perTarget ? 1 / (this.targetScaling.scale * this.targetScaling.scale) : 1;
   }
 
   /**

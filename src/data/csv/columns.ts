@@ -39,6 +39,8 @@ export interface ColumnPlan {
   /** Per schema feature column (in schema order), its column in this file. */
   readonly sources: readonly number[];
   readonly label: number;
+  /** Further label columns (--label-column a,b): targets of a multi-output regression, after `label`. */
+  readonly extraLabels: readonly number[];
   readonly target: 'classes' | 'values' | 'none';
   readonly classNames: readonly string[] | null;
   /** Classes known in advance (a model's): a label outside them is an error. */
@@ -68,6 +70,22 @@ export function resolveChoices(file: string, names: readonly string[], choices: 
   return chosen;
 }
 
+/**
+ * The label column(s) named by --label-column: one name or index; several as an array or a comma
+ * list ("a,b": a multi-output regression), a name that holds a comma being read whole first.
+ */
+export function labelColumnList(file: string, names: readonly string[], entry: string | number | readonly (string | number)[]): number[] {
+  const entries = Array.isArray(entry) ? entry : typeof entry === 'string' && !names.includes(entry) && entry.includes(',') ? entry.split(',').map((part) => part.trim()) : [entry as string | number];
+  const list = entries.map((one) => {
+    const index = columnIndex(names, one);
+    if (index < 0) throw new InputError(`${optionRef('labelColumn')}: no column ${quoted(String(one))} in ${at(file, 1)} (columns: ${names.map((n) => n.slice(0, 60)).join(', ')})`);
+    return index;
+  });
+  const twice = list.find((c, i) => list.indexOf(c) !== i);
+  if (twice !== undefined) throw new InputError(`${optionRef('labelColumn')}: column ${quoted(names[twice]!)} is named twice`);
+  return list;
+}
+
 export function columnIndex(names: readonly string[], entry: string | number): number {
   const byName = names.indexOf(String(entry));
   if (byName >= 0) return byName;
@@ -81,18 +99,23 @@ export interface InferOptions extends ColumnChoices {
   readonly target: TargetMode;
   readonly missing: MissingPolicy;
   readonly naValues: readonly string[];
+  /** Label columns after the first (a multi-output regression). */
+  readonly extraLabels?: readonly number[] | undefined;
 }
 
 export function inferPlan(table: RawTable, names: readonly string[], label: number, options: InferOptions): ColumnPlan {
   const { file } = table;
   const chosen = resolveChoices(file, names, options);
-  if (label >= 0 && chosen.has(label)) throw new InputError(`column ${quoted(names[label]!)} is the label column (${optionRef('labelColumn')}); it cannot also be in --${chosen.get(label) === 'ignored' ? 'ignore-columns' : chosen.get(label)}`);
+  const extraLabels = options.extraLabels ?? [];
+  for (const l of [label, ...extraLabels]) {
+    if (l >= 0 && chosen.has(l)) throw new InputError(`column ${quoted(names[l]!)} is a label column (${optionRef('labelColumn')}); it cannot also be in --${chosen.get(l) === 'ignored' ? 'ignore-columns' : chosen.get(l)}`);
+  }
   const notes: string[] = [];
   const columns: SchemaColumn[] = [];
   const sources: number[] = [];
   for (let c = 0; c < table.columns; c++) {
     const name = names[c]!;
-    if (c === label) {
+    if (c === label || extraLabels.includes(c)) {
       columns.push({ kind: 'label', name });
       continue;
     }
@@ -106,12 +129,21 @@ export function inferPlan(table: RawTable, names: readonly string[], label: numb
   }
   let target: ColumnPlan['target'] = 'none';
   let classNames: string[] | null = null;
-  if (label >= 0) {
+  if (label >= 0 && extraLabels.length > 0) {
+    // Several targets: a multi-output regression, each column numbers.
+    if (options.target === 'classes') throw new InputError(`${optionRef('labelColumn')} names ${extraLabels.length + 1} label columns: several targets train a regression (${optionRef('loss')} mse or auto), not classes`);
+    for (const l of [label, ...extraLabels]) {
+      const summary = table.summaries[l]!;
+      if (summary.text > 0) throw notNumbers(table.file, l, names[l]!, summary, 'model');
+    }
+    target = 'values';
+    notes.push(`labels ${[label, ...extraLabels].map((l) => quoted(names[l]!)).join(', ')}: a regression of ${extraLabels.length + 1} targets with mse, each scaled on its own and scored in its own units`);
+  } else if (label >= 0) {
     const decided = decideTarget(table, label, names[label]!, options.target, notes);
     target = decided.target;
     classNames = decided.classNames;
   }
-  return { schema: { columns, missing: options.missing, naValues: [...options.naValues] }, sources, label, target, classNames, closedClasses: false, notes };
+  return { schema: { columns, missing: options.missing, naValues: [...options.naValues] }, sources, label, extraLabels, target, classNames, closedClasses: false, notes };
 }
 
 function inferColumn(table: RawTable, c: number, name: string, chosen: 'categorical' | 'numeric' | 'ignored' | undefined, options: InferOptions): SchemaColumn {
@@ -306,23 +338,32 @@ export interface AgainstOptions {
   readonly labels: 'required' | 'optional' | 'ignore';
   readonly classNames: readonly string[] | null;
   readonly target: 'classes' | 'values';
-  /** The label column by name or index (--label-column), else the schema's. */
-  readonly labelColumn?: string | number | undefined;
+  /** The label column(s) by name or index (--label-column), else the schema's. */
+  readonly labelColumn?: string | number | readonly (string | number)[] | undefined;
   /** Who fixed the schema, for messages: "the model" or "the training data". */
   readonly owner: string;
 }
 
 /** Which file column feeds each schema column: by name, or by position in a file without a header. */
-export function matchColumns(file: string, names: readonly string[], hasHeader: boolean, schema: Schema, options: AgainstOptions): { sources: number[]; label: number; notes: string[] } {
+export function matchColumns(file: string, names: readonly string[], hasHeader: boolean, schema: Schema, options: AgainstOptions): ColumnMatch {
   const features = schema.columns.filter((c): c is FeatureColumn => c.kind === 'numeric' || c.kind === 'date' || c.kind === 'categorical');
-  const schemaLabel = schema.columns.find((c) => c.kind === 'label');
+  const schemaLabels = schema.columns.filter((c) => c.kind === 'label');
+  const schemaLabel = schemaLabels[0];
   const notes: string[] = [];
   let label = -1;
+  let extraLabels: number[] = [];
   if (options.labels !== 'ignore') {
     if (options.labelColumn !== undefined) {
-      label = columnIndex(names, options.labelColumn);
-      if (label < 0) throw new InputError(`${optionRef('labelColumn')}: no column ${quoted(String(options.labelColumn))} in ${at(file, 1)} (columns: ${names.map((n) => n.slice(0, 60)).join(', ')})`);
+      [label = -1, ...extraLabels] = labelColumnList(file, names, options.labelColumn);
+    } else if (schemaLabels.length > 1) {
+      // Every target of a multi-output model, or none (predict-like rows without targets).
+      const found = schemaLabels.map((c) => names.indexOf(c.name));
+      const absent = schemaLabels.filter((_, i) => found[i]! < 0);
+      if (absent.length > 0 && absent.length < found.length) throw new InputError(`${at(file, 1)}: missing label column${absent.length === 1 ? '' : 's'} ${absent.map((c) => quoted(c.name)).join(', ')} (${options.owner} has ${schemaLabels.length} targets: ${schemaLabels.map((c) => quoted(c.name)).join(', ')})`);
+      if (absent.length === 0) [label = -1, ...extraLabels] = found;
     } else if (schemaLabel) label = names.indexOf(schemaLabel.name);
+    const wanted = schemaLabels.length || 1;
+    if (label >= 0 && extraLabels.length + 1 !== wanted) throw new InputError(`${optionRef('labelColumn')}: names ${extraLabels.length + 1} label column${extraLabels.length ? 's' : ''}, ${options.owner} has ${wanted} target${wanted === 1 ? '' : 's'}`);
   }
   let sources = features.map((column) => names.indexOf(column.name));
   if (!hasHeader && sources.some((s) => s < 0)) {
@@ -344,14 +385,22 @@ export function matchColumns(file: string, names: readonly string[], hasHeader: 
   if (label < 0 && options.labels === 'required') {
     throw new InputError(`${at(file, 1)}: no label column${schemaLabel ? ` ${quoted(schemaLabel.name)}` : ''} to evaluate against (name it with ${optionRef('labelColumn')})`);
   }
-  const used = new Set([...sources, label]);
+  const used = new Set([...sources, label, ...extraLabels]);
   const known = new Set(schema.columns.map((c) => c.name));
   const extra = names.filter((name, c) => !used.has(c) && !known.has(name) && hasHeader);
   if (extra.length > 0) notes.push(`${file}: column${extra.length === 1 ? '' : 's'} ${extra.map((n) => quoted(n)).join(', ')} not used by ${options.owner}: ignored`);
-  return { sources, label, notes };
+  return { sources, label, extraLabels, notes };
 }
 
-export function planAgainst(table: RawTable, names: readonly string[], schema: Schema, match: { sources: number[]; label: number; notes: string[] }, options: AgainstOptions): ColumnPlan {
+/** Which file column feeds each schema feature column, and the label column(s): -1 for none. */
+export interface ColumnMatch {
+  sources: number[];
+  label: number;
+  extraLabels: number[];
+  notes: string[];
+}
+
+export function planAgainst(table: RawTable, names: readonly string[], schema: Schema, match: ColumnMatch, options: AgainstOptions): ColumnPlan {
   const features = schema.columns.filter((c): c is FeatureColumn => c.kind === 'numeric' || c.kind === 'date' || c.kind === 'categorical');
   features.forEach((column, i) => {
     const c = match.sources[i]!;
@@ -367,12 +416,14 @@ export function planAgainst(table: RawTable, names: readonly string[], schema: S
   if (match.label >= 0) {
     target = options.target;
     if (target === 'values') {
-      const summary = table.summaries[match.label]!;
-      if (summary.text > 0) throw notNumbers(table.file, match.label, names[match.label]!, summary, 'model');
+      for (const l of [match.label, ...match.extraLabels]) {
+        const summary = table.summaries[l]!;
+        if (summary.text > 0) throw notNumbers(table.file, l, names[l]!, summary, 'model');
+      }
     }
   }
   const classNames = target === 'classes' ? (options.classNames ?? decideTarget(table, match.label, names[match.label]!, 'classes', []).classNames) : null;
-  return { schema, sources: match.sources, label: match.label, target, classNames, closedClasses: options.classNames !== null, notes: match.notes };
+  return { schema, sources: match.sources, label: match.label, extraLabels: match.label >= 0 ? match.extraLabels : [], target, classNames, closedClasses: options.classNames !== null, notes: match.notes };
 }
 
 // ---------- the checks over whole columns, then the one pass ----------
@@ -411,7 +462,7 @@ export function encode(table: RawTable, names: readonly string[], plan: ColumnPl
   const features = plan.schema.columns.filter((c): c is FeatureColumn => c.kind === 'numeric' || c.kind === 'date' || c.kind === 'categorical');
   const F = features.reduce((sum, c) => sum + encodedWidth(c), 0);
   // The one-hot width counts before anything is allocated for it (a column of many levels).
-  checkValues(file, rows, F + 1, F > C ? `one-hot encodes to` : 'has');
+  checkValues(file, rows, F + 1 + plan.extraLabels.length, F > C ? `one-hot encodes to` : 'has');
   const inPlace = F <= C;
   const out = inPlace ? f32 : new Float32Array(rows * F);
   const row32 = new Uint32Array(C);
@@ -431,8 +482,11 @@ export function encode(table: RawTable, names: readonly string[], plan: ColumnPl
   const levelOfNumber = (step: (typeof steps)[number], value: number): number => (step as { levelIndex?: Map<string, number> }).levelIndex?.get(float32Text(value)) ?? -1;
 
   const labelAt = plan.label;
+  // Regression targets: the label column's, then those of the further label columns, per row.
+  const targetColumns = [labelAt, ...plan.extraLabels];
+  const T = targetColumns.length;
   const classes = plan.target === 'classes' ? new Int32Array(rows) : null;
-  const values = plan.target === 'values' ? new Float32Array(rows) : null;
+  const values = plan.target === 'values' ? new Float32Array(rows * T) : null;
   const classIndex = new Map((plan.classNames ?? []).map((name, i) => [name, i]));
   const classOfText = plan.target === 'classes' ? Int32Array.from(table.summaries[labelAt]!.texts, (t) => classIndex.get(t) ?? -1) : null;
   const classOfNumber = new Map<number, number>();
@@ -458,8 +512,12 @@ export function encode(table: RawTable, names: readonly string[], plan: ColumnPl
       if (labelAt >= 0 && plan.target !== 'none') {
         const bits = u32[base + labelAt]!;
         if (bits === MISSING_CELL) throw missingLabel(table, names, labelAt, r);
-        if (values) values[r] = f32[base + labelAt]!;
-        else if (smallClass && !isTextCell(bits) && f32[base + labelAt]! >>> 0 < smallClass.length && f32[base + labelAt] === (f32[base + labelAt]! >>> 0)) {
+        if (values) {
+          for (let t = 0; t < T; t++) {
+            if (u32[base + targetColumns[t]!] === MISSING_CELL) throw missingLabel(table, names, targetColumns[t]!, r);
+            values[r * T + t] = f32[base + targetColumns[t]!]!;
+          }
+        } else if (smallClass && !isTextCell(bits) && f32[base + labelAt]! >>> 0 < smallClass.length && f32[base + labelAt] === (f32[base + labelAt]! >>> 0)) {
           const index = smallClass[f32[base + labelAt]!]!;
           if (index < 0) throw unknownLabel(table, names, plan, r, labelAt, bits, table.parts[partOf(table, r)]!.codes);
           classes![r] = index;
@@ -472,7 +530,7 @@ export function encode(table: RawTable, names: readonly string[], plan: ColumnPl
       const o = r * F;
       for (let k = 0; k < F; k++) out[o + k] = f32[base + sources[k]!]!;
     }
-    const targets: Targets = values ? { kind: 'values', values } : classes ? { kind: 'classes', index: classes, names: plan.classNames! } : { kind: 'none' };
+    const targets: Targets = values ? valueTargets(values, names, targetColumns) : classes ? { kind: 'classes', index: classes, names: plan.classNames! } : { kind: 'none' };
     return { rows, features: F, x: out.subarray(0, rows * F), targets, dropped: 0 };
   }
 
@@ -490,7 +548,7 @@ export function encode(table: RawTable, names: readonly string[], plan: ColumnPl
     const base = r * C;
     for (let c = 0; c < C; c++) row32[c] = u32[base + c]!;
     if (dropMissing) {
-      let skip = labelAt >= 0 && plan.target !== 'none' && row32[labelAt] === MISSING_CELL;
+      let skip = labelAt >= 0 && plan.target !== 'none' && targetColumns.some((l) => row32[l] === MISSING_CELL);
       for (let k = 0; k < usedColumns.length && !skip; k++) if (row32[usedColumns[k]!] === MISSING_CELL) skip = true;
       if (skip) {
         dropped++;
@@ -501,7 +559,10 @@ export function encode(table: RawTable, names: readonly string[], plan: ColumnPl
       const bits = row32[labelAt]!;
       if (bits === MISSING_CELL) throw missingLabel(table, names, labelAt, r);
       if (values) {
-        values[written] = rowF[labelAt]!;
+        for (let t = 0; t < T; t++) {
+          if (row32[targetColumns[t]!] === MISSING_CELL) throw missingLabel(table, names, targetColumns[t]!, r);
+          values[written * T + t] = rowF[targetColumns[t]!]!;
+        }
       } else {
         const index = classOfCell(bits, rowF[labelAt]!, codes);
         if (index < 0) throw unknownLabel(table, names, plan, r, labelAt, bits, codes);
@@ -531,10 +592,15 @@ export function encode(table: RawTable, names: readonly string[], plan: ColumnPl
     written++;
   }
   let targets: Targets;
-  if (values) targets = { kind: 'values', values: written === rows ? values : values.slice(0, written) };
+  if (values) targets = valueTargets(written === rows ? values : values.slice(0, written * T), names, targetColumns);
   else if (classes) targets = { kind: 'classes', index: written === rows ? classes : classes.slice(0, written), names: plan.classNames! };
   else targets = { kind: 'none' };
   return { rows: written, features: F, x: out.subarray(0, written * F), targets, dropped };
+}
+
+/** Regression targets: one value per row, or with several label columns one per column, named. */
+function valueTargets(values: Float32Array, names: readonly string[], targetColumns: readonly number[]): Targets {
+  return targetColumns.length > 1 ? { kind: 'values', values, names: targetColumns.map((c) => names[c]!) } : { kind: 'values', values };
 }
 
 /** Class index by label value for classes named 0, 1, 2, … (in any order, up to 4096), or null. */
