@@ -189,8 +189,9 @@ function perTargetLines(evaluation: Evaluation, model: Model): string[] {
   return evaluation.perTarget.map((m, o) => `  ${names[o]}: ${formatRegression({ ...m, perTarget: [] })}`);
 }
 
-/** The test scores a --log-json done line adds (absent ones null): per-class metrics and baseline, or R², RMSE and MAE. */
+/** The test scores a --log-json done line adds when there is a test set (the others null): per-class metrics and baseline, or R², RMSE and MAE. */
 function testScores(test: Evaluation | null): Record<string, unknown> {
+  if (!test) return {};
   return { testBaseline: test?.baseline ?? null, testPerClass: test?.perClass ?? null, testR2: test?.r2 ?? null, testRmse: test?.rmse ?? null, testMae: test?.mae ?? null, ...(test?.perTarget && test.perTarget.length > 1 ? { testPerTarget: test.perTarget } : {}) };
 }
 

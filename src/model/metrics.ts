@@ -78,8 +78,8 @@ export function majorityOf(counts: readonly number[], labels: readonly string[])
 export function formatPerClass(metrics: readonly ClassMetrics[], width = Math.max(6, ...metrics.map((m) => Math.min(10, m.label.length)))): string {
   const cell = (text: string): string => text.padStart(width);
   const percent = (v: number | null, pad: number): string => (v === null ? '—' : `${(v * 100).toFixed(1)}%`).padStart(pad);
-  const lines = [`${cell('class')}  precision  recall      f1  support`];
-  for (const m of metrics) lines.push(`${cell(m.label.length > 10 ? `${m.label.slice(0, 9)}…` : m.label)}  ${percent(m.precision, 9)}  ${percent(m.recall, 6)}  ${percent(m.f1, 6)}  ${String(m.support).padStart(7)}`);
+  const lines = [`${cell('class')}  precision  recall  support      f1`];
+  for (const m of metrics) lines.push(`${cell(m.label.length > 10 ? `${m.label.slice(0, 9)}…` : m.label)}  ${percent(m.precision, 9)}  ${percent(m.recall, 6)}  ${String(m.support).padStart(7)}  ${percent(m.f1, 6)}`);
   return lines.join('\n');
 }
 

@@ -368,7 +368,8 @@ function hasExtension(path: string, extension: string): boolean {
 /**
  * One value per column the model reads from a row given by column name, as the CLI reads a file: a
  * key that names no column, or a column without a key, is an error naming it (null or undefined as
- * a value is a missing cell). Columns the model ignores (or its label) may be there, as in a file.
+ * a value is a missing cell; so is an absent key for a model that imputes, --missing impute).
+ * Columns the model ignores (or its label) may be there, as in a file.
  */
 function valuesByName(row: Readonly<Record<string, CellValue>>, columns: readonly FeatureColumn[], schema: Schema, r: number): CellValue[] {
   const known = new Set(schema.columns.map((c) => c.name));
@@ -376,7 +377,8 @@ function valuesByName(row: Readonly<Record<string, CellValue>>, columns: readonl
   const list = (names: readonly string[]): string => names.slice(0, 20).map((n) => JSON.stringify(n.slice(0, 60))).join(', ') + (names.length > 20 ? ', …' : '');
   const reads = columns.map((c) => c.name);
   if (unknown.length > 0) throw new InputError(`predict: row ${r} has ${unknown.length === 1 ? 'a key' : 'keys'} ${list(unknown)} that name${unknown.length === 1 ? 's' : ''} no column of the model (it reads ${list(reads)})`);
-  const missing = reads.filter((name) => !Object.hasOwn(row, name));
+  // A model that imputes reads an absent key as a missing cell (a misspelt one is refused above).
+  const missing = schema.missing === 'impute' ? [] : reads.filter((name) => !Object.hasOwn(row, name));
   if (missing.length > 0) throw new InputError(`predict: row ${r} has no ${missing.length === 1 ? 'column' : 'columns'} ${list(missing)} that the model reads (give null for a missing value)`);
   return reads.map((name) => row[name]);
 }

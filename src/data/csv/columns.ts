@@ -152,8 +152,9 @@ function inferColumn(table: RawTable, c: number, name: string, chosen: 'categori
   if (chosen === 'ignored') return { kind: 'ignored', name, reason: 'as asked' };
   const missingLevel = summary.missing > 0 && options.missing === 'impute';
   if (chosen === 'categorical') {
+    // Asked for: every level up to LEVELS_KEPT, then capped as a column of many.
     const counts = levelCounts(table, c);
-    if (counts.size <= CATEGORICAL_MAX_LEVELS) return { kind: 'categorical', name, levels: sortNames(counts.keys()), missingLevel };
+    if (counts.size <= LEVELS_KEPT) return { kind: 'categorical', name, levels: sortNames(counts.keys()), missingLevel };
     const capped = capLevels(counts);
     if (capped.levels.length === 0) throw new InputError(`${at(table.file, 1, c + 1)}: ${optionRef('categorical')} column ${quoted(name)} has ${counts.size} distinct values and none in ${LEVEL_MIN_ROWS} rows or more: nothing to one-hot (it looks like an id; leave it out)`);
     return { kind: 'categorical', name, ...capped, missingLevel };
@@ -177,7 +178,10 @@ function inferColumn(table: RawTable, c: number, name: string, chosen: 'categori
   }
   const distinct = summary.texts.length + (summary.numeric > 0 ? 1 : 0);
   if (distinct === 1 && summary.missing === 0 && table.rows > 1) return { kind: 'ignored', name, reason: 'one value in every row' };
-  if (distinct > 10 && distinct > present / 2) return { kind: 'ignored', name, reason: `nearly unique texts, ${summary.texts.length} distinct in ${present} cells, like ids or free text; name it as categorical to one-hot its frequent values` };
+  if (distinct > 10 && distinct > present / 2) {
+    const many = distinct > CATEGORICAL_MAX_LEVELS ? `more than ${CATEGORICAL_MAX_LEVELS} distinct texts, ` : '';
+    return { kind: 'ignored', name, reason: `${many}nearly unique texts (${summary.texts.length} distinct in ${present} cells), like ids or free text; name it as categorical to one-hot its values` };
+  }
   if (distinct > CATEGORICAL_MAX_LEVELS && freeText(summary.texts)) return { kind: 'ignored', name, reason: 'free text (sentences, not categories); name it as categorical to one-hot its frequent values' };
   const counts = levelCounts(table, c);
   if (counts.size <= CATEGORICAL_MAX_LEVELS) return { kind: 'categorical', name, levels: sortNames(counts.keys()), missingLevel };
@@ -322,7 +326,7 @@ function decideTarget(table: RawTable, label: number, name: string, mode: Target
     if (counts.size > CLASSES_MAX_DISTINCT && repeated) {
       notes.push(`label ${quoted(name)} holds ${counts.size} distinct integers, each in ${CLASS_MIN_ROWS} rows or more: read as ${counts.size} classes (--loss mse reads them as a regression target)`);
     } else if (fractional || counts.size > CLASSES_MAX_DISTINCT) {
-      notes.push(`label ${quoted(name)} holds numbers (${fractional ? 'with fractions' : counts.size > MAX_CLASSES ? `more than ${MAX_CLASSES} distinct` : `${counts.size} distinct, some in fewer than ${CLASS_MIN_ROWS} rows`}): regression with mse, reported in the label's units (--loss cross-entropy reads them as classes)`);
+      notes.push(`label ${quoted(name)} holds numbers (${fractional ? 'with fractions' : `more than ${CLASSES_MAX_DISTINCT} distinct`}): regression with mse, reported in the label's units (${fractional ? '' : `some in fewer than ${CLASS_MIN_ROWS} rows; `}--loss cross-entropy reads them as classes)`);
       return { target: 'values', classNames: null };
     }
   }
