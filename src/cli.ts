@@ -87,9 +87,10 @@ async function trainWithSignals(argv: Args, stop: ReturnType<typeof listenForSto
     });
     const trained = result.steps > 0;
     // A run stopped before its first step leaves an old log (and plot) as they were.
-    if (trained) log.write({ event: 'done', testLoss: result.test?.loss ?? null, testAccuracy: result.test?.accuracy ?? null, ...testScores(result.test), stopReason: result.stopReason, kernels: result.kernelSet, loadSeconds: result.data.loadSeconds });
+    if (trained) log.write({ event: 'done', testLoss: result.test?.loss ?? null, testAccuracy: result.test?.accuracy ?? null, ...testScores(result.test), ...(result.validation ? { valR2: result.validation.r2, valRmse: result.validation.rmse, valMae: result.validation.mae } : {}), stopReason: result.stopReason, kernels: result.kernelSet, loadSeconds: result.data.loadSeconds });
     if (result.message) printError(`gradpool: ${result.message}`);
     if (!quiet) {
+      if (result.validation) print(`val       ${formatRegression(result.validation)}`);
       if (result.test) print(testLines(result.test, result.model));
       // The text chart is for a person at a terminal, not for logs or pipes.
       if (progress && result.history.length > 1) print(`\n${lossChart(result.history)}`);

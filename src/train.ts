@@ -17,7 +17,7 @@ import type { EpochEntry } from './model/history.js';
 import { initializeParameters } from './model/init.js';
 import type { NetworkShape } from './model/layout.js';
 import { balancedClassWeights, classCounts } from './model/class-weights.js';
-import { majorityOf, rSquared, type MajorityBaseline } from './model/metrics.js';
+import { majorityOf, rSquared, type MajorityBaseline, type RegressionMetrics } from './model/metrics.js';
 import type { HeldOut } from './model/file.js';
 import { Model, assertSavable, loadModel, type Evaluation } from './model/model.js';
 import { scheduledLearningRate } from './optim/schedule.js';
@@ -90,6 +90,8 @@ export interface TrainResult {
    * R², RMSE and MAE in the target's units.
    */
   test: Evaluation | null;
+  /** Regression with a validation split: R², RMSE and MAE of the model returned on the validation rows, in the target's units; else null. */
+  validation: RegressionMetrics | null;
   /** True when training stopped early because the AbortSignal fired. */
   aborted: boolean;
   stopReason: StopReason;
@@ -208,7 +210,7 @@ async function trainChecked(asked: ResolvedOptions, options: TrainOptions, prepa
     // kernel set (native-avx2, wasm-simd, …) counts too: results differ between them.
     const fingerprint =
       resolved.checkpointDir || checkpoint
-        ? runFingerprint(resolved, { dataContent: contentHash(views.x.subarray(0, rows * features), views.y.subarray(0, rows * outputs)), dataRows: rows, dataFeatures: features, classNames: labels, classWeights: shape.classWeights ?? null, kernelSet: coordinator.kernelSet, init: init ? contentHash(init.parameters, new Float32Array(0)) : null })
+        ? runFingerprint(resolved, { dataContent: contentHash(views.x.subarray(0, rows * features), views.y.subarray(0, rows * outputs)), dataRows: rows, dataFeatures: features, classNames: labels, ...(shape.classWeights ? { classWeights: shape.classWeights } : {}), kernelSet: coordinator.kernelSet, init: init ? contentHash(init.parameters, new Float32Array(0)) : null })
         : '';
     // order = [training rows | validation rows | test rows]; the validation rows are a seeded draw.
     views.order.set(split);
@@ -265,13 +267,26 @@ async function trainChecked(asked: ResolvedOptions, options: TrainOptions, prepa
       const prepared = [views.x.subarray(rows * features, (rows + testRows) * features), views.y.subarray(rows * outputs, (rows + testRows) * outputs)] as const;
       testResult = { loss: (stats.lossSum * lossUnit) / testRows, accuracy: labels ? stats.correct / testRows : null, samples: testRows, ...model.scorePrepared(...prepared, testRows) };
     }
+    const validation = valRows > 0 && targets.kind === 'values' && stopReason !== 'diverged' ? validationScores(model, views, views.order.subarray(trainRows, rows), features, outputs) : null;
     const savedTo = resolved.out && trained ? resolved.out : null;
     if (savedTo) await model.save(savedTo);
     const shardsByParticipant = [...coordinator.trainShardsByParticipant];
-    return { model, history: loop.history, test: testResult, aborted: stopReason === 'aborted', stopReason, message, kernels, kernelSet: coordinator.kernelSet as KernelSetId, shardsByParticipant, data, savedTo, steps: loop.steps };
+    return { model, history: loop.history, test: testResult, validation, aborted: stopReason === 'aborted', stopReason, message, kernels, kernelSet: coordinator.kernelSet as KernelSetId, shardsByParticipant, data, savedTo, steps: loop.steps };
   } finally {
     await coordinator.close();
   }
+}
+
+/** The model's regression scores on the validation rows (gathered from the arena, as prepared for training). */
+function validationScores(model: Model, views: Coordinator['views'], order: Int32Array, features: number, outputs: number): RegressionMetrics | null {
+  const x = new Float32Array(order.length * features);
+  const y = new Float32Array(order.length * outputs);
+  order.forEach((row, i) => {
+    x.set(views.x.subarray(row * features, (row + 1) * features), i * features);
+    y.set(views.y.subarray(row * outputs, (row + 1) * outputs), i * outputs);
+  });
+  const { r2, rmse, mae, perTarget } = model.scorePrepared(x, y, order.length);
+  return rmse === null || mae === null || perTarget === null ? null : { r2, rmse, mae, perTarget };
 }
 
 /** The epochs of one run, with the state a checkpoint must carry. */

@@ -194,7 +194,7 @@ export function labelColumns<const C extends readonly CommandName[], L extends b
     check: (value) => {
       if (one(value)) return value;
       if (Array.isArray(value) && value.length > 0 && value.every(one)) return [...(value as (string | number)[])];
-      return fail(`needs a column name or 0-based index, or several (${spelled('a,b', "['a', 'b']")}) for several targets, got ${Array.isArray(value) ? JSON.stringify(value).slice(0, 60) : got(value)}`);
+      return fail(`needs a column name or 0-based index, or several (${spelled('a,b', "['a', 'b']")}) for several targets, got ${Array.isArray(value) ? JSON.stringify(value).slice(0, 60) : typeof value === 'object' && value !== null ? 'an object' : got(value)}`);
     },
   };
 }
