@@ -247,6 +247,19 @@ test('--class-weight balanced on a regression target is bad input: one line nami
   t.regex(oneLine(result.stderr) ?? '', /^gradpool: --class-weight balanced weighs classes; .*two\.csv has a regression target$/);
 });
 
+test('several label columns that are not all numbers, or asked for as classes, are bad input: one line naming the place or the flag, exit 2', async (t) => {
+  const dir = await tempDir();
+  const rows = twoTargets(30, 16).map((r, i) => (i === 7 ? [...r.slice(0, 4), 'n/a!'] : r));
+  const data = await writeCsv(dir, 'two.csv', ['a', 'b', 'c', 'y1', 'y2'], rows);
+  const words = await runCli(['train', '--data', data, '--label-column', 'y1,y2', '--epochs', '1']);
+  t.is(words.code, 2);
+  t.regex(oneLine(words.stderr) ?? '', /^gradpool: .*two\.csv:9:5: column "y2" needs a finite number, found "n\/a!"/);
+  const clean = await writeCsv(dir, 'clean.csv', ['a', 'b', 'c', 'y1', 'y2'], twoTargets(30, 17));
+  const classes = await runCli(['train', '--data', clean, '--label-column', 'y1,y2', '--loss', 'cross-entropy', '--epochs', '1']);
+  t.is(classes.code, 2);
+  t.regex(oneLine(classes.stderr) ?? '', /^gradpool: --label-column names 2 label columns: several targets train a regression \(--loss mse or auto\), not classes$/);
+});
+
 // ---------- categoricals of many levels ----------
 
 test('a text column of many levels one-hots its frequent levels plus "other"; ids and free text stay ignored with the reason; ZIP codes can be named categorical', async (t) => {
