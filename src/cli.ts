@@ -22,8 +22,8 @@ import { WriteError, writeFileAtomic } from './io/atomic.js';
 import { WriteRefused } from './io/guard.js';
 import { checkPaths } from './io/paths.js';
 import { exportTorch, type TorchExportOptions } from './torch/export.js';
-import { ConfusionMatrix } from './model/metrics.js';
-import { loadModel, type Model } from './model/model.js';
+import { ConfusionMatrix, formatPerClass, formatRegression, type RegressionMetrics } from './model/metrics.js';
+import { loadModel, type Evaluation, type Model } from './model/model.js';
 import { assertChartsAvailable, renderTrainingPlot } from './report/charts.js';
 import { compareModesWithReport } from './report/compare-report.js';
 import { checkPathOptions } from './options/paths.js';
@@ -87,10 +87,11 @@ async function trainWithSignals(argv: Args, stop: ReturnType<typeof listenForSto
     });
     const trained = result.steps > 0;
     // A run stopped before its first step leaves an old log (and plot) as they were.
-    if (trained) log.write({ event: 'done', testLoss: result.test?.loss ?? null, testAccuracy: result.test?.accuracy ?? null, stopReason: result.stopReason, kernels: result.kernelSet, loadSeconds: result.data.loadSeconds });
+    if (trained) log.write({ event: 'done', testLoss: result.test?.loss ?? null, testAccuracy: result.test?.accuracy ?? null, ...testScores(result.test), ...(result.validation ? { valR2: result.validation.r2, valRmse: result.validation.rmse, valMae: result.validation.mae } : {}), stopReason: result.stopReason, kernels: result.kernelSet, loadSeconds: result.data.loadSeconds });
     if (result.message) printError(`gradpool: ${result.message}`);
     if (!quiet) {
-      if (result.test) print(`test      loss ${formatLoss(result.test.loss)}${result.test.accuracy === null ? '' : `  acc ${formatPercent(result.test.accuracy)}`}`);
+      if (result.validation) print(`val       ${formatRegression(result.validation)}`);
+      if (result.test) print(testLines(result.test, result.model));
       // The text chart is for a person at a terminal, not for logs or pipes.
       if (progress && result.history.length > 1) print(`\n${lossChart(result.history)}`);
       if (result.savedTo) print(`model saved to ${result.savedTo}`);
@@ -130,7 +131,7 @@ async function tuneWithSignals(given: Record<string, unknown>, options: TrainOpt
     const line = (cells: string[]): string => cells.map((cell, c) => (c < 3 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
     print([line(headers), ...rows.map(line)].join('\n'));
     print(`best: layers ${report.best.layers.join(',')}, lr ${report.best.lr}, weight decay ${report.best.weightDecay}; refitted on all ${report.refit.data.rows.toLocaleString('en-US')} training rows for ${report.refitEpochs} epochs (${report.seconds.toFixed(1)}s in all)`);
-    if (report.test) print(`test      loss ${formatLoss(report.test.loss)}${report.test.accuracy === null ? '' : `  acc ${formatPercent(report.test.accuracy)}`}`);
+    if (report.test) print(testLines(report.test, report.refit.model));
     if (report.savedTo) print(`model saved to ${report.savedTo}`);
   }
   if (report.refit.message) printError(`gradpool: ${report.refit.message}`);
@@ -171,6 +172,31 @@ async function compareModesCommand(argv: Args): Promise<void> {
 }
 
 /**
+ * The test set's scores after training: loss and accuracy beside the majority-class baseline, then
+ * per-class precision, recall and F1; regression's R², RMSE and MAE (the target's units).
+ */
+function testLines(test: Evaluation, model: Model): string {
+  const baseline = test.baseline ? `  (majority class ${JSON.stringify(test.baseline.label)}: ${formatPercent(test.baseline.accuracy).trim()})` : '';
+  const head = `test      loss ${formatLoss(test.loss)}${test.accuracy === null ? '' : `  acc ${formatPercent(test.accuracy)}${baseline}`}${test.r2 !== null || test.rmse !== null ? `  ${formatRegression(test as RegressionMetrics)}` : ''}`;
+  const lines = [head, ...perTargetLines(test, model)];
+  if (test.perClass) lines.push(formatPerClass(test.perClass));
+  return lines.join('\n');
+}
+
+/** Several targets: each one's R², RMSE and MAE, by its column's name. */
+function perTargetLines(evaluation: Evaluation, model: Model): string[] {
+  const names = model.targetNames;
+  if (!evaluation.perTarget || evaluation.perTarget.length < 2 || !names) return [];
+  return evaluation.perTarget.map((m, o) => `  ${names[o]}: ${formatRegression({ ...m, perTarget: [] })}`);
+}
+
+/** The test scores a --log-json done line adds when there is a test set (the others null): per-class metrics and baseline, or R², RMSE and MAE. */
+function testScores(test: Evaluation | null): Record<string, unknown> {
+  if (!test) return {};
+  return { testBaseline: test?.baseline ?? null, testPerClass: test?.perClass ?? null, testR2: test?.r2 ?? null, testRmse: test?.rmse ?? null, testMae: test?.mae ?? null, ...(test?.perTarget && test.perTarget.length > 1 ? { testPerTarget: test.perTarget } : {}) };
+}
+
+/**
  * What was read, before training: on a terminal one line per column, in a pipe one line for all of
  * them (CSV files only; builtin sets and IDX files have no columns to speak of); then the notes.
  */
@@ -191,6 +217,7 @@ function printData(data: DataSummary, terminal: boolean): void {
     }
   }
   for (const note of data.notes) print(`note: ${note}`);
+  if (data.baseline) print(`note: the majority class ${JSON.stringify(data.baseline.label)} is ${formatPercent(data.baseline.accuracy).trim()} of the training rows: the accuracy to beat`);
   if (data.defaults) print(data.defaults.line);
 }
 
@@ -227,7 +254,9 @@ async function evaluateCommand(argv: Args): Promise<void> {
     print(JSON.stringify(result));
     return;
   }
-  print(`loss ${formatLoss(result.loss).trim()}${result.accuracy === null ? '' : `  accuracy ${formatPercent(result.accuracy).trim()}`}  samples ${result.samples}`);
+  const baseline = result.baseline ? `  majority baseline ${formatPercent(result.baseline.accuracy).trim()} (${JSON.stringify(result.baseline.label)})` : '';
+  const regression = result.r2 !== null || result.rmse !== null ? `  ${formatRegression(result as RegressionMetrics)}` : '';
+  print([`loss ${formatLoss(result.loss).trim()}${result.accuracy === null ? '' : `  accuracy ${formatPercent(result.accuracy).trim()}${baseline}`}${regression}  samples ${result.samples}`, ...perTargetLines(result, model)].join('\n'));
   if (result.confusion && model.labels) print(`\n${ConfusionMatrix.from(model.labels, result.confusion).format()}`);
 }
 
@@ -242,11 +271,12 @@ async function predictCommand(argv: Args): Promise<void> {
   const dataset = await loadForModel(model, argv, 'predict');
   const outputs = model.outputsFor(dataset.x, dataset.rows, undefined, (row) => `${dataset.source}: row ${row + 1}`);
   const labels = model.labels;
-  const lines: string[] = [labels ? ['predicted', ...labels.map((l) => `prob_${l}`)].map(csvCell).join(',') : 'predicted'];
+  // Regression: one column per target (the label columns' names; "predicted" for one target).
+  const lines: string[] = [(labels ? ['predicted', ...labels.map((l) => `prob_${l}`)] : model.targetNames!).map(csvCell).join(',')];
   for (let r = 0; r < dataset.rows; r++) {
     const probabilities = model.probabilities(outputs, r);
     if (!labels) {
-      lines.push(String(probabilities[0]));
+      lines.push(probabilities.map(String).join(','));
       continue;
     }
     let best = 0;

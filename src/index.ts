@@ -1,8 +1,8 @@
 // gradpool's public API.
 export { train, TrainingFailure, type TrainResult, type StopReason, type TrainOptions, type TrainCallbacks, type LossChoice, type DataSummary } from './train.js';
 export { Model, loadModel, type Evaluation, type PredictRow, type ModelPreprocessing } from './model/model.js';
-export type { ClassMetrics } from './model/metrics.js';
-export { loadDataset, loadTrainingData } from './data/load.js';
+export type { ClassMetrics, MajorityBaseline, RegressionMetrics } from './model/metrics.js';
+export { loadDataset, loadTrainingData } from './options/load-options.js';
 export type { Dataset, Targets } from './data/dataset.js';
 export type { Schema, SchemaColumn, MissingPolicy, CellValue } from './data/schema.js';
 export type { CompareOptions, CompareRun } from './compare.js';

@@ -16,9 +16,10 @@ import { checkCheckpoint, readCheckpoint, writeCheckpoint, type Checkpoint, type
 import type { EpochEntry } from './model/history.js';
 import { initializeParameters } from './model/init.js';
 import type { NetworkShape } from './model/layout.js';
-import { rSquared } from './model/metrics.js';
+import { balancedClassWeights, classCounts } from './model/class-weights.js';
+import { majorityOf, rSquared, type MajorityBaseline, type RegressionMetrics } from './model/metrics.js';
 import type { HeldOut } from './model/file.js';
-import { Model, assertSavable, loadModel } from './model/model.js';
+import { Model, assertSavable, loadModel, type Evaluation } from './model/model.js';
 import { scheduledLearningRate } from './optim/schedule.js';
 import { checkPathOptions } from './options/paths.js';
 import { resolveOptions, runFingerprint, type OptionsInput, type Resolved } from './options/resolve.js';
@@ -72,6 +73,8 @@ export interface DataSummary {
   defaults: ChosenDefaults | null;
   /** The validation rows held out (seeded by `seed`), as 0-based rows of the data read; stored in the model. */
   heldOut: HeldOut | null;
+  /** Classification: the most common class of the training rows and its share, the accuracy to beat; null for regression. */
+  baseline: MajorityBaseline | null;
 }
 
 /** Why training ended. */
@@ -81,8 +84,14 @@ export interface TrainResult {
   model: Model;
   /** One entry per completed epoch (including those before a --resume). */
   history: EpochEntry[];
-  /** Loss and accuracy on the test set (--test-data, or an IDX directory's t10k files), or null. */
-  test: { loss: number; accuracy: number | null } | null;
+  /**
+   * Scores on the test set (--test-data, or an IDX directory's t10k files), or null: loss and
+   * accuracy; classification's per-class precision, recall and F1 and majority baseline; regression's
+   * R², RMSE and MAE in the target's units.
+   */
+  test: Evaluation | null;
+  /** Regression with a validation split: R², RMSE and MAE of the model returned on the validation rows, in the target's units; else null. */
+  validation: RegressionMetrics | null;
   /** True when training stopped early because the AbortSignal fired. */
   aborted: boolean;
   stopReason: StopReason;
@@ -166,12 +175,20 @@ async function trainChecked(asked: ResolvedOptions, options: TrainOptions, prepa
   const loss = init ? init.shape.loss : chooseLoss(resolved.loss, targets, source);
   const outputs = outputWidth(targets, loss);
   const leaky = resolved.activation === 'leaky-relu' ? { leakySlope: resolved.leakySlope } : {};
-  const shape: NetworkShape = init ? init.shape : { sizes: [features, ...resolved.layers, outputs], activation: resolved.activation, loss, ...leaky };
+  // The validation rows are a seeded draw: order = [training rows | validation rows], known before
+  // the arena exists, so that what is fitted on the training rows (class weights) shapes the run.
+  const valRows = Math.round(rows * resolved.valSplit);
+  const trainRows = rows - valRows;
+  const split = Int32Array.from({ length: rows }, (_, i) => i);
+  shuffleInPlace(split, randomStream(resolved.seed, 'split'));
+  const counts = targets.kind === 'classes' ? classCounts(targets.index, split.subarray(0, trainRows), targets.names.length) : null;
+  if (resolved.classWeight === 'balanced' && !counts) throw new InputError(`${optionRef('classWeight')} balanced weighs classes; ${source} has a regression target`);
+  const weighted = resolved.classWeight === 'balanced' && counts ? { classWeights: balancedClassWeights(counts) } : {};
+  const base: NetworkShape = init ? { sizes: init.shape.sizes, activation: init.shape.activation, loss: init.shape.loss, ...(init.shape.leakySlope === undefined ? {} : { leakySlope: init.shape.leakySlope }) } : { sizes: [features, ...resolved.layers, outputs], activation: resolved.activation, loss, ...leaky };
+  const shape: NetworkShape = { ...base, ...weighted };
   if (resolved.out) assertSavable(resolved.out, shape, optionRef('out'));
   const labels = targets.kind === 'classes' ? targets.names : null;
   const testRows = loaded.test?.rows ?? 0;
-  const valRows = Math.round(rows * resolved.valSplit);
-  const trainRows = rows - valRows;
   if (trainRows < 1) throw new InputError(`${optionRef('valSplit')} ${resolved.valSplit} leaves no training rows out of ${rows}`);
   const kernels = resolveKernelSet(resolved.kernels);
   const notes = [...loaded.training.notes, ...(loaded.test?.notes ?? [])];
@@ -196,11 +213,11 @@ async function trainChecked(asked: ResolvedOptions, options: TrainOptions, prepa
     // kernel set (native-avx2, wasm-simd, …) counts too: results differ between them.
     const fingerprint =
       resolved.checkpointDir || checkpoint
-        ? runFingerprint(resolved, { dataContent: contentHash(views.x.subarray(0, rows * features), views.y.subarray(0, rows * outputs)), dataRows: rows, dataFeatures: features, classNames: labels, kernelSet: coordinator.kernelSet, init: init ? contentHash(init.parameters, new Float32Array(0)) : null })
+        ? runFingerprint(resolved, { dataContent: contentHash(views.x.subarray(0, rows * features), views.y.subarray(0, rows * outputs)), dataRows: rows, dataFeatures: features, classNames: labels, ...(shape.classWeights ? { classWeights: shape.classWeights } : {}), kernelSet: coordinator.kernelSet, init: init ? contentHash(init.parameters, new Float32Array(0)) : null })
         : '';
     // order = [training rows | validation rows | test rows]; the validation rows are a seeded draw.
-    for (let i = 0; i < rows + testRows; i++) views.order[i] = i;
-    shuffleInPlace(views.order.subarray(0, rows), randomStream(resolved.seed, 'split'));
+    views.order.set(split);
+    for (let i = rows; i < rows + testRows; i++) views.order[i] = i;
     // Preprocessing fitted on the training rows only, applied to every row, stored in the model;
     // a run that starts from a model keeps the model's (its weights expect exactly those inputs).
     const trainOrder = views.order.subarray(0, trainRows);
@@ -220,22 +237,25 @@ async function trainChecked(asked: ResolvedOptions, options: TrainOptions, prepa
     let targetScaling: TargetScaling | null = null;
     if (targets.kind === 'values') {
       const constantTarget = { value: false };
-      targetScaling = init ? init.targetScaling : fitTargetScaling(views.y, trainOrder, constantTarget);
+      targetScaling = init ? init.targetScaling : fitTargetScaling(views.y, trainOrder, constantTarget, outputs);
       if (constantTarget.value) notes.push('the target varies too little for float32 scaling (a negligible spread): treated as constant, so the model predicts about its mean');
-      applyTargetScaling(targetScaling, views.y, 0, rows + testRows);
+      applyTargetScaling(targetScaling, views.y, 0, (rows + testRows) * outputs);
     }
-    // Losses are reported in the target's units: the scaled MSE times 1/scale².
-    const lossUnit = targetScaling ? 1 / (targetScaling.scale * targetScaling.scale) : 1;
+    // Losses are reported in the target's units: the scaled MSE times 1/scale² (several targets,
+    // each scaled by its own: in scaled units; their metrics are in each target's units).
+    const lossUnit = targetScaling && !targetScaling.perTarget ? 1 / (targetScaling.scale * targetScaling.scale) : 1;
     if (init) views.parameters.set(init.parameters);
     else initializeParameters(shape, views.parameterLayers, randomStream(resolved.seed, 'init'));
     // The held-out rows, as the model records them: sorted 0-based rows of the data as read.
     const heldOut: HeldOut | null = valRows > 0 ? { seed: resolved.seed, fraction: resolved.valSplit, rows: Array.from(views.order.subarray(trainRows, rows)).sort((a, b) => a - b) } : null;
-    const data: DataSummary = { source, rows, features, schema: fittedSchema, classes: labels, loss, notes, loadSeconds: (performance.now() - loadStarted) / 1000, testRows, defaults: tableDefaults, heldOut };
+    const baseline = counts && labels ? majorityOf(counts, labels) : null;
+    if (shape.classWeights && labels) notes.push(`class weights (--class-weight balanced, fitted on the training rows): ${labels.slice(0, 10).map((label, c) => `${label} ${Number(shape.classWeights![c]!.toPrecision(4))}`).join(', ')}${labels.length > 10 ? ', …' : ''}`);
+    const data: DataSummary = { source, rows, features, schema: fittedSchema, classes: labels, loss, notes, loadSeconds: (performance.now() - loadStarted) / 1000, testRows, defaults: tableDefaults, heldOut, baseline };
     await settled(options.onData?.(data));
     await coordinator.ready();
     await settled(options.onStart?.({ kernelSet: coordinator.kernelSet as KernelSetId, kernelNote: kernelNote(resolved.kernels, kernels), threads: coordinator.threads }));
 
-    const loop = new EpochLoop(coordinator, resolved, trainRows, valRows, labels !== null, fingerprint, options, lossUnit, targets.kind === 'values' ? sumSquaredDeviation(views.y, views.order.subarray(trainRows, rows)) : 0);
+    const loop = new EpochLoop(coordinator, resolved, trainRows, valRows, labels !== null, fingerprint, options, lossUnit, targets.kind === 'values' ? sumSquaredDeviation(views.y, views.order.subarray(trainRows, rows), outputs) : 0);
     if (checkpoint) loop.restore(checkpoint, rows);
     const run = await loop.run();
     const { stopReason } = run;
@@ -247,16 +267,30 @@ async function trainChecked(asked: ResolvedOptions, options: TrainOptions, prepa
     if (testRows > 0 && stopReason !== 'diverged') {
       views.parameters.set(model.parameters);
       const stats = await coordinator.evaluate(rows, rows + testRows);
-      testResult = { loss: (stats.lossSum * lossUnit) / testRows, accuracy: labels ? stats.correct / testRows : null };
+      const prepared = [views.x.subarray(rows * features, (rows + testRows) * features), views.y.subarray(rows * outputs, (rows + testRows) * outputs)] as const;
+      testResult = { loss: (stats.lossSum * lossUnit) / testRows, accuracy: labels ? stats.correct / testRows : null, samples: testRows, ...model.scorePrepared(...prepared, testRows) };
     }
+    const validation = valRows > 0 && targets.kind === 'values' && stopReason !== 'diverged' ? validationScores(model, views, views.order.subarray(trainRows, rows), features, outputs) : null;
     const savedTo = resolved.out && trained ? resolved.out : null;
     if (savedTo) await model.save(savedTo);
     const shardsByParticipant = [...coordinator.trainShardsByParticipant];
     const rowsByParticipant = [...coordinator.trainRowsByParticipant];
-    return { model, history: loop.history, test: testResult, aborted: stopReason === 'aborted', stopReason, message, kernels, kernelSet: coordinator.kernelSet as KernelSetId, shardsByParticipant, rowsByParticipant, data, savedTo, steps: loop.steps };
+    return { model, history: loop.history, test: testResult, validation, aborted: stopReason === 'aborted', stopReason, message, kernels, kernelSet: coordinator.kernelSet as KernelSetId, shardsByParticipant, rowsByParticipant, data, savedTo, steps: loop.steps };
   } finally {
     await coordinator.close();
   }
+}
+
+/** The model's regression scores on the validation rows (gathered from the arena, as prepared for training). */
+function validationScores(model: Model, views: Coordinator['views'], order: Int32Array, features: number, outputs: number): RegressionMetrics | null {
+  const x = new Float32Array(order.length * features);
+  const y = new Float32Array(order.length * outputs);
+  order.forEach((row, i) => {
+    x.set(views.x.subarray(row * features, (row + 1) * features), i * features);
+    y.set(views.y.subarray(row * outputs, (row + 1) * outputs), i * outputs);
+  });
+  const { r2, rmse, mae, perTarget } = model.scorePrepared(x, y, order.length);
+  return rmse === null || mae === null || perTarget === null ? null : { r2, rmse, mae, perTarget };
 }
 
 /** The epochs of one run, with the state a checkpoint must carry. */
@@ -550,13 +584,15 @@ function givenOptions(options: TrainOptions): Record<string, unknown> {
   return Object.fromEntries(Object.entries(options).filter(([name, value]) => value !== undefined && !(CALLBACKS as readonly string[]).includes(name)));
 }
 
-/** Σ (y − ȳ)² of single-output targets over the rows `order` lists. */
-function sumSquaredDeviation(y: Float32Array, order: Int32Array): number {
-  let mean = 0;
-  for (let i = 0; i < order.length; i++) mean += y[order[i]!]!;
-  mean /= Math.max(1, order.length);
+/** Σ (y − ȳ)² over the rows `order` lists, summed over the `width` targets of each row (each about its own mean). */
+function sumSquaredDeviation(y: Float32Array, order: Int32Array, width: number): number {
   let sum = 0;
-  for (let i = 0; i < order.length; i++) sum += (y[order[i]!]! - mean) ** 2;
+  for (let o = 0; o < width; o++) {
+    let mean = 0;
+    for (let i = 0; i < order.length; i++) mean += y[order[i]! * width + o]!;
+    mean /= Math.max(1, order.length);
+    for (let i = 0; i < order.length; i++) sum += (y[order[i]! * width + o]! - mean) ** 2;
+  }
   return sum;
 }
 

@@ -6,12 +6,11 @@
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Piscina } from 'piscina';
-import { materialize, type DataDescription, type Dataset, type Targets } from './data/dataset.js';
+import { materialize, targetCount, type DataDescription, type Dataset, type Targets } from './data/dataset.js';
 import { randomStream, shuffleInPlace } from './data/random.js';
 import { chooseDefaults } from './defaults.js';
 import { InputError, optionRef } from './errors.js';
 import type { EpochEntry } from './model/history.js';
-import { rSquared } from './model/metrics.js';
 import type { Model } from './model/model.js';
 import type { OptimizerName } from './optim/optimizers.js';
 import { checkPathOptions } from './options/paths.js';
@@ -232,19 +231,8 @@ export async function fitFold(task: FoldTask): Promise<FoldOutcome> {
 
 /** Accuracy, or R² for regression, of a model on a dataset read as it was trained. */
 export function scoreModel(model: Model, data: Dataset): number {
-  if (data.targets.kind !== 'values') return model.evaluate(data).accuracy!;
-  const predicted = model.outputsFor(data.x, data.rows);
-  const actual = data.targets.values;
-  let mean = 0;
-  for (let r = 0; r < data.rows; r++) mean += actual[r]!;
-  mean /= data.rows;
-  let error = 0;
-  let deviation = 0;
-  for (let r = 0; r < data.rows; r++) {
-    error += (predicted[r]! - actual[r]!) ** 2;
-    deviation += (actual[r]! - mean) ** 2;
-  }
-  return rSquared(error, deviation);
+  const evaluation = model.evaluate(data);
+  return data.targets.kind === 'values' ? (evaluation.r2 ?? Number.NaN) : evaluation.accuracy!;
 }
 
 /** The epoch whose weights a run kept: its best validation loss (the first such), else its last. */
@@ -265,10 +253,18 @@ function median(values: readonly number[]): number {
   return sorted[Math.floor((sorted.length - 1) / 2)]!;
 }
 
+/** The regression targets of the listed rows (each row's one value, or one per target). */
+function pickValues(targets: Extract<Targets, { kind: 'values' }>, list: Int32Array): Targets {
+  const width = targetCount(targets);
+  const values = new Float32Array(list.length * width);
+  list.forEach((r, i) => values.set(targets.values.subarray(r * width, (r + 1) * width), i * width));
+  return { kind: 'values', values, ...(targets.names ? { names: targets.names } : {}) };
+}
+
 /** Some rows of the shared data, as a source train reads (the table's schema and scaling kept). */
 function subset(data: SharedData, list: Int32Array): DataDescription {
   const { features, targets } = data;
-  const picked: Targets = targets.kind === 'classes' ? { kind: 'classes', names: targets.names, index: Int32Array.from(list, (r) => targets.index[r]!) } : targets.kind === 'values' ? { kind: 'values', values: Float32Array.from(list, (r) => targets.values[r]!) } : targets;
+  const picked: Targets = targets.kind === 'classes' ? { kind: 'classes', names: targets.names, index: Int32Array.from(list, (r) => targets.index[r]!) } : targets.kind === 'values' ? pickValues(targets, list) : targets;
   return {
     source: data.source,
     rows: list.length,

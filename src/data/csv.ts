@@ -5,14 +5,14 @@
 import { readFile, open, stat } from 'node:fs/promises';
 import { InputError, at, optionRef } from '../errors.js';
 import { materialize, type DataDescription, type Dataset } from './dataset.js';
-import { checkMissing, columnIndex, encode, inferPlan, matchColumns, planAgainst, resolveChoices, type ColumnChoices, type ColumnPlan, type TargetMode } from './csv/columns.js';
+import { checkMissing, columnIndex, encode, inferPlan, labelColumnList, matchColumns, planAgainst, resolveChoices, type ColumnChoices, type ColumnPlan, type TargetMode } from './csv/columns.js';
 import { columnNames, generatedNames, readTextRecords, sniffDecimal, sniffDelimiter, sniffHeader, type TextRecord } from './csv/dialect.js';
 import { readTable } from './csv/table.js';
 import { DEFAULT_NA_VALUES, type MissingPolicy, type Schema } from './schema.js';
 
 export interface CsvOptions extends ColumnChoices {
-  /** Column name or 0-based index (a number or a numeric string); default: the last column. */
-  labelColumn?: string | number | undefined;
+  /** Column name or 0-based index (a number or a numeric string); several (an array, or "a,b") train a multi-output regression; default: the last column. */
+  labelColumn?: string | number | readonly (string | number)[] | undefined;
   /** classes, values (regression), or auto: values for a numeric label with fractions or more than 50 distinct numbers. */
   labels?: TargetMode | undefined;
   /** Known class names (from the training set or a model): a label outside them is an error. */
@@ -76,12 +76,13 @@ export async function openCsv(file: string, options: CsvOptions = {}): Promise<D
   // Which columns are read, before reading them.
   const mode = options.schema ? 'schema' : options.features !== undefined ? 'positional' : 'infer';
   let label = -1;
+  let extraLabels: number[] = [];
   let match: ReturnType<typeof matchColumns> | undefined;
   const skip = new Uint8Array(columns);
   const against = { labels: options.ignoreLabels ? 'ignore' : options.allowUnlabelled ? 'optional' : 'required', classNames: options.classNames ?? null, labelColumn: options.labelColumn, owner: options.owner ?? 'the model' } as const;
   if (mode === 'schema') {
     match = matchColumns(file, names, hasHeader, options.schema!, { ...against, target: options.labels === 'values' ? 'values' : 'classes' });
-    const used = new Set([...match.sources, match.label]);
+    const used = new Set([...match.sources, match.label, ...match.extraLabels]);
     for (let c = 0; c < columns; c++) if (!used.has(c)) skip[c] = 1;
     label = match.label;
   } else if (mode === 'positional') {
@@ -92,9 +93,10 @@ export async function openCsv(file: string, options: CsvOptions = {}): Promise<D
     if (features !== options.features) throw new InputError(`${at(file, 1)}: has ${features} feature columns, but the model was trained on ${options.features}`);
     if (options.ignoreLabels && label >= 0) skip[label] = 1;
   } else {
-    label = options.allowUnlabelled && options.labelColumn === undefined ? -1 : findLabelColumn(file, names, options.labelColumn);
-    if (columns < 2 && label >= 0) throw new InputError(`${at(file, 1)}: needs at least one feature column besides the label column`);
-    for (const [c, kind] of resolveChoices(file, names, options)) if (kind === 'ignored' && c !== label) skip[c] = 1;
+    const list = options.allowUnlabelled && options.labelColumn === undefined ? [] : options.labelColumn === undefined ? [names.length - 1] : labelColumnList(file, names, options.labelColumn);
+    [label = -1, ...extraLabels] = list;
+    if (columns < 1 + list.length && label >= 0) throw new InputError(`${at(file, 1)}: needs at least one feature column besides the label column${list.length > 1 ? 's' : ''}`);
+    for (const [c, kind] of resolveChoices(file, names, options)) if (kind === 'ignored' && !list.includes(c)) skip[c] = 1;
   }
 
   const dataStart = hasHeader ? first.end : bom;
@@ -115,10 +117,10 @@ export async function openCsv(file: string, options: CsvOptions = {}): Promise<D
   let policy: MissingPolicy;
   if (mode === 'infer') {
     policy = options.missing ?? 'error';
-    plan = inferPlan(table, names, label, { ...options, target: options.labels ?? 'auto', missing: policy, naValues: naValues.filter((v) => !DEFAULT_NA_VALUES.includes(v)) });
+    plan = inferPlan(table, names, label, { ...options, extraLabels, target: options.labels ?? 'auto', missing: policy, naValues: naValues.filter((v) => !DEFAULT_NA_VALUES.includes(v)) });
   } else {
     const schema = options.schema ?? positionalSchema(names, label);
-    const matched = match ?? { sources: names.map((_, c) => c).filter((c) => c !== label), label: skip[label] ? -1 : label, notes: [] };
+    const matched = match ?? { sources: names.map((_, c) => c).filter((c) => c !== label), label: skip[label] ? -1 : label, extraLabels: [], notes: [] };
     plan = planAgainst(table, names, schema, matched, { ...against, target: options.labels === 'values' ? 'values' : 'classes' });
     // A model that imputes fills missing cells; one that drops them drops rows when evaluating, and
     // refuses them when predicting (a prediction per row of the file).
@@ -156,8 +158,10 @@ function positionalSchema(names: readonly string[], label: number): Schema {
   return { columns: names.map((name, c) => (c === label ? { kind: 'label', name } : { kind: 'numeric', name })), missing: 'error', naValues: [] };
 }
 
-function findLabelColumn(file: string, names: readonly string[], column: string | number | undefined): number {
+/** The one label column of a model without a schema (a multi-output model always has one). */
+function findLabelColumn(file: string, names: readonly string[], column: string | number | readonly (string | number)[] | undefined): number {
   if (column === undefined) return names.length - 1;
+  if (typeof column !== 'string' && typeof column !== 'number') throw new InputError(`${optionRef('labelColumn')}: a model without a schema reads one label column`);
   const index = columnIndex(names, column);
   if (index >= 0) return index;
   throw new InputError(`${optionRef('labelColumn')}: no column "${String(column).slice(0, 60)}" in ${at(file, 1)} (columns: ${names.map((n) => n.slice(0, 60)).join(', ')})`);

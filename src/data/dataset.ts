@@ -9,8 +9,11 @@ import type { Schema } from './schema.js';
 export type Targets =
   /** Class labels: index into `names` per row (names sorted: numerically when all are numbers). */
   | { readonly kind: 'classes'; readonly index: Int32Array; readonly names: readonly string[] }
-  /** Numeric regression targets, one per row. */
-  | { readonly kind: 'values'; readonly values: Float32Array }
+  /**
+   * Numeric regression targets: one per row, or with `names` (several label columns) one per name
+   * and row, row-major (rows × names.length).
+   */
+  | { readonly kind: 'values'; readonly values: Float32Array; readonly names?: readonly string[] | undefined }
   /** No label column (data given to predict only). */
   | { readonly kind: 'none' };
 
@@ -50,7 +53,7 @@ export function describeDataset(given: Dataset): DataDescription {
   const dataset = checkDataset(given);
   const { rows, features, x } = dataset;
   // Class indices and values may come as plain arrays: the arena's writer wants typed ones.
-  const targets: Targets = dataset.targets.kind === 'classes' ? { kind: 'classes', names: [...dataset.targets.names], index: Int32Array.from(dataset.targets.index) } : dataset.targets.kind === 'values' ? { kind: 'values', values: Float32Array.from(dataset.targets.values) } : dataset.targets;
+  const targets: Targets = dataset.targets.kind === 'classes' ? { kind: 'classes', names: [...dataset.targets.names], index: Int32Array.from(dataset.targets.index) } : dataset.targets.kind === 'values' ? { kind: 'values', values: Float32Array.from(dataset.targets.values), ...(dataset.targets.names ? { names: [...dataset.targets.names] } : {}) } : dataset.targets;
   return {
     source: typeof dataset.source === 'string' ? dataset.source : 'data',
     rows,
@@ -77,8 +80,14 @@ export function materialize(description: DataDescription): Dataset {
 
 /** Width of the network's output for these targets under a loss. */
 export function outputWidth(targets: Targets, loss: 'bce' | 'cross-entropy' | 'mse'): number {
+  if (targets.kind === 'values') return targetCount(targets);
   if (targets.kind !== 'classes') return 1;
   return loss === 'bce' ? 1 : targets.names.length;
+}
+
+/** Values per row of regression targets: one, or one per target column. */
+export function targetCount(targets: Targets): number {
+  return targets.kind === 'values' ? (targets.names?.length ?? 1) : 1;
 }
 
 /**
@@ -87,7 +96,7 @@ export function outputWidth(targets: Targets, loss: 'bce' | 'cross-entropy' | 'm
  */
 export function writeTarget(targets: Targets, row: number, out: Float32Array, offset: number, width: number): void {
   if (targets.kind === 'values') {
-    out[offset] = targets.values[row]!;
+    for (let o = 0; o < width; o++) out[offset + o] = targets.values[row * width + o]!;
     return;
   }
   if (targets.kind === 'none') throw new Error('writeTarget: dataset has no labels');
@@ -165,8 +174,11 @@ function checkDataset(dataset: Dataset): Dataset {
   } else if (kind === 'values' && targets.kind === 'values') {
     const { values } = targets;
     if (!isNumberArray(values)) fail(`targets.values must be a Float32Array (or array) of numbers, got ${kindOf(values)}`);
-    if (values.length !== rows) fail(`targets.values has ${values.length} entries for ${rows} rows`);
-    for (let r = 0; r < rows; r++) {
+    const names = targets.names;
+    if (names !== undefined && (!Array.isArray(names) || names.length === 0 || names.some((name) => typeof name !== 'string'))) fail('targets.names (one per target) must be a non-empty array of strings');
+    const width = names?.length ?? 1;
+    if (values.length !== rows * width) fail(`targets.values has ${values.length} entries for ${rows} rows${width > 1 ? ` × ${width} targets` : ''}`);
+    for (let r = 0; r < rows * width; r++) {
       const v = values[r];
       if (typeof v !== 'number' || !Number.isFinite(Math.fround(v))) fail(`targets.values[${r}] is ${describeValue(v)}; a regression target must be a finite float32 number`);
     }

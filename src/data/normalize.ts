@@ -14,10 +14,20 @@ export interface Normalization {
   readonly scale: Float32Array;
 }
 
-/** Regression targets as trained: y_scaled = (y − offset) · scale; predictions are mapped back. */
+/**
+ * Regression targets as trained: y_scaled = (y − offset) · scale; predictions are mapped back.
+ * Several targets (--label-column a,b) are scaled each by its own entry of `perTarget` (then offset
+ * is 0 and scale 1, unused).
+ */
 export interface TargetScaling {
   readonly offset: number;
   readonly scale: number;
+  readonly perTarget?: readonly { readonly offset: number; readonly scale: number }[] | undefined;
+}
+
+/** The offset and scale of target `o` (0 for a single target). */
+export function scalingOf(scaling: TargetScaling, o: number): { offset: number; scale: number } {
+  return scaling.perTarget ? scaling.perTarget[o]! : scaling;
 }
 
 /** The smallest normal float32: a spread below it has no reciprocal that float32 arithmetic can use. */
@@ -121,17 +131,24 @@ export function applyImputation(fills: Float32Array | null, x: Float32Array, fea
  * negligible spread (negligibleSpread) keeps scale 1: the target is treated as constant, and
  * `constant`, when given, is set to true for a note.
  */
-export function fitTargetScaling(y: Float32Array, rows: ArrayLike<number>, constant?: { value: boolean }): TargetScaling {
+export function fitTargetScaling(y: Float32Array, rows: ArrayLike<number>, constant?: { value: boolean }, width = 1): TargetScaling {
+  if (width > 1) return { offset: 0, scale: 1, perTarget: Array.from({ length: width }, (_, o) => fitOneTarget(y, rows, constant, width, o)) };
+  return fitOneTarget(y, rows, constant, 1, 0);
+}
+
+/** Mean and spread of target `o` of `width` per row (y row-major). */
+function fitOneTarget(y: Float32Array, rows: ArrayLike<number>, constant: { value: boolean } | undefined, width: number, o: number): { offset: number; scale: number } {
   let sum = 0;
   let magnitude = 0;
   for (let i = 0; i < rows.length; i++) {
-    sum += y[rows[i]!]!;
-    magnitude = Math.max(magnitude, Math.abs(y[rows[i]!]!));
+    const v = y[rows[i]! * width + o]!;
+    sum += v;
+    magnitude = Math.max(magnitude, Math.abs(v));
   }
   const mean = sum / rows.length;
   let squares = 0;
   for (let i = 0; i < rows.length; i++) {
-    const d = y[rows[i]!]! - mean;
+    const d = y[rows[i]! * width + o]! - mean;
     squares += d * d;
   }
   const std = Math.sqrt(squares / rows.length);
@@ -140,12 +157,19 @@ export function fitTargetScaling(y: Float32Array, rows: ArrayLike<number>, const
   return { offset: Math.fround(mean), scale: Math.fround(std > 0 && !negligible ? 1 / std : 1) };
 }
 
+/** Scales values [from, to) of y (whole rows of the targets, row-major). */
 export function applyTargetScaling(scaling: TargetScaling | null, y: Float32Array, from: number, to: number): void {
   if (!scaling) return;
-  for (let i = from; i < to; i++) y[i] = (y[i]! - scaling.offset) * scaling.scale;
+  const width = scaling.perTarget?.length ?? 1;
+  for (let i = from, o = 0; i < to; i++, o = o + 1 === width ? 0 : o + 1) {
+    const { offset, scale } = scalingOf(scaling, o);
+    y[i] = (y[i]! - offset) * scale;
+  }
 }
 
-/** Scaled output → original units. */
-export function unscaleTarget(scaling: TargetScaling | null, value: number): number {
-  return scaling ? value / scaling.scale + scaling.offset : value;
+/** Scaled output (of target `o`) → original units. */
+export function unscaleTarget(scaling: TargetScaling | null, value: number, o = 0): number {
+  if (!scaling) return value;
+  const { offset, scale } = scalingOf(scaling, o);
+  return value / scale + offset;
 }

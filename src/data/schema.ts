@@ -2,6 +2,7 @@
 // stored in the model, and applied unchanged to every file the model later reads (as scikit-learn's
 // ColumnTransformer is fitted once and reused). One place for the encoding, so training, evaluate,
 // predict and Model.predict all encode a row the same way.
+import { MAX_LEVELS } from './limits.js';
 
 /** A column read as numbers; missing cells become `fill` (the training mean) under --missing impute. */
 export interface NumericColumn {
@@ -20,12 +21,16 @@ export interface DateColumn {
 /**
  * One-hot over `levels` (sorted). A value not among them (unseen in training) is the all-zero
  * "unknown" level; a missing cell is a level of its own when training saw missing cells (imputed).
+ * A column of many levels keeps its frequent ones (levels capped, as scikit-learn's min_frequency /
+ * max_categories): then `other` is true, and every other value, rare or unseen, is the "other"
+ * level, the last input of the column.
  */
 export interface CategoricalColumn {
   readonly kind: 'categorical';
   readonly name: string;
   readonly levels: readonly string[];
   readonly missingLevel: boolean;
+  readonly other?: boolean | undefined;
 }
 
 export interface IgnoredColumn {
@@ -58,8 +63,18 @@ export const DEFAULT_NA_VALUES: readonly string[] = ['NA', 'N/A', 'n/a', 'NaN', 
 
 /** Automatic thresholds (the README states them). */
 export const CATEGORICAL_MAX_LEVELS = 50;
-/** A label with more distinct numbers than this (or any fraction) is a regression target under --loss auto. */
+/**
+ * A label with more distinct numbers than this (or any fraction) is a regression target under --loss
+ * auto, unless its values are integers each seen in at least CLASS_MIN_ROWS rows: classes then.
+ */
 export const CLASSES_MAX_DISTINCT = 50;
+export const CLASS_MIN_ROWS = 5;
+/**
+ * A column of more than CATEGORICAL_MAX_LEVELS levels one-hots its levels seen in at least
+ * LEVEL_MIN_ROWS rows, the LEVELS_KEPT most frequent of them, plus an "other" level.
+ */
+export const LEVEL_MIN_ROWS = 5;
+export const LEVELS_KEPT = 100;
 
 export function isFeature(column: SchemaColumn): column is FeatureColumn {
   return column.kind === 'numeric' || column.kind === 'date' || column.kind === 'categorical';
@@ -73,10 +88,15 @@ export function labelColumn(schema: Schema): LabelColumn | undefined {
   return schema.columns.find((c): c is LabelColumn => c.kind === 'label');
 }
 
+/** Every label column: one, or the targets of a multi-output regression in output order. */
+export function labelColumns(schema: Schema): LabelColumn[] {
+  return schema.columns.filter((c): c is LabelColumn => c.kind === 'label');
+}
+
 /** Inputs one column becomes. */
 export function encodedWidth(column: SchemaColumn): number {
   if (column.kind === 'numeric' || column.kind === 'date') return 1;
-  if (column.kind === 'categorical') return column.levels.length + (column.missingLevel ? 1 : 0);
+  if (column.kind === 'categorical') return column.levels.length + (column.missingLevel ? 1 : 0) + (column.other ? 1 : 0);
   return 0;
 }
 
@@ -126,7 +146,7 @@ export function describeColumn(column: SchemaColumn): string {
     case 'date':
       return 'date (days since 1970-01-01)';
     case 'categorical':
-      return `categorical (${column.levels.length} level${column.levels.length === 1 ? '' : 's'}${column.missingLevel ? ' + missing' : ''})`;
+      return `categorical (${column.levels.length} level${column.levels.length === 1 ? '' : 's'}${column.other ? ' + other' : ''}${column.missingLevel ? ' + missing' : ''})`;
     case 'ignored':
       return `ignored (${column.reason})`;
     case 'label':
@@ -209,6 +229,7 @@ export function encodeValues(schema: Schema, values: readonly CellValue[], out: 
         const text = typeof value === 'number' ? float32Text(Math.fround(value)) : String(value).trim();
         const level = column.levels.indexOf(text);
         if (level >= 0) out[at + level] = 1;
+        else if (column.other) out[at + width - 1] = 1;
       }
       at += width;
       continue;
@@ -232,7 +253,7 @@ export function schemaToJson(schema: Schema): unknown {
 }
 
 /** Reads a schema back from a model file, checking that it encodes exactly `inputs` inputs. */
-export function parseSchema(value: unknown, inputs: number, fail: (what: string) => never): Schema {
+export function parseSchema(value: unknown, inputs: number, fail: (what: string) => never, outputs = 1): Schema {
   const object = (v: unknown, where: string): Record<string, unknown> => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : fail(`${where} must be an object`));
   const strings = (v: unknown, where: string): string[] => (Array.isArray(v) && v.every((s) => typeof s === 'string') ? (v as string[]) : fail(`${where} must be an array of strings`));
   const keys = (o: Record<string, unknown>, allowed: string[], where: string): void => {
@@ -260,11 +281,14 @@ export function parseSchema(value: unknown, inputs: number, fail: (what: string)
         return { kind: c.kind, name, ...(c.fill === undefined ? {} : { fill: c.fill as number }) };
       }
       case 'categorical': {
-        keys(c, ['kind', 'name', 'levels', 'missingLevel'], where);
+        keys(c, ['kind', 'name', 'levels', 'missingLevel', 'other'], where);
+        // Refused from its size before anything is sized by it (a crafted schema of a million levels).
+        if (Array.isArray(c.levels) && c.levels.length > MAX_LEVELS) fail(`${where}.levels: ${c.levels.length.toLocaleString('en-US')} levels, more than the ${MAX_LEVELS.toLocaleString('en-US')} a column may one-hot`);
         const levels = strings(c.levels, `${where}.levels`);
         if (new Set(levels).size !== levels.length) fail(`${where}.levels: a level appears twice`);
         if (typeof c.missingLevel !== 'boolean') fail(`${where}.missingLevel must be true or false`);
-        return { kind: 'categorical', name, levels, missingLevel: c.missingLevel as boolean };
+        if (c.other !== undefined && typeof c.other !== 'boolean') fail(`${where}.other must be true or false`);
+        return { kind: 'categorical', name, levels, missingLevel: c.missingLevel as boolean, ...(c.other ? { other: true } : {}) };
       }
       case 'ignored':
         keys(c, ['kind', 'name', 'reason'], where);
@@ -277,7 +301,8 @@ export function parseSchema(value: unknown, inputs: number, fail: (what: string)
         return fail(`${where}.kind must be numeric, date, categorical, ignored or label`);
     }
   });
-  if (labels > 1) fail('schema: more than one label column');
+  // Several label columns: the targets of a multi-output regression, one output each.
+  if (labels > 1 && labels !== outputs) fail(`schema: ${labels} label columns for ${outputs} outputs`);
   const schema: Schema = { columns, missing: root.missing as MissingPolicy, naValues };
   const width = schemaWidth(schema);
   if (width !== inputs) fail(`schema encodes ${width} inputs, the network has ${inputs}`);

@@ -53,10 +53,12 @@ interface ModelJson {
   labels: string[] | null;
   normalization: { kind: string; offset: number[]; scale: number[] } | null;
   schema?: unknown;
-  targetScaling?: TargetScaling;
+  targetScaling?: Record<string, unknown>;
   /** leaky-relu's slope (only for that activation). */
   leakySlope?: number;
   heldOut?: HeldOut;
+  /** Per class, the loss weight training used (--class-weight balanced): the run's record. */
+  classWeights?: number[];
   layers: LayerJson[];
 }
 
@@ -107,10 +109,11 @@ export function serializeModel(shape: NetworkShape, layers: readonly LayerViews[
     normalization: normalization ? { kind: normalization.kind, offset: Array.from(normalization.offset), scale: Array.from(normalization.scale) } : null,
     // Written only when present, so that a model without them is the file older versions read.
     ...(extras.schema ? { schema: schemaToJson(extras.schema) } : {}),
-    ...(extras.targetScaling ? { targetScaling: { offset: extras.targetScaling.offset, scale: extras.targetScaling.scale } } : {}),
+    ...(extras.targetScaling ? { targetScaling: targetScalingToJson(extras.targetScaling) } : {}),
     // the activation is recorded per hidden layer: without one there is no slope to keep either
     ...(shape.activation === 'leaky-relu' && shape.sizes.length > 2 ? { leakySlope: activationParameter(shape) } : {}),
     ...(extras.heldOut ? { heldOut: heldOutToJson(extras.heldOut) } : {}),
+    ...(shape.classWeights ? { classWeights: [...shape.classWeights] } : {}),
     layers: layers.map((layer, l) => ({
       inputs: shape.sizes[l]!,
       outputs: shape.sizes[l + 1]!,
@@ -134,7 +137,7 @@ export function parseModel(text: string, source: string): ModelContents {
     throw new InputError(`${source}: ${what}`);
   };
   if (!isObject(json)) return fail('not a gradpool model (expected a JSON object)');
-  checkKeys(json, ['format', 'version', 'loss', 'labels', 'normalization', 'layers'], 'model', fail, ['schema', 'targetScaling', 'heldOut', 'leakySlope']);
+  checkKeys(json, ['format', 'version', 'loss', 'labels', 'normalization', 'layers'], 'model', fail, ['schema', 'targetScaling', 'heldOut', 'leakySlope', 'classWeights']);
   if (json.format !== MODEL_FORMAT) fail(`format is ${describeValue(json.format)}, expected "${MODEL_FORMAT}"`);
   if (json.version !== MODEL_VERSION) fail(`version ${describeValue(json.version)} is not supported (this gradpool reads version ${MODEL_VERSION})`);
   const loss = json.loss as LossKind;
@@ -177,10 +180,10 @@ export function parseModel(text: string, source: string): ModelContents {
   if (labels === null && loss !== 'mse') fail('labels: a classification model needs its label names');
 
   const normalization = parseNormalization(json.normalization, sizes[0]!, fail);
-  const schema = json.schema === undefined ? null : parseSchema(json.schema, sizes[0]!, fail);
-  const targetScaling = json.targetScaling === undefined ? null : parseTargetScaling(json.targetScaling, loss, fail);
+  const schema = json.schema === undefined ? null : parseSchema(json.schema, sizes[0]!, fail, sizes[sizes.length - 1]);
+  const targetScaling = json.targetScaling === undefined ? null : parseTargetScaling(json.targetScaling, loss, fail, sizes[sizes.length - 1]);
   const heldOut = json.heldOut === undefined ? null : parseHeldOut(json.heldOut, fail);
-  const shape: NetworkShape = { sizes, activation, loss, ...parseLeakySlope(json.leakySlope, activation, fail) };
+  const shape: NetworkShape = { sizes, activation, loss, ...parseLeakySlope(json.leakySlope, activation, fail), ...parseClassWeights(json.classWeights, labels, fail) };
   const layout = parameterLayout(shape);
   const parameters = new Float32Array(layout.length);
   layerViews(layout, parameters).forEach((views, l) => {
@@ -214,14 +217,33 @@ export function parseLeakySlope(value: unknown, activation: HiddenActivation, fa
   return { leakySlope: value };
 }
 
+/** The per-class loss weights a file records (absent: none), for the JSON file and the safetensors metadata. */
+export function parseClassWeights(value: unknown, labels: readonly string[] | null, fail: (what: string) => never): { classWeights?: number[] } {
+  if (value === undefined) return {};
+  if (labels === null) return fail('classWeights: only a classification model has class weights');
+  if (!Array.isArray(value) || value.length !== labels.length || !value.every((w) => typeof w === 'number' && Number.isFinite(w) && w > 0)) return fail(`classWeights must be ${labels.length} positive numbers, one per label`);
+  return { classWeights: value as number[] };
+}
+
 /** { offset, scale } of a regression model's target (scale ≠ 0), as in the JSON file and the safetensors metadata. */
-export function parseTargetScaling(value: unknown, loss: LossKind, fail: (what: string) => never): TargetScaling {
+export function parseTargetScaling(value: unknown, loss: LossKind, fail: (what: string) => never, outputs = 1): TargetScaling {
   if (!isObject(value)) return fail('targetScaling must be an object with offset and scale');
-  checkKeys(value, ['offset', 'scale'], 'targetScaling', fail);
-  const { offset, scale } = value;
-  if (typeof offset !== 'number' || !Number.isFinite(offset) || typeof scale !== 'number' || !Number.isFinite(scale) || scale === 0) fail('targetScaling: offset and scale must be finite numbers, scale not 0');
+  checkKeys(value, ['offset', 'scale'], 'targetScaling', fail, ['perTarget']);
+  const { offset, scale, perTarget } = value;
+  const pair = (o: unknown, s: unknown, where: string): { offset: number; scale: number } => {
+    if (typeof o !== 'number' || !Number.isFinite(o) || typeof s !== 'number' || !Number.isFinite(s) || s === 0) fail(`${where}: offset and scale must be finite numbers, scale not 0`);
+    return { offset: o as number, scale: s as number };
+  };
+  const own = pair(offset, scale, 'targetScaling');
   if (loss !== 'mse') fail('targetScaling: only a regression (mse) model scales its target');
-  return { offset: offset as number, scale: scale as number };
+  if (perTarget === undefined) return own;
+  if (!Array.isArray(perTarget) || perTarget.length !== outputs || outputs < 2) return fail(`targetScaling.perTarget must hold one { offset, scale } per output (${outputs})`);
+  return { ...own, perTarget: perTarget.map((entry: unknown, o) => (isObject(entry) ? pair(entry.offset, entry.scale, `targetScaling.perTarget[${o}]`) : fail(`targetScaling.perTarget[${o}] must be an object`))) };
+}
+
+/** A target scaling as the files write it (perTarget only for several targets). */
+export function targetScalingToJson(scaling: TargetScaling): Record<string, unknown> {
+  return { offset: scaling.offset, scale: scaling.scale, ...(scaling.perTarget ? { perTarget: scaling.perTarget.map((p) => ({ offset: p.offset, scale: p.scale })) } : {}) };
 }
 
 function parseNormalization(value: unknown, features: number, fail: (what: string) => never): Normalization | null {

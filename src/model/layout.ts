@@ -11,6 +11,11 @@ export interface NetworkShape {
   readonly loss: LossKind;
   /** leaky-relu's slope for z < 0 (the default when absent; other activations have none). */
   readonly leakySlope?: number;
+  /**
+   * Per class, the weight of its rows' loss and output gradient (--class-weight balanced, fitted on
+   * the training rows); absent: every row weighs 1. Training only: inference ignores it.
+   */
+  readonly classWeights?: readonly number[] | undefined;
 }
 
 /** The number the kernels take as the activation's `parameter`: its hyper-parameter, or 0. */

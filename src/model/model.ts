@@ -1,14 +1,14 @@
 // A trained network: inference on the main thread, evaluation, and saving.
-import { writeTarget, type Dataset } from '../data/dataset.js';
+import { targetCount, writeTarget, type Dataset } from '../data/dataset.js';
 import { applyImputation, applyNormalization, applyTargetScaling, unscaleTarget, type Normalization, type TargetScaling } from '../data/normalize.js';
-import { encodeValues, featureColumns, fillValues, type CellValue, type Schema } from '../data/schema.js';
+import { encodeValues, featureColumns, fillValues, labelColumns, type CellValue, type FeatureColumn, type Schema } from '../data/schema.js';
 import { InputError, describeValue } from '../errors.js';
 import { referenceKernels, type Kernels } from '../math/kernels.js';
 import { MAX_JSON_MODEL_CHARS, jsonModelBound, megabytes, parseModel, serializeModel, type HeldOut, type ModelExtras } from './file.js';
 import { looksLikeOnnx, serializeOnnx } from './onnx.js';
 import { looksLikeSafetensors, parseSafetensors, serializeSafetensors } from './safetensors.js';
 import { layerViews, parameterCount, parameterLayout, type LayerViews, type NetworkShape, type ParameterLayout } from './layout.js';
-import { ConfusionMatrix, predictedClass, type ClassMetrics } from './metrics.js';
+import { ConfusionMatrix, predictedClass, regressionMetrics, type ClassMetrics, type MajorityBaseline, type RegressionMetrics } from './metrics.js';
 import { chunkBufferLayout, countCorrect, forwardLoss, forwardOutputs, type ChunkBuffers } from './network.js';
 import { WriteError, writeFileAtomic } from '../io/atomic.js';
 import { openBounded, readBounded } from '../io/read.js';
@@ -23,6 +23,14 @@ export interface Evaluation {
   /** Classification only: counts[actual][predicted], in label order. */
   confusion: number[][] | null;
   perClass: ClassMetrics[] | null;
+  /** Classification: always predicting the most common class of these rows, the accuracy to beat. */
+  baseline: MajorityBaseline | null;
+  /** Regression, in the target's units (null for classification). */
+  r2: number | null;
+  rmse: number | null;
+  mae: number | null;
+  /** Regression: each target's R², RMSE and MAE (one entry for a single target). */
+  perTarget: RegressionMetrics['perTarget'] | null;
 }
 
 /** How a model reads rows and writes values, besides its weights (all optional). */
@@ -81,6 +89,17 @@ export class Model {
     return this.shape.sizes[this.shape.sizes.length - 1]!;
   }
 
+  /**
+   * Regression: the name of each output, as predict writes its columns: the label columns of a
+   * multi-output model ("target_1", … without a schema that names them), ["predicted"] for one.
+   */
+  get targetNames(): string[] | null {
+    if (this.labels) return null;
+    if (this.outputs === 1) return ['predicted'];
+    const named = this.schema ? labelColumns(this.schema).map((c) => c.name) : [];
+    return named.length === this.outputs ? named : Array.from({ length: this.outputs }, (_, o) => `target_${o + 1}`);
+  }
+
   /** Names of the columns the model reads, in order (null when it reads plain inputs by position). */
   get columns(): string[] | null {
     return this.schema ? featureColumns(this.schema).map((c) => c.name) : null;
@@ -100,7 +119,7 @@ export class Model {
       const out = forwardOutputs(kernels, this.shape, this.layers, buffers, count);
       result.set(out.subarray(0, count * this.outputs), start * this.outputs);
     }
-    if (this.targetScaling) for (let i = 0; i < result.length; i++) result[i] = unscaleTarget(this.targetScaling, result[i]!);
+    if (this.targetScaling) for (let i = 0; i < result.length; i++) result[i] = unscaleTarget(this.targetScaling, result[i]!, i % this.outputs);
     for (let i = 0; i < result.length; i++) {
       if (!Number.isFinite(result[i]!)) this.failNonFinite(x, Math.floor(i / this.outputs), result[i]!, rowName);
     }
@@ -143,7 +162,7 @@ export class Model {
       if (Array.isArray(row) && row.length === this.inputs && row.every((v) => typeof v === 'number') && (!columns || columns.length !== this.inputs || columns.every((c) => c.kind === 'numeric'))) {
         x.set(row as number[], offset);
       } else if (columns) {
-        const values = Array.isArray(row) ? (row as readonly CellValue[]) : columns.map((c) => (row as Readonly<Record<string, CellValue>>)[c.name]);
+        const values = Array.isArray(row) ? (row as readonly CellValue[]) : valuesByName(row as Readonly<Record<string, CellValue>>, columns, this.schema!, r);
         const problem = encodeValues(this.schema!, values, x, offset);
         if (problem) throw new InputError(`predict: row ${r} ${problem}`);
       } else {
@@ -172,11 +191,13 @@ export class Model {
   evaluate(dataset: Dataset, kernels: Kernels = referenceKernels): Evaluation {
     if (dataset.targets.kind === 'none') throw new InputError(`${dataset.source}: has no label column to evaluate against`);
     if (dataset.features !== this.inputs) throw new InputError(`${dataset.source}: has ${dataset.features} features, the model expects ${this.inputs}`);
+    if (dataset.targets.kind === 'values' && targetCount(dataset.targets) !== this.outputs) throw new InputError(`${dataset.source}: has ${targetCount(dataset.targets)} target${targetCount(dataset.targets) === 1 ? '' : 's'} per row, the model predicts ${this.outputs}`);
     const buffers = inferenceBuffers(this.shape, Math.min(dataset.rows, INFERENCE_ROWS));
     let lossSum = 0;
     let correct = 0;
     const { targets } = dataset;
     const confusion = this.labels && targets.kind === 'classes' ? new ConfusionMatrix(this.labels) : null;
+    const predictedValues = targets.kind === 'values' ? new Float64Array(dataset.rows * this.outputs) : null;
     for (let start = 0; start < dataset.rows; start += buffers.capacity) {
       const count = Math.min(buffers.capacity, dataset.rows - start);
       this.loadInputs(buffers, dataset.x, start, count);
@@ -186,8 +207,9 @@ export class Model {
       const outputs = buffers.activations[this.shape.sizes.length - 1]!;
       // An output that is not a finite float32 in the target's units is an error, as in predict.
       for (let i = 0; i < count * this.outputs; i++) {
-        const value = this.targetScaling ? Math.fround(unscaleTarget(this.targetScaling, outputs[i]!)) : outputs[i]!;
+        const value = this.targetScaling ? Math.fround(unscaleTarget(this.targetScaling, outputs[i]!, i % this.outputs)) : outputs[i]!;
         if (!Number.isFinite(value)) this.failNonFinite(buffers.activations[0]!, Math.floor(i / this.outputs), value, (row) => `${dataset.source}: row ${start + row + 1}`);
+        if (predictedValues) predictedValues[start * this.outputs + i] = value;
       }
       if (!Number.isFinite(lossSum * this.lossUnit)) {
         throw new InputError(`${dataset.source}: the loss over rows ${start + 1}..${start + count} is ${lossSum} (the model's outputs overflow the loss)`);
@@ -204,7 +226,26 @@ export class Model {
       samples: dataset.rows,
       confusion: confusion?.counts ?? null,
       perClass: confusion?.perClass() ?? null,
+      baseline: confusion?.baseline() ?? null,
+      ...regressionFields(predictedValues && targets.kind === 'values' ? regressionMetrics(predictedValues, targets.values, dataset.rows, this.outputs) : null),
     };
+  }
+
+  /**
+   * Scores over rows prepared as training prepares them (inputs imputed and normalized, targets as
+   * the arena holds them: one-hot, 0/1 or scaled values): what train reports for its test set.
+   */
+  scorePrepared(x: Float32Array, y: Float32Array, rows: number): Omit<Evaluation, 'loss' | 'accuracy' | 'samples'> {
+    const raw = new Model(this.shape, this.parameters, this.labels, null, { targetScaling: this.targetScaling });
+    const outputs = raw.outputsFor(x, rows, referenceKernels, (row) => `test row ${row + 1}`);
+    const width = this.outputs;
+    if (this.labels) {
+      const confusion = new ConfusionMatrix(this.labels);
+      for (let r = 0; r < rows; r++) confusion.add(predictedClass(y, r, width), predictedClass(outputs, r, width));
+      return { confusion: confusion.counts, perClass: confusion.perClass(), baseline: confusion.baseline(), ...regressionFields(null) };
+    }
+    const actual = Float64Array.from(y.subarray(0, rows * width), (v, i) => unscaleTarget(this.targetScaling, v, i % width));
+    return { confusion: null, perClass: null, baseline: null, ...regressionFields(regressionMetrics(outputs, actual, rows, width)) };
   }
 
   /** What the model files carry besides weights, labels and normalization. */
@@ -214,7 +255,7 @@ export class Model {
 
   /** Loss in the target's units per loss on the scaled target: 1 / scale² (1 without target scaling). */
   get lossUnit(): number {
-    return this.targetScaling ? 1 / (this.targetScaling.scale * this.targetScaling.scale) : 1;
+    return this.targetScaling && !this.targetScaling.perTarget ? 1 / (this.targetScaling.scale * this.targetScaling.scale) : 1;
   }
 
   /**
@@ -324,7 +365,37 @@ function hasExtension(path: string, extension: string): boolean {
   return path.toLowerCase().endsWith(extension);
 }
 
+/**
+ * One value per column the model reads from a row given by column name, as the CLI reads a file: a
+ * key that names no column, or a column without a key, is an error naming it (null or undefined as
+ * a value is a missing cell; so is an absent key for a model that imputes, --missing impute).
+ * Columns the model ignores (or its label) may be there, as in a file.
+ */
+function valuesByName(row: Readonly<Record<string, CellValue>>, columns: readonly FeatureColumn[], schema: Schema, r: number): CellValue[] {
+  const known = new Set(schema.columns.map((c) => c.name));
+  const unknown = Object.keys(row).filter((key) => !known.has(key));
+  const list = (names: readonly string[]): string => names.slice(0, 20).map((n) => JSON.stringify(n.slice(0, 60))).join(', ') + (names.length > 20 ? ', …' : '');
+  const reads = columns.map((c) => c.name);
+  if (unknown.length > 0) throw new InputError(`predict: row ${r} has ${unknown.length === 1 ? 'a key' : 'keys'} ${list(unknown)} that name${unknown.length === 1 ? 's' : ''} no column of the model (it reads ${list(reads)})`);
+  // A model that imputes reads an absent key as a missing cell (a misspelt one is refused above).
+  const missing = schema.missing === 'impute' ? [] : reads.filter((name) => !Object.hasOwn(row, name));
+  if (missing.length > 0) throw new InputError(`predict: row ${r} has no ${missing.length === 1 ? 'column' : 'columns'} ${list(missing)} that the model reads (give null for a missing value)`);
+  return reads.map((name) => row[name]);
+}
+
+/** An evaluation's regression fields from its metrics (all null for classification). */
+export function regressionFields(metrics: RegressionMetrics | null): Pick<Evaluation, 'r2' | 'rmse' | 'mae' | 'perTarget'> {
+  return metrics ? { r2: metrics.r2, rmse: metrics.rmse, mae: metrics.mae, perTarget: metrics.perTarget } : { r2: null, rmse: null, mae: null, perTarget: null };
+}
+
+/**
+ * Floats one inference chunk may take: rows per chunk shrink for wide layers (a schema of many
+ * one-hot levels), so that buffers stay bounded whatever the width, never rows × width.
+ */
+const INFERENCE_FLOATS = 1 << 24;
+
 function inferenceBuffers(shape: NetworkShape, capacity: number): ChunkBuffers {
-  const layout = chunkBufferLayout(shape, Math.max(1, capacity));
+  const perRow = chunkBufferLayout(shape, 1).floats;
+  const layout = chunkBufferLayout(shape, Math.max(1, Math.min(capacity, Math.floor(INFERENCE_FLOATS / perRow))));
   return layout.place(new Float32Array(layout.floats), 0);
 }

@@ -6,6 +6,7 @@ import { ACTIVATIONS } from '../math/ops.js';
 import { activationParameter, alignFloats } from './layout.js';
 import type { LayerViews, NetworkShape } from './layout.js';
 import { predictedClass } from './metrics.js';
+import { weightRowsByClass } from './class-weights.js';
 
 /**
  * Rows of the tile every kernel set computes the same way wherever it starts: the wasm forward works
@@ -114,14 +115,17 @@ export function forwardHidden<F extends Floats>(kernels: Kernels<F>, shape: Netw
  * summed loss goes to tileLoss[tile] (when given) and the return value adds them in tile order, so a
  * chunk's loss has the same bits whether one thread or a team made its tiles.
  */
-function outputLossRows<F extends Floats>(kernels: Kernels<F>, shape: NetworkShape, buffers: ChunkBuffers<F>, from: number, to: number, tileLoss?: Float64Array): number {
+function outputLossRows<F extends Floats>(kernels: Kernels<F>, shape: NetworkShape, buffers: ChunkBuffers<F>, from: number, to: number, tileLoss?: Float64Array, training = false): number {
   const layers = shape.sizes.length;
   const outputs = shape.sizes[layers - 1]!;
   const out = buffers.activations[layers - 1]!;
   let lossSum = 0;
   for (let r = from; r < to; r += TILE_ROWS) {
     const rows = Math.min(TILE_ROWS, to - r);
-    const loss = kernels.outputLoss(shape.loss, fromRow(out, r, outputs), fromRow(buffers.dz[layers - 1]!, r, outputs), fromRow(buffers.targets, r, outputs), rows, outputs);
+    const [tileOut, tileDz, tileTargets] = [fromRow(out, r, outputs), fromRow(buffers.dz[layers - 1]!, r, outputs), fromRow(buffers.targets, r, outputs)];
+    let loss = kernels.outputLoss(shape.loss, tileOut, tileDz, tileTargets, rows, outputs);
+    // --class-weight: each row's dZ and loss times its class's weight (row by row, thread-count independent)
+    if (training && shape.classWeights) loss = weightRowsByClass(shape.loss, shape.classWeights, tileDz, tileOut, tileTargets, rows, outputs);
     if (tileLoss) tileLoss[r / TILE_ROWS] = loss;
     lossSum += loss;
   }
@@ -156,7 +160,8 @@ export function forwardOutputs<F extends Floats>(kernels: Kernels<F>, shape: Net
  * hidden outputs are masked forward and their gradients by the same mask backward.
  */
 export function forwardBackwardRows<F extends Floats>(kernels: Kernels<F>, shape: NetworkShape, params: readonly LayerViews<F>[], buffers: ChunkBuffers<F>, from: number, to: number, tileLoss?: Float64Array, dropout?: DropoutRows): number {
-  const lossSum = forwardLossRows(kernels, shape, params, buffers, from, to, tileLoss, dropout);
+  forwardHiddenRows(kernels, shape, params, buffers, from, to, dropout);
+  const lossSum = outputLossRows(kernels, shape, buffers, from, to, tileLoss, true);
   // At the output, dZ = A − Y for all three loss pairings (written by the loss above).
   const parameter = activationParameter(shape);
   for (let l = params.length - 1; l >= 1; l--) {

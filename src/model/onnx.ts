@@ -111,8 +111,9 @@ export function serializeOnnx(shape: NetworkShape, layers: readonly LayerViews[]
   });
   if (shape.loss === 'mse' && extras.targetScaling) {
     // Trained on (y − offset) · scale: back to the target's units, as Model.predict answers.
-    const { offset, scale } = extras.targetScaling;
-    initializers.push(tensor('target.scale', [1], Float32Array.of(scale)), tensor('target.offset', [1], Float32Array.of(offset)));
+    // one offset and scale per output (several targets), broadcast over the rows
+    const perTarget = extras.targetScaling.perTarget ?? [extras.targetScaling];
+    initializers.push(tensor('target.scale', [perTarget.length], Float32Array.from(perTarget, (p) => p.scale)), tensor('target.offset', [perTarget.length], Float32Array.from(perTarget, (p) => p.offset)));
     graph.message(GRAPH.node, node('Div', 'target.div', [current, 'target.scale'], ['target.unscaled']));
     graph.message(GRAPH.node, node('Add', 'target.add', ['target.unscaled', 'target.offset'], [outputName]));
   }

@@ -7,7 +7,7 @@ import { NORMALIZATIONS, type Normalization, type TargetScaling } from '../data/
 import { parseSchema, schemaToJson, type Schema } from '../data/schema.js';
 import { InputError, describeValue } from '../errors.js';
 import { HIDDEN_ACTIVATIONS, LOSS_KINDS, type HiddenActivation, type LossKind } from '../math/ops.js';
-import { MODEL_FORMAT, MODEL_VERSION, heldOutToJson, parseHeldOut, parseLeakySlope, parseTargetScaling, type HeldOut, type ModelContents, type ModelExtras } from './file.js';
+import { MODEL_FORMAT, MODEL_VERSION, heldOutToJson, parseHeldOut, parseClassWeights, parseLeakySlope, parseTargetScaling, targetScalingToJson, type HeldOut, type ModelContents, type ModelExtras } from './file.js';
 import { activationParameter, layerViews, parameterCount, parameterLayout, type LayerViews, type NetworkShape } from './layout.js';
 
 const LENGTH_BYTES = 8;
@@ -17,7 +17,7 @@ const MAX_HEADER_BYTES = 100_000_000;
 const METADATA_KEY = '__metadata__';
 const METADATA_KEYS = ['format', 'version', 'sizes', 'activation', 'loss', 'labels', 'normalization'] as const;
 /** Present only in models that have them (trained on a CSV file; regression; held-out rows; leaky-relu). */
-const OPTIONAL_METADATA_KEYS = ['schema', 'targetScaling', 'heldOut', 'leakySlope'] as const;
+const OPTIONAL_METADATA_KEYS = ['schema', 'targetScaling', 'heldOut', 'leakySlope', 'classWeights'] as const;
 
 type Metadata = Record<(typeof METADATA_KEYS)[number], string>;
 
@@ -43,9 +43,10 @@ export function describeModel(shape: NetworkShape, labels: readonly string[] | n
     labels: JSON.stringify(labels ?? null),
     normalization: JSON.stringify(normalization ? { kind: normalization.kind, offset: Array.from(normalization.offset), scale: Array.from(normalization.scale) } : null),
     ...(extras.schema ? { schema: JSON.stringify(schemaToJson(extras.schema)) } : {}),
-    ...(extras.targetScaling ? { targetScaling: JSON.stringify({ offset: extras.targetScaling.offset, scale: extras.targetScaling.scale }) } : {}),
+    ...(extras.targetScaling ? { targetScaling: JSON.stringify(targetScalingToJson(extras.targetScaling)) } : {}),
     ...(shape.activation === 'leaky-relu' ? { leakySlope: String(activationParameter(shape)) } : {}),
     ...(extras.heldOut ? { heldOut: JSON.stringify(heldOutToJson(extras.heldOut)) } : {}),
+    ...(shape.classWeights ? { classWeights: JSON.stringify(shape.classWeights) } : {}),
   };
   return metadata;
 }
@@ -106,7 +107,7 @@ export function parseSafetensors(bytes: Uint8Array, source: string): ModelConten
   const dataLength = bytes.length - dataStart;
 
   const metadata = parseMetadata(header[METADATA_KEY], fail);
-  const shape: NetworkShape = { sizes: metadata.sizes, activation: metadata.activation, loss: metadata.loss, ...metadata.leakySlope };
+  const shape: NetworkShape = { sizes: metadata.sizes, activation: metadata.activation, loss: metadata.loss, ...metadata.leakySlope, ...metadata.classWeights };
   // Check the claim against the bytes present before allocating for it: a tiny file must not be
   // able to ask for gigabytes.
   const needed = parameterCount(shape) * 4;
@@ -151,6 +152,7 @@ interface ParsedMetadata {
   schema: Schema | null;
   targetScaling: TargetScaling | null;
   leakySlope: { leakySlope?: number };
+  classWeights: { classWeights?: number[] };
   heldOut: HeldOut | null;
 }
 
@@ -180,11 +182,12 @@ function parseMetadata(value: unknown, fail: (what: string) => never): ParsedMet
   if (names === null && m.loss !== 'mse') fail(`${METADATA_KEY}.labels: a classification model needs its label names`);
   const normalization = parseNormalization(parseJsonField(m.normalization, 'normalization', fail), (sizes as number[])[0]!, fail);
   const prefixed = (what: string): never => fail(`${METADATA_KEY}.${what}`);
-  const schema = typeof metadata.schema === 'string' ? parseSchema(parseJsonField(metadata.schema, 'schema', fail), (sizes as number[])[0]!, prefixed) : null;
-  const targetScaling = typeof metadata.targetScaling === 'string' ? parseTargetScaling(parseJsonField(metadata.targetScaling, 'targetScaling', fail), m.loss as LossKind, prefixed) : null;
+  const schema = typeof metadata.schema === 'string' ? parseSchema(parseJsonField(metadata.schema, 'schema', fail), (sizes as number[])[0]!, prefixed, (sizes as number[])[(sizes as number[]).length - 1]) : null;
+  const targetScaling = typeof metadata.targetScaling === 'string' ? parseTargetScaling(parseJsonField(metadata.targetScaling, 'targetScaling', fail), m.loss as LossKind, prefixed, (sizes as number[])[(sizes as number[]).length - 1]) : null;
   const leakySlope = typeof metadata.leakySlope === 'string' ? parseLeakySlope(parseJsonField(metadata.leakySlope, 'leakySlope', fail), m.activation as HiddenActivation, prefixed) : {};
   const heldOut = typeof metadata.heldOut === 'string' ? parseHeldOut(parseJsonField(metadata.heldOut, 'heldOut', fail), prefixed) : null;
-  return { sizes: sizes as number[], activation: m.activation as HiddenActivation, loss: m.loss as LossKind, labels: names, normalization, schema, targetScaling, heldOut, leakySlope };
+  const classWeights = typeof metadata.classWeights === 'string' ? parseClassWeights(parseJsonField(metadata.classWeights, 'classWeights', fail), names, prefixed) : {};
+  return { sizes: sizes as number[], activation: m.activation as HiddenActivation, loss: m.loss as LossKind, labels: names, normalization, schema, targetScaling, heldOut, leakySlope, classWeights };
 }
 
 function parseNormalization(value: unknown, features: number, fail: (what: string) => never): Normalization | null {

@@ -181,6 +181,25 @@ export function column<const C extends readonly CommandName[], L extends boolean
 }
 
 /**
+ * The label column, or several (a multi-output regression): a name or 0-based index; several as an
+ * array in the library, "a,b" on the command line (split where the data's columns are known, so
+ * that a name holding a comma still reads whole).
+ */
+export function labelColumns<const C extends readonly CommandName[], L extends boolean = true>(common: Common<C, L>): OptionSpec<string | number | (string | number)[], undefined, C, L> {
+  const one = (v: unknown): v is string | number => (typeof v === 'string' && v !== '') || (typeof v === 'number' && Number.isInteger(v) && v >= 0);
+  return {
+    ...common,
+    cli: { type: 'string' },
+    default: undefined,
+    check: (value) => {
+      if (one(value)) return value;
+      if (Array.isArray(value) && value.length > 0 && value.every(one)) return [...(value as (string | number)[])];
+      return fail(`needs a column name or 0-based index, or several (${spelled('a,b', "['a', 'b']")}) for several targets, got ${Array.isArray(value) ? JSON.stringify(value).slice(0, 60) : typeof value === 'object' && value !== null ? 'an object' : got(value)}`);
+    },
+  };
+}
+
+/**
  * Where the data comes from: a spec string (builtin:NAME, a path) or, in the library, a dataset
  * already in memory (its contents are checked where it is used).
  */

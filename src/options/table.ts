@@ -13,7 +13,7 @@ import { MAX_LAYER_SIZE } from '../model/layout.js';
 import { WORKLOAD_IDS } from '../model/workloads.js';
 import type { Dataset } from '../data/dataset.js';
 import { Model } from '../model/model.js';
-import { choice, column, columns, dataSource, pathOr, flag, integer, names, path, real, reals, sizeLists, sizes, texts, type OptionSpec } from './spec.js';
+import { choice, columns, dataSource, pathOr, flag, integer, labelColumns, names, path, real, reals, sizeLists, sizes, texts, type OptionSpec } from './spec.js';
 
 const DATA = ['train', 'evaluate', 'predict', 'compare-modes'] as const;
 const TRAINING = ['train', 'compare-modes'] as const;
@@ -36,7 +36,7 @@ export const OPTIONS = {
   // The data files (and --labels, --test-data) count for a resume by their content, not their
   // path: train.ts fingerprints the rows as written into the arena, so ./d.csv resumes a d.csv run.
   data: dataSource<Dataset, readonly [...typeof DATA, 'export']>({ commands: [...DATA, 'export'], requiredIn: DATA, fingerprint: false, file: 'input', help: `builtin:NAME (${BUILTIN_NAMES.join(', ')}), a CSV file, or an IDX directory / images file` }),
-  labelColumn: column({ commands: [...DATA, 'export'], fingerprint: true, help: 'CSV label column name or 0-based index (default: the last column)' }),
+  labelColumn: labelColumns({ commands: [...DATA, 'export'], fingerprint: true, help: 'CSV label column name or 0-based index (default: the last column); several, a,b, train a multi-output regression' }),
   delimiter: choice([',', ';', '|', 'tab', '\t'], undefined, { commands: [...DATA, 'export'], fingerprint: true, help: 'CSV cell delimiter (default: sniffed from the file)' }),
   decimal: choice(['.', ','], undefined, { commands: [...DATA, 'export'], fingerprint: true, help: 'CSV decimal separator (default: a comma when the delimiter is not one and numbers are written 1,5)' }),
   header: choice(['auto', 'yes', 'no'], 'auto', { commands: [...DATA, 'export'], fingerprint: true, help: 'whether the first CSV row names the columns (auto: not when its cells are numbers like the rows below)' }),
@@ -59,6 +59,7 @@ export const OPTIONS = {
   leakySlope: hyper('leakySlope'),
   dropout: real(0, { min: 0, max: 1, below: true, commands: TRAINING, fingerprint: true, help: 'fraction of each hidden layer\'s units dropped in every training step (inverted dropout, masks seeded by --seed, the step and the row: the same on any thread count); off in evaluate, predict and export' }),
   loss: choice(['auto', ...LOSS_KINDS], 'auto', { commands: TRAINING, fingerprint: true, help: 'auto: 2 classes → bce, more → cross-entropy; a CSV label of numbers with fractions or more than 50 distinct values → mse' }),
+  classWeight: choice(['none', 'balanced'], 'none', { commands: TRAINING, fingerprint: true, help: "balanced: each row's loss weighted by n / (classes × rows of its class), fitted on the training rows, as scikit-learn's class_weight='balanced' (for imbalanced classes)" }),
   mode: choice(MODES, 'minibatch', { commands: [...TRAINING, 'export'], fingerprint: true, help: 'batch: the whole set per step; sgd: one row per step' }),
   batchSize: integer(64, { min: 1, max: 1 << 24, commands: [...MEASURED, 'export'], defaultIn: { bench: undefined }, fingerprint: true, help: { train: 'rows per step in minibatch mode', bench: 'rows per step (default: each workload\'s own; 128 with --layers)' } }),
   // Only the cosine schedule depends on the total epoch count; otherwise a resume may extend a run.

@@ -165,7 +165,9 @@ export async function exportTorch(options: TorchExportOptions): Promise<{ out: s
   const out = resolved.out!;
   await checkOutputDirectory(optionRef('out'), out, TORCH_MANIFEST, TORCH_FORMAT);
   const model = typeof init === 'string' ? await loadModel(init) : init;
-  const settings: TorchRunSettings = { ...resolved, data };
+  const { labelColumn } = resolved;
+  if (Array.isArray(labelColumn)) throw new InputError(`${optionRef('format')} torch: the generated script reads one label column, not ${optionRef('labelColumn')} ${labelColumn.join(',')}`);
+  const settings: TorchRunSettings = { ...resolved, labelColumn, data };
   checkTorchExportable(model, settings, typeof init === 'string' ? init : 'the model');
   const files = await torchExportFiles(model, settings, packageVersion());
   await writeDirectoryAtomic(optionRef('out'), out, files, TORCH_MANIFEST, TORCH_FORMAT);

@@ -3,10 +3,13 @@
 // the targets and the encoded inputs (numbers, days, one-hot levels), in place where they fit.
 import { InputError, at, optionRef } from '../../errors.js';
 import type { Targets } from '../dataset.js';
-import { MAX_CLASSES, MAX_LEVELS } from '../limits.js';
+import { MAX_CLASSES, checkValues } from '../limits.js';
 import {
   CATEGORICAL_MAX_LEVELS,
   CLASSES_MAX_DISTINCT,
+  CLASS_MIN_ROWS,
+  LEVEL_MIN_ROWS,
+  LEVELS_KEPT,
   encodedWidth,
   float32Text,
   parseDate,
@@ -36,6 +39,8 @@ export interface ColumnPlan {
   /** Per schema feature column (in schema order), its column in this file. */
   readonly sources: readonly number[];
   readonly label: number;
+  /** Further label columns (--label-column a,b): targets of a multi-output regression, after `label`. */
+  readonly extraLabels: readonly number[];
   readonly target: 'classes' | 'values' | 'none';
   readonly classNames: readonly string[] | null;
   /** Classes known in advance (a model's): a label outside them is an error. */
@@ -65,6 +70,22 @@ export function resolveChoices(file: string, names: readonly string[], choices: 
   return chosen;
 }
 
+/**
+ * The label column(s) named by --label-column: one name or index; several as an array or a comma
+ * list ("a,b": a multi-output regression), a name that holds a comma being read whole first.
+ */
+export function labelColumnList(file: string, names: readonly string[], entry: string | number | readonly (string | number)[]): number[] {
+  const entries = Array.isArray(entry) ? entry : typeof entry === 'string' && !names.includes(entry) && entry.includes(',') ? entry.split(',').map((part) => part.trim()) : [entry as string | number];
+  const list = entries.map((one) => {
+    const index = columnIndex(names, one);
+    if (index < 0) throw new InputError(`${optionRef('labelColumn')}: no column ${quoted(String(one))} in ${at(file, 1)} (columns: ${names.map((n) => n.slice(0, 60)).join(', ')})`);
+    return index;
+  });
+  const twice = list.find((c, i) => list.indexOf(c) !== i);
+  if (twice !== undefined) throw new InputError(`${optionRef('labelColumn')}: column ${quoted(names[twice]!)} is named twice`);
+  return list;
+}
+
 export function columnIndex(names: readonly string[], entry: string | number): number {
   const byName = names.indexOf(String(entry));
   if (byName >= 0) return byName;
@@ -78,18 +99,23 @@ export interface InferOptions extends ColumnChoices {
   readonly target: TargetMode;
   readonly missing: MissingPolicy;
   readonly naValues: readonly string[];
+  /** Label columns after the first (a multi-output regression). */
+  readonly extraLabels?: readonly number[] | undefined;
 }
 
 export function inferPlan(table: RawTable, names: readonly string[], label: number, options: InferOptions): ColumnPlan {
   const { file } = table;
   const chosen = resolveChoices(file, names, options);
-  if (label >= 0 && chosen.has(label)) throw new InputError(`column ${quoted(names[label]!)} is the label column (${optionRef('labelColumn')}); it cannot also be in --${chosen.get(label) === 'ignored' ? 'ignore-columns' : chosen.get(label)}`);
+  const extraLabels = options.extraLabels ?? [];
+  for (const l of [label, ...extraLabels]) {
+    if (l >= 0 && chosen.has(l)) throw new InputError(`column ${quoted(names[l]!)} is a label column (${optionRef('labelColumn')}); it cannot also be in --${chosen.get(l) === 'ignored' ? 'ignore-columns' : chosen.get(l)}`);
+  }
   const notes: string[] = [];
   const columns: SchemaColumn[] = [];
   const sources: number[] = [];
   for (let c = 0; c < table.columns; c++) {
     const name = names[c]!;
-    if (c === label) {
+    if (c === label || extraLabels.includes(c)) {
       columns.push({ kind: 'label', name });
       continue;
     }
@@ -103,19 +129,36 @@ export function inferPlan(table: RawTable, names: readonly string[], label: numb
   }
   let target: ColumnPlan['target'] = 'none';
   let classNames: string[] | null = null;
-  if (label >= 0) {
+  if (label >= 0 && extraLabels.length > 0) {
+    // Several targets: a multi-output regression, each column numbers.
+    if (options.target === 'classes') throw new InputError(`${optionRef('labelColumn')} names ${extraLabels.length + 1} label columns: several targets train a regression (${optionRef('loss')} mse or auto), not classes`);
+    for (const l of [label, ...extraLabels]) {
+      const summary = table.summaries[l]!;
+      if (summary.text > 0) throw notNumbers(table.file, l, names[l]!, summary, 'model');
+    }
+    target = 'values';
+    notes.push(`labels ${[label, ...extraLabels].map((l) => quoted(names[l]!)).join(', ')}: a regression of ${extraLabels.length + 1} targets with mse, each scaled on its own and scored in its own units`);
+  } else if (label >= 0) {
     const decided = decideTarget(table, label, names[label]!, options.target, notes);
     target = decided.target;
     classNames = decided.classNames;
   }
-  return { schema: { columns, missing: options.missing, naValues: [...options.naValues] }, sources, label, target, classNames, closedClasses: false, notes };
+  return { schema: { columns, missing: options.missing, naValues: [...options.naValues] }, sources, label, extraLabels, target, classNames, closedClasses: false, notes };
 }
 
 function inferColumn(table: RawTable, c: number, name: string, chosen: 'categorical' | 'numeric' | 'ignored' | undefined, options: InferOptions): SchemaColumn {
   const summary = table.summaries[c]!;
   const present = summary.numeric + summary.text;
   if (chosen === 'ignored') return { kind: 'ignored', name, reason: 'as asked' };
-  if (chosen === 'categorical') return { kind: 'categorical', name, levels: levelsOf(table, c, name, MAX_LEVELS), missingLevel: summary.missing > 0 && options.missing === 'impute' };
+  const missingLevel = summary.missing > 0 && options.missing === 'impute';
+  if (chosen === 'categorical') {
+    // Asked for: every level up to LEVELS_KEPT, then capped as a column of many.
+    const counts = levelCounts(table, c);
+    if (counts.size <= LEVELS_KEPT) return { kind: 'categorical', name, levels: sortNames(counts.keys()), missingLevel };
+    const capped = capLevels(counts);
+    if (capped.levels.length === 0) throw new InputError(`${at(table.file, 1, c + 1)}: ${optionRef('categorical')} column ${quoted(name)} has ${counts.size} distinct values and none in ${LEVEL_MIN_ROWS} rows or more: nothing to one-hot (it looks like an id; leave it out)`);
+    return { kind: 'categorical', name, ...capped, missingLevel };
+  }
   if (chosen === 'numeric') {
     if (summary.text > 0) throw notNumbers(table.file, c, name, summary, 'numeric');
     return { kind: 'numeric', name };
@@ -133,11 +176,60 @@ function inferColumn(table: RawTable, c: number, name: string, chosen: 'categori
     if (summary.texts.length === 1 && summary.missing === 0 && table.rows > 1) return { kind: 'ignored', name, reason: 'one value in every row' };
     return { kind: 'date', name };
   }
-  const levels = levelsOf(table, c, name, CATEGORICAL_MAX_LEVELS + 1);
-  if (levels.length === 1 && summary.missing === 0 && table.rows > 1) return { kind: 'ignored', name, reason: 'one value in every row' };
-  if (levels.length > CATEGORICAL_MAX_LEVELS) return { kind: 'ignored', name, reason: `more than ${CATEGORICAL_MAX_LEVELS} distinct texts; name it as categorical to one-hot it` };
-  if (levels.length > 10 && levels.length > present / 2) return { kind: 'ignored', name, reason: `nearly unique texts, ${levels.length} distinct in ${present} cells; name it as categorical to one-hot it` };
-  return { kind: 'categorical', name, levels, missingLevel: summary.missing > 0 && options.missing === 'impute' };
+  const distinct = summary.texts.length + (summary.numeric > 0 ? 1 : 0);
+  if (distinct === 1 && summary.missing === 0 && table.rows > 1) return { kind: 'ignored', name, reason: 'one value in every row' };
+  if (distinct > 10 && distinct > present / 2) {
+    const many = distinct > CATEGORICAL_MAX_LEVELS ? `more than ${CATEGORICAL_MAX_LEVELS} distinct texts, ` : '';
+    return { kind: 'ignored', name, reason: `${many}nearly unique texts (${summary.texts.length} distinct in ${present} cells), like ids or free text; name it as categorical to one-hot its values` };
+  }
+  if (distinct > CATEGORICAL_MAX_LEVELS && freeText(summary.texts)) return { kind: 'ignored', name, reason: 'free text (sentences, not categories); name it as categorical to one-hot its frequent values' };
+  const counts = levelCounts(table, c);
+  if (counts.size <= CATEGORICAL_MAX_LEVELS) return { kind: 'categorical', name, levels: sortNames(counts.keys()), missingLevel };
+  // Many levels: the frequent ones, plus "other" for the rest (and for values unseen in training).
+  const capped = capLevels(counts);
+  if (capped.levels.length === 0) return { kind: 'ignored', name, reason: `${counts.size} distinct texts, none in ${LEVEL_MIN_ROWS} rows or more` };
+  return { kind: 'categorical', name, ...capped, missingLevel };
+}
+
+/** Rows of each distinct value of a column (numbers named as float32Text writes them), missing cells left out. */
+function levelCounts(table: RawTable, c: number): Map<string, number> {
+  const { u32, f32, columns, rows } = table;
+  const texts = table.summaries[c]!.texts;
+  const byText = new Float64Array(texts.length);
+  const byNumber = new Map<number, number>();
+  let part = 0;
+  let nextPart = table.parts[1]?.firstRow ?? Infinity;
+  let codes = table.parts[0]?.codes[c];
+  for (let r = 0, i = c; r < rows; r++, i += columns) {
+    while (r >= nextPart) {
+      part++;
+      codes = table.parts[part]!.codes[c];
+      nextPart = table.parts[part + 1]?.firstRow ?? Infinity;
+    }
+    const bits = u32[i]!;
+    if (bits === MISSING_CELL) continue;
+    if (isTextCell(bits)) byText[codes![bits - TEXT_CELL]!]!++;
+    else byNumber.set(f32[i]!, (byNumber.get(f32[i]!) ?? 0) + 1);
+  }
+  const counts = new Map<string, number>();
+  texts.forEach((text, t) => byText[t]! > 0 && counts.set(text, byText[t]!));
+  for (const [value, count] of byNumber) {
+    const text = float32Text(value);
+    counts.set(text, (counts.get(text) ?? 0) + count);
+  }
+  return counts;
+}
+
+/** The levels kept of a column of many: seen in LEVEL_MIN_ROWS rows or more, the LEVELS_KEPT most frequent (ties by name), sorted. */
+function capLevels(counts: ReadonlyMap<string, number>): { levels: string[]; other: true } {
+  const frequent = [...counts].filter(([, n]) => n >= LEVEL_MIN_ROWS).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  return { levels: sortNames(frequent.slice(0, LEVELS_KEPT).map(([level]) => level)), other: true };
+}
+
+/** Sentences rather than categories: most distinct texts hold three words or more. */
+function freeText(texts: readonly string[]): boolean {
+  const sample = texts.slice(0, 1000);
+  return sample.filter((t) => t.trim().split(/\s+/).length >= 3).length > sample.length / 2;
 }
 
 /** A column of numbers with some words in it. */
@@ -153,7 +245,7 @@ function notNumbers(file: string, c: number, name: string, summary: ColumnSummar
 }
 
 /** Distinct values of a column as text (numbers written as float32s read back), sorted; at most `max` (then it stops). */
-function levelsOf(table: RawTable, c: number, name: string, max: number): string[] {
+function levelsOf(table: RawTable, c: number, max: number): string[] {
   const summary = table.summaries[c]!;
   const names = new Set(summary.texts.slice(0, max + 1));
   if (summary.numeric > 0) {
@@ -164,7 +256,6 @@ function levelsOf(table: RawTable, c: number, name: string, max: number): string
     }
     for (const value of values) names.add(float32Text(value));
   }
-  if (max === MAX_LEVELS && names.size > MAX_LEVELS) throw new InputError(`${at(table.file, 1, c + 1)}: column ${quoted(name)} has more than ${MAX_LEVELS} distinct values, too many to one-hot`);
   return sortNames(names);
 }
 
@@ -216,22 +307,30 @@ function decideTarget(table: RawTable, label: number, name: string, mode: Target
     return { target: 'values', classNames: null };
   }
   if (mode === 'auto' && summary.text === 0 && summary.numeric > 0) {
+    // Integers that repeat are classes (labels 0..99 in many rows each); fractions, or integers
+    // most of which are rare, are values. The choice is said in a note naming --loss.
     const { u32, f32, columns, rows } = table;
-    const distinct = new Set<number>();
+    const counts = new Map<number, number>();
     let fractional = false;
     for (let r = 0, i = label; r < rows; r++, i += columns) {
       if (u32[i] === MISSING_CELL) continue;
       const v = f32[i]!;
-      if (v !== Math.trunc(v)) fractional = true;
-      distinct.add(v);
-      if (fractional || distinct.size > CLASSES_MAX_DISTINCT) break;
+      if (v !== Math.trunc(v)) {
+        fractional = true;
+        break;
+      }
+      counts.set(v, (counts.get(v) ?? 0) + 1);
+      if (counts.size > MAX_CLASSES) break;
     }
-    if (fractional || distinct.size > CLASSES_MAX_DISTINCT) {
-      notes.push(`label ${quoted(name)} holds numbers (${fractional ? 'with fractions' : `more than ${CLASSES_MAX_DISTINCT} distinct`}): regression with mse, reported in the label's units (the loss cross-entropy reads them as classes)`);
+    const repeated = !fractional && counts.size <= MAX_CLASSES && Math.min(...counts.values()) >= CLASS_MIN_ROWS;
+    if (counts.size > CLASSES_MAX_DISTINCT && repeated) {
+      notes.push(`label ${quoted(name)} holds ${counts.size} distinct integers, each in ${CLASS_MIN_ROWS} rows or more: read as ${counts.size} classes (--loss mse reads them as a regression target)`);
+    } else if (fractional || counts.size > CLASSES_MAX_DISTINCT) {
+      notes.push(`label ${quoted(name)} holds numbers (${fractional ? 'with fractions' : `more than ${CLASSES_MAX_DISTINCT} distinct`}): regression with mse, reported in the label's units (${fractional ? '' : `some in fewer than ${CLASS_MIN_ROWS} rows; `}--loss cross-entropy reads them as classes)`);
       return { target: 'values', classNames: null };
     }
   }
-  const classNames = levelsOf(table, label, name, MAX_CLASSES + 1);
+  const classNames = levelsOf(table, label, MAX_CLASSES + 1);
   if (classNames.length > MAX_CLASSES) throw new InputError(`${at(table.file, 1, label + 1)}: label column ${quoted(name)} has more than ${MAX_CLASSES} distinct values, too many classes (${optionRef('loss')} mse reads numbers as values)`);
   return { target: 'classes', classNames };
 }
@@ -243,23 +342,32 @@ export interface AgainstOptions {
   readonly labels: 'required' | 'optional' | 'ignore';
   readonly classNames: readonly string[] | null;
   readonly target: 'classes' | 'values';
-  /** The label column by name or index (--label-column), else the schema's. */
-  readonly labelColumn?: string | number | undefined;
+  /** The label column(s) by name or index (--label-column), else the schema's. */
+  readonly labelColumn?: string | number | readonly (string | number)[] | undefined;
   /** Who fixed the schema, for messages: "the model" or "the training data". */
   readonly owner: string;
 }
 
 /** Which file column feeds each schema column: by name, or by position in a file without a header. */
-export function matchColumns(file: string, names: readonly string[], hasHeader: boolean, schema: Schema, options: AgainstOptions): { sources: number[]; label: number; notes: string[] } {
+export function matchColumns(file: string, names: readonly string[], hasHeader: boolean, schema: Schema, options: AgainstOptions): ColumnMatch {
   const features = schema.columns.filter((c): c is FeatureColumn => c.kind === 'numeric' || c.kind === 'date' || c.kind === 'categorical');
-  const schemaLabel = schema.columns.find((c) => c.kind === 'label');
+  const schemaLabels = schema.columns.filter((c) => c.kind === 'label');
+  const schemaLabel = schemaLabels[0];
   const notes: string[] = [];
   let label = -1;
+  let extraLabels: number[] = [];
   if (options.labels !== 'ignore') {
     if (options.labelColumn !== undefined) {
-      label = columnIndex(names, options.labelColumn);
-      if (label < 0) throw new InputError(`${optionRef('labelColumn')}: no column ${quoted(String(options.labelColumn))} in ${at(file, 1)} (columns: ${names.map((n) => n.slice(0, 60)).join(', ')})`);
+      [label = -1, ...extraLabels] = labelColumnList(file, names, options.labelColumn);
+    } else if (schemaLabels.length > 1) {
+      // Every target of a multi-output model, or none (predict-like rows without targets).
+      const found = schemaLabels.map((c) => names.indexOf(c.name));
+      const absent = schemaLabels.filter((_, i) => found[i]! < 0);
+      if (absent.length > 0 && absent.length < found.length) throw new InputError(`${at(file, 1)}: missing label column${absent.length === 1 ? '' : 's'} ${absent.map((c) => quoted(c.name)).join(', ')} (${options.owner} has ${schemaLabels.length} targets: ${schemaLabels.map((c) => quoted(c.name)).join(', ')})`);
+      if (absent.length === 0) [label = -1, ...extraLabels] = found;
     } else if (schemaLabel) label = names.indexOf(schemaLabel.name);
+    const wanted = schemaLabels.length || 1;
+    if (label >= 0 && extraLabels.length + 1 !== wanted) throw new InputError(`${optionRef('labelColumn')}: names ${extraLabels.length + 1} label column${extraLabels.length ? 's' : ''}, ${options.owner} has ${wanted} target${wanted === 1 ? '' : 's'}`);
   }
   let sources = features.map((column) => names.indexOf(column.name));
   if (!hasHeader && sources.some((s) => s < 0)) {
@@ -281,14 +389,22 @@ export function matchColumns(file: string, names: readonly string[], hasHeader: 
   if (label < 0 && options.labels === 'required') {
     throw new InputError(`${at(file, 1)}: no label column${schemaLabel ? ` ${quoted(schemaLabel.name)}` : ''} to evaluate against (name it with ${optionRef('labelColumn')})`);
   }
-  const used = new Set([...sources, label]);
+  const used = new Set([...sources, label, ...extraLabels]);
   const known = new Set(schema.columns.map((c) => c.name));
   const extra = names.filter((name, c) => !used.has(c) && !known.has(name) && hasHeader);
   if (extra.length > 0) notes.push(`${file}: column${extra.length === 1 ? '' : 's'} ${extra.map((n) => quoted(n)).join(', ')} not used by ${options.owner}: ignored`);
-  return { sources, label, notes };
+  return { sources, label, extraLabels, notes };
 }
 
-export function planAgainst(table: RawTable, names: readonly string[], schema: Schema, match: { sources: number[]; label: number; notes: string[] }, options: AgainstOptions): ColumnPlan {
+/** Which file column feeds each schema feature column, and the label column(s): -1 for none. */
+export interface ColumnMatch {
+  sources: number[];
+  label: number;
+  extraLabels: number[];
+  notes: string[];
+}
+
+export function planAgainst(table: RawTable, names: readonly string[], schema: Schema, match: ColumnMatch, options: AgainstOptions): ColumnPlan {
   const features = schema.columns.filter((c): c is FeatureColumn => c.kind === 'numeric' || c.kind === 'date' || c.kind === 'categorical');
   features.forEach((column, i) => {
     const c = match.sources[i]!;
@@ -304,12 +420,14 @@ export function planAgainst(table: RawTable, names: readonly string[], schema: S
   if (match.label >= 0) {
     target = options.target;
     if (target === 'values') {
-      const summary = table.summaries[match.label]!;
-      if (summary.text > 0) throw notNumbers(table.file, match.label, names[match.label]!, summary, 'model');
+      for (const l of [match.label, ...match.extraLabels]) {
+        const summary = table.summaries[l]!;
+        if (summary.text > 0) throw notNumbers(table.file, l, names[l]!, summary, 'model');
+      }
     }
   }
   const classNames = target === 'classes' ? (options.classNames ?? decideTarget(table, match.label, names[match.label]!, 'classes', []).classNames) : null;
-  return { schema, sources: match.sources, label: match.label, target, classNames, closedClasses: options.classNames !== null, notes: match.notes };
+  return { schema, sources: match.sources, label: match.label, extraLabels: match.label >= 0 ? match.extraLabels : [], target, classNames, closedClasses: options.classNames !== null, notes: match.notes };
 }
 
 // ---------- the checks over whole columns, then the one pass ----------
@@ -347,6 +465,8 @@ export function encode(table: RawTable, names: readonly string[], plan: ColumnPl
   const { file, u32, f32, columns: C, rows, lines } = table;
   const features = plan.schema.columns.filter((c): c is FeatureColumn => c.kind === 'numeric' || c.kind === 'date' || c.kind === 'categorical');
   const F = features.reduce((sum, c) => sum + encodedWidth(c), 0);
+  // The one-hot width counts before anything is allocated for it (a column of many levels).
+  checkValues(file, rows, F + 1 + plan.extraLabels.length, F > C ? `one-hot encodes to` : 'has');
   const inPlace = F <= C;
   const out = inPlace ? f32 : new Float32Array(rows * F);
   const row32 = new Uint32Array(C);
@@ -358,7 +478,7 @@ export function encode(table: RawTable, names: readonly string[], plan: ColumnPl
     const texts = table.summaries[source]!.texts;
     if (column.kind === 'categorical') {
       const levelIndex = new Map(column.levels.map((level, l) => [level, l]));
-      return { kind: 2, source, width: encodedWidth(column), missingSlot: column.missingLevel ? column.levels.length : -1, ofText: Int32Array.from(texts, (t) => levelIndex.get(t) ?? -1), levelIndex };
+      return { kind: 2, source, width: encodedWidth(column), missingSlot: column.missingLevel ? column.levels.length : -1, ofText: Int32Array.from(texts, (t) => levelIndex.get(t) ?? -1), levelIndex, other: column.other === true };
     }
     if (column.kind === 'date') return { kind: 1, source, width: 1, days: Float64Array.from(texts, parseDate), missingSlot: -1 };
     return { kind: 0, source, width: 1, missingSlot: -1 };
@@ -366,8 +486,11 @@ export function encode(table: RawTable, names: readonly string[], plan: ColumnPl
   const levelOfNumber = (step: (typeof steps)[number], value: number): number => (step as { levelIndex?: Map<string, number> }).levelIndex?.get(float32Text(value)) ?? -1;
 
   const labelAt = plan.label;
+  // Regression targets: the label column's, then those of the further label columns, per row.
+  const targetColumns = [labelAt, ...plan.extraLabels];
+  const T = targetColumns.length;
   const classes = plan.target === 'classes' ? new Int32Array(rows) : null;
-  const values = plan.target === 'values' ? new Float32Array(rows) : null;
+  const values = plan.target === 'values' ? new Float32Array(rows * T) : null;
   const classIndex = new Map((plan.classNames ?? []).map((name, i) => [name, i]));
   const classOfText = plan.target === 'classes' ? Int32Array.from(table.summaries[labelAt]!.texts, (t) => classIndex.get(t) ?? -1) : null;
   const classOfNumber = new Map<number, number>();
@@ -393,8 +516,12 @@ export function encode(table: RawTable, names: readonly string[], plan: ColumnPl
       if (labelAt >= 0 && plan.target !== 'none') {
         const bits = u32[base + labelAt]!;
         if (bits === MISSING_CELL) throw missingLabel(table, names, labelAt, r);
-        if (values) values[r] = f32[base + labelAt]!;
-        else if (smallClass && !isTextCell(bits) && f32[base + labelAt]! >>> 0 < smallClass.length && f32[base + labelAt] === (f32[base + labelAt]! >>> 0)) {
+        if (values) {
+          for (let t = 0; t < T; t++) {
+            if (u32[base + targetColumns[t]!] === MISSING_CELL) throw missingLabel(table, names, targetColumns[t]!, r);
+            values[r * T + t] = f32[base + targetColumns[t]!]!;
+          }
+        } else if (smallClass && !isTextCell(bits) && f32[base + labelAt]! >>> 0 < smallClass.length && f32[base + labelAt] === (f32[base + labelAt]! >>> 0)) {
           const index = smallClass[f32[base + labelAt]!]!;
           if (index < 0) throw unknownLabel(table, names, plan, r, labelAt, bits, table.parts[partOf(table, r)]!.codes);
           classes![r] = index;
@@ -407,7 +534,7 @@ export function encode(table: RawTable, names: readonly string[], plan: ColumnPl
       const o = r * F;
       for (let k = 0; k < F; k++) out[o + k] = f32[base + sources[k]!]!;
     }
-    const targets: Targets = values ? { kind: 'values', values } : classes ? { kind: 'classes', index: classes, names: plan.classNames! } : { kind: 'none' };
+    const targets: Targets = values ? valueTargets(values, names, targetColumns) : classes ? { kind: 'classes', index: classes, names: plan.classNames! } : { kind: 'none' };
     return { rows, features: F, x: out.subarray(0, rows * F), targets, dropped: 0 };
   }
 
@@ -425,7 +552,7 @@ export function encode(table: RawTable, names: readonly string[], plan: ColumnPl
     const base = r * C;
     for (let c = 0; c < C; c++) row32[c] = u32[base + c]!;
     if (dropMissing) {
-      let skip = labelAt >= 0 && plan.target !== 'none' && row32[labelAt] === MISSING_CELL;
+      let skip = labelAt >= 0 && plan.target !== 'none' && targetColumns.some((l) => row32[l] === MISSING_CELL);
       for (let k = 0; k < usedColumns.length && !skip; k++) if (row32[usedColumns[k]!] === MISSING_CELL) skip = true;
       if (skip) {
         dropped++;
@@ -436,7 +563,10 @@ export function encode(table: RawTable, names: readonly string[], plan: ColumnPl
       const bits = row32[labelAt]!;
       if (bits === MISSING_CELL) throw missingLabel(table, names, labelAt, r);
       if (values) {
-        values[written] = rowF[labelAt]!;
+        for (let t = 0; t < T; t++) {
+          if (row32[targetColumns[t]!] === MISSING_CELL) throw missingLabel(table, names, targetColumns[t]!, r);
+          values[written * T + t] = rowF[targetColumns[t]!]!;
+        }
       } else {
         const index = classOfCell(bits, rowF[labelAt]!, codes);
         if (index < 0) throw unknownLabel(table, names, plan, r, labelAt, bits, codes);
@@ -459,16 +589,22 @@ export function encode(table: RawTable, names: readonly string[], plan: ColumnPl
         else if (isTextCell(bits)) level = (step as { ofText: Int32Array }).ofText[codes[step.source]![bits - TEXT_CELL]!]!;
         else level = levelOfNumber(step, rowF[step.source]!);
         if (level >= 0) out[o + level] = 1;
+        else if ((step as { other?: boolean }).other && bits !== MISSING_CELL) out[o + width - 1] = 1;
         o += width;
       }
     }
     written++;
   }
   let targets: Targets;
-  if (values) targets = { kind: 'values', values: written === rows ? values : values.slice(0, written) };
+  if (values) targets = valueTargets(written === rows ? values : values.slice(0, written * T), names, targetColumns);
   else if (classes) targets = { kind: 'classes', index: written === rows ? classes : classes.slice(0, written), names: plan.classNames! };
   else targets = { kind: 'none' };
   return { rows: written, features: F, x: out.subarray(0, written * F), targets, dropped };
+}
+
+/** Regression targets: one value per row, or with several label columns one per column, named. */
+function valueTargets(values: Float32Array, names: readonly string[], targetColumns: readonly number[]): Targets {
+  return targetColumns.length > 1 ? { kind: 'values', values, names: targetColumns.map((c) => names[c]!) } : { kind: 'values', values };
 }
 
 /** Class index by label value for classes named 0, 1, 2, … (in any order, up to 4096), or null. */
