@@ -16,6 +16,7 @@ import { checkCheckpoint, readCheckpoint, writeCheckpoint, type Checkpoint, type
 import type { EpochEntry } from './model/history.js';
 import { initializeParameters } from './model/init.js';
 import type { NetworkShape } from './model/layout.js';
+import { networkSizeProblem } from './model/limits.js';
 import { rSquared } from './model/metrics.js';
 import type { HeldOut } from './model/file.js';
 import { Model, assertSavable, loadModel } from './model/model.js';
@@ -165,6 +166,9 @@ async function trainChecked(asked: ResolvedOptions, options: TrainOptions, prepa
   const outputs = outputWidth(targets, loss);
   const leaky = resolved.activation === 'leaky-relu' ? { leakySlope: resolved.leakySlope } : {};
   const shape: NetworkShape = init ? init.shape : { sizes: [features, ...resolved.layers, outputs], activation: resolved.activation, loss, ...leaky };
+  // The limits a model file is loaded under (model/limits.ts): what trains here, predict can load.
+  const tooLarge = networkSizeProblem(shape);
+  if (tooLarge) throw new InputError(`${source}${init ? '' : ` with ${optionRef('layers')} ${resolved.layers.join(',')}`}: ${tooLarge}`);
   if (resolved.out) assertSavable(resolved.out, shape, optionRef('out'));
   const labels = targets.kind === 'classes' ? targets.names : null;
   const testRows = loaded.test?.rows ?? 0;
