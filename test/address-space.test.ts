@@ -4,6 +4,7 @@
 // (src/cli/relaunch.ts). The relaunch must keep the CLI's contract: its exit codes, and one stop per
 // signal, whether the signal is sent to the process or to its whole group (Ctrl-C).
 import test from 'ava';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { loadModel } from '../src/index.js';
 import { oneLine, runCliUnderLimit, spawnCliUnderLimit, tempDir } from './helpers/files.js';
@@ -52,3 +53,11 @@ for (const [to, detached] of [['the process', false], ['its whole process group 
     t.is((await loadModel(out)).inputs, 2);
   });
 }
+
+test('the library under ulimit -v says what to do: a RangeError naming --disable-wasm-trap-handler, and with it train() runs', (t) => {
+  const index = new URL('../src/index.js', import.meta.url).href;
+  const script = `import { train } from ${JSON.stringify(index)}; try { await train({ data: 'builtin:spirals', epochs: 1, threads: 1 }); console.log('trained'); } catch (e) { console.log(e.name + ': ' + e.message); }`;
+  const run = (flags: string): string => spawnSync('bash', ['-c', `ulimit -v ${LIMIT_KIB} && exec "$0" ${flags} --input-type=module -e "$1"`, process.execPath, script], { encoding: 'utf8' }).stdout.trim();
+  t.regex(run(''), /^RangeError: cannot reserve \d+ MiB of shared memory .*run node with --disable-wasm-trap-handler/);
+  t.is(run('--disable-wasm-trap-handler'), 'trained');
+});
