@@ -37,12 +37,12 @@ export function networkSizeProblem(shape: NetworkShape): string | null {
   const { sizes } = shape;
   const shown = sizes.length > 8 ? `${sizes.slice(0, 8).join(',')},…` : sizes.join(',');
   if (sizes.length - 1 > MAX_DEPTH) return `${count(sizes.length - 1)} layers of weights; at most ${count(MAX_DEPTH)}`;
+  const parameters = parameterCount(shape);
+  if (parameters > MAX_PARAMETERS) return `layer sizes ${shown} make ${count(parameters)} parameters; at most ${count(MAX_PARAMETERS)} (${size(MAX_PARAMETERS * 4)} of float32) fit a run`;
   const hidden = sizes.slice(1, -1).findIndex((s) => s > MAX_LAYER_SIZE);
   if (hidden >= 0) return `layer sizes ${shown}: hidden layer ${hidden + 1} has ${count(sizes[hidden + 1]!)} units; at most ${count(MAX_LAYER_SIZE)} (the limit of --layers)`;
   const outputs = sizes[sizes.length - 1]!;
   if (outputs > MAX_CLASSES) return `layer sizes ${shown}: ${count(outputs)} outputs; at most ${count(MAX_CLASSES)} (the most classes a label column may have)`;
-  const parameters = parameterCount(shape);
-  if (parameters > MAX_PARAMETERS) return `layer sizes ${shown} make ${count(parameters)} parameters; at most ${count(MAX_PARAMETERS)} (${size(MAX_PARAMETERS * 4)} of float32) fit a run`;
   const bytes = chunkBufferLayout(shape, INFERENCE_ROWS).floats * 4;
   if (bytes > MAX_BATCH_BUFFER_BYTES) return `layer sizes ${shown} need ${size(bytes)} of working memory for a batch of ${INFERENCE_ROWS} rows; at most ${size(MAX_BATCH_BUFFER_BYTES)} (the layers are too wide)`;
   return null;
