@@ -38,12 +38,13 @@ for (const [to, detached] of [['the process', false], ['its whole process group 
     let stderr = '';
     child.stderr.on('data', (chunk) => (stderr += chunk));
     const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
-    await new Promise<void>((resolve) => {
+    const training = new Promise<boolean>((resolve) => {
       child.stdout.on('data', (chunk) => {
         stdout += chunk;
-        if (/epoch\s+2\//.test(stdout)) resolve();
+        if (/epoch\s+2\//.test(stdout)) resolve(true);
       });
     });
+    if (!(await Promise.race([training, closed.then(() => false)]))) return t.fail(`the run ended before its second epoch: ${stderr}`);
     // A second stop would exit at once, without saving: one signal must count once.
     if (detached) process.kill(-child.pid!, 'SIGINT');
     else child.kill('SIGINT');
