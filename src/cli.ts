@@ -12,6 +12,7 @@ import { formatEpochLine, formatLoss, formatPercent } from './cli/format.js';
 import { JsonLog } from './cli/log-file.js';
 import { exitWhenFlushed, print, printError, watchOutputStreams } from './cli/output.js';
 import { EpochProgress, LoadProgress } from './cli/progress.js';
+import { attachToParent, needsRelaunch, relaunch } from './cli/relaunch.js';
 import { listenForStopSignals } from './cli/stop-signals.js';
 import type { CompareOptions } from './compare.js';
 import { materialize, type Dataset } from './data/dataset.js';
@@ -376,6 +377,9 @@ function packageVersion(): string {
 export async function main(given: string[]): Promise<void> {
   // yargs reads a lone `-` as a positional argument, not as the value of the flag before it (predict --out -).
   const args = given.flatMap((arg, i) => (arg === '-' && /^--[^=]+$/.test(given[i - 1] ?? '') ? [] : given[i + 1] === '-' && /^--[^=]+$/.test(arg) ? [`${arg}=-`] : [arg]));
+  // Under ulimit -v, training runs in a child with bounds-checked WebAssembly (cli/relaunch.ts).
+  if (needsRelaunch(args[0])) return relaunch();
+  attachToParent();
   watchOutputStreams();
   refuseRepeatedFlags(args);
   await yargs(args)

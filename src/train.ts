@@ -11,12 +11,14 @@ import { applyImputation, applyNormalization, applyTargetScaling, fitImputation,
 import { featureColumns, fillValues, scaledInputs, withFills, type Schema } from './data/schema.js';
 import { randomStream, resumableStream, shuffleInPlace, type ResumableRandom } from './data/random.js';
 import { InputError, describeValue, optionRef } from './errors.js';
+import { WriteError } from './io/atomic.js';
 import type { LossKind } from './math/kernels.js';
 import { checkCheckpoint, readCheckpoint, writeCheckpoint, type Checkpoint, type StoredCheckpoint } from './model/checkpoint.js';
 import type { EpochEntry } from './model/history.js';
 import { initializeParameters } from './model/init.js';
 import type { NetworkShape } from './model/layout.js';
 import { balancedClassWeights, classCounts } from './model/class-weights.js';
+import { networkSizeProblem } from './model/limits.js';
 import { majorityOf, rSquared, type MajorityBaseline, type RegressionMetrics } from './model/metrics.js';
 import type { HeldOut } from './model/file.js';
 import { Model, assertSavable, loadModel, type Evaluation } from './model/model.js';
@@ -116,9 +118,20 @@ export interface TrainResult {
   steps: number;
 }
 
-/** Training cannot go on (a worker thread failed); the message names epoch and step. */
+/**
+ * Training cannot go on: a worker thread failed (the message names epoch and step) or a checkpoint
+ * could not be written (the write error is the cause). The message also says where the weights of
+ * the last completed epoch were saved (options.out, as `savedTo`), or that none were.
+ */
 export class TrainingFailure extends Error {
   override readonly name = 'TrainingFailure';
+  /** The file the last good weights were written to, or null. */
+  readonly savedTo: string | null;
+
+  constructor(message: string, options: { cause?: unknown; savedTo?: string | null } = {}) {
+    super(message, { cause: options.cause });
+    this.savedTo = options.savedTo ?? null;
+  }
 }
 
 /**
@@ -186,6 +199,9 @@ async function trainChecked(asked: ResolvedOptions, options: TrainOptions, prepa
   const weighted = resolved.classWeight === 'balanced' && counts ? { classWeights: balancedClassWeights(counts) } : {};
   const base: NetworkShape = init ? { sizes: init.shape.sizes, activation: init.shape.activation, loss: init.shape.loss, ...(init.shape.leakySlope === undefined ? {} : { leakySlope: init.shape.leakySlope }) } : { sizes: [features, ...resolved.layers, outputs], activation: resolved.activation, loss, ...leaky };
   const shape: NetworkShape = { ...base, ...weighted };
+  // The limits a model file is loaded under (model/limits.ts): what trains here, predict can load.
+  const tooLarge = networkSizeProblem(shape);
+  if (tooLarge) throw new InputError(`${source}${init ? '' : ` with ${optionRef('layers')} ${resolved.layers.join(',')}`}: ${tooLarge}`);
   if (resolved.out) assertSavable(resolved.out, shape, optionRef('out'));
   const labels = targets.kind === 'classes' ? targets.names : null;
   const testRows = loaded.test?.rows ?? 0;
@@ -257,12 +273,19 @@ async function trainChecked(asked: ResolvedOptions, options: TrainOptions, prepa
 
     const loop = new EpochLoop(coordinator, resolved, trainRows, valRows, labels !== null, fingerprint, options, lossUnit, targets.kind === 'values' ? sumSquaredDeviation(views.y, views.order.subarray(trainRows, rows), outputs) : 0);
     if (checkpoint) loop.restore(checkpoint, rows);
-    const run = await loop.run();
+    const keep = (parameters: Float32Array): Model => new Model(shape, parameters, labels, normalization, { schema: fittedSchema, targetScaling, heldOut });
+    let run;
+    try {
+      run = await loop.run();
+    } catch (error) {
+      if (error instanceof TrainingFailure || error instanceof WriteError) throw await keepLastGood(error, loop, resolved.out, keep);
+      throw error;
+    }
     const { stopReason } = run;
     // A stop before the first step leaves an existing --out as it was: there is nothing trained to save.
     const trained = loop.steps > 0;
     const message = trained || !resolved.out ? run.message : `${run.message}; nothing was trained, so ${resolved.out} was not written`;
-    const model = new Model(shape, loop.finalParameters(), labels, normalization, { schema: fittedSchema, targetScaling, heldOut });
+    const model = keep(loop.finalParameters());
     let testResult: TrainResult['test'] = null;
     if (testRows > 0 && stopReason !== 'diverged') {
       views.parameters.set(model.parameters);
@@ -291,6 +314,23 @@ function validationScores(model: Model, views: Coordinator['views'], order: Int3
   });
   const { r2, rmse, mae, perTarget } = model.scorePrepared(x, y, order.length);
   return rmse === null || mae === null || perTarget === null ? null : { r2, rmse, mae, perTarget };
+}
+
+/**
+ * A run that failed mid-way (a worker, a checkpoint write) still saves what it trained, as a
+ * divergence does: the weights of the last completed epoch (the best one under --patience) go to
+ * `out`. Returns the TrainingFailure to throw, its message saying what was saved, or why not.
+ */
+async function keepLastGood(error: TrainingFailure | WriteError, loop: EpochLoop, out: string | undefined, keep: (parameters: Float32Array) => Model): Promise<TrainingFailure> {
+  const last = loop.lastGood();
+  if (!out) return error instanceof TrainingFailure ? error : new TrainingFailure(error.message, { cause: error });
+  if (last.epoch === 0) return new TrainingFailure(`${error.message}; no epoch was completed, so ${out} was not written`, { cause: error });
+  try {
+    await keep(last.parameters).save(out);
+  } catch (saveError) {
+    return new TrainingFailure(`${error.message}; saving the weights of epoch ${last.epoch} to ${out} failed too (${saveError instanceof Error ? saveError.message : String(saveError)})`, { cause: error });
+  }
+  return new TrainingFailure(`${error.message}; saved the weights from the end of epoch ${last.epoch} to ${out}`, { cause: error, savedTo: out });
 }
 
 /** The epochs of one run, with the state a checkpoint must carry. */
@@ -354,6 +394,15 @@ class EpochLoop {
     this.epochsWithoutImprovement = checkpoint.epochsWithoutImprovement;
     this.bestParameters = checkpoint.bestParameters;
     this.lastFinite = views.parameters.slice();
+  }
+
+  /**
+   * What a failed run keeps: the best validation epoch's weights under --patience, else those at
+   * the end of the last completed epoch (epoch 0: nothing was trained in this run or before it).
+   */
+  lastGood(): { parameters: Float32Array; epoch: number } {
+    if (this.bestParameters) return { parameters: this.bestParameters, epoch: this.history.length - this.epochsWithoutImprovement };
+    return { parameters: this.lastFinite, epoch: this.epoch };
   }
 
   /** The weights to keep: the best validation epoch under --patience, else the current ones. */

@@ -77,6 +77,8 @@ const cases: Case[] = [
   { name: 'a shuffleState fraction out of range', corrupt: (file) => rewriteHeader(file, (h) => ((h.shuffleState as Record<string, number>).s1 = 7)), expect: /shuffleState s1 must be a number in \[0, 1\), got 7/ },
   { name: 'a shuffleState carry that is not whole', corrupt: (file) => rewriteHeader(file, (h) => ((h.shuffleState as Record<string, number>).c = 0.5)), expect: /shuffleState c must be a whole number/ },
   { name: 'an accuracy of 1.5', corrupt: (file) => rewriteHeader(file, (h) => ((h.history as Record<string, unknown>[])[0]!.accuracy = 1.5)), expect: /history\[0\]\.accuracy must be in \[0, 1\]/ },
+  // Issue 18 case 8: a buffer longer than any run holds is refused from the header, before a copy.
+  { name: 'a parameter buffer claiming 2^29 values', corrupt: (file) => rewriteHeader(file, (h) => ((h.buffers as { length: number }[])[0]!.length = 2 ** 29)), expect: /buffers\[0\] \("parameters"\) has 536,870,912 values; at most 268,435,456 \(the parameters of the largest network a run holds\)/ },
   { name: 'a negative loss', corrupt: (file) => rewriteHeader(file, (h) => ((h.history as Record<string, unknown>[])[1]!.loss = -1)), expect: /history\[1\]\.loss must be ≥ 0/ },
   { name: 'zero threads', corrupt: (file) => rewriteHeader(file, (h) => ((h.history as Record<string, unknown>[])[0]!.threads = 0)), expect: /history\[0\]\.threads must be a whole number ≥ 1/ },
   { name: 'an unknown history field', corrupt: (file) => rewriteHeader(file, (h) => ((h.history as Record<string, unknown>[])[0]!.extra = 1)), expect: /history\[0\]: unexpected field "extra"/ },

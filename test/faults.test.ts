@@ -12,7 +12,7 @@ import { workerFaultEnv } from './helpers/worker-fault.js';
 const sharedWork = ['--data', 'builtin:blobs', '--samples', '2048', '--features', '256', '--layers', '128', '--batch-size', '256', '--threads', '2'];
 
 for (const fault of ['throw', 'exit'] as const) {
-  test(`a worker that ${fault === 'throw' ? 'throws' : 'dies'} mid-epoch stops training with exit 1, naming the step, and keeps the last checkpoint`, async (t) => {
+  test(`a worker that ${fault === 'throw' ? 'throws' : 'dies'} mid-epoch stops training with exit 1, naming the step, saves the last completed epoch's weights to --out and keeps the last checkpoint`, async (t) => {
     const dir = await tempDir();
     const checkpoints = join(dir, 'checkpoints');
     const out = join(dir, 'model.json');
@@ -20,9 +20,13 @@ for (const fault of ['throw', 'exit'] as const) {
     // 8 steps per epoch: command 12 is in epoch 2, after epoch 1's checkpoint was written.
     const result = await runCli(['train', ...sharedWork, '--epochs', '3', '--checkpoint-dir', checkpoints, '--out', out], { env: workerFaultEnv(`${fault}@12`), timeoutMs: 60_000 });
     t.is(result.code, 1, result.stderr);
-    t.regex(result.stderr, /worker thread failed.*\(epoch 2, step \d+ of 8\)/);
+    t.regex(result.stderr, /worker thread failed.*\(epoch 2, step \d+ of 8\); saved the weights from the end of epoch 1 to \S*model\.json\n$/);
     t.is(result.stderr.trim().split('\n').length, 1);
-    t.is(await readFile(out, 'utf8'), 'precious', 'no model written for a failed run');
+    // Issue 18 case 11: the trained model is not lost; it is exactly what a 1-epoch run saves.
+    const oneEpoch = join(dir, 'one-epoch.json');
+    const short = await runCli(['train', ...sharedWork, '--epochs', '1', '--quiet', '--out', oneEpoch]);
+    t.is(short.code, 0, short.stderr);
+    t.is(await readFile(out, 'utf8'), await readFile(oneEpoch, 'utf8'), "--out holds epoch 1's weights");
     const resumed = await runCli(['train', ...sharedWork, '--epochs', '3', '--resume', checkpoints, '--quiet', '--out', out]);
     t.is(resumed.code, 0, `the checkpoint from epoch 1 is intact and resumable: ${resumed.stderr}`);
     // and resuming it ends with exactly the weights of a run that never failed

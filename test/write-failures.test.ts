@@ -56,6 +56,31 @@ test('a model that cannot be written: exit 1 naming the file and the reason; the
   t.deepEqual(await listing(dir), ['model.json'], 'the temporary file was removed');
 });
 
+test('a checkpoint that cannot be written (EFBIG) stops the run with exit 1; the last good weights are saved to --out and the last checkpoint stays', async (t) => {
+  const dir = await tempDir();
+  const checkpoints = join(dir, 'checkpoints');
+  const out = join(dir, 'model.json');
+  await writeFile(out, 'precious');
+  // The checkpoint's header grows with its history: past 8 KiB after some epochs, while the model stays under 1 KiB.
+  const work = [...SMALL, '--optimizer', 'adam'];
+  const result = await runCliWithFileLimit(8, ['train', ...work, '--epochs', '500', '--checkpoint-dir', checkpoints, '--out', out]);
+  t.is(result.code, 1, result.stderr);
+  const line = oneLine(result.stderr) ?? '';
+  const saved = new RegExp(`^gradpool: error: cannot write ${join(checkpoints, 'checkpoint.gpck')}: the file would exceed the size limit \\(EFBIG\\); saved the weights from the end of epoch (\\d+) to ${out}$`).exec(line);
+  t.truthy(saved, line);
+  const epochs = Number(saved![1]);
+  t.true(epochs > 1 && epochs < 500, `failed after epoch ${epochs}`);
+  // The weights saved are exactly those of an uninterrupted run of that many epochs.
+  const straight = join(dir, 'straight.json');
+  const uninterrupted = await runCli(['train', ...work, '--epochs', String(epochs), '--out', straight]);
+  t.is(uninterrupted.code, 0, uninterrupted.stderr);
+  t.is(await readFile(out, 'utf8'), await readFile(straight, 'utf8'));
+  t.deepEqual(await listing(checkpoints), ['checkpoint.gpck'], 'the previous checkpoint stays, no temporary left');
+  const resumed = await runCli(['train', ...work, '--epochs', String(epochs), '--resume', checkpoints, '--out', join(dir, 'resumed.json')]);
+  t.is(resumed.code, 0, `the checkpoint of epoch ${epochs - 1} is whole and resumes: ${resumed.stderr}`);
+  t.is(await readFile(join(dir, 'resumed.json'), 'utf8'), await readFile(straight, 'utf8'), 'and resuming it repeats the saved epoch bit for bit');
+});
+
 test('temporary files of a killed writer are removed the next time the same file is written', async (t) => {
   const dir = await tempDir();
   const deadPid = spawnSync('true').pid!;

@@ -8,10 +8,12 @@ import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError, describeValue, optionRef } from '../errors.js';
+import { MAX_VALUES } from '../data/limits.js';
 import { shuffleStateProblem } from '../data/random.js';
 import { WriteError, writeFileAtomic } from '../io/atomic.js';
 import { readBounded } from '../io/read.js';
 import type { EpochEntry } from '../model/history.js';
+import { MAX_PARAMETERS } from './limits.js';
 
 const MAGIC = 'GPCKPT02';
 const OLDER_MAGIC = /^GPCKPT0[01]$/;
@@ -94,8 +96,8 @@ export function encodeCheckpoint(checkpoint: Checkpoint): Buffer {
   return file;
 }
 
-/** Parameters, two optimizer buffers and the best weights of the largest model (4 GiB each), and the rest. */
-const MAX_CHECKPOINT_BYTES = 4 * (4 * 2 ** 30) + 2 ** 30;
+/** Parameters, two optimizer buffers and the best weights of the largest network, its sample order, and 1 GiB for the rest. */
+const MAX_CHECKPOINT_BYTES = 4 * MAX_PARAMETERS * 4 + MAX_VALUES * 4 + 2 ** 30;
 
 export async function readCheckpoint(directory: string): Promise<StoredCheckpoint> {
   const path = join(directory, CHECKPOINT_FILE);
@@ -190,6 +192,10 @@ function checkHeader(value: unknown, fail: (what: string) => never): Header {
     if (!isObject(entry) || typeof entry.name !== 'string' || (entry.type !== 'f32' && entry.type !== 'i32') || typeof entry.length !== 'number' || !Number.isSafeInteger(entry.length) || entry.length < 0) {
       fail(`buffers[${i}] must be {name, type: "f32" | "i32", length ≥ 0}`);
     }
+    // The limits of any run, before a byte of the buffers is copied: a parameter-sized buffer of at
+    // most MAX_PARAMETERS values, a sample order of at most MAX_VALUES rows.
+    const most = entry.type === 'f32' ? MAX_PARAMETERS : MAX_VALUES;
+    if ((entry.length as number) > most) fail(`buffers[${i}] (${describeValue(entry.name)}) has ${(entry.length as number).toLocaleString('en-US')} values; at most ${most.toLocaleString('en-US')} (${entry.type === 'f32' ? 'the parameters of the largest network' : 'the rows of the largest dataset'} a run holds)`);
     if (names.has(entry.name as string)) fail(`buffers: ${describeValue(entry.name)} appears twice`);
     names.add(entry.name as string);
   });

@@ -6,6 +6,7 @@ import { InputError, describeValue } from '../errors.js';
 import { HIDDEN_ACTIVATIONS, LOSSES, LOSS_KINDS, type HiddenActivation, type LossKind } from '../math/ops.js';
 import { constants } from 'node:buffer';
 import { activationParameter, layerViews, parameterCount, parameterLayout, type LayerViews, type NetworkShape } from './layout.js';
+import { networkSizeProblem, schemaSizeProblem } from './limits.js';
 
 /** What a model file holds, ready for `new Model(...)`. */
 export interface ModelContents {
@@ -172,8 +173,13 @@ export function parseModel(text: string, source: string): ModelContents {
     } else if (layer.activation !== expectedActivation) {
       fail(`layers[${l}]: output activation ${describeValue(layer.activation)} does not match loss "${loss}" (expected "${expectedActivation}")`);
     }
-    checkNumbers(layer.weight, inputs * outputs, `layers[${l}].weight`, fail);
-    checkNumbers(layer.bias, outputs, `layers[${l}].bias`, fail);
+  });
+  // From the sizes alone, before the weights are checked or anything is allocated for them.
+  const tooLarge = networkSizeProblem({ sizes, activation, loss }) ?? (json.schema === undefined ? null : schemaSizeProblem(json.schema));
+  if (tooLarge) fail(tooLarge);
+  layers.forEach((layer: LayerJson, l) => {
+    checkNumbers(layer.weight, sizes[l]! * sizes[l + 1]!, `layers[${l}].weight`, fail);
+    checkNumbers(layer.bias, sizes[l + 1]!, `layers[${l}].bias`, fail);
   });
   const outputs = sizes[sizes.length - 1]!;
   if (labels !== null && labels.length !== (outputs === 1 ? 2 : outputs)) fail(`labels: ${labels.length} names for ${outputs} outputs`);

@@ -12,8 +12,7 @@ import { ConfusionMatrix, predictedClass, regressionMetrics, type ClassMetrics, 
 import { chunkBufferLayout, countCorrect, forwardLoss, forwardOutputs, type ChunkBuffers } from './network.js';
 import { WriteError, writeFileAtomic } from '../io/atomic.js';
 import { openBounded, readBounded } from '../io/read.js';
-
-const INFERENCE_ROWS = 256;
+import { INFERENCE_ROWS, MAX_PARAMETERS } from './limits.js';
 
 export interface Evaluation {
   loss: number;
@@ -334,10 +333,10 @@ export async function loadModel(path: string): Promise<Model> {
 }
 
 /**
- * The largest model file read: a safetensors file of the most float32 parameters one run can hold
- * (the 4 GiB a shared arena addresses), with room for its header. Larger files are refused unread.
+ * The largest model file read: a safetensors file of the most float32 parameters a network may have
+ * (MAX_PARAMETERS), with room for its header (at most 100 MB). Larger files are refused unread.
  */
-export const MAX_MODEL_BYTES = 4 * 2 ** 30 + 64 * 2 ** 20;
+export const MAX_MODEL_BYTES = MAX_PARAMETERS * 4 + 128 * 2 ** 20;
 
 function hasUtf8Bom(bytes: Buffer): boolean {
   return bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf;

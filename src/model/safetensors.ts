@@ -9,6 +9,7 @@ import { InputError, describeValue } from '../errors.js';
 import { HIDDEN_ACTIVATIONS, LOSS_KINDS, type HiddenActivation, type LossKind } from '../math/ops.js';
 import { MODEL_FORMAT, MODEL_VERSION, heldOutToJson, parseHeldOut, parseClassWeights, parseLeakySlope, parseTargetScaling, targetScalingToJson, type HeldOut, type ModelContents, type ModelExtras } from './file.js';
 import { activationParameter, layerViews, parameterCount, parameterLayout, type LayerViews, type NetworkShape } from './layout.js';
+import { networkSizeProblem, schemaSizeProblem } from './limits.js';
 
 const LENGTH_BYTES = 8;
 const FLOAT_BYTES = 4;
@@ -173,6 +174,12 @@ function parseMetadata(value: unknown, fail: (what: string) => never): ParsedMet
   if (!Array.isArray(sizes) || sizes.length < 2 || !sizes.every(isLayerSize)) fail(`${METADATA_KEY}.sizes must be a JSON array of at least 2 positive integers, got ${m.sizes}`);
   if (!HIDDEN_ACTIVATIONS.includes(m.activation as HiddenActivation)) fail(`${METADATA_KEY}.activation: unknown activation ${describeValue(m.activation)}`);
   if (!LOSS_KINDS.includes(m.loss as LossKind)) fail(`${METADATA_KEY}.loss: unknown loss ${describeValue(m.loss)}`);
+  // From the sizes alone, before the bytes are compared with them or anything is allocated.
+  const tooLarge = networkSizeProblem({ sizes: sizes as number[], activation: m.activation as HiddenActivation, loss: m.loss as LossKind });
+  if (tooLarge) fail(tooLarge);
+  const rawSchema = typeof metadata.schema === 'string' ? parseJsonField(metadata.schema, 'schema', fail) : undefined;
+  const levels = rawSchema === undefined ? null : schemaSizeProblem(rawSchema);
+  if (levels) fail(`${METADATA_KEY}.${levels}`);
   const labels = parseJsonField(m.labels, 'labels', fail);
   if (labels !== null && !(Array.isArray(labels) && labels.every((l) => typeof l === 'string'))) fail(`${METADATA_KEY}.labels must be "null" or a JSON array of strings`);
   if (Array.isArray(labels) && new Set(labels).size !== labels.length) fail(`${METADATA_KEY}.labels: a label appears more than once`);
@@ -182,7 +189,7 @@ function parseMetadata(value: unknown, fail: (what: string) => never): ParsedMet
   if (names === null && m.loss !== 'mse') fail(`${METADATA_KEY}.labels: a classification model needs its label names`);
   const normalization = parseNormalization(parseJsonField(m.normalization, 'normalization', fail), (sizes as number[])[0]!, fail);
   const prefixed = (what: string): never => fail(`${METADATA_KEY}.${what}`);
-  const schema = typeof metadata.schema === 'string' ? parseSchema(parseJsonField(metadata.schema, 'schema', fail), (sizes as number[])[0]!, prefixed, (sizes as number[])[(sizes as number[]).length - 1]) : null;
+  const schema = rawSchema === undefined ? null : parseSchema(rawSchema, (sizes as number[])[0]!, prefixed, (sizes as number[])[(sizes as number[]).length - 1]);
   const targetScaling = typeof metadata.targetScaling === 'string' ? parseTargetScaling(parseJsonField(metadata.targetScaling, 'targetScaling', fail), m.loss as LossKind, prefixed, (sizes as number[])[(sizes as number[]).length - 1]) : null;
   const leakySlope = typeof metadata.leakySlope === 'string' ? parseLeakySlope(parseJsonField(metadata.leakySlope, 'leakySlope', fail), m.activation as HiddenActivation, prefixed) : {};
   const heldOut = typeof metadata.heldOut === 'string' ? parseHeldOut(parseJsonField(metadata.heldOut, 'heldOut', fail), prefixed) : null;

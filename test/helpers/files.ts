@@ -1,7 +1,7 @@
 // Temporary folders that are removed when the test file ends, what a file is (to prove that a run
-// left it alone: same bytes, same inode), and CLI runs under a file-size limit (EFBIG without
-// filling a disk).
-import { spawn } from 'node:child_process';
+// left it alone: same bytes, same inode), and CLI runs under a ulimit: a file-size limit (EFBIG
+// without filling a disk) or an address-space limit.
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { lstat, mkdtemp, readFile, readdir } from 'node:fs/promises';
@@ -49,11 +49,21 @@ export async function listing(dir: string): Promise<string[]> {
   return (await readdir(dir)).sort();
 }
 
-/** The built CLI as a child process whose files may grow to at most `kib` KiB (ulimit -f). */
-export function runCliWithFileLimit(kib: number, args: string[], options: { cwd?: string } = {}): Promise<CliResult> {
+/**
+ * The built CLI as a child process under a ulimit: `-f` files of at most `kib` KiB, `-v` at most
+ * `kib` KiB of address space. bash execs node, so the child's pid is the CLI's; `detached` makes it
+ * the leader of a process group of its own (a signal to -pid then reaches the group, as Ctrl-C does).
+ */
+export function spawnCliUnderLimit(option: '-f' | '-v', kib: number, args: string[], options: { cwd?: string; detached?: boolean } = {}): ChildProcessWithoutNullStreams {
+  // bash's ulimit counts 1024-byte blocks.
+  return spawn('bash', ['-c', `ulimit ${option} ${kib} && exec "$0" "$@"`, process.execPath, CLI, ...args], { cwd: options.cwd, detached: options.detached ?? false, stdio: ['pipe', 'pipe', 'pipe'] });
+}
+
+/** The built CLI under a ulimit (see spawnCliUnderLimit), run to its end. */
+export function runCliUnderLimit(option: '-f' | '-v', kib: number, args: string[], options: { cwd?: string } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    // bash's ulimit -f counts 1024-byte blocks.
-    const child = spawn('bash', ['-c', `ulimit -f ${kib} && exec "$0" "$@"`, process.execPath, CLI, ...args], { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnCliUnderLimit(option, kib, args, options);
+    child.stdin.end();
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
@@ -65,6 +75,11 @@ export function runCliWithFileLimit(kib: number, args: string[], options: { cwd?
       resolve({ code, signal, stdout, stderr });
     });
   });
+}
+
+/** The built CLI as a child process whose files may grow to at most `kib` KiB (ulimit -f). */
+export function runCliWithFileLimit(kib: number, args: string[], options: { cwd?: string } = {}): Promise<CliResult> {
+  return runCliUnderLimit('-f', kib, args, options);
 }
 
 /** stderr as exactly one line (what the one-line contract promises), or a failure message. */
