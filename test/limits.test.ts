@@ -57,7 +57,7 @@ test('a safetensors header claiming 2^20-wide layers is refused from its sizes b
   const data = await csv(dir, 'a,y\n1,2\n');
   for (const { command, code, line } of await everyLoader(dir, model, data)) {
     t.is(code, 2, command);
-    t.is(line, `gradpool: ${model}: layer sizes 1048576,24,1 need 3.0 GiB of working memory for a batch of 256 rows; at most 1.0 GiB (the layers are too wide)`, command);
+    t.is(line, `gradpool: ${model}: layer sizes 1048576,24,1 need 1.0 GiB of working memory for a batch of 256 rows; at most 1.0 GiB (the layers are too wide)`, command);
   }
 });
 
@@ -89,7 +89,7 @@ test('a JSON model whose layers claim 2^20 inputs is refused from its sizes, bef
   await writeFile(model, JSON.stringify({ format: 'gradpool-model', version: 1, loss: 'mse', labels: null, normalization: null, layers }));
   const result = await runCli(['predict', '--model', model, '--data', await csv(dir, 'a,y\n1,2\n'), '--out', join(dir, 'p.csv')]);
   t.is(result.code, 2, result.stderr);
-  t.is(oneLine(result.stderr), `gradpool: ${model}: layer sizes 1048576,24,1 need 3.0 GiB of working memory for a batch of 256 rows; at most 1.0 GiB (the layers are too wide)`);
+  t.is(oneLine(result.stderr), `gradpool: ${model}: layer sizes 1048576,24,1 need 1.0 GiB of working memory for a batch of 256 rows; at most 1.0 GiB (the layers are too wide)`);
 });
 
 /** A JSON regression model over one categorical column of `levels` levels (one weight each) and a hidden unit. */
@@ -126,13 +126,13 @@ test('a safetensors model with a 1M-level schema is refused from its sizes befor
   await writeFile(model, safetensorsHeader(regression([levels, 4, 1], { schema: JSON.stringify(schema) })));
   const result = await runCli(['predict', '--model', model, '--data', await csv(dir, 'city\nl7\n'), '--out', join(dir, 'p.csv')]);
   t.is(result.code, 2, result.stderr);
-  t.is(oneLine(result.stderr), `gradpool: ${model}: layer sizes 1048576,4,1 need 3.0 GiB of working memory for a batch of 256 rows; at most 1.0 GiB (the layers are too wide)`);
+  t.is(oneLine(result.stderr), `gradpool: ${model}: layer sizes 1048576,4,1 need 1.0 GiB of working memory for a batch of 256 rows; at most 1.0 GiB (the layers are too wide)`);
 });
 
 test('train refuses, before allocating its arena, a network past the limits a model file is loaded under', async (t) => {
   const dir = await tempDir();
   const out = join(dir, 'model.json');
-  const result = await runCli(['train', '--data', 'builtin:blobs', '--samples', '8', '--classes', '2', '--features', '400000', '--layers', '4', '--epochs', '1', '--out', out]);
+  const result = await runCli(['train', '--data', 'builtin:blobs', '--samples', '8', '--classes', '2', '--features', '1200000', '--layers', '4', '--epochs', '1', '--out', out]);
   t.is(result.code, 2, result.stderr);
-  t.regex(oneLine(result.stderr) ?? result.stderr, /^gradpool: builtin:blobs with --layers 4: layer sizes 400000,4,1 need 1\.\d GiB of working memory for a batch of 256 rows; at most 1\.0 GiB/);
+  t.regex(oneLine(result.stderr) ?? result.stderr, /^gradpool: builtin:blobs with --layers 4: layer sizes 1200000,4,1 need 1\.\d GiB of working memory for a batch of 256 rows; at most 1\.0 GiB/);
 });
