@@ -7,7 +7,7 @@
 // count); otherwise the file is parsed by one thread.
 import { availableParallelism, loadavg } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { InputError, at } from '../../errors.js';
+import { InputError, at, optionRef } from '../../errors.js';
 import { checkValues } from '../limits.js';
 import { ChunkParser, countBytes, countFileRange, parseFileRange, shortCell, type CellRef, type ChunkPlace, type ChunkResult, type ChunkSetup, type ParseProblem, type RangeCount } from './parse.js';
 import type { WorkerRequest } from './worker.js';
@@ -20,6 +20,9 @@ const WORKER_URL = new URL('./worker.js', import.meta.url);
 /** The merged view of one column over the whole file. */
 export interface ColumnSummary {
   numeric: number;
+  /** Of the numbers, those written with currency, grouping, percent, parentheses or a +. */
+  formatted: number;
+  firstFormatted: CellRef | null;
   text: number;
   missing: number;
   firstMissing: CellRef | null;
@@ -113,7 +116,7 @@ export async function readTable(read: TableRead): Promise<RawTable> {
       if (timer) clearInterval(timer);
     }
     report?.();
-    for (const result of results) if (result.problem) throw problemError(file, read.names, setup.columns, result.problem);
+    for (const result of results) if (result.problem) throw problemError(file, read.names, setup.columns, setup.maxRecordBytes, result.problem);
     return assemble(file, setup.columns, raw, lines, places, results);
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
@@ -183,7 +186,7 @@ function call<T>(worker: Worker, request: WorkerRequest): Promise<T> {
   });
 }
 
-function problemError(file: string, allNames: readonly string[], columns: number, problem: ParseProblem): InputError {
+function problemError(file: string, allNames: readonly string[], columns: number, maxRecordBytes: number, problem: ParseProblem): InputError {
   const names = allNames.map((name) => shortCell(name));
   switch (problem.kind) {
     case 'ragged':
@@ -196,7 +199,17 @@ function problemError(file: string, allNames: readonly string[], columns: number
       return new InputError(`${at(file, problem.line, problem.column + 1)}: column "${names[problem.column]}" needs a number within ±3.4028e+38 (float32), found "${problem.cell}"`);
     case 'levels':
       return new InputError(`${at(file, problem.line, problem.column + 1)}: column "${names[problem.column]}" has more than 4 million distinct texts in one part of the file`);
+    case 'long':
+      return new InputError(`${at(file, problem.line)}: a record of more than ${mib(problem.bytes)} (gradpool reads records of at most ${mib(maxRecordBytes)}; is a quote left open, or is this not a CSV file?)`);
+    case 'encoding':
+      return new InputError(
+        `${at(file, problem.line, problem.column >= 0 ? problem.column + 1 : undefined)}: bytes that are not UTF-8 ("${problem.cell}" read as Latin-1), though the start of the file is; name the file's encoding with ${optionRef('encoding')} (e.g. windows-1252) so that distinct values stay distinct`,
+      );
   }
+}
+
+function mib(bytes: number): string {
+  return bytes >= 1 << 20 ? `${Math.floor(bytes / (1 << 20))} MiB` : `${bytes.toLocaleString('en-US')} bytes`;
 }
 
 /** Closes the gaps between parts (blank lines leave rows unused) and merges the per-column views. */
@@ -205,7 +218,7 @@ function assemble(file: string, columns: number, raw: SharedArrayBuffer, linesBu
   const lines = new Int32Array(linesBuffer);
   let rows = 0;
   const parts: { firstRow: number; codes: Int32Array[] }[] = [];
-  const summaries: ColumnSummary[] = Array.from({ length: columns }, () => ({ numeric: 0, text: 0, missing: 0, firstMissing: null, firstTexts: [], texts: [] }));
+  const summaries: ColumnSummary[] = Array.from({ length: columns }, () => ({ numeric: 0, formatted: 0, firstFormatted: null, text: 0, missing: 0, firstMissing: null, firstTexts: [], texts: [] }));
   const index = Array.from({ length: columns }, () => new Map<string, number>());
   results.forEach((result, p) => {
     const from = places[p]!.rowBase;
@@ -216,6 +229,8 @@ function assemble(file: string, columns: number, raw: SharedArrayBuffer, linesBu
     const codes = result.tallies.map((tally, c) => {
       const summary = summaries[c]!;
       summary.numeric += tally.numeric;
+      summary.formatted += tally.formatted;
+      summary.firstFormatted ??= tally.firstFormatted;
       summary.text += tally.text;
       summary.missing += tally.missing;
       summary.firstMissing ??= tally.firstMissing;
