@@ -10,7 +10,7 @@ import { checkMissing, columnIndex, columnList, encode, inferPlan, matchColumns,
 import { DELIMITERS, columnNames, generatedNames, isNumberCell, lineEnd, quoteName, readTextRecords, shortCell, sniffDecimal, sniffDelimiter, sniffHeader, type TextRecord } from './csv/dialect.js';
 import { describeFormat, sniffFormat, type DecimalMark, type NumberFormat, type ThousandsMark } from './csv/numbers.js';
 import { openSource, type CsvSource, type Encoding } from './csv/source.js';
-import { readTable } from './csv/table.js';
+import { mib, readTable, recordTooLong } from './csv/table.js';
 import { DEFAULT_NA_VALUES, type MissingPolicy, type NumericColumn, type Schema } from './schema.js';
 
 export interface CsvOptions extends ColumnChoices {
@@ -102,7 +102,8 @@ export async function openCsv(file: string, options: CsvOptions = {}): Promise<D
       complete = head.length >= source.size;
       end = lineEnd(head, start, head.length);
     }
-    if (end >= head.length && !complete) throw new InputError(`${at(file, line)}: a line of more than ${mib(maxRecordBytes)} (gradpool reads lines of at most ${mib(maxRecordBytes)}; is this a CSV file?)`);
+    if (end >= head.length && !complete) throw recordTooLong(file, line, head.length, maxRecordBytes);
+    if (end - start > maxRecordBytes) throw recordTooLong(file, line, end - start, maxRecordBytes);
     if (options.comment !== undefined || head[start] !== 0x23 || end >= head.length) {
       checkWidth(file, head, start, end, line, delimiterByte(options.delimiter));
       break;
@@ -120,8 +121,13 @@ export async function openCsv(file: string, options: CsvOptions = {}): Promise<D
     complete = head.length >= source.size;
     sample = readTextRecords(head, start, head.length, delimiter, SAMPLE_RECORDS, complete, line, comment);
   }
+  let recordStart = start;
+  for (const record of sample) {
+    if (record.end - recordStart > maxRecordBytes) throw recordTooLong(file, record.line, record.end - recordStart, maxRecordBytes);
+    recordStart = record.end;
+  }
   if (sample.length === 0) {
-    if (!complete) throw new InputError(`${at(file, line)}: a first line of more than ${mib(maxRecordBytes)} (gradpool reads lines of at most ${mib(maxRecordBytes)}; is this a CSV file?)`);
+    if (!complete) throw recordTooLong(file, line, head.length - start, maxRecordBytes);
     throw new InputError(`${file}: empty file (expected a header row and data rows)${comment >= 0 || start > 0 ? ', once comments and skipped rows are left out' : ''}`);
   }
   // Very wide files are refused from the first record, before a column is set up.
@@ -247,7 +253,8 @@ function preambleLength(sample: readonly TextRecord[]): number {
     if (r.cells.length < width || (width >= 3 && filled === 1 && sample[n + 1]!.cells.filter((c) => c !== '').length > 1)) n++;
     else break;
   }
-  return n;
+  // Only before a table that is regular below it (a wrong --delimiter makes ragged records: no preamble, the ragged error).
+  return n > 0 && sample.slice(n).every((r) => r.cells.length === width) ? n : 0;
 }
 
 /** Refuses a first line with more cells than MAX_COLUMNS by counting its delimiters, before any cell becomes a string. */
@@ -266,10 +273,6 @@ function nthLineEnd(b: Buffer, pos: number, n: number): number {
   return Math.min(p, b.length);
 }
 
-function mib(bytes: number): string {
-  return `${Math.round(bytes / (1 << 20)) || bytes.toLocaleString('en-US') + ' bytes'}${bytes >= 1 << 20 ? ' MiB' : ''}`;
-}
-
 function commentByte(comment: string | undefined): number {
   if (comment === undefined || comment === '' || comment === 'none') return -1;
   if (comment.length !== 1 || comment.charCodeAt(0) > 0x7f || /["\r\n\s]/.test(comment)) throw new InputError(`${optionRef('comment')} must be one character such as #, got ${JSON.stringify(comment.slice(0, 60))}`);
@@ -284,7 +287,7 @@ function schemaLabelIndex(names: readonly string[], schema: Schema): number {
 /** Per column, how its numbers are written: see numbers.ts. */
 function numberFormats(file: string, names: readonly string[], body: readonly TextRecord[], fileDecimal: number, options: CsvOptions, match: { sources: number[] } | null): NumberFormat[] {
   const decimal: DecimalMark = fileDecimal === 0x2c ? ',' : '.';
-  if (options.thousands !== undefined && options.thousands === decimal) throw new InputError(`${optionRef('thousands')} ${options.thousands} is also the decimal mark; name the other with ${optionRef('decimal')}`);
+  if (options.thousands !== undefined && options.thousands === options.decimal) throw new InputError(`${optionRef('thousands')} ${options.thousands} is also the decimal mark; name the other with ${optionRef('decimal')}`);
   const formats = names.map((_, c) => {
     const sniffed = sniffFormat(body.map((r) => r.cells[c] ?? ''), decimal).format;
     if (options.thousands === undefined) return sniffed;
@@ -336,7 +339,7 @@ async function footerStart(source: CsvSource, head: Buffer, dataStart: number, d
   }
   if (skipFooter !== undefined) return cut;
   const last = records[0];
-  if (!last) return size;
+  if (!last || !footerIsRecord(source, tail, tailStart, last.start - tailStart, dataStart)) return size;
   const labelCell = label >= 0 ? (last.cells[label] ?? '') : '';
   const firstFeature = label === 0 ? 1 : 0;
   const cell = last.cells[firstFeature] ?? '';
@@ -352,6 +355,19 @@ async function footerStart(source: CsvSource, head: Buffer, dataStart: number, d
     return last.start;
   }
   return size;
+}
+
+/**
+ * Whether a line start is a record start, not a line inside a quoted cell: the quotes before it pair
+ * up. Counted from the data's start when the text is in memory; in a tail of a large file, only a
+ * tail without quotes before the line is trusted.
+ */
+function footerIsRecord(source: CsvSource, tail: Buffer, tailStart: number, at: number, dataStart: number): boolean {
+  const from = source.bytes ? dataStart : 0;
+  let odd = false;
+  for (let i = tail.indexOf(0x22, from); i >= 0 && i < at; i = tail.indexOf(0x22, i + 1)) odd = !odd;
+  if (odd) return false;
+  return source.bytes !== undefined || tailStart === dataStart || tail.subarray(0, at).indexOf(0x22) < 0;
 }
 
 async function readRange(file: string, from: number, to: number): Promise<Buffer> {

@@ -26,7 +26,7 @@ export function defaultFormat(decimal: DecimalMark): NumberFormat {
 const SPACES = ' \u00a0\u202f\u2009';
 const CURRENCY = '$€£¥₹';
 // sign, currency, sign, the number, percent, currency: at most one sign and one currency (checked below).
-const SHAPE = new RegExp(`^([+-]?)[${SPACES}]*([${CURRENCY}]?)[${SPACES}]*([+-]?)[${SPACES}]*([0-9][0-9.,'${SPACES}]*|[.,][0-9]+)[${SPACES}]*(%?)[${SPACES}]*([${CURRENCY}]?)$`);
+const SHAPE = new RegExp(`^([+-]?)[${SPACES}]*([${CURRENCY}]?)[${SPACES}]*([+-]?)[${SPACES}]*([0-9](?:[0-9.,'${SPACES}]*[0-9])?[.,]?|[.,][0-9]+)[${SPACES}]*(%?)[${SPACES}]*([${CURRENCY}]?)$`);
 const EXPONENT = /^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$/;
 
 function escape(ch: string): string {

@@ -88,7 +88,7 @@ export interface ColumnTally {
 }
 
 export type ParseProblem =
-  | { readonly kind: 'ragged'; readonly line: number; readonly found: number }
+  | { readonly kind: 'ragged'; readonly line: number; readonly found: number; readonly first: number }
   | { readonly kind: 'quote'; readonly line: number; readonly detail: string }
   | { readonly kind: 'infinite' | 'float32'; readonly line: number; readonly column: number; readonly cell: string }
   | { readonly kind: 'levels'; readonly line: number; readonly column: number }
@@ -344,7 +344,7 @@ export class ChunkParser {
         break;
       }
       if (col !== C) {
-        this.problem = { kind: 'ragged', line: recordLine, found: col };
+        this.problem = { kind: 'ragged', line: recordLine, found: col, first: b[recordStart]! };
         break;
       }
       if (pos - recordStart > this.maxRecordBytes) {
@@ -426,7 +426,8 @@ export class ChunkParser {
       return false;
     }
     const format = this.formats[col]!;
-    const normalized = format.decimal === ',' ? text.replace(',', '.') : text;
+    // With a decimal comma, a point groups thousands: 1.234 is no plain number there.
+    const normalized = format.decimal === ',' ? (text.includes('.') ? '' : text.replace(',', '.')) : text;
     const plain = NUMBER.test(normalized) && !text.startsWith('+');
     const value = plain ? Number(normalized) : parseFormatted(text, format);
     const tally = this.tallies[col]!;

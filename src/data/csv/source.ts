@@ -4,7 +4,7 @@
 // bytes) are decoded into memory once, up to a bound, so the parser only ever sees UTF-8. A file
 // that is not text at all is named for what it looks like, in one line.
 import { isUtf8 } from 'node:buffer';
-import { open } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { gunzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import { InputError, optionRef } from '../../errors.js';
@@ -39,6 +39,7 @@ export interface CsvSource {
 const gunzipAsync = promisify(gunzip);
 
 export async function openSource(file: string, encoding: Encoding = 'auto'): Promise<CsvSource> {
+  if (await stat(file).then((info) => info.isDirectory(), () => false)) throw new InputError(`${file}: is a directory, not a file (nor an IDX directory)`);
   const { handle, size } = await openBounded(file, { shown: file, maxBytes: MAX_CSV_FILE, what: 'CSV file' }).catch((error: unknown) => {
     if (error instanceof InputError) throw error;
     throw new InputError(`${file}: cannot read (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
@@ -104,8 +105,20 @@ function decodeText(raw: Buffer, kind: Exclude<Encoding, 'auto' | 'utf8'>): stri
     case 'latin1':
       return raw.toString('latin1');
     case 'windows-1252':
-      return new TextDecoder('windows-1252').decode(raw);
+      return windows1252(raw);
   }
+}
+
+/**
+ * Windows-1252: Latin-1 but for 0x80–0x9F, which hold € ‚ ƒ „ … † ‡ ˆ ‰ Š ‹ Œ Ž ‘ ’ “ ” • – — ˜ ™ š › œ ž Ÿ
+ * (the five unassigned bytes stay C1 controls, as the WHATWG decoder keeps them). Node's own
+ * TextDecoder('windows-1252') decodes plain Latin-1, so the table is ours.
+ */
+const CP1252_HIGH = '\u20ac\u0081\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160\u2039\u0152\u008d\u017d\u008f\u0090\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a\u0153\u009d\u017e\u0178';
+
+function windows1252(raw: Buffer): string {
+  const latin = raw.toString('latin1');
+  return /[\u0080-\u009f]/.test(latin) ? latin.replace(/[\u0080-\u009f]/g, (c) => CP1252_HIGH[c.charCodeAt(0) - 0x80]!) : latin;
 }
 
 function isGzip(b: Buffer): boolean {
@@ -165,7 +178,7 @@ export function sniffEncoding(file: string, head: Buffer, whole: boolean): Exclu
   // A head cut inside a character is still UTF-8: up to 3 bytes of an unfinished sequence at its end.
   const cut = whole ? head.length : utf8Boundary(head);
   if (isUtf8(head.subarray(0, cut))) return 'utf8';
-  const text = new TextDecoder('windows-1252').decode(head);
+  const text = windows1252(head);
   const control = /[\u0000-\u0008\u000b\u000e-\u001f\u007f\u0081\u008d\u008f\u0090\u009d]/.exec(text);
   if (control) throw new InputError(`${file}: looks like binary data, not CSV text (control byte 0x${control[0].charCodeAt(0).toString(16).padStart(2, '0')}); if it is text, name its encoding with ${optionRef('encoding')}`);
   return 'windows-1252';

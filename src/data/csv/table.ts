@@ -190,7 +190,7 @@ function problemError(file: string, allNames: readonly string[], columns: number
   const names = allNames.map((name) => shortCell(name));
   switch (problem.kind) {
     case 'ragged':
-      return new InputError(`${at(file, problem.line)}: expected ${columns} columns as in the header, found ${problem.found}`);
+      return new InputError(`${at(file, problem.line)}: expected ${columns} columns as in the header, found ${problem.found}${problem.first === 0x23 ? ` (a line starting with #: ${optionRef('comment')} # skips comment lines)` : ''}`);
     case 'quote':
       return new InputError(`${at(file, problem.line)}: ${problem.detail}`);
     case 'infinite':
@@ -200,7 +200,7 @@ function problemError(file: string, allNames: readonly string[], columns: number
     case 'levels':
       return new InputError(`${at(file, problem.line, problem.column + 1)}: column "${names[problem.column]}" has more than 4 million distinct texts in one part of the file`);
     case 'long':
-      return new InputError(`${at(file, problem.line)}: a record of more than ${mib(problem.bytes)} (gradpool reads records of at most ${mib(maxRecordBytes)}; is a quote left open, or is this not a CSV file?)`);
+      return recordTooLong(file, problem.line, problem.bytes, maxRecordBytes);
     case 'encoding':
       return new InputError(
         `${at(file, problem.line, problem.column >= 0 ? problem.column + 1 : undefined)}: bytes that are not UTF-8 ("${problem.cell}" read as Latin-1), though the start of the file is; name the file's encoding with ${optionRef('encoding')} (e.g. windows-1252) so that distinct values stay distinct`,
@@ -208,8 +208,13 @@ function problemError(file: string, allNames: readonly string[], columns: number
   }
 }
 
-function mib(bytes: number): string {
+export function mib(bytes: number): string {
   return bytes >= 1 << 20 ? `${Math.floor(bytes / (1 << 20))} MiB` : `${bytes.toLocaleString('en-US')} bytes`;
+}
+
+/** A record (line) longer than the bound: refused naming its line, before it is held as one string. */
+export function recordTooLong(file: string, line: number, bytes: number, maxRecordBytes: number): InputError {
+  return new InputError(`${at(file, line)}: a record of more than ${mib(bytes > maxRecordBytes ? maxRecordBytes : bytes)} (gradpool reads records of at most ${mib(maxRecordBytes)}; is a quote left open, or is this not a CSV file?)`);
 }
 
 /** Closes the gaps between parts (blank lines leave rows unused) and merges the per-column views. */
