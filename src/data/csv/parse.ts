@@ -421,6 +421,10 @@ export class ChunkParser {
       this.missingCell(text, base, col, line);
       return true;
     }
+    // A text seen before in this column is text again: no number checks (a label column's every cell).
+    const dictionary = this.dictionaries[col]!;
+    const known = dictionary.get(text);
+    if (known !== undefined) return this.storeText(text, known, base, col, line);
     if (INFINITE.test(text)) {
       this.problem = { kind: 'infinite', line, column: col, cell: shortCell(text) };
       return false;
@@ -445,17 +449,18 @@ export class ChunkParser {
       return true;
     }
 
-    const dictionary = this.dictionaries[col]!;
-    let code = dictionary.get(text);
-    if (code === undefined) {
-      code = tally.texts.length;
-      if (code >= MAX_TEXT_CODES) {
-        this.problem = { kind: 'levels', line, column: col };
-        return false;
-      }
-      dictionary.set(text, code);
-      tally.texts.push(text);
+    const code = tally.texts.length;
+    if (code >= MAX_TEXT_CODES) {
+      this.problem = { kind: 'levels', line, column: col };
+      return false;
     }
+    dictionary.set(text, code);
+    tally.texts.push(text);
+    return this.storeText(text, code, base, col, line);
+  }
+
+  private storeText(text: string, code: number, base: number, col: number, line: number): boolean {
+    const tally = this.tallies[col]!;
     this.u32[base + col] = TEXT_CELL + code;
     tally.text++;
     if (tally.firstTexts.length < 3) tally.firstTexts.push({ line, cell: shortCell(text) });
