@@ -132,7 +132,8 @@ export async function openCsv(file: string, options: CsvOptions = {}): Promise<D
   }
   // Very wide files are refused from the first record, before a column is set up.
   if (sample[0]!.cells.length > MAX_COLUMNS) throw new InputError(`${at(file, sample[0]!.line)}: ${sample[0]!.cells.length.toLocaleString('en-US')} columns; gradpool reads at most ${MAX_COLUMNS.toLocaleString('en-US')} columns of a CSV file`);
-  const preamble = options.skipRows === undefined ? preambleLength(sample) : 0;
+  // Sniffed only with the dialect: a --delimiter that splits the records unevenly is the user's word, and its ragged rows are the message.
+  const preamble = options.skipRows === undefined && options.delimiter === undefined ? preambleLength(sample) : 0;
   const before = preamble > 0 ? sample[preamble - 1]! : null;
   if (preamble > 0) {
     const skippedLine = sample[0]!;
