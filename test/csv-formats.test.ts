@@ -6,7 +6,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { loadCsv, type CsvOptions } from '../src/data/csv.js';
-import { parseSchema, type Schema } from '../src/data/schema.js';
+import { encodeValues, parseSchema, type Schema } from '../src/data/schema.js';
 import { InputError } from '../src/errors.js';
 import { runCli } from './helpers/cli.js';
 import { tempDir } from './helpers/files.js';
@@ -288,6 +288,9 @@ test('non-ISO dates and times of day are read, and a date gives month, weekday a
   const clock = await loadCsv(await file('clock.csv', 'start,label\n14:30,a\n9:05,b\n11:45 PM,a\n'));
   t.deepEqual(clock.schema!.columns[0], { kind: 'date', name: 'start' });
   close(t, Array.from(clock.x), [14.5 / 24, (9 + 5 / 60) / 24, (23.75) / 24]);
+  // A later file is read in the order the training file showed, though its own dates are ambiguous.
+  const later = await loadCsv(await file('later.csv', 'when,label\n03/04/2025,a\n'), { schema: eu.schema!, labels: 'classes', classNames: ['a', 'b'] });
+  close(t, Array.from(later.x), [Date.UTC(2025, 3, 3) / 86_400_000, 4, 3]);
   const cli = await runCli(['train', '--data', await file('cli.csv', 'when,label\n19/12/2024,a\n20/12/2024,b\n21/12/2024,a\n'), ...QUICK]);
   t.is(cli.code, 0, cli.stderr);
   t.regex(cli.stdout, /when date \(days since 1970-01-01\) \+ month, weekday/);
@@ -331,4 +334,22 @@ test('a first line or a cell over the line bound is refused naming the line, not
   await refused(unquoted, bound, /plain\.csv:4: a record of more than/, t);
   // The same files within the default bound read fine.
   t.is((await loadCsv(longCell)).rows, 3);
+});
+
+test('raw values given by name are read as the training file wrote them: formatted numbers, currency codes, dates with their parts', (t) => {
+  const schema: Schema = {
+    columns: [
+      { kind: 'numeric', name: 'price', format: { decimal: ',', thousands: '.' } },
+      { kind: 'numeric', name: 'plain' },
+      { kind: 'date', name: 'when', order: 'dmy', parts: ['month', 'weekday'] },
+      { kind: 'label', name: 'label' },
+    ],
+    missing: 'error',
+    naValues: [],
+  };
+  const out = new Float32Array(5);
+  t.is(encodeValues(schema, ['1.234,50 €', 'USD 2,000', '03/04/2025'], out, 0), null);
+  close(t, Array.from(out), [1234.5, 2000, Date.UTC(2025, 3, 3) / 86_400_000, 4, 3].map(Math.fround));
+  t.regex(encodeValues(schema, ['12', '3', '31/31/2025'], out, 0) ?? '', /column "when" needs a date/);
+  t.regex(encodeValues(schema, ['zwölf', '3', '01/01/2025'], out, 0) ?? '', /column "price" needs a finite number/);
 });

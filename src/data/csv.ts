@@ -2,14 +2,13 @@
 // records parsed by several threads into one raw table (csv/table.ts, csv/parse.ts), each column's
 // kind inferred from the training file or taken from a model's schema (csv/columns.ts), and the
 // result described like every other source (dataset.ts).
-import { open } from 'node:fs/promises';
 import { InputError, at, flagName, optionRef } from '../errors.js';
 import { materialize, type DataDescription, type Dataset } from './dataset.js';
 import { MAX_COLUMNS } from './limits.js';
 import { checkMissing, columnIndex, columnList, encode, inferPlan, matchColumns, planAgainst, resolveChoices, type ColumnChoices, type ColumnPlan, type TargetMode } from './csv/columns.js';
 import { DELIMITERS, columnNames, generatedNames, isNumberCell, lineEnd, quoteName, readTextRecords, shortCell, sniffDecimal, sniffDelimiter, sniffHeader, type TextRecord } from './csv/dialect.js';
 import { describeFormat, sniffFormat, type DecimalMark, type NumberFormat, type ThousandsMark } from './csv/numbers.js';
-import { openSource, type CsvSource, type Encoding } from './csv/source.js';
+import { openSource, readRange, type CsvSource, type Encoding } from './csv/source.js';
 import { mib, readTable, recordTooLong } from './csv/table.js';
 import { DEFAULT_NA_VALUES, type MissingPolicy, type NumericColumn, type Schema } from './schema.js';
 
@@ -371,16 +370,6 @@ function footerIsRecord(source: CsvSource, tail: Buffer, tailStart: number, at: 
   return source.bytes !== undefined || tailStart === dataStart || tail.subarray(0, at).indexOf(0x22) < 0;
 }
 
-async function readRange(file: string, from: number, to: number): Promise<Buffer> {
-  const handle = await open(file, 'r');
-  try {
-    const buffer = Buffer.allocUnsafe(to - from);
-    const { bytesRead } = await handle.read(buffer, 0, to - from, from);
-    return buffer.subarray(0, bytesRead);
-  } finally {
-    await handle.close();
-  }
-}
 
 function decideHeader(options: CsvOptions, sample: readonly TextRecord[], decimal: number, na: ReadonlySet<string>): boolean {
   if (options.header === 'yes') return true;

@@ -24,9 +24,10 @@ export function defaultFormat(decimal: DecimalMark): NumberFormat {
 
 /** Space, no-break space, narrow no-break space and thin space: what "1 234,50" is written with. */
 const SPACES = ' \u00a0\u202f\u2009';
-const CURRENCY = '$€£¥₹';
+/** Currency signs, and the codes exports write instead (USD 1,234.50, 12,50 EUR). */
+const CURRENCY = `[$€£¥₹]|US\\$|USD|EUR|GBP|JPY|CHF|CAD|AUD|CNY|INR|SEK|NOK|DKK|PLN`;
 // sign, currency, sign, the number, percent, currency: at most one sign and one currency (checked below).
-const SHAPE = new RegExp(`^([+-]?)[${SPACES}]*([${CURRENCY}]?)[${SPACES}]*([+-]?)[${SPACES}]*([0-9](?:[0-9.,'${SPACES}]*[0-9])?[.,]?|[.,][0-9]+)[${SPACES}]*(%?)[${SPACES}]*([${CURRENCY}]?)$`);
+const SHAPE = new RegExp(`^([+-]?)[${SPACES}]*(${CURRENCY})?[${SPACES}]*([+-]?)[${SPACES}]*([0-9](?:[0-9.,'${SPACES}]*[0-9])?[.,]?|[.,][0-9]+)[${SPACES}]*(%?)[${SPACES}]*(${CURRENCY})?$`);
 const EXPONENT = /^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$/;
 
 function escape(ch: string): string {
@@ -64,7 +65,7 @@ export function parseFormatted(text: string, format: NumberFormat): number {
   if (EXPONENT.test(body)) return negative ? NaN : Number(format.decimal === ',' ? body.replace(',', '.') : body);
   const m = SHAPE.exec(body);
   if (!m) return NaN;
-  const [, sign1, currency1, sign2, digits, percent, currency2] = m as unknown as [string, string, string, string, string, string, string];
+  const [, sign1, currency1 = '', sign2, digits, percent, currency2 = ''] = m as unknown as [string, string, string | undefined, string, string, string, string | undefined];
   if ((sign1 && sign2) || (currency1 && currency2) || (negative && (sign1 || sign2))) return NaN;
   const parts = digitsPattern(format).exec(digits);
   if (!parts) return NaN;
@@ -78,7 +79,7 @@ export function parseFormatted(text: string, format: NumberFormat): number {
 
 /** Whether a cell looks like a number at all (digits and number punctuation only): a column of such cells is no category. */
 export function looksNumeric(text: string): boolean {
-  return /\d/.test(text) && /^[0-9+\-.,'()%$€£¥₹\s\u00a0\u202f\u2009eE/:]*$/.test(text);
+  return /\d/.test(text) && /^[0-9+\-.,'()%$€£¥₹\s\u00a0\u202f\u2009eE/:]*$/.test(text.replace(/US\$|USD|EUR|GBP|JPY|CHF|CAD|AUD|CNY|INR|SEK|NOK|DKK|PLN/g, ''));
 }
 
 /**

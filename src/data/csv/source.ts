@@ -65,7 +65,7 @@ export async function openSource(file: string, encoding: Encoding = 'auto'): Pro
     const kind = encoding === 'auto' ? sniffEncoding(file, head, whole) : encoding;
     if (kind === 'utf8') {
       const bom = head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0;
-      return { file, bytes: whole ? head : undefined, size, head, bom, decoded: null, readHead: async (bytes) => (whole ? head : readPrefix(file, Math.min(bytes, size))) };
+      return { file, bytes: whole ? head : undefined, size, head, bom, decoded: null, readHead: async (bytes) => (whole ? head : readRange(file, 0, Math.min(bytes, size))) };
     }
     if (size > MAX_DECODED_BYTES) throw new InputError(`${file}: ${kind} files are decoded in memory, up to ${MAX_DECODED_BYTES / 2 ** 30} GiB; convert this one to UTF-8 first (iconv -f ${kind} -t UTF-8)`);
     return decodeInMemory(file, whole ? head : await readAt(size), kind, null);
@@ -74,11 +74,12 @@ export async function openSource(file: string, encoding: Encoding = 'auto'): Pro
   }
 }
 
-async function readPrefix(file: string, bytes: number): Promise<Buffer> {
+/** Bytes [from, to) of a file (fewer where it is shorter): the head again, or a large file's tail. */
+export async function readRange(file: string, from: number, to: number): Promise<Buffer> {
   const handle = await open(file, 'r');
   try {
-    const buffer = Buffer.allocUnsafe(bytes);
-    const { bytesRead } = await handle.read(buffer, 0, bytes, 0);
+    const buffer = Buffer.allocUnsafe(to - from);
+    const { bytesRead } = await handle.read(buffer, 0, to - from, from);
     return buffer.subarray(0, bytesRead);
   } finally {
     await handle.close();
