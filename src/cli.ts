@@ -16,7 +16,7 @@ import { attachToParent, needsRelaunch, relaunch } from './cli/relaunch.js';
 import { listenForStopSignals } from './cli/stop-signals.js';
 import type { CompareOptions } from './compare.js';
 import { materialize, type Dataset } from './data/dataset.js';
-import { openForModel } from './data/load.js';
+import { csvReading, openForModel } from './data/load.js';
 import { describeColumn } from './data/schema.js';
 import { InputError, flagName, optionRef } from './errors.js';
 import { WriteError, writeFileAtomic } from './io/atomic.js';
@@ -231,10 +231,7 @@ async function loadForModel(model: Model, argv: Args, command: 'evaluate' | 'pre
       labelColumn: o.labelColumn,
       labelsFile: o.labels,
       builtin: { samples: o.samples, features: o.features, classes: o.classes, noise: o.noise, seed: o.seed },
-      delimiter: o.delimiter,
-      decimal: o.decimal,
-      header: o.header,
-      naValues: o.naValues,
+      ...csvReading(o),
       onProgress: reading ? (bytes, total) => reading.update(bytes, total) : undefined,
     });
     reading?.finish();

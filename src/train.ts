@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { batchCount, batchRange, effectiveBatchSize } from './data/batches.js';
 import { outputWidth, writeTarget, type DataDescription, type Dataset, type Targets } from './data/dataset.js';
-import { openTrainingData, type OpenedData } from './data/load.js';
+import { csvReading, openTrainingData, type OpenedData } from './data/load.js';
 import { applyImputation, applyNormalization, applyTargetScaling, fitImputation, fitNormalization, fitTargetScaling, type TargetScaling } from './data/normalize.js';
 import { featureColumns, fillValues, scaledInputs, withFills, type Schema } from './data/schema.js';
 import { randomStream, resumableStream, shuffleInPlace, type ResumableRandom } from './data/random.js';
@@ -593,10 +593,7 @@ async function openWith(options: ResolvedOptions, callbacks: TrainCallbacks, ini
     labels,
     labelsFile: options.labels,
     builtin: { samples: options.samples, features: options.features, classes: options.classes, noise: options.noise, seed: options.seed },
-    delimiter: options.delimiter,
-    decimal: options.decimal,
-    header: options.header,
-    naValues: options.naValues,
+    ...csvReading(options),
     missing: options.missing,
     categorical: options.categorical,
     numeric: options.numeric,

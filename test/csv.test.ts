@@ -46,7 +46,7 @@ for (const [name, text, pattern] of broken) {
 test('a missing label column is named with the columns that exist', async (t) => {
   const path = await csvFile('a,b\n1,2\n');
   const error = await t.throwsAsync(loadCsv(path, { labels: 'classes', labelColumn: 'species' }), { instanceOf: InputError });
-  t.regex(error!.message, /^labelColumn: no column "species" .*\(columns: a, b\)/);
+  t.regex(error!.message, /^labelColumn: no column "species" .*\(columns: "a", "b"\)/);
 });
 
 test('test data with a different feature count is refused', async (t) => {

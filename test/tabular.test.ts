@@ -169,7 +169,7 @@ test('column rules: a mostly-number column with words is refused naming count an
   t.is(auto.code, 0, auto.stderr);
   t.regex(auto.stdout, /id ignored \(unique integers.*color ignored \(as asked\).*day ignored \(as asked\).*name ignored \(more than 50 distinct texts/);
   const saved = JSON.parse(await readFile(model, 'utf8'));
-  t.is(saved.layers[0].inputs, 1 + 3 + 1 + 1 + 60);
+  t.is(saved.layers[0].inputs, 1 + 3 + 1 + (1 + 2) + 60, 'a date is its days, month and weekday');
   const infinite = await writeTable(dir, 'inf.csv', { header: ['a', 'label'], rows: [[1, 0], ['Infinity', 1], [2, 0]] });
   const inf = await runCli(['train', '--data', infinite, '--missing', 'impute', '--epochs', '1']);
   t.is(inf.code, 2);

@@ -11,6 +11,12 @@ export const MAX_VALUES = 2 ** 29;
 /** Classes a label column may have (one output unit each). */
 export const MAX_CLASSES = 10_000;
 
+/**
+ * Columns a CSV file may have: every column costs a tally and a dictionary per parsing thread, and a
+ * header of millions of names would exhaust the heap before a row is read.
+ */
+export const MAX_COLUMNS = 1 << 18;
+
 /** Levels one categorical column of a model file may one-hot into (training keeps at most LEVELS_KEPT of a column of many, plus "other"). */
 export const MAX_LEVELS = 10_000;
 

@@ -8,6 +8,28 @@ import { openCsv, type CsvOptions } from './csv.js';
 import { describeDataset, materialize, type DataDescription, type Dataset, type TargetExpectation } from './dataset.js';
 import { IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, isIdxDirectory, openIdxDataset, openIdxDirectory, openIdxImagesFile, sniffIdxMagic } from './idx.js';
 import type { Schema } from './schema.js';
+import { THOUSANDS_MARKS, type ThousandsMark } from './csv/numbers.js';
+export { ENCODINGS } from './csv/source.js';
+
+/** --thousands as the command line writes it: the marks, and "space" for a space. */
+export const THOUSANDS_CHOICES: readonly (ThousandsMark | 'space')[] = [...THOUSANDS_MARKS, 'space'];
+
+/** The options that say how a CSV file is written, picked from resolved options (train, evaluate, predict read files alike). */
+export function csvReading(o: {
+  readonly delimiter?: string | undefined;
+  readonly decimal?: '.' | ',' | undefined;
+  readonly header?: 'auto' | 'yes' | 'no' | undefined;
+  readonly naValues?: readonly string[] | undefined;
+  readonly encoding?: CsvOptions['encoding'];
+  readonly thousands?: ThousandsMark | 'space' | undefined;
+  readonly comment?: string | undefined;
+  readonly skipRows?: number | undefined;
+  readonly skipFooter?: number | undefined;
+  readonly dayfirst?: boolean | undefined;
+}): CsvOptions {
+  const { delimiter, decimal, header, naValues, encoding, comment, skipRows, skipFooter, dayfirst } = o;
+  return { delimiter, decimal, header, naValues, encoding, thousands: o.thousands === 'space' ? ' ' : o.thousands, comment, skipRows, skipFooter, dayfirst };
+}
 
 export interface LoadOptions extends CsvOptions {
   /** Parameters of builtin sets (defaults: the set's own; seed 1). */

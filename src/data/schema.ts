@@ -3,19 +3,37 @@
 // ColumnTransformer is fitted once and reused). One place for the encoding, so training, evaluate,
 // predict and Model.predict all encode a row the same way.
 import { MAX_LEVELS } from './limits.js';
+import { THOUSANDS_MARKS, describeFormat, parseFormatted, type NumberFormat } from './csv/numbers.js';
 
-/** A column read as numbers; missing cells become `fill` (the training mean) under --missing impute. */
+/**
+ * A column read as numbers; missing cells become `fill` (the training mean) under --missing impute.
+ * `format`: how the training file wrote them when it used currency, grouping or percent (1.234,50 €),
+ * so that every later file is read the same way; absent: plain numbers in the file's decimal mark.
+ */
 export interface NumericColumn {
   readonly kind: 'numeric';
   readonly name: string;
   readonly fill?: number | undefined;
+  readonly format?: NumberFormat | undefined;
 }
 
-/** ISO dates (2024-03-01, optionally with a time) read as days since 1970-01-01, UTC. */
+/** What a date column adds besides its days: the month (1–12), the weekday (0 Monday … 6) and the hour (0–24, minutes as fractions). */
+export type DatePart = 'month' | 'weekday' | 'hour';
+export const DATE_PARTS: readonly DatePart[] = ['month', 'weekday', 'hour'];
+
+/**
+ * Dates (2024-03-01, 12/19/2024, 19.12.2024, optionally with a time of day; or times alone) read as
+ * days since 1970-01-01 UTC, then one input per part. `order`: how a slashed date is read (month or
+ * day first), absent: month first. `parts` absent (models before parts): the days alone.
+ * `partFills`: the training means of the parts, under --missing impute.
+ */
 export interface DateColumn {
   readonly kind: 'date';
   readonly name: string;
   readonly fill?: number | undefined;
+  readonly order?: DateOrder | undefined;
+  readonly parts?: readonly DatePart[] | undefined;
+  readonly partFills?: readonly number[] | undefined;
 }
 
 /**
@@ -95,7 +113,8 @@ export function labelColumns(schema: Schema): LabelColumn[] {
 
 /** Inputs one column becomes. */
 export function encodedWidth(column: SchemaColumn): number {
-  if (column.kind === 'numeric' || column.kind === 'date') return 1;
+  if (column.kind === 'numeric') return 1;
+  if (column.kind === 'date') return 1 + (column.parts?.length ?? 0);
   if (column.kind === 'categorical') return column.levels.length + (column.missingLevel ? 1 : 0) + (column.other ? 1 : 0);
   return 0;
 }
@@ -109,7 +128,7 @@ export function scaledInputs(schema: Schema): Uint8Array {
   const mask = new Uint8Array(schemaWidth(schema));
   let offset = 0;
   for (const column of schema.columns) {
-    if (column.kind === 'numeric' || column.kind === 'date') mask[offset] = 1;
+    if (column.kind === 'numeric' || column.kind === 'date') mask.fill(1, offset, offset + encodedWidth(column));
     offset += encodedWidth(column);
   }
   return mask;
@@ -122,6 +141,7 @@ export function fillValues(schema: Schema): Float32Array | null {
   let offset = 0;
   for (const column of schema.columns) {
     if ((column.kind === 'numeric' || column.kind === 'date') && column.fill !== undefined) fills[offset] = column.fill;
+    if (column.kind === 'date') column.partFills?.forEach((fill, i) => (fills[offset + 1 + i] = fill));
     offset += encodedWidth(column);
   }
   return fills;
@@ -133,6 +153,7 @@ export function withFills(schema: Schema, inputFills: Float32Array): Schema {
   const columns = schema.columns.map((column) => {
     const at = offset;
     offset += encodedWidth(column);
+    if (column.kind === 'date' && column.parts?.length) return { ...column, fill: inputFills[at]!, partFills: Array.from(inputFills.subarray(at + 1, at + 1 + column.parts.length)) };
     return column.kind === 'numeric' || column.kind === 'date' ? { ...column, fill: inputFills[at]! } : column;
   });
   return { ...schema, columns };
@@ -142,9 +163,9 @@ export function withFills(schema: Schema, inputFills: Float32Array): Schema {
 export function describeColumn(column: SchemaColumn): string {
   switch (column.kind) {
     case 'numeric':
-      return 'numeric';
+      return column.format ? `numeric (written ${describeFormat(column.format)})` : 'numeric';
     case 'date':
-      return 'date (days since 1970-01-01)';
+      return `date (days since 1970-01-01)${column.parts?.length ? ` + ${column.parts.join(', ')}` : ''}`;
     case 'categorical':
       return `categorical (${column.levels.length} level${column.levels.length === 1 ? '' : 's'}${column.other ? ' + other' : ''}${column.missingLevel ? ' + missing' : ''})`;
     case 'ignored':
@@ -182,24 +203,123 @@ export function float32Text(value: number): string {
   return String(value);
 }
 
-const DATE = /^(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2}(?:\.\d+)?))?)?(Z|[+-]\d{2}:?\d{2})?$/;
+/** How a date like 03/04/2024 is read: month first (US, the default) or day first (--dayfirst). */
+export type DateOrder = 'mdy' | 'dmy';
+
+const ISO_DATE = /^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[T ](.+))?$/;
+const SLASHED_DATE = /^(\d{1,2})([-/.])(\d{1,2})\2(\d{4}|\d{2})(?:[T ,]\s*(.+))?$/;
+const TIME = /^(\d{1,2}):(\d{2})(?::(\d{2}(?:\.\d+)?))?\s*([AaPp][Mm])?\s*(Z|[+-]\d{2}:?\d{2})?$/;
 const DAY_MS = 86_400_000;
 
-/** Days since 1970-01-01 (UTC) of an ISO date such as 2024-03-01 or 2024-03-01T12:30:00Z, or NaN. */
-export function parseDate(text: string): number {
-  const m = DATE.exec(text);
-  if (!m) return NaN;
-  const [year, month, day, hour, minute, second] = [m[1], m[2], m[3], m[4] ?? '0', m[5] ?? '0', m[6] ?? '0'].map(Number) as [number, number, number, number, number, number];
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second >= 61) return NaN;
-  let ms = Date.UTC(year, month - 1, day, hour, minute, 0) + second * 1000;
-  if (new Date(Date.UTC(year, month - 1, day)).getUTCDate() !== day) return NaN; // 2023-02-30
-  const zone = m[7];
-  if (zone && zone !== 'Z') {
-    const sign = zone[0] === '-' ? -1 : 1;
-    const digits = zone.slice(1).replace(':', '');
-    ms -= sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2))) * 60_000;
+/** A date or time as read: days since 1970-01-01 UTC (a time alone: the fraction of a day), and its parts. */
+export interface DateValue {
+  readonly days: number;
+  readonly month: number;
+  readonly weekday: number;
+  readonly hour: number;
+  /** Whether the text held a time of day; a time alone has no date. */
+  readonly time: boolean;
+  readonly date: boolean;
+}
+
+function clock(text: string): { hour: number; minute: number; second: number; zoneMinutes: number } | null {
+  const m = TIME.exec(text.trim());
+  if (!m) return null;
+  let hour = Number(m[1]);
+  const minute = Number(m[2]);
+  const second = Number(m[3] ?? '0');
+  const meridiem = m[4]?.toLowerCase();
+  if (meridiem) {
+    if (hour < 1 || hour > 12) return null;
+    hour = (hour % 12) + (meridiem === 'pm' ? 12 : 0);
   }
-  return ms / DAY_MS;
+  if (hour > 23 || minute > 59 || second >= 61) return null;
+  let zoneMinutes = 0;
+  const zone = m[5];
+  if (zone && zone !== 'Z') {
+    const digits = zone.slice(1).replace(':', '');
+    zoneMinutes = (zone[0] === '-' ? -1 : 1) * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2)));
+  }
+  return { hour, minute, second, zoneMinutes };
+}
+
+/**
+ * A date (ISO 2024-03-01; slashed 12/19/2024 month first, or day first for `order` dmy; dotted
+ * 19.12.2024 always day first), optionally with a time of day (14:30, 2:30 PM, 14:30:05Z), or a time
+ * alone; null when the text is none of these (or no real day: 2023-02-30).
+ */
+export function parseDateValue(text: string, order: DateOrder = 'mdy'): DateValue | null {
+  let year: number;
+  let month: number;
+  let day: number;
+  let rest: string | undefined;
+  const iso = ISO_DATE.exec(text);
+  if (iso) {
+    [year, month, day] = [Number(iso[1]), Number(iso[2]), Number(iso[3])];
+    rest = iso[4];
+  } else {
+    const slashed = SLASHED_DATE.exec(text);
+    if (!slashed) {
+      const time = clock(text);
+      if (!time) return null;
+      const hour = time.hour + time.minute / 60 + time.second / 3600;
+      return { days: hour / 24, month: NaN, weekday: NaN, hour, time: true, date: false };
+    }
+    const [a, b] = [Number(slashed[1]), Number(slashed[3])];
+    const dayFirst = slashed[2] === '.' || order === 'dmy';
+    [day, month] = dayFirst ? [a, b] : [b, a];
+    year = Number(slashed[4]);
+    if (slashed[4]!.length === 2) {
+      if (slashed[2] !== '/') return null; // 1.2.34 is a version sooner than a date
+      year += year < 70 ? 2000 : 1900;
+    }
+    rest = slashed[5];
+  }
+  if (month < 1 || month > 12 || day < 1 || day > 31) return null;
+  if (new Date(Date.UTC(year, month - 1, day)).getUTCDate() !== day) return null; // 2023-02-30
+  const time = rest === undefined ? { hour: 0, minute: 0, second: 0, zoneMinutes: 0 } : clock(rest);
+  if (!time) return null;
+  const ms = Date.UTC(year, month - 1, day, time.hour, time.minute, 0) + time.second * 1000 - time.zoneMinutes * 60_000;
+  const weekday = (new Date(Date.UTC(year, month - 1, day)).getUTCDay() + 6) % 7;
+  return { days: ms / DAY_MS, month, weekday, hour: time.hour + time.minute / 60 + time.second / 3600, time: rest !== undefined, date: true };
+}
+
+/** Days since 1970-01-01 (UTC) of a date such as 2024-03-01 or 2024-03-01T12:30:00Z, or NaN. */
+export function parseDate(text: string, order: DateOrder = 'mdy'): number {
+  return parseDateValue(text, order)?.days ?? NaN;
+}
+
+/** Writes a date column's inputs (days, then its parts) for one cell's text at out[at…]; false when it is no date. */
+export function writeDateInputs(column: DateColumn, text: string, out: Float32Array | Float64Array, at: number): boolean {
+  const value = parseDateValue(text, column.order);
+  if (!value) return false;
+  out[at] = value.days;
+  column.parts?.forEach((part, i) => (out[at + 1 + i] = value[part]));
+  return true;
+}
+
+/** The parts a date column gets from its texts: month and weekday for dates, the hour for times. */
+export function dateParts(values: readonly DateValue[]): DatePart[] {
+  const dates = values.some((v) => v.date);
+  const times = values.some((v) => v.time);
+  return [...(dates ? (['month', 'weekday'] as const) : []), ...(dates && times ? (['hour'] as const) : [])];
+}
+
+/**
+ * How a column of slashed dates is written: day first when a first field is over 12, month first when
+ * a second one is; null when both occur (not dates in one order). Otherwise `preferred`.
+ */
+export function sniffDateOrder(texts: Iterable<string>, preferred: DateOrder): DateOrder | null {
+  let dayFirst = false;
+  let monthFirst = false;
+  for (const text of texts) {
+    const m = SLASHED_DATE.exec(text);
+    if (!m || m[2] === '.') continue;
+    if (Number(m[1]) > 12) dayFirst = true;
+    if (Number(m[3]) > 12) monthFirst = true;
+  }
+  if (dayFirst && monthFirst) return null;
+  return dayFirst ? 'dmy' : monthFirst ? 'mdy' : preferred;
 }
 
 // ---------- encoding one row (Model.predict on raw values) ----------
@@ -234,13 +354,17 @@ export function encodeValues(schema: Schema, values: readonly CellValue[], out: 
       at += width;
       continue;
     }
-    let number = NaN;
-    if (!missing) {
-      if (typeof value === 'number') number = column.kind === 'date' ? NaN : value;
-      else number = column.kind === 'date' ? parseDate(String(value).trim()) : isNumberText(String(value).trim()) ? Number(String(value).trim()) : NaN;
-      if (!Number.isFinite(number)) return `column "${column.name}" needs ${column.kind === 'date' ? 'a date (YYYY-MM-DD)' : 'a finite number'}, got ${JSON.stringify(typeof value === 'string' ? value.slice(0, 60) : value)}`;
+    const width = encodedWidth(column);
+    if (missing) out.fill(NaN, at, at + width);
+    else if (column.kind === 'date') {
+      if (typeof value !== 'string' || !writeDateInputs(column, value.trim(), out, at)) return `column "${column.name}" needs a date (YYYY-MM-DD, MM/DD/YYYY, …), got ${JSON.stringify(typeof value === 'string' ? value.slice(0, 60) : value)}`;
+    } else {
+      const text = String(value).trim();
+      const number = typeof value === 'number' ? value : isNumberText(text) ? Number(text) : parseFormatted(text, column.format ?? { decimal: '.', thousands: ',' });
+      if (!Number.isFinite(number)) return `column "${column.name}" needs a finite number, got ${JSON.stringify(typeof value === 'string' ? value.slice(0, 60) : value)}`;
+      out[at] = number;
     }
-    out[at++] = number;
+    at += width;
   }
   return null;
 }
@@ -259,6 +383,7 @@ export function parseSchema(value: unknown, inputs: number, fail: (what: string)
   const keys = (o: Record<string, unknown>, allowed: string[], where: string): void => {
     for (const key of Object.keys(o)) if (!allowed.includes(key)) fail(`${where}: unexpected key ${JSON.stringify(key.slice(0, 60))}`);
   };
+  const finite = (v: unknown, where: string): number | undefined => (v === undefined ? undefined : typeof v === 'number' && Number.isFinite(v) ? v : fail(`${where} must be a finite number`));
   const root = object(value, 'schema');
   keys(root, ['columns', 'missing', 'naValues'], 'schema');
   if (!MISSING_POLICIES.includes(root.missing as MissingPolicy)) fail(`schema.missing must be one of ${MISSING_POLICIES.join(', ')}`);
@@ -274,11 +399,31 @@ export function parseSchema(value: unknown, inputs: number, fail: (what: string)
     if (names.has(name)) fail(`${where}: column name ${JSON.stringify(name.slice(0, 60))} appears twice`);
     names.add(name);
     switch (c.kind) {
-      case 'numeric':
+      case 'numeric': {
+        keys(c, ['kind', 'name', 'fill', 'format'], where);
+        const fill = finite(c.fill, `${where}.fill`);
+        let format: NumberFormat | undefined;
+        if (c.format !== undefined) {
+          const f = object(c.format, `${where}.format`);
+          keys(f, ['decimal', 'thousands'], `${where}.format`);
+          if (f.decimal !== '.' && f.decimal !== ',') fail(`${where}.format.decimal must be "." or ","`);
+          if (!(THOUSANDS_MARKS as readonly unknown[]).includes(f.thousands) || f.thousands === f.decimal) fail(`${where}.format.thousands must be one of ${THOUSANDS_MARKS.map((m) => JSON.stringify(m)).join(', ')}, not the decimal mark`);
+          format = { decimal: f.decimal as NumberFormat['decimal'], thousands: f.thousands as NumberFormat['thousands'] };
+        }
+        return { kind: 'numeric', name, ...(fill === undefined ? {} : { fill }), ...(format ? { format } : {}) };
+      }
       case 'date': {
-        keys(c, ['kind', 'name', 'fill'], where);
-        if (c.fill !== undefined && !(typeof c.fill === 'number' && Number.isFinite(c.fill))) fail(`${where}.fill must be a finite number`);
-        return { kind: c.kind, name, ...(c.fill === undefined ? {} : { fill: c.fill as number }) };
+        keys(c, ['kind', 'name', 'fill', 'order', 'parts', 'partFills'], where);
+        const fill = finite(c.fill, `${where}.fill`);
+        if (c.order !== undefined && c.order !== 'mdy' && c.order !== 'dmy') fail(`${where}.order must be "mdy" or "dmy"`);
+        const parts = c.parts === undefined ? undefined : strings(c.parts, `${where}.parts`);
+        if (parts && (parts.some((p) => !(DATE_PARTS as readonly string[]).includes(p)) || new Set(parts).size !== parts.length)) fail(`${where}.parts must be distinct names from ${DATE_PARTS.join(', ')}`);
+        let partFills: number[] | undefined;
+        if (c.partFills !== undefined) {
+          if (!Array.isArray(c.partFills) || c.partFills.length !== (parts?.length ?? 0)) fail(`${where}.partFills must hold one number per part`);
+          partFills = (c.partFills as unknown[]).map((v, k) => finite(v, `${where}.partFills[${k}]`)!);
+        }
+        return { kind: 'date', name, ...(fill === undefined ? {} : { fill }), ...(c.order ? { order: c.order as DateOrder } : {}), ...(parts ? { parts: parts as DatePart[] } : {}), ...(partFills ? { partFills } : {}) };
       }
       case 'categorical': {
         keys(c, ['kind', 'name', 'levels', 'missingLevel', 'other'], where);

@@ -156,13 +156,46 @@ export function texts<const C extends readonly CommandName[], L extends boolean 
   };
 }
 
-/** Columns by name or 0-based index: "id,2" on the command line; names or numbers in the library. */
+/**
+ * Column names as a CSV record writes them: comma-separated, and a name with a comma (or spaces at
+ * its ends) in double quotes, a quote in it doubled: `"Total, net",id` is two names.
+ */
+export function splitNames(raw: string): string[] {
+  const names: string[] = [];
+  let i = 0;
+  for (;;) {
+    while (raw[i] === ' ') i++;
+    let name = '';
+    if (raw[i] === '"') {
+      for (i++; i < raw.length; i++) {
+        if (raw[i] === '"' && raw[i + 1] === '"') {
+          name += '"';
+          i++;
+        } else if (raw[i] === '"') break;
+        else name += raw[i];
+      }
+      if (i >= raw.length) fail(`has an unclosed quote: ${got(raw)}`);
+      i++;
+      while (raw[i] === ' ') i++;
+      if (i < raw.length && raw[i] !== ',') fail(`has text after a closing quote: ${got(raw)} (quote the whole name: "a, b")`);
+    } else {
+      const comma = raw.indexOf(',', i);
+      name = (comma < 0 ? raw.slice(i) : raw.slice(i, comma)).trim();
+      i = comma < 0 ? raw.length : comma;
+    }
+    names.push(name);
+    if (i >= raw.length) return names;
+    i++; // the comma
+  }
+}
+
+/** Columns by name or 0-based index: "id,2" on the command line (a name with a comma quoted: '"a, b",id'); names or numbers in the library. */
 export function columns<const C extends readonly CommandName[], L extends boolean = true>(common: Common<C, L>): OptionSpec<(string | number)[], undefined, C, L> {
   return {
     ...common,
     cli: { type: 'string' },
     default: undefined,
-    parse: (raw) => raw.split(',').map((part) => part.trim()),
+    parse: splitNames,
     check: (value) => {
       const ok = Array.isArray(value) && value.length > 0 && value.every((v) => (typeof v === 'string' && v !== '') || (typeof v === 'number' && Number.isInteger(v) && v >= 0));
       return ok ? [...(value as (string | number)[])] : fail(`needs column names or 0-based indices (comma-separated on the command line), got ${Array.isArray(value) ? JSON.stringify(value).slice(0, 60) : got(value)}`);
@@ -170,12 +203,13 @@ export function columns<const C extends readonly CommandName[], L extends boolea
   };
 }
 
-/** A column by name, or by 0-based index (a number in the library, digits on the command line). */
+/** A column by name, or by 0-based index (a number in the library, digits on the command line; a name may be quoted as in CSV). */
 export function column<const C extends readonly CommandName[], L extends boolean = true>(common: Common<C, L>): OptionSpec<string | number, undefined, C, L> {
   return {
     ...common,
     cli: { type: 'string' },
     default: undefined,
+    parse: (raw) => (raw.trim().startsWith('"') ? splitNames(raw).join(',') : raw),
     check: (value) => (typeof value === 'string' || (typeof value === 'number' && Number.isInteger(value) && value >= 0) ? value : fail(`needs a column name or 0-based index, got ${got(value)}`)),
   };
 }
@@ -191,6 +225,12 @@ export function labelColumns<const C extends readonly CommandName[], L extends b
     ...common,
     cli: { type: 'string' },
     default: undefined,
+    // quoted names, as in CSV, may hold commas: "a, b" is one column, "a, b",c two
+    parse: (raw) => {
+      if (!raw.includes('"')) return raw;
+      const list = splitNames(raw);
+      return list.length === 1 ? list[0]! : list;
+    },
     check: (value) => {
       if (one(value)) return value;
       if (Array.isArray(value) && value.length > 0 && value.every(one)) return [...(value as (string | number)[])];

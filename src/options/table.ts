@@ -6,6 +6,7 @@ import { MODES } from '../data/batches.js';
 import { BUILTIN_NAMES } from '../data/builtin.js';
 import { NORMALIZE_CHOICES } from '../data/normalize.js';
 import { MISSING_POLICIES } from '../data/schema.js';
+import { ENCODINGS, THOUSANDS_CHOICES } from '../data/load.js';
 import { HIDDEN_ACTIVATIONS, HYPER_PARAMETERS, LOSS_KINDS, OPTIMIZERS, hyperUsers, type HyperName } from '../math/ops.js';
 import { SCHEDULES, STEP_EVERY_EPOCHS } from '../optim/schedule.js';
 import { KERNEL_OPTIONS } from '../parallel/kernel-set.js';
@@ -13,7 +14,7 @@ import { MAX_LAYER_SIZE } from '../model/layout.js';
 import { WORKLOAD_IDS } from '../model/workloads.js';
 import type { Dataset } from '../data/dataset.js';
 import { Model } from '../model/model.js';
-import { choice, columns, dataSource, pathOr, flag, integer, labelColumns, names, path, real, reals, sizeLists, sizes, texts, type OptionSpec } from './spec.js';
+import { choice, column, columns, dataSource, pathOr, flag, integer, labelColumns, names, path, real, reals, sizeLists, sizes, text, texts, type OptionSpec } from './spec.js';
 
 const DATA = ['train', 'evaluate', 'predict', 'compare-modes'] as const;
 const TRAINING = ['train', 'compare-modes'] as const;
@@ -40,6 +41,12 @@ export const OPTIONS = {
   delimiter: choice([',', ';', '|', 'tab', '\t'], undefined, { commands: [...DATA, 'export'], fingerprint: true, help: 'CSV cell delimiter (default: sniffed from the file)' }),
   decimal: choice(['.', ','], undefined, { commands: [...DATA, 'export'], fingerprint: true, help: 'CSV decimal separator (default: a comma when the delimiter is not one and numbers are written 1,5)' }),
   header: choice(['auto', 'yes', 'no'], 'auto', { commands: [...DATA, 'export'], fingerprint: true, help: 'whether the first CSV row names the columns (auto: not when its cells are numbers like the rows below)' }),
+  encoding: choice(ENCODINGS, 'auto', { commands: DATA, fingerprint: true, help: 'CSV text encoding (auto: a BOM says; else UTF-8 when the bytes are, else windows-1252); .csv.gz files are read directly' }),
+  thousands: choice(THOUSANDS_CHOICES, undefined, { commands: DATA, fingerprint: true, help: "CSV thousands separator of formatted numbers such as 1,234.50 or 1.234,50 (, . space ' none; default: sniffed per column; currency signs, % and (negatives) are always read)" }),
+  comment: text(undefined, { commands: DATA, fingerprint: true, help: 'CSV lines starting with this character are comments (default: only # lines before the table)' }),
+  skipRows: integer(undefined, { min: 0, max: 1e6, commands: DATA, fingerprint: true, help: 'CSV lines before the table to skip (default: lines shorter than the table\'s rows are skipped, with a note)' }),
+  skipFooter: integer(undefined, { min: 0, max: 1e6, commands: DATA, fingerprint: true, help: 'CSV records after the table to skip (default: a last row without a label and with text in the first column, e.g. Total)' }),
+  dayfirst: flag({ commands: DATA, fingerprint: true, help: 'CSV dates like 03/04/2024 are day first (default: month first unless a column has a day over 12)' }),
   naValues: texts({ commands: [...DATA, 'export'], fingerprint: true, help: 'more cell texts that mean missing (besides empty, NA, N/A, NaN, null, ?, …)' }),
   missing: choice(MISSING_POLICIES, 'error', { commands: TRAINING, fingerprint: true, help: 'missing CSV cells: error, impute (numbers: the training mean; categories: a level of their own; kept in the model) or drop the rows' }),
   categorical: columns({ commands: TRAINING, fingerprint: true, help: 'CSV columns (names or 0-based indices) to one-hot as categories' }),

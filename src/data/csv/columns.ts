@@ -10,15 +10,22 @@ import {
   CLASS_MIN_ROWS,
   LEVEL_MIN_ROWS,
   LEVELS_KEPT,
+  dateParts,
   encodedWidth,
   float32Text,
-  parseDate,
+  parseDateValue,
+  sniffDateOrder,
   sortNames,
+  writeDateInputs,
+  type DateColumn,
+  type DateValue,
   type FeatureColumn,
   type MissingPolicy,
   type Schema,
   type SchemaColumn,
 } from '../schema.js';
+import { quoteName } from './dialect.js';
+import { looksNumeric, type NumberFormat } from './numbers.js';
 import { MISSING_CELL, TEXT_CELL, isTextCell } from './parse.js';
 import type { ColumnSummary, RawTable } from './table.js';
 
@@ -50,8 +57,11 @@ export interface ColumnPlan {
 
 const MIN_ROWS_FOR_IDS = 20;
 
-function quoted(name: string): string {
-  return `"${name.length > 60 ? `${name.slice(0, 60)}…` : name}"`;
+const quoted = quoteName;
+
+/** The file's columns for a message: each quoted as in CSV, so a name with a comma reads as one. */
+export function columnList(names: readonly string[]): string {
+  return `${names.slice(0, 40).map(quoteName).join(', ')}${names.length > 40 ? `, … (${names.length} in all)` : ''}`;
 }
 
 /** Resolves --categorical / --numeric / --ignore-columns entries to column indices. */
@@ -61,7 +71,7 @@ export function resolveChoices(file: string, names: readonly string[], choices: 
   for (const [option, kind] of entries) {
     for (const entry of choices[option] ?? []) {
       const index = columnIndex(names, entry);
-      if (index < 0) throw new InputError(`${optionRef(option)}: no column ${quoted(String(entry))} in ${at(file, 1)} (columns: ${names.map((n) => n.slice(0, 60)).join(', ')})`);
+      if (index < 0) throw new InputError(`${optionRef(option)}: no column ${quoted(String(entry))} in ${at(file, 1)} (columns: ${columnList(names)})`);
       const before = chosen.get(index);
       if (before && before !== kind) throw new InputError(`${optionRef(option)}: column ${quoted(names[index]!)} is also named by another of --categorical, --numeric, --ignore-columns`);
       chosen.set(index, kind);
@@ -78,7 +88,7 @@ export function labelColumnList(file: string, names: readonly string[], entry: s
   const entries = Array.isArray(entry) ? entry : typeof entry === 'string' && !names.includes(entry) && entry.includes(',') ? entry.split(',').map((part) => part.trim()) : [entry as string | number];
   const list = entries.map((one) => {
     const index = columnIndex(names, one);
-    if (index < 0) throw new InputError(`${optionRef('labelColumn')}: no column ${quoted(String(one))} in ${at(file, 1)} (columns: ${names.map((n) => n.slice(0, 60)).join(', ')})`);
+    if (index < 0) throw new InputError(`${optionRef('labelColumn')}: no column ${quoted(String(one))} in ${at(file, 1)} (columns: ${columnList(names)})`);
     return index;
   });
   const twice = list.find((c, i) => list.indexOf(c) !== i);
@@ -101,6 +111,12 @@ export interface InferOptions extends ColumnChoices {
   readonly naValues: readonly string[];
   /** Label columns after the first (a multi-output regression). */
   readonly extraLabels?: readonly number[] | undefined;
+  /** Per file column: how its numbers are written (sniffed, or --thousands / --decimal). */
+  readonly formats: readonly NumberFormat[];
+  /** Slashed dates read day first (--dayfirst) unless a column shows otherwise. */
+  readonly dayfirst: boolean;
+  /** Columns without a name in the header (or without a header) that were empty in the first records: a trailing delimiter. */
+  readonly unnamed: ReadonlySet<number>;
 }
 
 export function inferPlan(table: RawTable, names: readonly string[], label: number, options: InferOptions): ColumnPlan {
@@ -149,6 +165,8 @@ export function inferPlan(table: RawTable, names: readonly string[], label: numb
 function inferColumn(table: RawTable, c: number, name: string, chosen: 'categorical' | 'numeric' | 'ignored' | undefined, options: InferOptions): SchemaColumn {
   const summary = table.summaries[c]!;
   const present = summary.numeric + summary.text;
+  // A format is kept where the file wrote numbers with currency, grouping or percent: later files are read the same way.
+  const numeric = (): SchemaColumn => (summary.formatted > 0 ? { kind: 'numeric', name, format: options.formats[c]! } : { kind: 'numeric', name });
   if (chosen === 'ignored') return { kind: 'ignored', name, reason: 'as asked' };
   const missingLevel = summary.missing > 0 && options.missing === 'impute';
   if (chosen === 'categorical') {
@@ -161,23 +179,30 @@ function inferColumn(table: RawTable, c: number, name: string, chosen: 'categori
   }
   if (chosen === 'numeric') {
     if (summary.text > 0) throw notNumbers(table.file, c, name, summary, 'numeric');
-    return { kind: 'numeric', name };
+    return numeric();
   }
+  if (present === 0 && options.unnamed.has(c)) return { kind: 'ignored', name, reason: 'unnamed and empty: a trailing delimiter' };
   if (present === 0 && table.rows > 1) return { kind: 'ignored', name, reason: 'no values' };
   if (summary.text === 0) {
     if (present === 0) return { kind: 'numeric', name };
     const stats = numberStats(table, c);
     if (stats.constant && summary.missing === 0 && table.rows > 1) return { kind: 'ignored', name, reason: 'one value in every row' };
     if (stats.rowIds && table.rows >= MIN_ROWS_FOR_IDS && summary.missing === 0) return { kind: 'ignored', name, reason: 'unique integers in sequence, like row ids; name it as numeric to use it' };
-    return { kind: 'numeric', name };
+    return numeric();
   }
   if (summary.numeric >= summary.text) throw notNumbers(table.file, c, name, summary, 'auto');
-  if (summary.numeric === 0 && summary.texts.every((t) => Number.isFinite(parseDate(t)))) {
+  const dates = summary.numeric === 0 ? dateColumn(summary.texts, name, options.dayfirst) : null;
+  if (dates) {
     if (summary.texts.length === 1 && summary.missing === 0 && table.rows > 1) return { kind: 'ignored', name, reason: 'one value in every row' };
-    return { kind: 'date', name };
+    return dates;
   }
   const distinct = summary.texts.length + (summary.numeric > 0 ? 1 : 0);
   if (distinct === 1 && summary.missing === 0 && table.rows > 1) return { kind: 'ignored', name, reason: 'one value in every row' };
+  if (distinct > 10 && summary.texts.slice(0, 1000).every(looksNumeric)) {
+    // Numbers in a way of writing them that is not read: no category, and no one-hot hint.
+    const first = summary.firstTexts[0]!;
+    return { kind: 'ignored', name, reason: `numbers written in a way gradpool does not read, e.g. "${first.cell}" at line ${first.line} (--thousands and --decimal name the separators)` };
+  }
   if (distinct > 10 && distinct > present / 2) {
     const many = distinct > CATEGORICAL_MAX_LEVELS ? `more than ${CATEGORICAL_MAX_LEVELS} distinct texts, ` : '';
     return { kind: 'ignored', name, reason: `${many}nearly unique texts (${summary.texts.length} distinct in ${present} cells), like ids or free text; name it as categorical to one-hot its values` };
@@ -230,6 +255,21 @@ function capLevels(counts: ReadonlyMap<string, number>): { levels: string[]; oth
 function freeText(texts: readonly string[]): boolean {
   const sample = texts.slice(0, 1000);
   return sample.filter((t) => t.trim().split(/\s+/).length >= 3).length > sample.length / 2;
+}
+
+/** A date column when every text is a date (or a time) in one order; its parts from what the texts hold. */
+function dateColumn(texts: readonly string[], name: string, dayfirst: boolean): DateColumn | null {
+  const order = sniffDateOrder(texts, dayfirst ? 'dmy' : 'mdy');
+  if (order === null) return null;
+  const values: DateValue[] = [];
+  for (const text of texts) {
+    const value = parseDateValue(text, order);
+    if (!value) return null;
+    values.push(value);
+  }
+  const parts = dateParts(values);
+  const slashed = texts.some((t) => /^\d{1,2}[-/]\d{1,2}[-/]/.test(t));
+  return { kind: 'date', name, ...(slashed ? { order } : {}), ...(parts.length ? { parts } : {}) };
 }
 
 /** A column of numbers with some words in it. */
@@ -411,9 +451,9 @@ export function planAgainst(table: RawTable, names: readonly string[], schema: S
     const summary = table.summaries[c]!;
     if (column.kind === 'numeric' && summary.text > 0) throw notNumbers(table.file, c, names[c]!, summary, 'model');
     if (column.kind === 'date') {
-      if (summary.numeric > 0) throw new InputError(`${at(table.file, 1, c + 1)}: column ${quoted(names[c]!)} holds numbers, ${options.owner} reads it as dates (YYYY-MM-DD)`);
-      const bad = summary.texts.find((t) => !Number.isFinite(parseDate(t)));
-      if (bad !== undefined) throw new InputError(`${table.file}: column ${quoted(names[c]!)} needs dates (YYYY-MM-DD), found "${bad.slice(0, 60)}"`);
+      if (summary.numeric > 0) throw new InputError(`${at(table.file, 1, c + 1)}: column ${quoted(names[c]!)} holds numbers, ${options.owner} reads it as dates`);
+      const bad = summary.texts.find((t) => !parseDateValue(t, column.order));
+      if (bad !== undefined) throw new InputError(`${table.file}: column ${quoted(names[c]!)} needs dates (${column.order === 'dmy' ? 'DD/MM/YYYY' : 'MM/DD/YYYY'}, YYYY-MM-DD, or times), found "${bad.slice(0, 60)}"`);
     }
   });
   let target: ColumnPlan['target'] = 'none';
@@ -480,7 +520,13 @@ export function encode(table: RawTable, names: readonly string[], plan: ColumnPl
       const levelIndex = new Map(column.levels.map((level, l) => [level, l]));
       return { kind: 2, source, width: encodedWidth(column), missingSlot: column.missingLevel ? column.levels.length : -1, ofText: Int32Array.from(texts, (t) => levelIndex.get(t) ?? -1), levelIndex, other: column.other === true };
     }
-    if (column.kind === 'date') return { kind: 1, source, width: 1, days: Float64Array.from(texts, parseDate), missingSlot: -1 };
+    if (column.kind === 'date') {
+      // Each distinct text's inputs once (days, then the parts), copied per row.
+      const width = encodedWidth(column);
+      const days = new Float64Array(texts.length * width);
+      texts.forEach((text, t) => writeDateInputs(column, text, days, t * width) || days.fill(NaN, t * width, (t + 1) * width));
+      return { kind: 1, source, width, days, missingSlot: -1 };
+    }
     return { kind: 0, source, width: 1, missingSlot: -1 };
   });
   const levelOfNumber = (step: (typeof steps)[number], value: number): number => (step as { levelIndex?: Map<string, number> }).levelIndex?.get(float32Text(value)) ?? -1;
@@ -580,7 +626,13 @@ export function encode(table: RawTable, names: readonly string[], plan: ColumnPl
       if (step.kind === 0) {
         out[o++] = bits === MISSING_CELL ? NaN : rowF[step.source]!;
       } else if (step.kind === 1) {
-        out[o++] = bits === MISSING_CELL ? NaN : (step as { days: Float64Array }).days[codes[step.source]![bits - TEXT_CELL]!]!;
+        const width = step.width;
+        if (bits === MISSING_CELL) for (let j = 0; j < width; j++) out[o + j] = NaN;
+        else {
+          const from = codes[step.source]![bits - TEXT_CELL]! * width;
+          for (let j = 0; j < width; j++) out[o + j] = (step as { days: Float64Array }).days[from + j]!;
+        }
+        o += width;
       } else {
         const width = step.width;
         for (let j = 0; j < width; j++) out[o + j] = 0;
@@ -632,5 +684,7 @@ function missingLabel(table: RawTable, names: readonly string[], label: number, 
   const first = table.summaries[label]!.firstMissing;
   const cell = first && first.line === table.lines[row] ? first.cell : '';
   const what = cell === '' ? 'empty label' : `missing label "${cell}"`;
-  return new InputError(`${at(table.file, table.lines[row]!, label + 1)}: ${what} in column ${quoted(names[label]!)} (${optionRef('missing')} drop leaves such rows out)`);
+  // The last row is often a footer (a total); elsewhere a row really lacks its label.
+  const fix = row === table.rows - 1 ? `if line ${table.lines[row]} is a footer, ${optionRef('skipFooter')} 1 leaves it out; ${optionRef('missing')} drop leaves out every row without a label` : `${optionRef('missing')} drop leaves such rows out`;
+  return new InputError(`${at(table.file, table.lines[row]!, label + 1)}: ${what} in column ${quoted(names[label]!)} (${fix})`);
 }

@@ -25,7 +25,7 @@ export interface TextRecord {
  * lines. A record cut by `end` is left out unless `complete` says the data ends there. Lenient: a
  * malformed record ends the list (the parser reports it properly).
  */
-export function readTextRecords(b: Buffer, pos: number, end: number, delimiter: number, max: number, complete: boolean, firstLine = 1): TextRecord[] {
+export function readTextRecords(b: Buffer, pos: number, end: number, delimiter: number, max: number, complete: boolean, firstLine = 1, comment = -1): TextRecord[] {
   const records: TextRecord[] = [];
   let line = firstLine;
   while (pos < end && records.length < max) {
@@ -33,6 +33,13 @@ export function readTextRecords(b: Buffer, pos: number, end: number, delimiter: 
     if (c0 === LF || c0 === CR) {
       pos += c0 === CR && b[pos + 1] === LF ? 2 : 1;
       line++;
+      continue;
+    }
+    if (c0 === comment || blankLine(b, pos, end, delimiter)) {
+      // A comment, or delimiters and spaces only: no record (as the parser skips it).
+      const lf = lineEnd(b, pos, end);
+      if (lf >= end && !complete) return records;
+      pos = lf;
       continue;
     }
     const startLine = line;
@@ -83,6 +90,20 @@ export function readTextRecords(b: Buffer, pos: number, end: number, delimiter: 
   return records;
 }
 
+function blankLine(b: Buffer, pos: number, end: number, delimiter: number): boolean {
+  let p = pos;
+  while (p < end && (b[p] === delimiter || b[p] === 0x20 || b[p] === 0x09)) p++;
+  return p > pos && (p >= end || b[p] === LF || b[p] === CR);
+}
+
+/** The position of the line end (LF or CR) at or after pos, or end. */
+export function lineEnd(b: Buffer, pos: number, end: number): number {
+  const lf = b.indexOf(LF, pos);
+  const cr = b.indexOf(CR, pos);
+  const first = lf < 0 ? cr : cr < 0 ? lf : Math.min(lf, cr);
+  return first < 0 || first > end ? end : first;
+}
+
 function findClosingQuote(b: Buffer, from: number, end: number): number {
   for (let p = from; p < end; p++) {
     if (b[p] !== QUOTE) continue;
@@ -96,10 +117,10 @@ function findClosingQuote(b: Buffer, from: number, end: number): number {
 }
 
 /** The delimiter that splits the sample's records into the same number (> 1) of cells most consistently. */
-export function sniffDelimiter(b: Buffer, pos: number, end: number, complete: boolean): number {
+export function sniffDelimiter(b: Buffer, pos: number, end: number, complete: boolean, comment = -1): number {
   let best = { delimiter: 0x2c, consistency: 0, cells: 1, tie: TIE_ORDER.length };
   for (const delimiter of DELIMITERS) {
-    const records = readTextRecords(b, pos, end, delimiter, 30, complete);
+    const records = readTextRecords(b, pos, end, delimiter, 30, complete, 1, comment);
     if (records.length === 0) continue;
     const counts = new Map<number, number>();
     for (const r of records) counts.set(r.cells.length, (counts.get(r.cells.length) ?? 0) + 1);
@@ -155,6 +176,12 @@ export function sniffHeader(records: readonly TextRecord[], decimal: number, na:
     else if (!na.has(cell)) forHeader++;
   });
   return forHeader > 0 || against === 0;
+}
+
+/** A column name as messages list it: quoted as a CSV cell would be, so "a, b" reads as one name. */
+export function quoteName(name: string): string {
+  const cut = shortCell(name);
+  return `"${cut.replace(/"/g, '""')}"`;
 }
 
 /** Column names from a header record: trimmed; an empty one is columnN, a repeated one gets .1, .2… */

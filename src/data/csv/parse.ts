@@ -7,7 +7,9 @@
 // The same code runs on the main thread and in the worker threads (csv/worker.ts); it allocates
 // nothing per number cell, and reports the first fatal problem of its chunk instead of throwing, so
 // that the caller can name the earliest one whatever the thread count.
+import { isUtf8 } from 'node:buffer';
 import { closeSync, openSync, readSync } from 'node:fs';
+import { parseFormatted, type NumberFormat } from './numbers.js';
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -46,6 +48,12 @@ export interface Dialect {
 
 export interface ChunkSetup extends Dialect {
   readonly columns: number;
+  /** Per column: how its numbers are written (decimal mark, thousands grouping); plain numbers use the decimal mark. */
+  readonly formats: readonly NumberFormat[];
+  /** A line starting with this byte is a comment (--comment), or −1. */
+  readonly comment: number;
+  /** The longest record read, in bytes: a longer one is refused naming its line, before it is held as a string. */
+  readonly maxRecordBytes: number;
   /** Cell texts read as missing (the empty cell always is). */
   readonly naValues: readonly string[];
   /** 1 for columns whose cells are not read (ignored, or a label predict does not need). */
@@ -67,6 +75,9 @@ export interface CellRef {
 /** What one chunk saw in one column. */
 export interface ColumnTally {
   numeric: number;
+  /** Of the numbers, those written with currency, grouping, percent, parentheses or a + (read by the column's format). */
+  formatted: number;
+  firstFormatted: CellRef | null;
   text: number;
   missing: number;
   firstMissing: CellRef | null;
@@ -77,10 +88,12 @@ export interface ColumnTally {
 }
 
 export type ParseProblem =
-  | { readonly kind: 'ragged'; readonly line: number; readonly found: number }
+  | { readonly kind: 'ragged'; readonly line: number; readonly found: number; readonly first: number }
   | { readonly kind: 'quote'; readonly line: number; readonly detail: string }
   | { readonly kind: 'infinite' | 'float32'; readonly line: number; readonly column: number; readonly cell: string }
-  | { readonly kind: 'levels'; readonly line: number; readonly column: number };
+  | { readonly kind: 'levels'; readonly line: number; readonly column: number }
+  | { readonly kind: 'long'; readonly line: number; readonly bytes: number }
+  | { readonly kind: 'encoding'; readonly line: number; readonly column: number; readonly cell: string };
 
 export interface ChunkResult {
   /** Records parsed (empty lines are skipped). */
@@ -108,7 +121,10 @@ export class ChunkParser {
   private readonly lines: Int32Array;
   private readonly columns: number;
   private readonly delimiter: number;
-  private readonly decimal: number;
+  private readonly decimals: Uint8Array;
+  private readonly formats: readonly NumberFormat[];
+  private readonly comment: number;
+  readonly maxRecordBytes: number;
   private readonly skip: Uint8Array;
   private readonly na: Set<string>;
   private readonly dictionaries: Map<string, number>[];
@@ -126,11 +142,14 @@ export class ChunkParser {
     this.lines = new Int32Array(lines);
     this.columns = setup.columns;
     this.delimiter = setup.delimiter;
-    this.decimal = setup.decimal;
+    this.formats = setup.formats;
+    this.decimals = Uint8Array.from(setup.formats, (f) => f.decimal.charCodeAt(0));
+    this.comment = setup.comment;
+    this.maxRecordBytes = setup.maxRecordBytes;
     this.skip = setup.skip;
     this.na = new Set(['', ...setup.naValues]);
     this.dictionaries = Array.from({ length: setup.columns }, () => new Map());
-    this.tallies = Array.from({ length: setup.columns }, () => ({ numeric: 0, text: 0, missing: 0, firstMissing: null, firstTexts: [], texts: [] }));
+    this.tallies = Array.from({ length: setup.columns }, () => ({ numeric: 0, formatted: 0, firstFormatted: null, text: 0, missing: 0, firstMissing: null, firstTexts: [], texts: [] }));
     this.numbers = new Int32Array(setup.columns);
     this.row = place.rowBase;
     this.rowEnd = place.rowBase + place.rowCapacity;
@@ -152,9 +171,9 @@ export class ChunkParser {
   parse(b: Buffer, pos: number, end: number): void {
     const C = this.columns;
     const D = this.delimiter;
-    const DEC = this.decimal;
     const trimTab = D !== TAB;
-    const { u32, f32, skip, numbers } = this;
+    const { u32, f32, skip, numbers, decimals } = this;
+    const COMMENT = this.comment;
     let row = this.row;
     let line = this.line;
     records: while (pos < end) {
@@ -170,7 +189,13 @@ export class ChunkParser {
         line++;
         continue;
       }
+      if (c === COMMENT || blankRecord(b, pos, end, D)) {
+        // A comment line, or one of delimiters and spaces only (,,,, from a spreadsheet): no row.
+        while (pos < end && b[pos] !== LF && b[pos] !== CR) pos++;
+        continue;
+      }
       const recordLine = line;
+      const recordStart = pos;
       const base = row * C;
       let col = 0;
       for (;;) {
@@ -232,7 +257,7 @@ export class ChunkParser {
             digits++;
             d = ++p < end ? b[p]! - ZERO : -1;
           }
-          if (p < end && b[p] === DEC) {
+          if (p < end && col < C && b[p] === decimals[col]) {
             d = ++p < end ? b[p]! - ZERO : -1;
             while (d >>> 0 <= 9) {
               if (mantissa < 1e15) {
@@ -289,7 +314,14 @@ export class ChunkParser {
               }
               p++;
             }
-            if (col < C && !this.textCell(b.toString('utf8', pos, p).trim(), base, col, recordLine)) break records;
+            if (p - recordStart > this.maxRecordBytes) {
+              this.problem = { kind: 'long', line: recordLine, bytes: p - recordStart };
+              break records;
+            }
+            if (col < C) {
+              const text = this.decode(b, pos, p, recordLine, col);
+              if (text === null || !this.textCell(text.trim(), base, col, recordLine)) break records;
+            }
             pos = p;
           }
         }
@@ -312,7 +344,11 @@ export class ChunkParser {
         break;
       }
       if (col !== C) {
-        this.problem = { kind: 'ragged', line: recordLine, found: col };
+        this.problem = { kind: 'ragged', line: recordLine, found: col, first: b[recordStart]! };
+        break;
+      }
+      if (pos - recordStart > this.maxRecordBytes) {
+        this.problem = { kind: 'long', line: recordLine, bytes: pos - recordStart };
         break;
       }
       if (row >= this.rowEnd) throw new Error(`csv: more records than the ${this.rowEnd - this.rowBase} lines counted in the chunk`);
@@ -325,6 +361,11 @@ export class ChunkParser {
 
   private quotedText = '';
 
+  /** The record being read is longer than the bound (the reader could not hold a whole one). */
+  recordTooLong(bytes: number): void {
+    this.problem ??= { kind: 'long', line: this.line, bytes };
+  }
+
   /** Reads the quoted cell starting at b[pos] (a quote) into quotedText; returns the position after its closing quote, or −1. */
   private quoted(b: Buffer, pos: number, end: number, recordLine: number): number {
     let p = pos + 1;
@@ -336,16 +377,35 @@ export class ChunkParser {
         this.problem = { kind: 'quote', line: recordLine, detail: 'a quoted cell is never closed (unclosed quote)' };
         return -1;
       }
+      if (q - pos > this.maxRecordBytes) {
+        this.problem = { kind: 'long', line: recordLine, bytes: q - pos };
+        return -1;
+      }
       if (q + 1 < end && b[q + 1] === QUOTE) {
-        text += b.toString('utf8', segment, q + 1);
+        text += this.decode(b, segment, q + 1, recordLine, -1) ?? '';
         p = q + 2;
         segment = p;
         continue;
       }
-      text += b.toString('utf8', segment, q);
+      text += this.decode(b, segment, q, recordLine, -1) ?? '';
+      if (this.problem) return -1;
       this.quotedText = text;
       return q + 1;
     }
+  }
+
+  /**
+   * A cell's bytes as text. Bytes that are not UTF-8 would decode to U+FFFD, and two distinct values
+   * (Müller, Möller in Latin-1) to one: refused naming the line instead (the file is read as UTF-8
+   * because its first part was; --encoding names another).
+   */
+  private decode(b: Buffer, from: number, to: number, line: number, column: number): string | null {
+    const text = b.toString('utf8', from, to);
+    if (text.includes('\ufffd') && !isUtf8(b.subarray(from, to))) {
+      this.problem ??= { kind: 'encoding', line, column, cell: shortCell(b.toString('latin1', from, to)) };
+      return null;
+    }
+    return text;
   }
 
   private missingCell(text: string, base: number, col: number, line: number): void {
@@ -361,38 +421,59 @@ export class ChunkParser {
       this.missingCell(text, base, col, line);
       return true;
     }
+    // A text seen before in this column is text again: no number checks (a label column's every cell).
+    const dictionary = this.dictionaries[col]!;
+    const known = dictionary.get(text);
+    if (known !== undefined) return this.storeText(text, known, base, col, line);
     if (INFINITE.test(text)) {
       this.problem = { kind: 'infinite', line, column: col, cell: shortCell(text) };
       return false;
     }
-    const normalized = this.decimal === 0x2c ? text.replace(',', '.') : text;
-    if (NUMBER.test(normalized)) {
-      const value = Number(normalized);
+    const format = this.formats[col]!;
+    // With a decimal comma, a point groups thousands: 1.234 is no plain number there.
+    const normalized = format.decimal === ',' ? (text.includes('.') ? '' : text.replace(',', '.')) : text;
+    const plain = NUMBER.test(normalized) && !text.startsWith('+');
+    const value = plain ? Number(normalized) : parseFormatted(text, format);
+    const tally = this.tallies[col]!;
+    if (!Number.isNaN(value)) {
       if (!(Math.abs(value) <= FLOAT32_LIMIT)) {
         this.problem = { kind: 'float32', line, column: col, cell: shortCell(text) };
         return false;
       }
       this.f32[base + col] = value;
       this.numbers[col] = this.numbers[col]! + 1;
+      if (!plain) {
+        tally.formatted++;
+        tally.firstFormatted ??= { line, cell: shortCell(text) };
+      }
       return true;
     }
-    const tally = this.tallies[col]!;
-    const dictionary = this.dictionaries[col]!;
-    let code = dictionary.get(text);
-    if (code === undefined) {
-      code = tally.texts.length;
-      if (code >= MAX_TEXT_CODES) {
-        this.problem = { kind: 'levels', line, column: col };
-        return false;
-      }
-      dictionary.set(text, code);
-      tally.texts.push(text);
+
+    const code = tally.texts.length;
+    if (code >= MAX_TEXT_CODES) {
+      this.problem = { kind: 'levels', line, column: col };
+      return false;
     }
+    dictionary.set(text, code);
+    tally.texts.push(text);
+    return this.storeText(text, code, base, col, line);
+  }
+
+  private storeText(text: string, code: number, base: number, col: number, line: number): boolean {
+    const tally = this.tallies[col]!;
     this.u32[base + col] = TEXT_CELL + code;
     tally.text++;
     if (tally.firstTexts.length < 3) tally.firstTexts.push({ line, cell: shortCell(text) });
     return true;
   }
+}
+
+/** Whether the record at b[pos] holds only delimiters and spaces up to its line end. */
+function blankRecord(b: Buffer, pos: number, end: number, delimiter: number): boolean {
+  let p = pos;
+  let c = 0;
+  while (p < end && ((c = b[p]!) === delimiter || c === SPACE || c === TAB)) p++;
+  return p > pos && (p >= end || b[p] === LF || b[p] === CR);
 }
 
 /**
@@ -478,7 +559,11 @@ export function parseFileRange(parser: ChunkParser, file: string, start: number,
       const last = at >= end || n === 0;
       const stop = last ? held : lastRecordEnd(buffer, 0, held);
       if (stop === 0 && !last) {
-        // One record longer than the buffer: make room for it.
+        // One record longer than the buffer: make room for it, up to the bound on a record.
+        if (held > parser.maxRecordBytes) {
+          parser.recordTooLong(held);
+          break;
+        }
         const bigger = Buffer.allocUnsafe(buffer.length * 2);
         buffer.copy(bigger, 0, 0, held);
         buffer = bigger;

@@ -7,7 +7,7 @@
 // count); otherwise the file is parsed by one thread.
 import { availableParallelism, loadavg } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { InputError, at } from '../../errors.js';
+import { InputError, at, optionRef } from '../../errors.js';
 import { checkValues } from '../limits.js';
 import { ChunkParser, countBytes, countFileRange, parseFileRange, shortCell, type CellRef, type ChunkPlace, type ChunkResult, type ChunkSetup, type ParseProblem, type RangeCount } from './parse.js';
 import type { WorkerRequest } from './worker.js';
@@ -20,6 +20,9 @@ const WORKER_URL = new URL('./worker.js', import.meta.url);
 /** The merged view of one column over the whole file. */
 export interface ColumnSummary {
   numeric: number;
+  /** Of the numbers, those written with currency, grouping, percent, parentheses or a +. */
+  formatted: number;
+  firstFormatted: CellRef | null;
   text: number;
   missing: number;
   firstMissing: CellRef | null;
@@ -113,7 +116,7 @@ export async function readTable(read: TableRead): Promise<RawTable> {
       if (timer) clearInterval(timer);
     }
     report?.();
-    for (const result of results) if (result.problem) throw problemError(file, read.names, setup.columns, result.problem);
+    for (const result of results) if (result.problem) throw problemError(file, read.names, setup.columns, setup.maxRecordBytes, result.problem);
     return assemble(file, setup.columns, raw, lines, places, results);
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
@@ -183,11 +186,11 @@ function call<T>(worker: Worker, request: WorkerRequest): Promise<T> {
   });
 }
 
-function problemError(file: string, allNames: readonly string[], columns: number, problem: ParseProblem): InputError {
+function problemError(file: string, allNames: readonly string[], columns: number, maxRecordBytes: number, problem: ParseProblem): InputError {
   const names = allNames.map((name) => shortCell(name));
   switch (problem.kind) {
     case 'ragged':
-      return new InputError(`${at(file, problem.line)}: expected ${columns} columns as in the header, found ${problem.found}`);
+      return new InputError(`${at(file, problem.line)}: expected ${columns} columns as in the header, found ${problem.found}${problem.first === 0x23 ? ` (a line starting with #: ${optionRef('comment')} # skips comment lines)` : ''}`);
     case 'quote':
       return new InputError(`${at(file, problem.line)}: ${problem.detail}`);
     case 'infinite':
@@ -196,7 +199,22 @@ function problemError(file: string, allNames: readonly string[], columns: number
       return new InputError(`${at(file, problem.line, problem.column + 1)}: column "${names[problem.column]}" needs a number within ±3.4028e+38 (float32), found "${problem.cell}"`);
     case 'levels':
       return new InputError(`${at(file, problem.line, problem.column + 1)}: column "${names[problem.column]}" has more than 4 million distinct texts in one part of the file`);
+    case 'long':
+      return recordTooLong(file, problem.line, problem.bytes, maxRecordBytes);
+    case 'encoding':
+      return new InputError(
+        `${at(file, problem.line, problem.column >= 0 ? problem.column + 1 : undefined)}: bytes that are not UTF-8 ("${problem.cell}" read as Latin-1), though the start of the file is; name the file's encoding with ${optionRef('encoding')} (e.g. windows-1252) so that distinct values stay distinct`,
+      );
   }
+}
+
+export function mib(bytes: number): string {
+  return bytes >= 1 << 20 ? `${Math.floor(bytes / (1 << 20))} MiB` : `${bytes.toLocaleString('en-US')} bytes`;
+}
+
+/** A record (line) longer than the bound: refused naming its line, before it is held as one string. */
+export function recordTooLong(file: string, line: number, bytes: number, maxRecordBytes: number): InputError {
+  return new InputError(`${at(file, line)}: a record of more than ${mib(bytes > maxRecordBytes ? maxRecordBytes : bytes)} (gradpool reads records of at most ${mib(maxRecordBytes)}; is a quote left open, or is this not a CSV file?)`);
 }
 
 /** Closes the gaps between parts (blank lines leave rows unused) and merges the per-column views. */
@@ -205,7 +223,7 @@ function assemble(file: string, columns: number, raw: SharedArrayBuffer, linesBu
   const lines = new Int32Array(linesBuffer);
   let rows = 0;
   const parts: { firstRow: number; codes: Int32Array[] }[] = [];
-  const summaries: ColumnSummary[] = Array.from({ length: columns }, () => ({ numeric: 0, text: 0, missing: 0, firstMissing: null, firstTexts: [], texts: [] }));
+  const summaries: ColumnSummary[] = Array.from({ length: columns }, () => ({ numeric: 0, formatted: 0, firstFormatted: null, text: 0, missing: 0, firstMissing: null, firstTexts: [], texts: [] }));
   const index = Array.from({ length: columns }, () => new Map<string, number>());
   results.forEach((result, p) => {
     const from = places[p]!.rowBase;
@@ -216,6 +234,8 @@ function assemble(file: string, columns: number, raw: SharedArrayBuffer, linesBu
     const codes = result.tallies.map((tally, c) => {
       const summary = summaries[c]!;
       summary.numeric += tally.numeric;
+      summary.formatted += tally.formatted;
+      summary.firstFormatted ??= tally.firstFormatted;
       summary.text += tally.text;
       summary.missing += tally.missing;
       summary.firstMissing ??= tally.firstMissing;
