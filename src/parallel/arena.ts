@@ -77,13 +77,11 @@ export function planArena(plan: ArenaPlan): ArenaLayout {
   return { plan, params, pages, x, y, order, parameters, slabs, slabStride, stats64, scratch, scratchStride, optimizerState, control, controlReals64 };
 }
 
-/**
- * The maximum is the plan's own size: the arena never grows, and without guard pages V8 reserves
- * exactly the maximum. With them (Node's default) any memory reserves 10 GiB of address space,
- * which a limit (ulimit -v) may not allow: the CLI then relaunches itself (cli/relaunch.ts); a
- * library caller is told how.
- */
 export function allocateArena(layout: ArenaLayout): WebAssembly.Memory {
+  // The maximum is the plan's own size: the arena never grows, and without guard pages V8 reserves
+  // exactly the maximum. With them (Node's default) any memory reserves 10 GiB of address space,
+  // which a limit (ulimit -v) may not allow: the CLI then relaunches itself (cli/relaunch.ts); a
+  // library caller is told how.
   try {
     return new WebAssembly.Memory({ initial: layout.pages, maximum: layout.pages, shared: true });
   } catch (error) {
