@@ -12,7 +12,7 @@ import { chunkBufferLayout } from './network.js';
  */
 export const MAX_PARAMETERS = 2 ** 28;
 
-/** Layers of weights a network may have (far beyond a useful depth; the layout code spreads the sizes as arguments). */
+/** Layers of weights a network may have: far beyond a useful depth, and a bound on the per-layer work of reading a header. */
 export const MAX_DEPTH = 1000;
 
 /** Rows predict and evaluate push through the network at once. */
