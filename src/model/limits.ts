@@ -21,11 +21,11 @@ export const INFERENCE_ROWS = 256;
 /** Working memory (activations, gradients, targets) of INFERENCE_ROWS rows through the network: 1 GiB. */
 export const MAX_BATCH_BUFFER_BYTES = 2 ** 30;
 
-/** 1 GiB, 1.13 GiB (two decimals: a size just past a limit must not print as the limit), 640 MiB. */
+/** 1 GiB, 1.13 GiB, 640 MiB: rounded up, so that a size just past a limit never prints as the limit. */
 function size(bytes: number): string {
   const gib = bytes / 2 ** 30;
   if (gib < 1) return `${Math.ceil(bytes / 2 ** 20)} MiB`;
-  return Number.isInteger(gib) ? `${gib} GiB` : `${gib.toFixed(2)} GiB`;
+  return Number.isInteger(gib) ? `${gib} GiB` : `${(Math.ceil(gib * 100) / 100).toFixed(2)} GiB`;
 }
 
 function count(n: number): string {
