@@ -29,6 +29,18 @@ const regression = (sizes: number[], extra: Record<string, string> = {}): Record
   ...extra,
 });
 
+/**
+ * 2^20 inputs, as in the issue, and hidden layers within --layers' bound: 143 M parameters (within
+ * the limit), but 256 rows of it need well over 1 GiB of working memory.
+ */
+const WIDE = [2 ** 20, 128, 65_536, 1];
+/** The one line for WIDE in a file at `path` (the working memory depends on the layout of the buffers: not fixed here). */
+const wideRefusal = (path: string): RegExp => new RegExp(`^gradpool: ${escaped(path)}: layer sizes 1048576,128,65536,1 need \\d+\\.\\d\\d GiB of working memory for a batch of 256 rows; at most 1 GiB \\(the layers are too wide\\)$`);
+
+function escaped(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
 async function csv(dir: string, text: string): Promise<string> {
   const path = join(dir, 'rows.csv');
   await writeFile(path, text);
@@ -53,11 +65,11 @@ async function everyLoader(dir: string, model: string, data: string): Promise<{ 
 test('a safetensors header claiming 2^20-wide layers is refused from its sizes by predict, evaluate and train --init: exit 2, naming the file and the limit', async (t) => {
   const dir = await tempDir();
   const model = join(dir, 'wide.safetensors');
-  await writeFile(model, safetensorsHeader(regression([2 ** 20, 24, 1])));
+  await writeFile(model, safetensorsHeader(regression(WIDE)));
   const data = await csv(dir, 'a,y\n1,2\n');
   for (const { command, code, line } of await everyLoader(dir, model, data)) {
     t.is(code, 2, command);
-    t.is(line, `gradpool: ${model}: layer sizes 1048576,24,1 need 1.0 GiB of working memory for a batch of 256 rows; at most 1.0 GiB (the layers are too wide)`, command);
+    t.regex(line ?? '', wideRefusal(model), command);
   }
 });
 
@@ -67,14 +79,14 @@ test('a safetensors header claiming more hidden units, outputs or parameters tha
   const cases: [number[], RegExp][] = [
     [[2, 70_000, 1], /hidden layer 1 has 70,000 units; at most 65,536 \(the limit of --layers\)$/],
     [[2, 8, 20_000], /20,000 outputs; at most 10,000 \(the most classes a label column may have\)$/],
-    [[65_536, 8_192, 1], /make 536,887,297 parameters; at most 268,435,456 \(1\.0 GiB of float32\) fit a run$/],
+    [[65_536, 8_192, 1], /make 536,887,297 parameters; at most 268,435,456 \(1 GiB of float32\) fit a run$/],
   ];
   for (const [sizes, expected] of cases) {
     const model = join(dir, `m${sizes.join('-')}.safetensors`);
     await writeFile(model, safetensorsHeader(regression(sizes)));
     const result = await runCli(['predict', '--model', model, '--data', data, '--out', join(dir, 'p.csv')]);
     t.is(result.code, 2, result.stderr);
-    t.regex(oneLine(result.stderr) ?? result.stderr, new RegExp(`^gradpool: ${model.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: layer sizes ${sizes.join(',')}`));
+    t.regex(oneLine(result.stderr) ?? result.stderr, new RegExp(`^gradpool: ${escaped(model)}: layer sizes ${sizes.join(',')}`));
     t.regex(result.stderr.trim(), expected);
   }
 });
@@ -82,14 +94,11 @@ test('a safetensors header claiming more hidden units, outputs or parameters tha
 test('a JSON model whose layers claim 2^20 inputs is refused from its sizes, before its weights are looked at', async (t) => {
   const dir = await tempDir();
   const model = join(dir, 'wide.json');
-  const layers = [
-    { inputs: 2 ** 20, outputs: 24, activation: 'relu', weight: [], bias: [] },
-    { inputs: 24, outputs: 1, activation: 'linear', weight: [], bias: [] },
-  ];
+  const layers = WIDE.slice(1).map((outputs, l) => ({ inputs: WIDE[l], outputs, activation: l === WIDE.length - 2 ? 'linear' : 'relu', weight: [], bias: [] }));
   await writeFile(model, JSON.stringify({ format: 'gradpool-model', version: 1, loss: 'mse', labels: null, normalization: null, layers }));
   const result = await runCli(['predict', '--model', model, '--data', await csv(dir, 'a,y\n1,2\n'), '--out', join(dir, 'p.csv')]);
   t.is(result.code, 2, result.stderr);
-  t.is(oneLine(result.stderr), `gradpool: ${model}: layer sizes 1048576,24,1 need 1.0 GiB of working memory for a batch of 256 rows; at most 1.0 GiB (the layers are too wide)`);
+  t.regex(oneLine(result.stderr) ?? result.stderr, wideRefusal(model));
 });
 
 /** A JSON regression model over one categorical column of `levels` levels (one weight each) and a hidden unit. */
@@ -123,10 +132,10 @@ test('a safetensors model with a 1M-level schema is refused from its sizes befor
   const levels = 2 ** 20;
   const schema = { columns: [{ kind: 'categorical', name: 'city', levels: Array.from({ length: levels }, (_, i) => `l${i}`), missingLevel: false }, { kind: 'label', name: 'y' }], missing: 'error', naValues: [''] };
   const model = join(dir, 'levels.safetensors');
-  await writeFile(model, safetensorsHeader(regression([levels, 4, 1], { schema: JSON.stringify(schema) })));
+  await writeFile(model, safetensorsHeader(regression(WIDE, { schema: JSON.stringify(schema) })));
   const result = await runCli(['predict', '--model', model, '--data', await csv(dir, 'city\nl7\n'), '--out', join(dir, 'p.csv')]);
   t.is(result.code, 2, result.stderr);
-  t.is(oneLine(result.stderr), `gradpool: ${model}: layer sizes 1048576,4,1 need 1.0 GiB of working memory for a batch of 256 rows; at most 1.0 GiB (the layers are too wide)`);
+  t.regex(oneLine(result.stderr) ?? result.stderr, wideRefusal(model));
 });
 
 test('train refuses, before allocating its arena, a network past the limits a model file is loaded under', async (t) => {
@@ -134,5 +143,5 @@ test('train refuses, before allocating its arena, a network past the limits a mo
   const out = join(dir, 'model.json');
   const result = await runCli(['train', '--data', 'builtin:blobs', '--samples', '8', '--classes', '2', '--features', '1200000', '--layers', '4', '--epochs', '1', '--out', out]);
   t.is(result.code, 2, result.stderr);
-  t.regex(oneLine(result.stderr) ?? result.stderr, /^gradpool: builtin:blobs with --layers 4: layer sizes 1200000,4,1 need 1\.\d GiB of working memory for a batch of 256 rows; at most 1\.0 GiB/);
+  t.regex(oneLine(result.stderr) ?? result.stderr, /^gradpool: builtin:blobs with --layers 4: layer sizes 1200000,4,1 need \d\.\d\d GiB of working memory for a batch of 256 rows; at most 1 GiB/);
 });

@@ -12,7 +12,7 @@ import { chunkBufferLayout } from './network.js';
  */
 export const MAX_PARAMETERS = 2 ** 28;
 
-/** Layers of weights a network may have (far beyond a useful depth; the layout code spreads the sizes as arguments). */
+/** Layers of weights a network may have: far beyond a useful depth, and a bound on the per-layer work of reading a header. */
 export const MAX_DEPTH = 1000;
 
 /** Rows predict and evaluate push through the network at once. */
@@ -21,8 +21,11 @@ export const INFERENCE_ROWS = 256;
 /** Working memory (activations, gradients, targets) of INFERENCE_ROWS rows through the network: 1 GiB. */
 export const MAX_BATCH_BUFFER_BYTES = 2 ** 30;
 
+/** 1 GiB, 1.13 GiB, 640 MiB: rounded up, so that a size just past a limit never prints as the limit. */
 function size(bytes: number): string {
-  return bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(1)} GiB` : `${Math.ceil(bytes / 2 ** 20)} MiB`;
+  const gib = bytes / 2 ** 30;
+  if (gib < 1) return `${Math.ceil(bytes / 2 ** 20)} MiB`;
+  return Number.isInteger(gib) ? `${gib} GiB` : `${(Math.ceil(gib * 100) / 100).toFixed(2)} GiB`;
 }
 
 function count(n: number): string {

@@ -92,13 +92,11 @@ function tilesPerChunk(plan: ArenaPlan): number {
 /** What a profiled participant times, in this order (milliseconds summed over the command). */
 export const PHASES = ['compute', 'team barriers', 'step barrier', 'reduce and update'] as const;
 
-/**
- * The maximum is the plan's own size: the arena never grows, and without guard pages V8 reserves
- * exactly the maximum. With them (Node's default) any memory reserves 10 GiB of address space,
- * which a limit (ulimit -v) may not allow: the CLI then relaunches itself (cli/relaunch.ts); a
- * library caller is told how.
- */
 export function allocateArena(layout: ArenaLayout): WebAssembly.Memory {
+  // The maximum is the plan's own size: the arena never grows, and without guard pages V8 reserves
+  // exactly the maximum. With them (Node's default) any memory reserves 10 GiB of address space,
+  // which a limit (ulimit -v) may not allow: the CLI then relaunches itself (cli/relaunch.ts); a
+  // library caller is told how.
   try {
     return new WebAssembly.Memory({ initial: layout.pages, maximum: layout.pages, shared: true });
   } catch (error) {
