@@ -41,8 +41,8 @@ export interface CsvOptions extends ColumnChoices {
   missing?: MissingPolicy | undefined;
   /** The file's text encoding; auto: a BOM, else UTF-8 when it is, else Windows-1252 (see csv/source.ts). */
   encoding?: Encoding | undefined;
-  /** The thousands separator of formatted numbers (1,234.50); default: sniffed per column. */
-  thousands?: ThousandsMark | undefined;
+  /** The thousands separator of formatted numbers (1,234.50; 'space' for a space); default: sniffed per column. */
+  thousands?: ThousandsMark | 'space' | undefined;
   /** Lines starting with this character are comments (#); default: none. */
   comment?: string | undefined;
   /** Lines before the table (a title, an export date); default: sniffed (records shorter than the table's). */
@@ -289,11 +289,12 @@ function schemaLabelIndex(names: readonly string[], schema: Schema): number {
 /** Per column, how its numbers are written: see numbers.ts. */
 function numberFormats(file: string, names: readonly string[], body: readonly TextRecord[], fileDecimal: number, options: CsvOptions, match: { sources: number[] } | null): NumberFormat[] {
   const decimal: DecimalMark = fileDecimal === 0x2c ? ',' : '.';
-  if (options.thousands !== undefined && options.thousands === options.decimal) throw new InputError(`${optionRef('thousands')} ${options.thousands} is also the decimal mark; name the other with ${optionRef('decimal')}`);
+  const thousands = options.thousands === 'space' ? ' ' : options.thousands;
+  if (thousands !== undefined && thousands === options.decimal) throw new InputError(`${optionRef('thousands')} ${thousands} is also the decimal mark; name the other with ${optionRef('decimal')}`);
   const formats = names.map((_, c) => {
     const sniffed = sniffFormat(body.map((r) => r.cells[c] ?? ''), decimal).format;
-    if (options.thousands === undefined) return sniffed;
-    return { decimal: options.decimal ?? (options.thousands === '.' ? ',' : options.thousands === ',' ? '.' : sniffed.decimal), thousands: options.thousands };
+    if (thousands === undefined) return sniffed;
+    return { decimal: options.decimal ?? (thousands === '.' ? ',' : thousands === ',' ? '.' : sniffed.decimal), thousands };
   });
   if (match && options.schema) {
     // A model reads each column as its training file wrote it.

@@ -28,7 +28,7 @@ export function csvReading(o: {
   readonly dayfirst?: boolean | undefined;
 }): CsvOptions {
   const { delimiter, decimal, header, naValues, encoding, comment, skipRows, skipFooter, dayfirst } = o;
-  return { delimiter, decimal, header, naValues, encoding, thousands: o.thousands === 'space' ? ' ' : o.thousands, comment, skipRows, skipFooter, dayfirst };
+  return { delimiter, decimal, header, naValues, encoding, thousands: o.thousands, comment, skipRows, skipFooter, dayfirst };
 }
 
 export interface LoadOptions extends CsvOptions {
