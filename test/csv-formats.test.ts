@@ -353,3 +353,15 @@ test('raw values given by name are read as the training file wrote them: formatt
   t.regex(encodeValues(schema, ['12', '3', '31/31/2025'], out, 0) ?? '', /column "when" needs a date/);
   t.regex(encodeValues(schema, ['zwölf', '3', '01/01/2025'], out, 0) ?? '', /column "price" needs a finite number/);
 });
+
+test('the public loadDataset takes the CSV reading options by the names train() uses', async (t) => {
+  const { loadDataset } = await import('../src/index.js');
+  const dir = await tempDir();
+  const file = join(dir, 'names.csv');
+  // Latin-1 bytes (ü = 0xfc, ö = 0xf6), a comment line, a trailing Total row and money with thousands
+  const rows = ['# exported 2024-12-19', 'name,amount,label', ...Array.from({ length: 30 }, (_, i) => `${i % 2 ? 'M\xfcller' : 'M\xf6ller'},"$1,${String(100 + i)}.50",${i % 2 ? 'a' : 'b'}`), 'Total,,'];
+  await writeFile(file, Buffer.from(rows.join('\n') + '\n', 'latin1'));
+  const dataset = await loadDataset(file, { encoding: 'windows-1252', comment: '#', skipFooter: 1, thousands: ',' });
+  t.is(dataset.rows, 30);
+  await t.throwsAsync(loadDataset(file, { encoding: 'ebcdic' } as never), { message: /encoding/ });
+});

@@ -8,7 +8,7 @@ import { checkOption, type OptionSpec } from './spec.js';
 import { OPTIONS } from './table.js';
 
 /** Options of loadDataset that are rows of the option table, checked by them. */
-const TABLE_ROWS = ['labelColumn', 'delimiter', 'decimal', 'header', 'naValues', 'missing', 'categorical', 'numeric', 'ignoreColumns', 'threads'] as const;
+const TABLE_ROWS = ['labelColumn', 'delimiter', 'decimal', 'thousands', 'encoding', 'comment', 'skipRows', 'skipFooter', 'dayfirst', 'header', 'naValues', 'missing', 'categorical', 'numeric', 'ignoreColumns', 'threads'] as const;
 /** builtin: { … } holds the table's rows for builtin sets. */
 const BUILTIN_ROWS = ['samples', 'features', 'classes', 'noise', 'seed'] as const;
 
