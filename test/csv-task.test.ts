@@ -133,6 +133,16 @@ test('the library takes the targets as an array or a comma list (as the option t
   t.regex(oneLine(missing.stderr) ?? '', /--label-column: no column "nosuch"/);
 });
 
+test('a target whose name holds a comma is named whole, or in double quotes within a list, as in CSV', async (t) => {
+  const dir = await tempDir();
+  const file = join(dir, 'q.csv');
+  await writeFile(file, 'a,"y,1",y2\n' + twoTargets(60, 18).map((r) => [r[0], r[3], r[4]].join(',')).join('\n') + '\n');
+  const listed = await loadDataset(file, { labelColumn: '"y,1",y2' });
+  t.like(listed.targets, { kind: 'values', names: ['y,1', 'y2'] });
+  const whole = await loadDataset(file, { labelColumn: 'y,1' });
+  t.is(whole.features, 2, 'one label column: "y,1"');
+});
+
 // ---------- regression metrics ----------
 
 test('train --test-data and evaluate report R², RMSE and MAE in the target’s units (un-scaled), in the log and --json too', async (t) => {
