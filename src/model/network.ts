@@ -105,7 +105,7 @@ export function forwardBackward<F extends Floats>(
   let spare = buffers.gradB;
   let lossSum = kernels.outputLoss(shape.loss, logits, dz, buffers.targets, rows, outputs);
   // --class-weight: each row's dZ and loss times its class's weight (row by row, thread-count independent)
-  if (shape.classWeights) lossSum = weightRowsByClass(shape.loss, shape.classWeights, dz, logits, buffers.targets, rows, outputs);
+  if (shape.classWeights) lossSum = weightRowsByClass(shape.loss, shape.classWeights, dz, logits, buffers.targets, 0, rows, outputs);
   for (let l = params.length - 1; l >= 0; l--) {
     const inputs = shape.sizes[l]!;
     const layerOutputs = shape.sizes[l + 1]!;
