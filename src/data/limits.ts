@@ -11,7 +11,7 @@ export const MAX_VALUES = 2 ** 29;
 /** Classes a label column may have (one output unit each). */
 export const MAX_CLASSES = 10_000;
 
-/** Levels one categorical column of a model file may one-hot into (training keeps at most LEVELS_KEPT of a column of many, plus "other"). */
+/** Levels a categorical column may one-hot into (--categorical can ask for more than the automatic 50). */
 export const MAX_LEVELS = 10_000;
 
 /**
