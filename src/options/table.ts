@@ -13,7 +13,8 @@ import { MAX_LAYER_SIZE } from '../model/layout.js';
 import { WORKLOAD_IDS } from '../model/workloads.js';
 import type { Dataset } from '../data/dataset.js';
 import { Model } from '../model/model.js';
-import { choice, columns, dataSource, pathOr, flag, integer, labelColumns, names, path, real, reals, sizeLists, sizes, texts, type OptionSpec } from './spec.js';
+import { choice, column, columns, dataSource, pathOr, flag, integer, names, path, real, reals, sizeLists, sizes, texts, type OptionSpec } from './spec.js';
+import { labelColumns } from './spec.js';
 
 const DATA = ['train', 'evaluate', 'predict', 'compare-modes'] as const;
 const TRAINING = ['train', 'compare-modes'] as const;
