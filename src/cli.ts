@@ -218,7 +218,8 @@ function printData(data: DataSummary, terminal: boolean): void {
     }
   }
   for (const note of data.notes) print(`note: ${note}`);
-  if (data.baseline) print(`note: the majority class ${JSON.stringify(data.baseline.label)} is ${formatPercent(data.baseline.accuracy).trim()} of the training rows: the accuracy to beat`);
+  // for a table (builtin sets and IDX images are balanced, or say so in their test line)
+  if (data.baseline && schema) print(`note: the majority class ${JSON.stringify(data.baseline.label)} is ${formatPercent(data.baseline.accuracy).trim()} of the training rows: the accuracy to beat`);
   if (data.defaults) print(data.defaults.line);
 }
 

@@ -188,15 +188,13 @@ async function trainChecked(asked: ResolvedOptions, options: TrainOptions, prepa
   const loss = init ? init.shape.loss : chooseLoss(resolved.loss, targets, source);
   const outputs = outputWidth(targets, loss);
   const leaky = resolved.activation === 'leaky-relu' ? { leakySlope: resolved.leakySlope } : {};
-  // The validation rows are a seeded draw: order = [training rows | validation rows], known before
-  // the arena exists, so that what is fitted on the training rows (class weights) shapes the run.
   const valRows = Math.round(rows * resolved.valSplit);
   const trainRows = rows - valRows;
-  const split = Int32Array.from({ length: rows }, (_, i) => i);
-  shuffleInPlace(split, randomStream(resolved.seed, 'split'));
-  const counts = targets.kind === 'classes' ? classCounts(targets.index, split.subarray(0, trainRows), targets.names.length) : null;
-  if (resolved.classWeight === 'balanced' && !counts) throw new InputError(`${optionRef('classWeight')} balanced weighs classes; ${source} has a regression target`);
-  const weighted = resolved.classWeight === 'balanced' && counts ? { classWeights: balancedClassWeights(counts) } : {};
+  // Class weights are fitted on the training rows and shape the run (the workers read them from the
+  // shape): the seeded split is drawn before the arena exists, then copied into it.
+  if (resolved.classWeight === 'balanced' && targets.kind !== 'classes') throw new InputError(`${optionRef('classWeight')} balanced weighs classes; ${source} has a regression target`);
+  const split = resolved.classWeight === 'balanced' ? seededSplit(rows, resolved.seed) : null;
+  const weighted = split && targets.kind === 'classes' ? { classWeights: balancedClassWeights(classCounts(targets.index, split.subarray(0, trainRows), targets.names.length)) } : {};
   const base: NetworkShape = init ? { sizes: init.shape.sizes, activation: init.shape.activation, loss: init.shape.loss, ...(init.shape.leakySlope === undefined ? {} : { leakySlope: init.shape.leakySlope }) } : { sizes: [features, ...resolved.layers, outputs], activation: resolved.activation, loss, ...leaky };
   const shape: NetworkShape = { ...base, ...weighted };
   // The limits a model file is loaded under (model/limits.ts): what trains here, predict can load.
@@ -232,7 +230,8 @@ async function trainChecked(asked: ResolvedOptions, options: TrainOptions, prepa
         ? runFingerprint(resolved, { dataContent: contentHash(views.x.subarray(0, rows * features), views.y.subarray(0, rows * outputs)), dataRows: rows, dataFeatures: features, classNames: labels, ...(shape.classWeights ? { classWeights: shape.classWeights } : {}), kernelSet: coordinator.kernelSet, init: init ? contentHash(init.parameters, new Float32Array(0)) : null })
         : '';
     // order = [training rows | validation rows | test rows]; the validation rows are a seeded draw.
-    views.order.set(split);
+    if (split) views.order.set(split);
+    else seededSplit(rows, resolved.seed, views.order.subarray(0, rows));
     for (let i = rows; i < rows + testRows; i++) views.order[i] = i;
     // Preprocessing fitted on the training rows only, applied to every row, stored in the model;
     // a run that starts from a model keeps the model's (its weights expect exactly those inputs).
@@ -264,7 +263,7 @@ async function trainChecked(asked: ResolvedOptions, options: TrainOptions, prepa
     else initializeParameters(shape, views.parameterLayers, randomStream(resolved.seed, 'init'));
     // The held-out rows, as the model records them: sorted 0-based rows of the data as read.
     const heldOut: HeldOut | null = valRows > 0 ? { seed: resolved.seed, fraction: resolved.valSplit, rows: Array.from(views.order.subarray(trainRows, rows)).sort((a, b) => a - b) } : null;
-    const baseline = counts && labels ? majorityOf(counts, labels) : null;
+    const baseline = targets.kind === 'classes' ? majorityOf(classCounts(targets.index, trainOrder, targets.names.length), targets.names) : null;
     if (shape.classWeights && labels) notes.push(`class weights (--class-weight balanced, fitted on the training rows): ${labels.slice(0, 10).map((label, c) => `${label} ${Number(shape.classWeights![c]!.toPrecision(4))}`).join(', ')}${labels.length > 10 ? ', …' : ''}`);
     const data: DataSummary = { source, rows, features, schema: fittedSchema, classes: labels, loss, notes, loadSeconds: (performance.now() - loadStarted) / 1000, testRows, defaults: tableDefaults, heldOut, baseline };
     await settled(options.onData?.(data));
@@ -302,6 +301,13 @@ async function trainChecked(asked: ResolvedOptions, options: TrainOptions, prepa
   } finally {
     await coordinator.close();
   }
+}
+
+/** Rows 0..rows−1 in the seeded order of the split (training rows first), written into `into` when given. */
+function seededSplit(rows: number, seed: number, into: Int32Array = new Int32Array(rows)): Int32Array {
+  for (let i = 0; i < rows; i++) into[i] = i;
+  shuffleInPlace(into, randomStream(seed, 'split'));
+  return into;
 }
 
 /** The model's regression scores on the validation rows (gathered from the arena, as prepared for training). */

@@ -8,6 +8,8 @@ import test from 'ava';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError, loadDataset, loadModel, train } from '../src/index.js';
+import { outputLoss, type LossKind } from '../src/math/kernels.js';
+import { balancedClassWeights, classCounts, weightRowsByClass } from '../src/model/class-weights.js';
 import { runCli } from './helpers/cli.js';
 import { oneLine, tempDir } from './helpers/files.js';
 
@@ -133,6 +135,16 @@ test('the library takes the targets as an array or a comma list (as the option t
   t.regex(oneLine(missing.stderr) ?? '', /--label-column: no column "nosuch"/);
 });
 
+test('a target whose name holds a comma is named whole, or in double quotes within a list, as in CSV', async (t) => {
+  const dir = await tempDir();
+  const file = join(dir, 'q.csv');
+  await writeFile(file, 'a,"y,1",y2\n' + twoTargets(60, 18).map((r) => [r[0], r[3], r[4]].join(',')).join('\n') + '\n');
+  const listed = await loadDataset(file, { labelColumn: '"y,1",y2' });
+  t.like(listed.targets, { kind: 'values', names: ['y,1', 'y2'] });
+  const whole = await loadDataset(file, { labelColumn: 'y,1' });
+  t.is(whole.features, 2, 'one label column: "y,1"');
+});
+
 // ---------- regression metrics ----------
 
 test('train --test-data and evaluate report R², RMSE and MAE in the target’s units (un-scaled), in the log and --json too', async (t) => {
@@ -209,6 +221,38 @@ test('--class-weight balanced: weights n / (classes × count) on the training ro
   const plain = await runCli(['train', '--data', data, '--val-split', '0', '--epochs', '3', '--batch-size', '256', '--layers', '32', '--threads', '1', '--out', join(dir, 'plain.json')]);
   t.is(plain.code, 0, plain.stderr);
   t.false((await readFile(join(dir, 'plain.json'))).equals(one), 'the weights change the model');
+});
+
+test('class weights as scikit-learn fits them, and each row’s output gradient and loss times its class’s weight (every loss, in tiles)', (t) => {
+  // compute_class_weight('balanced', classes=[0, 1, 2], y) for y with 6, 3 and 1 rows: n / (k · n_c)
+  const index = Int32Array.from([0, 0, 0, 0, 0, 0, 1, 1, 1, 2]);
+  t.deepEqual(classCounts(index, Int32Array.from(index.keys()), 3), [6, 3, 1]);
+  t.deepEqual(balancedClassWeights([6, 3, 1]), [10 / 18, 10 / 9, 10 / 3].map(Math.fround));
+  const next = random(19);
+  for (const [loss, outputs] of [['cross-entropy', 3], ['bce', 1], ['mse', 3]] as [LossKind, number][]) {
+    const rows = 10;
+    const logits = Float32Array.from({ length: rows * outputs }, () => 4 * next() - 2);
+    const targets = new Float32Array(rows * outputs);
+    for (let r = 0; r < rows; r++) if (outputs === 1) targets[r] = index[r]! === 0 ? 0 : 1;
+    else targets[r * outputs + index[r]!] = 1;
+    const weights = outputs === 1 ? [0.7, 2.5] : [0.5, 1.5, 3];
+    const out = logits.slice();
+    const dz = new Float32Array(rows * outputs);
+    outputLoss(loss, out, dz, targets, rows, outputs);
+    const plain = dz.slice();
+    const tiles = new Float64Array(3);
+    const total = weightRowsByClass(loss, weights, dz, out, targets, 0, rows, outputs, 4, tiles);
+    let expected = 0;
+    for (let r = 0; r < rows; r++) {
+      const w = weights[outputs === 1 ? targets[r]! : index[r]!]!;
+      for (let o = 0; o < outputs; o++) t.is(dz[r * outputs + o], Math.fround(plain[r * outputs + o]! * w));
+      // the row's own loss, as the kernel computes it for that row alone
+      const rowLoss = outputLoss(loss, logits.slice(r * outputs, (r + 1) * outputs), new Float32Array(outputs), targets.slice(r * outputs, (r + 1) * outputs), 1, outputs);
+      expected += w * rowLoss;
+    }
+    t.true(Math.abs(total - expected) < 1e-5 * expected, `${loss}: ${total} vs ${expected}`);
+    t.is(total, tiles[0]! + tiles[1]! + tiles[2]!, 'the tiles summed in order');
+  }
 });
 
 test('--class-weight balanced raises the minority class’s recall on an imbalanced table', async (t) => {

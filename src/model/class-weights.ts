@@ -27,26 +27,35 @@ export function balancedClassWeights(counts: readonly number[]): number[] {
 const TINY = 1.1754943508222875e-38;
 
 /**
- * After the output loss of `rows` rows: multiplies each row's dZ (rows × outputs, the output layer's
- * gradient) by the weight of its class (read from its target row: one-hot, or 0/1 for a single
- * sigmoid unit) and returns the weighted loss sum Σ w(row)·loss(row). `probabilities` are the
- * outputs the loss left (sigmoid or softmax); a row's loss is computed from them (mse: from dZ),
- * with a probability that underflowed to 0 read as the smallest float32.
+ * After the output loss of rows [from, to): multiplies each row's dZ (the output layer's gradient,
+ * row-major, `outputs` per row) by the weight of its class (read from its target row: one-hot, or 0/1
+ * for a single sigmoid unit) and returns the weighted loss Σ w(row)·loss(row). `probabilities` are the
+ * outputs the loss left (sigmoid or softmax); a row's loss is computed from them (mse: from dZ), a
+ * probability that underflowed to 0 read as the smallest float32. Summed in tiles of `tileRows` rows
+ * counted from row 0, each tile's sum written to tileLoss[tile] when given, then the tiles in order:
+ * the order in which the output loss itself is summed, so a team that splits a chunk's tiles gets the
+ * same bits as one participant.
  */
-export function weightRowsByClass(loss: LossKind, weights: readonly number[], dz: Floats, probabilities: Floats, targets: Floats, rows: number, outputs: number): number {
+export function weightRowsByClass(loss: LossKind, weights: readonly number[], dz: Floats, probabilities: Floats, targets: Floats, from: number, to: number, outputs: number, tileRows = to - from, tileLoss?: Float64Array): number {
   let total = 0;
-  for (let r = 0; r < rows; r++) {
-    const c = predictedClass(targets, r, outputs);
-    const w = weights[c]!;
-    const row = r * outputs;
-    let rowLoss = 0;
-    if (loss === 'bce') rowLoss = -Math.log(Math.max(c === 1 ? probabilities[row]! : 1 - probabilities[row]!, TINY));
-    else if (loss === 'cross-entropy') rowLoss = -Math.log(Math.max(probabilities[row + c]!, TINY));
-    for (let o = 0; o < outputs; o++) {
-      if (loss === 'mse') rowLoss += 0.5 * dz[row + o]! * dz[row + o]!;
-      dz[row + o] = dz[row + o]! * w;
+  for (let start = from; start < to; start += tileRows) {
+    const end = Math.min(start + tileRows, to);
+    let tile = 0;
+    for (let r = start; r < end; r++) {
+      const c = predictedClass(targets, r, outputs);
+      const w = weights[c]!;
+      const row = r * outputs;
+      let rowLoss = 0;
+      if (loss === 'bce') rowLoss = -Math.log(Math.max(c === 1 ? probabilities[row]! : 1 - probabilities[row]!, TINY));
+      else if (loss === 'cross-entropy') rowLoss = -Math.log(Math.max(probabilities[row + c]!, TINY));
+      for (let o = 0; o < outputs; o++) {
+        if (loss === 'mse') rowLoss += 0.5 * dz[row + o]! * dz[row + o]!;
+        dz[row + o] = dz[row + o]! * w;
+      }
+      tile += w * rowLoss;
     }
-    total += w * rowLoss;
+    if (tileLoss) tileLoss[start / tileRows] = tile;
+    total += tile;
   }
   return total;
 }

@@ -125,7 +125,7 @@ function outputLossRows<F extends Floats>(kernels: Kernels<F>, shape: NetworkSha
     const [tileOut, tileDz, tileTargets] = [fromRow(out, r, outputs), fromRow(buffers.dz[layers - 1]!, r, outputs), fromRow(buffers.targets, r, outputs)];
     let loss = kernels.outputLoss(shape.loss, tileOut, tileDz, tileTargets, rows, outputs);
     // --class-weight: each row's dZ and loss times its class's weight (row by row, thread-count independent)
-    if (training && shape.classWeights) loss = weightRowsByClass(shape.loss, shape.classWeights, tileDz, tileOut, tileTargets, rows, outputs);
+    if (training && shape.classWeights) loss = weightRowsByClass(shape.loss, shape.classWeights, tileDz, tileOut, tileTargets, 0, rows, outputs);
     if (tileLoss) tileLoss[r / TILE_ROWS] = loss;
     lossSum += loss;
   }

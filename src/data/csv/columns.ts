@@ -85,7 +85,7 @@ export function resolveChoices(file: string, names: readonly string[], choices: 
  * list ("a,b": a multi-output regression), a name that holds a comma being read whole first.
  */
 export function labelColumnList(file: string, names: readonly string[], entry: string | number | readonly (string | number)[]): number[] {
-  const entries = Array.isArray(entry) ? entry : typeof entry === 'string' && !names.includes(entry) && entry.includes(',') ? entry.split(',').map((part) => part.trim()) : [entry as string | number];
+  const entries = Array.isArray(entry) ? entry : typeof entry === 'string' && !names.includes(entry) && entry.includes(',') ? listedNames(entry) : [entry as string | number];
   const list = entries.map((one) => {
     const index = columnIndex(names, one);
     if (index < 0) throw new InputError(`${optionRef('labelColumn')}: no column ${quoted(String(one))} in ${at(file, 1)} (columns: ${columnList(names)})`);
@@ -94,6 +94,28 @@ export function labelColumnList(file: string, names: readonly string[], entry: s
   const twice = list.find((c, i) => list.indexOf(c) !== i);
   if (twice !== undefined) throw new InputError(`${optionRef('labelColumn')}: column ${quoted(names[twice]!)} is named twice`);
   return list;
+}
+
+/** "a, b" → [a, b]; a name in double quotes may hold commas ("x,y",b), "" inside quotes is one quote, as in CSV. */
+function listedNames(text: string): string[] {
+  const parts: string[] = [];
+  let part = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (quoted && ch === '"' && text[i + 1] === '"') {
+      part += '"';
+      i++;
+    } else if (ch === '"' && (quoted || part.trim() === '')) {
+      quoted = !quoted;
+      if (quoted) part = '';
+    } else if (ch === ',' && !quoted) {
+      parts.push(part.trim());
+      part = '';
+    } else part += ch;
+  }
+  parts.push(quoted ? part : part.trim());
+  return parts;
 }
 
 export function columnIndex(names: readonly string[], entry: string | number): number {
