@@ -45,7 +45,7 @@ export type TuneOptions = Omit<TrainOptions, 'onEpoch' | 'onProgress' | 'onStart
 
 export interface TuneResult {
   config: TuneConfig;
-  /** The defaults' configuration: what train chooses for these rows when layers, lr and weightDecay are left out. */
+  /** The defaults' configuration: what train chooses for these rows when layers, lr and weightDecay are left out (with an optimizer given but no rate: that optimizer's usual rate). */
   baseline: boolean;
   /** Validation score per fold: accuracy, or R² for regression. */
   scores: number[];
