@@ -21,8 +21,7 @@ import { machineInfo, machineLine, markdownTable, note, saveResults, textTable }
 const PYTHON = '/usr/bin/python3';
 const SKLEARN_SCRIPT = fileURLToPath(new URL('../../bench/peers/sklearn_mlp.py', import.meta.url));
 const FASHION = '/usr/share/datasets/fashion-mnist';
-/** The search both sides run: widths of one hidden layer, learning rates, L2 penalties. */
-const GRID = { width: [32, 128], lr: [0.001, 0.003], weightDecay: [1e-4, 1e-2] };
+/** Folds of both searches; the grid is tune's own (around the defaults' configuration), handed to GridSearchCV as tune reports it. */
 const FOLDS = 3;
 /** Today's fixed defaults, spelled out (what train did before defaults were chosen from the data). */
 const FIXED: Partial<TrainOptions> = { layers: [64, 64], epochs: 30, lr: 0.1, optimizer: 'sgd', weightDecay: 0, valSplit: 0 };
@@ -106,6 +105,14 @@ async function score(bench: Bench, model: Model, test: { accuracy: number | null
   return 1 - sse / sst;
 }
 
+interface GridRow {
+  layers: readonly number[];
+  lr: number;
+  weightDecay: number;
+  cv: number;
+  baseline: boolean;
+}
+
 interface Row {
   table: string;
   metric: 'accuracy' | 'R²';
@@ -116,6 +123,8 @@ interface Row {
   tuned: number | null;
   tuneSeconds: number | null;
   tuneBest: string | null;
+  /** The configurations both searches tried, with tune's mean CV score. */
+  grid: GridRow[];
   sklearn: number | null;
   /** Ridge or logistic regression on the same preprocessing, for scale. */
   linear: number | null;
@@ -146,13 +155,15 @@ async function main(): Promise<void> {
       let tuned: number | null = null;
       let tuneSeconds: number | null = null;
       let tuneBest: string | null = null;
+      let grid: GridRow[] = [];
       if (runTune) {
         started = performance.now();
-        const search = await tune({ ...base, folds: FOLDS, grid: { layers: GRID.width.map((w) => [w]), lr: GRID.lr, weightDecay: GRID.weightDecay } });
+        const search = await tune({ ...base, folds: FOLDS });
         tuneSeconds = (performance.now() - started) / 1000;
         tuned = await score(bench, search.model, search.test);
         tuneBest = `${search.best.layers.join(',')} lr ${search.best.lr} wd ${search.best.weightDecay}`;
-        note(`${name}: tune ${tuned.toFixed(3)} (${tuneBest}, ${search.results.length} configurations × ${FOLDS} folds, ${tuneSeconds.toFixed(1)} s)`);
+        grid = search.grid.map((row) => ({ ...row.config, cv: row.mean, baseline: row.baseline }));
+        note(`${name}: tune ${tuned.toFixed(3)} (${tuneBest}, ${search.grid.length} configurations × ${FOLDS} folds, ${tuneSeconds.toFixed(1)} s)`);
       }
       let sklearn: number | null = null;
       let linear: number | null = null;
@@ -163,7 +174,8 @@ async function main(): Promise<void> {
         delete env.OPENBLAS_CORETYPE;
         delete env.OPENBLAS_L2_SIZE;
         const args = [SKLEARN_SCRIPT, ...bench.python, '--label', bench.label, '--drop', bench.drop.join(','), '--seed', String(seed), ...(bench.regression ? ['--regression'] : [])];
-        if (runTune) args.push('--grid', JSON.stringify({ width: GRID.width, lr: GRID.lr, alpha: GRID.weightDecay }), '--folds', String(FOLDS));
+        // The same configurations, as MLP parameters (alpha is scikit-learn's L2 penalty, our weight decay).
+        if (runTune) args.push('--grid', JSON.stringify(grid.map((g) => ({ layers: g.layers, lr: g.lr, alpha: g.weightDecay }))), '--folds', String(FOLDS));
         const run = spawnSync(PYTHON, args, { encoding: 'utf8', env, maxBuffer: 1 << 24 });
         if (run.status === 0) {
           const result = JSON.parse(run.stdout.trim()) as { default: number; linear: number; grid?: number; gridSeconds?: number; gridBest?: unknown };
@@ -176,7 +188,7 @@ async function main(): Promise<void> {
           note(`${name}: scikit-learn did not run: ${run.stderr.trim().split('\n').pop()}`);
         }
       }
-      rows.push({ table: bench.description, metric: bench.regression ? 'R²' : 'accuracy', fixed, defaults, chosen, defaultsSeconds, tuned, tuneSeconds, tuneBest, sklearn, linear, sklearnGrid, gridSeconds });
+      rows.push({ table: bench.description, metric: bench.regression ? 'R²' : 'accuracy', fixed, defaults, chosen, defaultsSeconds, tuned, tuneSeconds, tuneBest, grid, sklearn, linear, sklearnGrid, gridSeconds });
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -187,12 +199,12 @@ async function main(): Promise<void> {
   const headers = ['table', 'metric', 'fixed 64,64 sgd', 'defaults', 'sklearn MLP', 'defaults − sklearn', 'sklearn linear', 'tune', 'tune − defaults', 'GridSearchCV', 'tune time', 'GridSearchCV time'];
   const table = rows.map((r) => [r.table, r.metric, shown(r, r.fixed), shown(r, r.defaults), shown(r, r.sklearn), gap(r, r.defaults, r.sklearn), shown(r, r.linear), shown(r, r.tuned), gap(r, r.tuned, r.defaults), shown(r, r.sklearnGrid), seconds(r.tuneSeconds), seconds(r.gridSeconds)]);
   const align = ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'] as const;
-  console.log(`${machineLine(machineInfo())}\nseed ${seed}; grid ${JSON.stringify(GRID)}, ${FOLDS}-fold CV on both sides\n`);
+  console.log(`${machineLine(machineInfo())}\nseed ${seed}; tune's default grid (around the defaults' configuration), the same configurations in GridSearchCV, ${FOLDS}-fold CV on both sides\n`);
   console.log(textTable(headers, table, align));
   for (const r of rows) console.log(`  ${r.table}: ${r.chosen}${r.tuneBest ? `; tune chose ${r.tuneBest}` : ''}`);
   console.log('<!-- markdown -->');
   console.log(markdownTable(headers, table, align));
-  saveResults('defaults-vs-sklearn', new Date().toISOString(), { seed, grid: GRID, folds: FOLDS, machine: machineInfo(), rows });
+  saveResults('defaults-vs-sklearn', new Date().toISOString(), { seed, folds: FOLDS, command: `node dist/bench/defaults-vs-sklearn.js ${process.argv.slice(2).join(' ')}`.trim(), machine: machineInfo(), rows });
 }
 
 await main();

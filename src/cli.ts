@@ -31,7 +31,7 @@ import { checkPathOptions } from './options/paths.js';
 import { resolveOptions } from './options/resolve.js';
 import { measureThroughput, type ThroughputOptions } from './throughput.js';
 import { train, type DataSummary, type TrainOptions } from './train.js';
-import { tune, type TuneGrid } from './tune.js';
+import { tune, type TuneGrid, type TuneReport } from './tune.js';
 
 const EXIT_FAILURE = 1;
 const EXIT_USAGE = 2;
@@ -50,7 +50,8 @@ async function trainCommand(argv: Args): Promise<void> {
 async function trainWithSignals(argv: Args, stop: ReturnType<typeof listenForStopSignals>): Promise<void> {
   const given = optionsFromArgv(argv, 'train');
   const options = libraryPart(given) as unknown as TrainOptions;
-  if (given.tune === true) return tuneWithSignals(given, options, stop);
+  if (given.tune === true) return tuneWithSignals('train', given, options, stop);
+  if (given.json === true) throw new InputError(`${optionRef('json')} prints the report of a search: add ${optionRef('tune')}, or run gradpool tune`);
   let { epochs } = resolveOptions('train', options);
   // Every output against every input and each other, log and plot included, before any work.
   await checkPathOptions('train', given);
@@ -114,23 +115,33 @@ async function trainWithSignals(argv: Args, stop: ReturnType<typeof listenForSto
   }
 }
 
-/** train --tune: the grid's table, the best configuration, the refit's test score and saved file. */
-async function tuneWithSignals(given: Record<string, unknown>, options: TrainOptions, stop: ReturnType<typeof listenForStopSignals>): Promise<void> {
+/** gradpool tune: train --tune as a command of its own, with only the flags a search takes. */
+async function tuneCommand(argv: Args): Promise<void> {
+  const stop = listenForStopSignals();
+  try {
+    const given = optionsFromArgv(argv, 'tune');
+    await tuneWithSignals('tune', given, libraryPart(given) as unknown as TrainOptions, stop);
+  } finally {
+    stop.dispose();
+  }
+}
+
+/** tune, or train --tune: the grid's table (or the report as JSON), the best configuration, the refit's test score and saved file. */
+async function tuneWithSignals(command: 'train' | 'tune', given: Record<string, unknown>, options: TrainOptions, stop: ReturnType<typeof listenForStopSignals>): Promise<void> {
   for (const name of ['layers', 'lr', 'weightDecay', 'resume', 'checkpointDir', 'init', 'logJson', 'plot'] as const) {
     if (given[name] !== undefined) throw new InputError(`${optionRef('tune')} does not take ${optionRef(name)}${name === 'layers' || name === 'lr' || name === 'weightDecay' ? `: give the values to try in ${optionRef(`tune${name[0]!.toUpperCase()}${name.slice(1)}`)}` : ''}`);
   }
-  await checkPathOptions('train', given);
-  const quiet = given.quiet === true;
+  await checkPathOptions(command, given);
+  const json = given.json === true;
+  const quiet = given.quiet === true || json;
   const grid: TuneGrid = { layers: given.tuneLayers as number[][] | undefined, lr: given.tuneLr as number[] | undefined, weightDecay: given.tuneWeightDecay as number[] | undefined };
-  const report = await tune({ ...options, folds: given.folds as number | undefined, grid, signal: stop.signal, onData: quiet ? undefined : (data) => printData(data, process.stdout.isTTY === true) });
-  if (!quiet) {
-    const metric = report.metric === 'r2' ? 'R²' : 'accuracy';
-    const shown = (v: number): string => (report.metric === 'r2' ? v.toFixed(4) : formatPercent(v).trim());
-    const rows = report.results.map((r) => [r.config.layers.join(','), String(r.config.lr), String(r.config.weightDecay), shown(r.mean), report.metric === 'r2' ? r.std.toFixed(4) : formatPercent(r.std).trim(), r.scores.map(shown).join(' '), r.epochs.join(' ')]);
-    const headers = ['layers', 'lr', 'weight decay', `mean ${metric}`, 'std', `${report.folds} folds`, 'epochs kept'];
-    const widths = headers.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
-    const line = (cells: string[]): string => cells.map((cell, c) => (c < 3 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
-    print([line(headers), ...rows.map(line)].join('\n'));
+  // The refit is given every searched option, so its defaults line would say "all given": the table marks the defaults' row instead.
+  const report = await tune({ ...options, folds: given.folds as number | undefined, grid, signal: stop.signal, onData: quiet ? undefined : (data) => printData({ ...data, defaults: null }, process.stdout.isTTY === true) });
+  if (json) {
+    const { metric, folds, grid: table, baseline, best, refitEpochs, test, savedTo, seconds } = report;
+    print(JSON.stringify({ metric, folds, grid: table, baseline, best, refitEpochs, refitRows: report.refit.data.rows, test, savedTo, seconds }));
+  } else if (!quiet) {
+    print(formatTuneTable(report));
     print(`best: layers ${report.best.layers.join(',')}, lr ${report.best.lr}, weight decay ${report.best.weightDecay}; refitted on all ${report.refit.data.rows.toLocaleString('en-US')} training rows for ${report.refitEpochs} epochs (${report.seconds.toFixed(1)}s in all)`);
     if (report.test) print(testLines(report.test, report.refit.model));
     if (report.savedTo) print(`model saved to ${report.savedTo}`);
@@ -138,6 +149,26 @@ async function tuneWithSignals(given: Record<string, unknown>, options: TrainOpt
   if (report.refit.message) printError(`gradpool: ${report.refit.message}`);
   if (report.refit.stopReason === 'aborted') process.exitCode = stop.exitCode() || 130;
   if (report.refit.stopReason === 'diverged') process.exitCode = EXIT_FAILURE;
+}
+
+/** The grid as a table: one row per configuration, the defaults' one and the one refitted marked. */
+function formatTuneTable(report: TuneReport): string {
+  const metric = report.metric === 'r2' ? 'R²' : 'accuracy';
+  const shown = (v: number): string => (report.metric === 'r2' ? v.toFixed(4) : formatPercent(v).trim());
+  const rows = report.grid.map((r) => [
+    r.config.layers.join(','),
+    String(r.config.lr),
+    String(r.config.weightDecay),
+    shown(r.mean),
+    report.metric === 'r2' ? r.std.toFixed(4) : formatPercent(r.std).trim(),
+    r.scores.map(shown).join(' '),
+    r.epochs.join(' '),
+    [r.baseline ? 'defaults' : '', r.config === report.best ? 'best' : ''].filter(Boolean).join(', '),
+  ]);
+  const headers = ['layers', 'lr', 'weight decay', `mean ${metric}`, 'std', `${report.folds} folds`, 'epochs kept', ''];
+  const widths = headers.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
+  const line = (cells: string[]): string => cells.map((cell, c) => (c < 3 || c === cells.length - 1 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ').trimEnd();
+  return [line(headers), ...rows.map(line)].join('\n');
 }
 
 async function compareModesCommand(argv: Args): Promise<void> {
@@ -398,6 +429,18 @@ export async function main(given: string[]): Promise<void> {
       trainCommand,
     )
     .command(
+      'tune',
+      'train --tune: search hidden layers, learning rate and weight decay by k-fold cross-validation, then train the best on all rows',
+      (y) =>
+        addFlags(y, 'tune').epilogue(
+          examples([
+            ['around the defaults chosen from the data, 3 folds, the best saved', 'gradpool tune --data house.csv --out house.json'],
+            ['your own grid, 5 folds, the report as JSON', "gradpool tune --data house.csv --folds 5 --tune-layers '32;64,64' \\\n    --tune-lr 0.001,0.003 --json"],
+          ]),
+        ),
+      tuneCommand,
+    )
+    .command(
       'compare-modes',
       'train the same network with batch GD, mini-batch GD and SGD and chart the costs',
       (y) => addFlags(y, 'compare-modes').epilogue(examples([['three mini-batch sizes on moons', 'gradpool compare-modes --data builtin:moons \\\n    --batch-sizes 16,64,256 --out modes.html']])),
@@ -455,7 +498,7 @@ export async function main(given: string[]): Promise<void> {
       (y) => y.epilogue(examples([['then check which kernels train uses', 'gradpool build-native && gradpool train --kernels native']])),
       buildNativeCommand,
     )
-    .demandCommand(1, 'name a command: train, evaluate, predict, compare-modes, export, import, bench or build-native')
+    .demandCommand(1, 'name a command: train, tune, evaluate, predict, compare-modes, export, import, bench or build-native')
     .recommendCommands()
     .strict()
     .help()

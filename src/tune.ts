@@ -3,6 +3,7 @@
 // run is deterministic for its seed, so the table is the same whatever the order they finish in.
 // The best configuration is then trained again on all the training rows, through train() (the
 // normal checks and the guarded save of `out`).
+import { getMaxListeners, setMaxListeners } from 'node:events';
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Piscina } from 'piscina';
@@ -14,7 +15,7 @@ import type { EpochEntry } from './model/history.js';
 import type { Model } from './model/model.js';
 import type { OptimizerName } from './optim/optimizers.js';
 import { checkPathOptions } from './options/paths.js';
-import { resolveOptions } from './options/resolve.js';
+import { DEFAULTS, resolveOptions } from './options/resolve.js';
 import { loadData, train, trainPrepared, type TrainOptions, type TrainResult } from './train.js';
 
 /** One point of the grid. */
@@ -43,6 +44,8 @@ export type TuneOptions = Omit<TrainOptions, 'onEpoch' | 'onProgress' | 'onStart
 
 export interface TuneResult {
   config: TuneConfig;
+  /** The defaults' configuration: what train chooses for these rows when layers, lr and weightDecay are left out (with an optimizer given but no rate: that optimizer's usual rate). */
+  baseline: boolean;
   /** Validation score per fold: accuracy, or R² for regression. */
   scores: number[];
   mean: number;
@@ -54,8 +57,10 @@ export interface TuneResult {
 export interface TuneReport {
   metric: 'accuracy' | 'r2';
   folds: number;
-  /** One row per configuration, in grid order. */
-  results: TuneResult[];
+  /** The table: one row per configuration searched, in grid order, with its fold scores. */
+  grid: TuneResult[];
+  /** The defaults' configuration; a row of the default grid, and of a given one only where its lists hold it. */
+  baseline: TuneConfig;
   best: TuneConfig;
   /** The best configuration trained on all training rows (its test score, its saved file). */
   refit: TrainResult;
@@ -111,10 +116,11 @@ export async function tune(options: TuneOptions): Promise<TuneReport> {
   const opened = await loadData({ ...resolved, testData: undefined }, {}, undefined);
   const data = shareData(opened.training);
   // The grid's rates are for one optimizer: the caller's, or the data's default one, for every run.
-  const { configs, optimizer } = gridConfigs(grid, data, trainOptions);
+  const { configs, baseline, optimizer } = gridConfigs(grid, data, trainOptions);
   const assignment = foldOf(data, folds, resolved.seed);
   if (data.rows < folds * 2) throw new InputError(`${optionRef('folds')} ${folds}: ${data.source} has only ${data.rows} rows`);
-  // The folds' runs: everything the caller gave except where the data and outputs go.
+  // The folds' runs: everything the caller gave except where the data and outputs go. Each run
+  // chooses its validation split and early stopping from its own rows, as train does.
   const { out: _out, testData: _testData, signal, onData: _onData, ...runOptions } = trainOptions as TrainOptions;
   const tasks: FoldTask[] = [];
   for (const config of configs) {
@@ -126,28 +132,24 @@ export async function tune(options: TuneOptions): Promise<TuneReport> {
     }
   }
   const outcomes = await runAll(tasks, Math.min(parallel, tasks.length), signal);
-  const results: TuneResult[] = configs.map((config, c) => {
+  const table: TuneResult[] = configs.map((config, c) => {
     const mine = outcomes.slice(c * folds, (c + 1) * folds);
     const scores = mine.map((o) => o.score);
     const mean = scores.reduce((a, b) => a + b, 0) / folds;
     const std = Math.sqrt(scores.reduce((a, s) => a + (s - mean) ** 2, 0) / folds);
-    const result = { config, scores, mean, std, epochs: mine.map((o) => o.epochs) };
+    const result = { config, baseline: sameConfig(config, baseline), scores, mean, std, epochs: mine.map((o) => o.epochs) };
     onResult?.(result, c, configs.length);
     return result;
   });
-  // The highest mean wins; a tie goes to the earlier configuration in the grid.
-  let bestIndex = 0;
-  results.forEach((r, i) => {
-    if (r.mean > results[bestIndex]!.mean) bestIndex = i;
-  });
-  const best = results[bestIndex]!;
+  const best = table[bestRow(table)]!;
   const refitEpochs = median(best.epochs);
   // Refit on every training row: no rows held out, for the epochs the folds found best.
   const refit = await train({ ...(trainOptions as TrainOptions), optimizer, layers: best.config.layers, lr: best.config.lr, weightDecay: best.config.weightDecay, valSplit: 0, patience: undefined, epochs: refitEpochs });
   return {
     metric: data.targets.kind === 'values' ? 'r2' : 'accuracy',
     folds,
-    results,
+    grid: table,
+    baseline,
     best: best.config,
     refit,
     model: refit.model,
@@ -158,24 +160,45 @@ export async function tune(options: TuneOptions): Promise<TuneReport> {
   };
 }
 
-/** The grid the caller gave, or around the defaults: widths 32 and 128 with the default's, three rates, three decays. */
-function gridConfigs(grid: TuneGrid, data: SharedData, given: Record<string, unknown>): { configs: TuneConfig[]; optimizer: OptimizerName } {
+/** The row to refit: the highest mean score; a tie goes to the defaults' configuration, then to the earlier row. */
+export function bestRow(table: readonly TuneResult[]): number {
+  let best = 0;
+  table.forEach((row, i) => {
+    const leader = table[best]!;
+    if (row.mean > leader.mean || (row.mean === leader.mean && row.baseline && !leader.baseline)) best = i;
+  });
+  return best;
+}
+
+/**
+ * The grid the caller gave, or one centred on the defaults' configuration (what train chooses from
+ * these rows), which is always in it: so cross-validation picks the defaults' configuration or one
+ * that scores better on the same folds. Around it: half and twice its widths, its rate and three
+ * times it, a tenth and ten times its weight decay.
+ */
+function gridConfigs(grid: TuneGrid, data: SharedData, given: Record<string, unknown>): { configs: TuneConfig[]; baseline: TuneConfig; optimizer: OptimizerName } {
   if (typeof grid !== 'object' || grid === null) throw new InputError('tune: grid must be an object with layers, lr and weightDecay lists');
   const fromFile = typeof given.data === 'string' && !given.data.startsWith('builtin:');
   const chosen = fromFile ? chooseDefaults({ rows: data.rows, features: data.features, classes: data.targets.kind === 'classes' ? data.targets.names.length : null, kind: data.schema ? 'table' : 'images' }, given).values : {};
-  const optimizer = (given.optimizer as OptimizerName | undefined) ?? chosen.optimizer ?? 'sgd';
-  const baseLr = (chosen.lr ?? (optimizer === 'sgd' || optimizer === 'momentum' ? (optimizer === 'sgd' ? 0.1 : 0.01) : 0.001));
-  const baseLayers = chosen.layers ?? [64, 64];
-  const baseDecay = chosen.weightDecay ?? 0;
-  const layers = grid.layers ?? uniqueLists([[32], baseLayers, [128]]);
+  const optimizer = (given.optimizer as OptimizerName | undefined) ?? chosen.optimizer ?? (DEFAULTS.optimizer as OptimizerName);
+  // The data's rate, else the option table's for plain SGD, else the usual one of the optimizer given.
+  const baseLr = chosen.lr ?? (optimizer === 'sgd' ? (DEFAULTS.lr as number) : optimizer === 'momentum' ? 0.01 : 0.001);
+  const baseline: TuneConfig = { layers: chosen.layers ?? (DEFAULTS.layers as number[]), lr: baseLr, weightDecay: chosen.weightDecay ?? (DEFAULTS.weightDecay as number) };
+  const scaled = (factor: number): number[] => baseline.layers.map((size) => Math.max(1, Math.round(size * factor)));
+  const layers = grid.layers ?? uniqueLists([scaled(0.5), [...baseline.layers], scaled(2)]);
   const lr = grid.lr ?? [baseLr, baseLr * 3];
-  const weightDecay = grid.weightDecay ?? (baseDecay > 0 ? [baseDecay / 10, baseDecay, baseDecay * 10] : [0, 1e-4, 1e-3]);
+  const { weightDecay: decay } = baseline;
+  const weightDecay = grid.weightDecay ?? (decay > 0 ? [decay / 10, decay, decay * 10] : [0, 1e-4, 1e-3]);
   for (const [name, list] of [['layers', layers], ['lr', lr], ['weightDecay', weightDecay]] as const) {
     if (!Array.isArray(list) || list.length === 0) throw new InputError(`tune: grid.${name} must be a non-empty list`);
   }
   const configs: TuneConfig[] = [];
   for (const l of layers) for (const r of lr) for (const w of weightDecay) configs.push({ layers: [...l], lr: r, weightDecay: w });
-  return { configs, optimizer };
+  return { configs, baseline, optimizer };
+}
+
+function sameConfig(a: TuneConfig, b: TuneConfig): boolean {
+  return a.lr === b.lr && a.weightDecay === b.weightDecay && a.layers.length === b.layers.length && a.layers.every((size, i) => size === b.layers[i]);
 }
 
 function uniqueLists(lists: readonly (readonly number[])[]): number[][] {
@@ -212,6 +235,8 @@ async function runAll(tasks: readonly FoldTask[], parallel: number, signal: Abor
     }
     return outcomes;
   }
+  // One abort listener per queued run: as many as the runs, not a leak.
+  if (signal) setMaxListeners(Math.max(getMaxListeners(signal), tasks.length + 1), signal);
   const pool = new Piscina({ filename: new URL('../workers/tune.js', import.meta.url).href, minThreads: parallel, maxThreads: parallel, idleTimeout: 1000 });
   try {
     return await Promise.all(tasks.map((task) => pool.run(task, { signal: signal ?? null }) as Promise<FoldOutcome>));

@@ -1,10 +1,9 @@
 // Defaults chosen from a table's size (said in one line, each overridable), the held-out rows
-// recorded in the model, the best epoch's weights kept, R² in the epoch line, and tune: its table
-// the same for a seed on any number of parallel runs, its best model refitted and saved.
+// recorded in the model, the best epoch's weights kept, R² in the epoch line (tune: tune.test.ts).
 import test from 'ava';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { loadDataset, loadModel, train, tune } from '../src/index.js';
+import { loadDataset, loadModel, train } from '../src/index.js';
 import { chooseDefaults } from '../src/defaults.js';
 import { scoreModel } from '../src/tune.js';
 import type { Dataset } from '../src/data/dataset.js';
@@ -109,41 +108,4 @@ test('regression prints R² in the epoch line; it is the R² of the kept model o
   t.true(Math.abs(r2 - bestEntry.valR2!) < 1e-3, `R² ${r2} against the epoch line's ${bestEntry.valR2}`);
   const classes = await train({ data: await writeTable(dir, 'people.csv', peopleTable(200, 1)), epochs: 1 });
   t.is(classes.history[0]!.valR2, null);
-});
-
-test('tune: the same table for a seed on 1 or 2 parallel runs; the best configuration refitted on all rows and saved', async (t) => {
-  const dir = await tempDir();
-  const file = await writeTable(dir, 'people.csv', peopleTable(200, 5));
-  const grid = { layers: [[8], [32]], lr: [0.003, 0.01], weightDecay: [0.001] };
-  const one = await tune({ data: file, folds: 2, grid, parallel: 1, out: join(dir, 'one.json') });
-  const two = await tune({ data: file, folds: 2, grid, parallel: 2, out: join(dir, 'two.json') });
-  t.is(one.results.length, 4);
-  t.deepEqual(two.results, one.results);
-  t.deepEqual(two.best, one.best);
-  t.is(await readFile(join(dir, 'two.json'), 'utf8'), await readFile(join(dir, 'one.json'), 'utf8'), 'the same saved model');
-  const best = one.results.reduce((a, b) => (b.mean > a.mean ? b : a));
-  t.deepEqual(one.best, best.config);
-  for (const r of one.results) t.true(r.mean > 0.3 && r.mean <= 1, `accuracy ${r.mean}`);
-  const saved = await loadModel(join(dir, 'one.json'));
-  t.deepEqual(saved.shape.sizes.slice(1, -1), [...one.best.layers]);
-  t.is(one.refit.data.rows, 200, 'refitted on every training row');
-  t.is(saved.heldOut, null, 'no rows held out in the refit');
-  t.is(one.refit.history.length, one.refitEpochs);
-  const other = await tune({ data: file, folds: 2, grid, seed: 2 });
-  t.notDeepEqual(other.results.map((r) => r.scores), one.results.map((r) => r.scores), 'another seed, other folds');
-});
-
-test('train --tune prints the grid table and the best configuration, and saves the refitted model', async (t) => {
-  const dir = await tempDir();
-  const file = await writeTable(dir, 'houses.csv', housesTable(160, 6));
-  const out = join(dir, 'best.json');
-  const run = await runCli(['train', '--data', file, '--tune', '--folds', '2', '--tune-layers', '8;16,8', '--tune-lr', '0.01', '--tune-weight-decay', '0.001', '--out', out]);
-  t.is(run.code, 0, run.stderr);
-  t.regex(run.stdout, /^layers +lr +weight decay +mean R²/m);
-  t.regex(run.stdout, /^16,8 +0\.01 +0\.001 /m);
-  t.regex(run.stdout, /^best: layers (8|16,8), lr 0\.01, weight decay 0\.001; refitted on all 160 training rows/m);
-  t.regex(run.stdout, new RegExp(`model saved to ${out.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
-  const bad = await runCli(['train', '--data', file, '--tune', '--layers', '8']);
-  t.is(bad.code, 2);
-  t.regex(bad.stderr, /--tune does not take --layers: give the values to try in --tune-layers/);
 });

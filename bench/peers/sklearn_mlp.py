@@ -1,10 +1,11 @@
 # scikit-learn's side of bench/defaults-vs-sklearn.ts: the default MLP pipeline (imputer + scaler for
 # numbers, one-hot for text columns, MLPClassifier/MLPRegressor with every default) on a train file,
 # scored on a test file; with --grid, GridSearchCV(n_jobs=-1) over the same grid as `gradpool tune`,
-# timed. Prints one JSON object.
+# timed: the grid is a list of configurations (tune's table), each one point of GridSearchCV's
+# param_grid. Prints one JSON object.
 #
 #   python3 sklearn_mlp.py TRAIN TEST --label COL [--drop a,b] [--regression] [--seed S]
-#                          [--grid '{"width":[..],"lr":[..],"alpha":[..]}' --folds K]
+#                          [--grid '[{"layers":[64],"lr":0.001,"alpha":0.001}, ...]' --folds K]
 # TRAIN/TEST are CSV files, or idx:DIR for an MNIST-style directory (train-*/t10k-* files).
 import argparse, gzip, json, os, time
 import numpy as np
@@ -80,12 +81,10 @@ def main():
     linear.fit(x_train, y_train)
     out["linear"] = score(linear)
     if a.grid:
-        grid = json.loads(a.grid)
-        params = {
-            "mlp__hidden_layer_sizes": [(w,) for w in grid["width"]],
-            "mlp__learning_rate_init": grid["lr"],
-            "mlp__alpha": grid["alpha"],
-        }
+        params = [
+            {"mlp__hidden_layer_sizes": [tuple(point["layers"])], "mlp__learning_rate_init": [point["lr"]], "mlp__alpha": [point["alpha"]]}
+            for point in json.loads(a.grid)
+        ]
         folds = KFold(a.folds, shuffle=True, random_state=a.seed) if a.regression else StratifiedKFold(a.folds, shuffle=True, random_state=a.seed)
         search = GridSearchCV(model, params, cv=folds, n_jobs=-1, scoring="r2" if a.regression else "accuracy")
         started = time.perf_counter()

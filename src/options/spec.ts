@@ -3,7 +3,7 @@
 // and carry the option's value type into the library's types.
 import { InputError, optionRef, spelled } from '../errors.js';
 
-export const COMMANDS = ['train', 'evaluate', 'predict', 'compare-modes', 'export', 'bench', 'import'] as const;
+export const COMMANDS = ['train', 'tune', 'evaluate', 'predict', 'compare-modes', 'export', 'bench', 'import'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 /** A value that failed its check: `detail` completes "<option> …". */

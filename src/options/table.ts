@@ -16,9 +16,12 @@ import type { Dataset } from '../data/dataset.js';
 import { Model } from '../model/model.js';
 import { choice, column, columns, dataSource, pathOr, flag, integer, labelColumns, names, path, real, reals, sizeLists, sizes, text, texts, type OptionSpec } from './spec.js';
 
-const DATA = ['train', 'evaluate', 'predict', 'compare-modes'] as const;
-const TRAINING = ['train', 'compare-modes'] as const;
-const MEASURED = ['train', 'compare-modes', 'bench'] as const;
+// `tune` (train --tune's own command) takes train's options but those it searches or cannot use.
+const DATA = ['train', 'tune', 'evaluate', 'predict', 'compare-modes'] as const;
+const TRAINING = ['train', 'tune', 'compare-modes'] as const;
+const MEASURED = ['train', 'tune', 'compare-modes', 'bench'] as const;
+/** What the grid searches (layers, lr, weightDecay): train's and compare-modes', not tune's. */
+const SEARCHED = ['train', 'compare-modes'] as const;
 
 /** An optimizer's or activation's hyper-parameter, as the op registry (math/ops.ts) declares it. */
 function hyper(name: HyperName) {
@@ -61,7 +64,7 @@ export const OPTIONS = {
   testData: path({ commands: [...TRAINING, 'export'], fingerprint: false, file: 'input', help: "CSV (or IDX) evaluated once after training; replaces an IDX directory's t10k set" }),
 
   // ---- the network and how it learns ----
-  layers: sizes([64, 64], { max: MAX_LAYER_SIZE, example: '128,64', commands: MEASURED, defaultIn: { bench: undefined }, fingerprint: true, help: { train: 'hidden layer sizes', bench: 'measure this network (784 inputs, 10 classes) instead of the standard workloads' } }),
+  layers: sizes([64, 64], { max: MAX_LAYER_SIZE, example: '128,64', commands: [...SEARCHED, 'bench'], defaultIn: { bench: undefined }, fingerprint: true, help: { train: 'hidden layer sizes', bench: 'measure this network (784 inputs, 10 classes) instead of the standard workloads' } }),
   activation: choice(HIDDEN_ACTIVATIONS, 'relu', { commands: MEASURED, fingerprint: true, help: 'hidden activation (gelu: the tanh approximation)' }),
   leakySlope: hyper('leakySlope'),
   dropout: real(0, { min: 0, max: 1, below: true, commands: TRAINING, fingerprint: true, help: 'fraction of each hidden layer\'s units dropped in every training step (inverted dropout, masks seeded by --seed, the step and the row: the same on any thread count); off in evaluate, predict and export' }),
@@ -71,14 +74,14 @@ export const OPTIONS = {
   batchSize: integer(64, { min: 1, max: 1 << 24, commands: [...MEASURED, 'export'], defaultIn: { bench: undefined }, fingerprint: true, help: { train: 'rows per step in minibatch mode', bench: 'rows per step (default: each workload\'s own; 128 with --layers)' } }),
   // Only the cosine schedule depends on the total epoch count; otherwise a resume may extend a run.
   epochs: integer(30, { min: 1, max: 1e7, commands: [...MEASURED, 'export'], defaultIn: { bench: 3 }, fingerprint: (o) => o.lrSchedule === 'cosine', help: 'passes over the training set' }),
-  lr: real(0.1, { min: 0, above: true, commands: [...TRAINING, 'export'], fingerprint: true, help: 'learning rate' }),
+  lr: real(0.1, { min: 0, above: true, commands: [...SEARCHED, 'export'], fingerprint: true, help: 'learning rate' }),
   optimizer: choice(OPTIMIZERS, 'sgd', { commands: [...TRAINING, 'export'], fingerprint: true, help: 'update rule, as PyTorch writes it: plain SGD, momentum (--momentum), adam and adamw (--beta1, --beta2, --epsilon), rmsprop (--alpha, --epsilon)' }),
   momentum: hyper('momentum'),
   beta1: hyper('beta1'),
   beta2: hyper('beta2'),
   alpha: hyper('alpha'),
   epsilon: hyper('epsilon'),
-  weightDecay: hyper('weightDecay'),
+  weightDecay: { ...hyper('weightDecay'), commands: [...SEARCHED, 'export'] as const },
   lrSchedule: choice(SCHEDULES, 'constant', { commands: [...TRAINING, 'export'], fingerprint: true, help: `step: halve every ${STEP_EVERY_EPOCHS} epochs; cosine: decay to 0 over the run` }),
   normalize: choice(NORMALIZE_CHOICES, 'auto', { commands: TRAINING, fingerprint: true, help: 'feature scaling fitted on the training rows, saved in the model (auto: standard for CSV number columns, none for one-hot columns, IDX pixels and builtin sets)' }),
   valSplit: real(0, { min: 0, max: 1, below: true, commands: [...TRAINING, 'export'], fingerprint: true, help: 'fraction of the rows held out for validation (seeded)' }),
@@ -88,7 +91,7 @@ export const OPTIONS = {
     file: 'input',
     help: 'start from this model (.json or .safetensors): its weights, architecture, labels and preprocessing, to train more epochs or fine-tune on new data',
   }),
-  patience: integer(undefined, { min: 1, max: 1e7, commands: ['train', 'export'], fingerprint: true, help: 'stop after N epochs without a better val_loss, keeping the best weights' }),
+  patience: integer(undefined, { min: 1, max: 1e7, commands: ['train', 'tune', 'export'], fingerprint: true, help: 'stop after N epochs without a better val_loss, keeping the best weights' }),
 
   // ---- how it runs ----
   threads: {
@@ -105,11 +108,11 @@ export const OPTIONS = {
 
   // ---- what it writes ----
   out: path({
-    commands: ['train', 'compare-modes', 'predict', 'export', 'import'],
+    commands: ['train', 'tune', 'compare-modes', 'predict', 'export', 'import'],
     requiredIn: ['compare-modes', 'predict', 'export', 'import'],
     fingerprint: false,
     file: 'output',
-    help: { train: 'write the trained model here (.json, .safetensors, or .onnx to run elsewhere)', 'compare-modes': 'HTML report to write', predict: 'predictions CSV to write (- prints it to stdout)', export: 'model file to write (--format torch: a new or empty directory)', import: 'model file to write (.json, .safetensors or .onnx)' },
+    help: { train: 'write the trained model here (.json, .safetensors, or .onnx to run elsewhere)', tune: 'write the best configuration, refitted on all rows, here (.json, .safetensors or .onnx)', 'compare-modes': 'HTML report to write', predict: 'predictions CSV to write (- prints it to stdout)', export: 'model file to write (--format torch: a new or empty directory)', import: 'model file to write (.json, .safetensors or .onnx)' },
   }),
   checkpointDir: path({ commands: ['train'], fingerprint: false, file: 'checkpoint-output', help: 'write a checkpoint here after every epoch' }),
   resume: path({ commands: ['train'], fingerprint: false, file: 'checkpoint-input', help: 'continue from the checkpoint in this directory (same flags as the original run)' }),
@@ -118,19 +121,19 @@ export const OPTIONS = {
   workloads: names(WORKLOAD_IDS, WORKLOAD_IDS, { commands: ['bench'], fingerprint: false, help: 'standard workloads to measure (M1, M2: small MLPs, M3: a large one)' }),
   rounds: integer(3, { min: 1, max: 1000, commands: ['bench'], fingerprint: false, help: 'rounds; each runs every thread count once, interleaved; samples/s is the median over rounds' }),
 
-  // ---- train --tune: a grid search by k-fold cross-validation (the library's tune(): folds, grid.layers, grid.lr, grid.weightDecay) ----
+  // ---- tune (or train --tune): a grid search by k-fold cross-validation (the library's tune(): folds, grid.layers, grid.lr, grid.weightDecay) ----
   tune: flag({ commands: ['train'], library: false, fingerprint: false, help: 'search hidden layers, learning rate and weight decay by k-fold cross-validation (runs in parallel, one per core), then train the best on all rows (--out saves it)' }),
-  folds: integer(3, { min: 2, max: 50, commands: ['train'], library: false, fingerprint: false, help: '--tune: folds of the cross-validation' }),
-  tuneLayers: sizeLists({ max: MAX_LAYER_SIZE, commands: ['train'], library: false, fingerprint: false, help: "--tune: hidden layers to try, ';' between networks, e.g. 32;64,64 (default: 32, the data's default, 128)" }),
-  tuneLr: reals({ min: 0, commands: ['train'], library: false, fingerprint: false, help: "--tune: learning rates to try (default: the data's default and 3 times it)" }),
-  tuneWeightDecay: reals({ min: 0, commands: ['train'], library: false, fingerprint: false, help: "--tune: weight decays to try (default: a tenth of the data's default, it, and 10 times it)" }),
+  folds: integer(3, { min: 2, max: 50, commands: ['train', 'tune'], library: false, fingerprint: false, help: 'tune: folds of the cross-validation (stratified for classes)' }),
+  tuneLayers: sizeLists({ max: MAX_LAYER_SIZE, commands: ['train', 'tune'], library: false, fingerprint: false, help: "tune: hidden layers to try, ';' between networks, e.g. 32;64,64 (default: the data's default, half and twice as wide)" }),
+  tuneLr: reals({ min: 0, commands: ['train', 'tune'], library: false, fingerprint: false, help: "tune: learning rates to try (default: the data's default and 3 times it)" }),
+  tuneWeightDecay: reals({ min: 0, commands: ['train', 'tune'], library: false, fingerprint: false, help: "tune: weight decays to try (default: a tenth of the data's default, it, and 10 times it)" }),
 
   // ---- the command line only ----
   logJson: path({ commands: ['train'], library: false, fingerprint: false, file: 'output', help: 'write one JSON line per epoch here, and a done line' }),
   plot: path({ commands: ['train'], library: false, fingerprint: false, file: 'output', help: 'draw loss and accuracy per epoch to this SVG file' }),
   quiet: flag({ commands: TRAINING, library: false, fingerprint: false, help: 'print nothing but errors' }),
   model: path({ commands: ['evaluate', 'predict', 'export'], requiredIn: ['evaluate', 'predict'], library: false, fingerprint: false, file: 'input', help: 'model file from train --out (.json or .safetensors)' }),
-  json: flag({ commands: ['evaluate', 'bench'], library: false, fingerprint: false, help: 'print one JSON object' }),
+  json: flag({ commands: ['evaluate', 'bench', 'tune', 'train'], library: false, fingerprint: false, help: { evaluate: 'print one JSON object', bench: 'print one JSON object', tune: 'print the report as one JSON object (the grid with every fold score, the best, the refit)', train: 'tune: print the report as one JSON object' } }),
   format: { ...choice(['safetensors', 'json', 'onnx', 'torch'], undefined, { commands: ['export'], library: false, fingerprint: false, help: 'format of the file to write; torch: a directory for torchrun (PyTorch DDP) that continues the model with the train flags given' }), defaultText: "--out's extension (.safetensors, .json, .onnx)" },
 } satisfies Record<string, OptionSpec<unknown>>;
 
