@@ -2,7 +2,7 @@
 // the runs behind `compare-modes` and its report.
 import type { Mode } from './data/batches.js';
 import type { Dataset } from './data/dataset.js';
-import type { EpochEntry } from './model/history.js';
+import type { EpochEntry } from './run/history.js';
 import { resolveOptions, type OptionsInput } from './options/resolve.js';
 import { train, type TrainCallbacks } from './train.js';
 

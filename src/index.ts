@@ -20,7 +20,7 @@ export async function compareModes(options: CompareOptions): Promise<CompareRun[
 }
 export { InputError } from './errors.js';
 export { DEFAULTS } from './options/resolve.js';
-export type { EpochEntry } from './model/history.js';
+export type { EpochEntry } from './run/history.js';
 export type { KernelOption, KernelSetId, KernelSetName } from './parallel/kernel-set.js';
 export type { NativeIsa } from './math/native-kernels.js';
 export type { NetworkShape } from './model/layout.js';
@@ -32,5 +32,5 @@ export type { ScheduleName } from './optim/schedule.js';
 export type { Normalization, NormalizationKind, TargetScaling } from './data/normalize.js';
 export { tune, type TuneOptions, type TuneReport, type TuneResult, type TuneConfig, type TuneGrid } from './tune.js';
 export type { ChosenDefaults, ChosenValues } from './defaults.js';
-export type { HeldOut } from './model/file.js';
+export type { HeldOut } from './model/json-file.js';
 export { exportTorch, type TorchExportOptions } from './torch/export.js';

@@ -13,14 +13,14 @@ import { randomStream, resumableStream, shuffleInPlace, type ResumableRandom } f
 import { InputError, describeValue, optionRef } from './errors.js';
 import { WriteError } from './io/atomic.js';
 import type { LossKind } from './math/kernels.js';
-import { checkCheckpoint, readCheckpoint, writeCheckpoint, type Checkpoint, type StoredCheckpoint } from './model/checkpoint.js';
-import type { EpochEntry } from './model/history.js';
+import { checkCheckpoint, readCheckpoint, writeCheckpoint, type Checkpoint, type StoredCheckpoint } from './run/checkpoint.js';
+import type { EpochEntry } from './run/history.js';
 import { initializeParameters } from './model/init.js';
 import type { NetworkShape } from './model/layout.js';
 import { balancedClassWeights, classCounts } from './model/class-weights.js';
 import { networkSizeProblem } from './model/limits.js';
 import { majorityOf, rSquared, type MajorityBaseline, type RegressionMetrics } from './model/metrics.js';
-import type { HeldOut } from './model/file.js';
+import type { HeldOut } from './model/json-file.js';
 import { Model, assertSavable, loadModel, type Evaluation } from './model/model.js';
 import { scheduledLearningRate } from './optim/schedule.js';
 import { checkPathOptions } from './options/paths.js';

@@ -11,7 +11,7 @@ import { materialize, targetCount, type DataDescription, type Dataset, type Targ
 import { randomStream, shuffleInPlace } from './data/random.js';
 import { chooseDefaults } from './defaults.js';
 import { InputError, optionRef } from './errors.js';
-import type { EpochEntry } from './model/history.js';
+import type { EpochEntry } from './run/history.js';
 import type { Model } from './model/model.js';
 import type { OptimizerName } from './optim/optimizers.js';
 import { checkPathOptions } from './options/paths.js';

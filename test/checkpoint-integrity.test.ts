@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError, train, type TrainOptions } from '../src/index.js';
-import { CHECKPOINT_FILE, decodeCheckpoint, encodeCheckpoint, type StoredCheckpoint } from '../src/model/checkpoint.js';
+import { CHECKPOINT_FILE, decodeCheckpoint, encodeCheckpoint, type StoredCheckpoint } from '../src/run/checkpoint.js';
 import { runCli } from './helpers/cli.js';
 import { fileState, oneLine, tempDir } from './helpers/files.js';
 

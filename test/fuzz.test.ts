@@ -17,7 +17,7 @@ import { loadDataset } from '../src/data/load.js';
 import type { Normalization } from '../src/data/normalize.js';
 import { InputError } from '../src/errors.js';
 import { HIDDEN_ACTIVATIONS, LOSS_KINDS } from '../src/math/kernels.js';
-import { parseModel, serializeModel, type ModelContents } from '../src/model/file.js';
+import { parseModel, serializeModel, type ModelContents } from '../src/model/json-file.js';
 import { layerViews, parameterLayout, type NetworkShape } from '../src/model/layout.js';
 import { Model } from '../src/model/model.js';
 import { parseSafetensors, serializeSafetensors } from '../src/model/safetensors.js';

@@ -10,6 +10,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['math'], // kernels over memory: no options, no I/O
   ['data'], // sources → one dataset description; preprocessing fitted on training rows
   ['model'], // parameter layout, network forward/backward over a kernel set, model files, metrics
+  ['run'], // training-run state kept apart from the model: epoch history, checkpoints
   ['optim'], // reduction and update rules over [from, to) ranges
   ['parallel'], // arena, control block, the participant round, coordinator, kernel-set choice
   ['options'], // the one option table

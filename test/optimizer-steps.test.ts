@@ -4,7 +4,7 @@
 // the reference kernels' forward/backward in float64 on the same weights and rows, and the update
 // rule written out in test/helpers/reference.ts — to float32 precision.
 import test from 'ava';
-import { readCheckpoint } from '../src/model/checkpoint.js';
+import { readCheckpoint } from '../src/run/checkpoint.js';
 import type { NetworkShape } from '../src/model/layout.js';
 import { OPTIMIZERS as OPTIMIZER_NAMES, type OptimizerSettings } from '../src/optim/optimizers.js';
 import { Coordinator } from '../src/parallel/coordinator.js';

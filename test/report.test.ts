@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { inflateSync } from 'node:zlib';
 import { lossChart } from '../src/cli/ascii-chart.js';
 import { compareModes } from '../src/compare.js';
-import type { EpochEntry } from '../src/model/history.js';
+import type { EpochEntry } from '../src/run/history.js';
 import { renderTrainingPlot } from '../src/report/charts.js';
 import type { CompareRun } from '../src/compare.js';
 import { renderCompareReport } from '../src/report/compare-report.js';

@@ -14,7 +14,7 @@ import { InputError, Model, loadModel, train } from '../src/index.js';
 import { AtomicFile, writeFileAtomic } from '../src/io/atomic.js';
 import { WriteRefused, protectInputs } from '../src/io/guard.js';
 import { parameterLayout } from '../src/model/layout.js';
-import { CHECKPOINT_FILE, writeCheckpoint } from '../src/model/checkpoint.js';
+import { CHECKPOINT_FILE, writeCheckpoint } from '../src/run/checkpoint.js';
 import { runCli } from './helpers/cli.js';
 import { fileState, listing, oneLine, tempDir } from './helpers/files.js';
 

@@ -1,6 +1,6 @@
 // A small loss curve for the terminal, drawn after training with asciichart.
 import asciichart from 'asciichart';
-import type { EpochEntry } from '../model/history.js';
+import type { EpochEntry } from '../run/history.js';
 
 /** Rows of the chart: enough to see the shape, few enough to keep the epoch lines on screen. */
 const CHART_HEIGHT = 8;

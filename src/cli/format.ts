@@ -1,5 +1,5 @@
 // How numbers look on the terminal: one aligned line per epoch.
-import type { EpochEntry } from '../model/history.js';
+import type { EpochEntry } from '../run/history.js';
 
 export function formatEpochLine(entry: EpochEntry, epochs: number): string {
   const width = String(epochs).length;

@@ -4,7 +4,7 @@ import { applyImputation, applyNormalization, applyTargetScaling, unscaleTarget,
 import { encodeValues, featureColumns, fillValues, labelColumns, type CellValue, type FeatureColumn, type Schema } from '../data/schema.js';
 import { InputError, describeValue } from '../errors.js';
 import { referenceKernels, type Kernels } from '../math/kernels.js';
-import { MAX_JSON_MODEL_CHARS, jsonModelBound, megabytes, parseModel, serializeModel, type HeldOut, type ModelExtras } from './file.js';
+import { MAX_JSON_MODEL_CHARS, jsonModelBound, megabytes, parseModel, serializeModel, type HeldOut, type ModelExtras } from './json-file.js';
 import { looksLikeOnnx, serializeOnnx } from './onnx.js';
 import { looksLikeSafetensors, parseSafetensors, serializeSafetensors } from './safetensors.js';
 import { layerViews, parameterCount, parameterLayout, type LayerViews, type NetworkShape, type ParameterLayout } from './layout.js';

@@ -19,7 +19,7 @@ import type { Normalization } from '../data/normalize.js';
 import { ACTIVATIONS, LOSSES, type LossKind, type LossOp, type OnnxGraphBuilder } from '../math/ops.js';
 import { ProtoWriter, float32LittleEndian } from '../io/protobuf.js';
 import { activationParameter, type LayerViews, type NetworkShape } from './layout.js';
-import type { ModelExtras } from './file.js';
+import type { ModelExtras } from './json-file.js';
 import { describeModel, tensorNames } from './safetensors.js';
 
 /** ONNX 1.12's pair: opset 17 with IR version 8, run by onnxruntime ≥ 1.12 and onnxruntime-web. */

@@ -7,7 +7,7 @@ import { NORMALIZATIONS, type Normalization, type TargetScaling } from '../data/
 import { parseSchema, schemaToJson, type Schema } from '../data/schema.js';
 import { InputError, describeValue } from '../errors.js';
 import { HIDDEN_ACTIVATIONS, LOSS_KINDS, type HiddenActivation, type LossKind } from '../math/ops.js';
-import { MODEL_FORMAT, MODEL_VERSION, heldOutToJson, parseHeldOut, parseClassWeights, parseLeakySlope, parseTargetScaling, targetScalingToJson, type HeldOut, type ModelContents, type ModelExtras } from './file.js';
+import { MODEL_FORMAT, MODEL_VERSION, heldOutToJson, parseHeldOut, parseClassWeights, parseLeakySlope, parseTargetScaling, targetScalingToJson, type HeldOut, type ModelContents, type ModelExtras } from './json-file.js';
 import { activationParameter, layerViews, parameterCount, parameterLayout, type LayerViews, type NetworkShape } from './layout.js';
 import { networkSizeProblem, schemaSizeProblem } from './limits.js';
 

@@ -3,7 +3,7 @@
 import { InputError, optionRef } from '../errors.js';
 import type { InputProtection } from '../io/guard.js';
 import { checkPaths, type InputPath, type OutputPath } from '../io/paths.js';
-import { CHECKPOINT_FILE } from '../model/checkpoint.js';
+import { CHECKPOINT_FILE } from '../run/checkpoint.js';
 import { join } from 'node:path';
 import type { CommandName, OptionSpec } from './spec.js';
 import { OPTIONS } from './table.js';

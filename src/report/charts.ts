@@ -5,7 +5,7 @@
 // chart never loads them, and one that would is refused before training when they are absent.
 import type { TopLevelSpec } from 'vega-lite';
 import { InputError } from '../errors.js';
-import type { EpochEntry } from '../model/history.js';
+import type { EpochEntry } from '../run/history.js';
 
 /** One point of a line: x, y and the line it belongs to. */
 export interface SeriesPoint {

@@ -5,7 +5,7 @@ import { COMPARE_CALLBACKS, compareModes, type CompareOptions, type CompareRun }
 import { writeFileAtomic } from '../io/atomic.js';
 import { checkPathOptions } from '../options/paths.js';
 import { resolveOptions } from '../options/resolve.js';
-import type { EpochEntry } from '../model/history.js';
+import type { EpochEntry } from '../run/history.js';
 import { CHART_CONFIG, assertChartsAvailable, linePanel, renderSvg, type SeriesPoint } from './charts.js';
 
 export interface CompareReportOptions {

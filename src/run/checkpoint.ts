@@ -12,8 +12,8 @@ import { MAX_VALUES } from '../data/limits.js';
 import { shuffleStateProblem } from '../data/random.js';
 import { WriteError, writeFileAtomic } from '../io/atomic.js';
 import { readBounded } from '../io/read.js';
-import type { EpochEntry } from '../model/history.js';
-import { MAX_PARAMETERS } from './limits.js';
+import type { EpochEntry } from './history.js';
+import { MAX_PARAMETERS } from '../model/limits.js';
 
 const MAGIC = 'GPCKPT02';
 const OLDER_MAGIC = /^GPCKPT0[01]$/;
