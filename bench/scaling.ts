@@ -5,7 +5,7 @@
 // Builds, layers, batch sizes and thread counts are interleaved in every round (rotating order), and
 // each cell is the median over rounds, so a shared machine's drift lands on all of them alike.
 //   node dist/bench/scaling.js --before /work/before [--layers 128,64/256,128] [--batches 32,64,128] [--rounds 3]
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
@@ -50,7 +50,29 @@ function run(root: string, layers: string, batch: number, threads: number): numb
   return median(epochs.map((e) => e.samplesPerSec!));
 }
 
+/** GFLOP/s of bench/vector-ceiling.js in `processes` processes at once, summed. */
+async function vectorRate(processes: number): Promise<number> {
+  const script = join(REPO_ROOT, 'dist/bench/vector-ceiling.js');
+  const runs = Array.from({ length: processes }, () => new Promise<number>((done, fail) => {
+    const child = spawn(process.execPath, [script, '--seconds', '2'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.on('close', (code) => (code === 0 ? done((JSON.parse(out) as { gflops: number }).gflops) : fail(new Error(`vector-ceiling exited ${code}`))));
+  }));
+  return (await Promise.all(runs)).reduce((sum, rate) => sum + rate, 0);
+}
+
 note(`scaling — ${machineLine(machine)}`);
+// What the machine allows: the step's matrix product in one process, then in one per thread at once.
+const most = Math.max(...threadCounts);
+const ceilings: number[] = [];
+for (let round = 0; round < flags.rounds; round++) {
+  const alone = await vectorRate(1);
+  const together = await vectorRate(most);
+  ceilings.push(together / alone);
+  note(`ceiling round ${round + 1}: 1 process ${alone.toFixed(1)} GFLOP/s, ${most} at once ${together.toFixed(1)} GFLOP/s in all (${(together / alone).toFixed(2)}×)`);
+}
+const ceiling = median(ceilings);
 try {
   for (let round = 0; round < flags.rounds; round++) {
     for (const cell of rotate(cells, round * 5)) {
@@ -78,5 +100,5 @@ const rows = networks.flatMap((layers) => batches.map((batch) => [
 ]));
 const table = markdownTable(headers, rows, headers.map((_, i) => (i === 0 ? 'l' : 'r')));
 const commits = builds.map((b) => `${b.name} = ${commitOf(b.root)}`).join(', ');
-console.log(`\nFashion-MNIST (${flags.data}), --epochs ${flags.epochs}, median samples/s of the epochs, median of ${flags.rounds} interleaved rounds; ${commits}\n${machine.cpu}, ${machine.availableParallelism} cores, load ${machine.loadAverage.join(' ')} at start\n\n${table}`);
-if (flags.save) note(`saved ${saveResults('scaling', machine.date, { machine, checks, builds: builds.map((b) => ({ ...b, commit: commitOf(b.root) })), flags, cells, table })}`);
+console.log(`\nFashion-MNIST (${flags.data}), --epochs ${flags.epochs}, median samples/s of the epochs, median of ${flags.rounds} interleaved rounds; ${commits}\n${machine.cpu}, ${machine.availableParallelism} cores, load ${machine.loadAverage.join(' ')} at start\nmachine ceiling: the step's matrix product (forward 64×784×128) in ${most} processes at once runs ${ceiling.toFixed(2)}× as fast in all as in one\n\n${table}`);
+if (flags.save) note(`saved ${saveResults('scaling', machine.date, { machine, checks, builds: builds.map((b) => ({ ...b, commit: commitOf(b.root) })), flags, ceiling: { processes: most, ratios: ceilings, median: ceiling }, cells, table })}`);
