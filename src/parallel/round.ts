@@ -13,8 +13,13 @@ import type { ShardEngine, Wait } from './engine.js';
 
 /** How long a blocked wait sleeps before re-checking whether another thread failed. */
 export const FAILURE_POLL_MS = 20;
-/** Spin iterations before sleeping (each an Atomics.load): a few tens of microseconds. */
-const SPINS = 20_000;
+/**
+ * How long a wait spins before it sleeps, in ms. On a VM an idle vCPU halts, and waking it from
+ * Atomics.wait took 0.3–1 ms here, several times a small step's whole computation; a team member
+ * that slept between two steps would stall its team by that much at every step. Between the steps
+ * of an epoch the coordinator needs only microseconds, so a spin of this length bridges them.
+ */
+const SPIN_MS = 0.5;
 
 /** Thrown where a participant stops because another one failed. */
 export class PeerFailed extends Error {}
@@ -76,9 +81,11 @@ function lap(timings: Float64Array, phase: number, mark: number): number {
  * caller can look for failures it cannot see from here. Throws PeerFailed once FAILED is set.
  */
 export function waitAtLeast(control: Int32Array, word: number, target: number, timeoutMs: number): boolean {
-  for (let spin = 0; spin < SPINS; spin++) {
-    if (Atomics.load(control, word) >= target) return true;
-  }
+  if (Atomics.load(control, word) >= target) return true;
+  const spinUntil = performance.now() + SPIN_MS;
+  do {
+    for (let spin = 0; spin < 1000; spin++) if (Atomics.load(control, word) >= target) return true;
+  } while (performance.now() < spinUntil);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = Atomics.load(control, word);
