@@ -165,7 +165,7 @@ async function startingModel(dir: string, data: string, extra: string[]): Promis
 // still the whole training set, so its step is the same. The schema's newer fields each come in
 // one run: formatted numbers, non-ISO dates with parts, an "other" level, several targets, class weights.
 for (const [name, table, extra, runFlags, scriptFlags, twoNodes, fields] of [
-  ['classification (categories, dates, imputed cells), also from two torchrun agents joined as two nodes', withDates(titanicTable(900, 5)), ['--missing', 'impute'], [], [], true, []],
+  ['classification (categories, dates, imputed cells), also from two torchrun agents joined as two nodes', withDates(titanicTable(900, 5)), ['--missing', 'impute'], [], [], true, ['parts', 'partFills']],
   ['regression (scaled target), each rank holding its share of the rows', housesTable(600, 6), [], [], ['--shard-data'], false, []],
   [
     'two targets of a spreadsheet export (currency, percents, day-first dates with parts, times, a capped category with "other", imputed cells)',
@@ -289,6 +289,28 @@ tier('the script reads a file as gradpool does: semicolons, decimal commas, quot
   t.is(trained.code, 0, trained.stderr);
   t.is((await runCli(['export', '--format', 'torch', '--model', model, '--out', join(dir, 'run')])).code, 0);
   for (const file of [data, headless]) {
+    const out = join(dir, 'p.csv');
+    const predicted = await runCli(['predict', '--model', model, '--data', file, '--out', out]);
+    t.is(predicted.code, 0, predicted.stderr);
+    const ours = (await readFile(out, 'utf8')).trim().split('\n').slice(1).map((line) => Number(line.split(',').at(-1)));
+    const theirs = await torchForward(dir, model, file);
+    t.is(theirs.length, ours.length);
+    t.true(ours.every((p, r) => Math.abs(p - theirs[r]!) <= 1e-5), file);
+  }
+});
+
+tier('the script reads a spreadsheet export as gradpool does: currency, percents, (negatives), day-first and dotted dates with their parts, times, and unseen cities as "other"', async (t) => {
+  const dir = await tempDir();
+  const data = await writeTable(dir, 'train.csv', without(spreadsheetTable(500, 10), 'spend', 'visits'));
+  // A later file: its own rows, some of its cities never seen in training (the "other" level).
+  const later = without(spreadsheetTable(200, 11), 'spend', 'visits');
+  const laterFile = await writeTable(dir, 'later.csv', { header: later.header, rows: later.rows.map((row, r) => row.map((cell, c) => (c === 6 && r % 7 === 0 ? `village-${r}` : cell))) });
+  const model = join(dir, 'm.safetensors');
+  const trained = await runCli(['train', '--data', data, '--missing', 'impute', '--layers', '6', '--epochs', '2', '--quiet', '--out', model]);
+  t.is(trained.code, 0, trained.stderr);
+  t.deepEqual(newerFields(await loadModel(model)), ['format', 'order', 'parts', 'partFills', 'other']);
+  t.is((await runCli(['export', '--format', 'torch', '--model', model, '--out', join(dir, 'run')])).code, 0);
+  for (const file of [data, laterFile]) {
     const out = join(dir, 'p.csv');
     const predicted = await runCli(['predict', '--model', model, '--data', file, '--out', out]);
     t.is(predicted.code, 0, predicted.stderr);

@@ -244,10 +244,14 @@ The run is gradpool's \`train --init model.safetensors\` with the same flags: th
 split and batch order (gradpool's seeded streams, reproduced bit for bit), each step the mean gradient
 of the whole global batch, the same optimizer update, learning-rate schedule and early stopping. The
 CSV file is read through the model's schema as gradpool reads it: columns by name, numbers (decimal
-comma where the file uses one), ISO dates, one-hot levels (an unseen value is all zeros), missing
-cells refused, imputed or dropped as the model was trained, then the model's scaling and label order;
-a regression target is scaled as in training and losses are reported in its units. Results match
-gradpool's to float32 rounding (the sums run in another order), not bit for bit.
+comma where the file uses one; currency signs, thousands separators, percents and (negatives) as the
+training file wrote them), dates and times (ISO, slashed month or day first as the model reads them,
+dotted) with their month, weekday and hour inputs, one-hot levels (an unseen value is all zeros, or
+the "other" level of a column of many), missing cells refused, imputed or dropped as the model was
+trained, then the model's scaling and label order; regression targets (one, or several) are scaled as
+in training and a single target's losses are reported in its units; \`--class-weight balanced\`
+weighs each training row's loss by its class, fitted on the training rows. Results match gradpool's
+to float32 rounding (the sums run in another order), not bit for bit.
 
 Without \`--shard-data\`, every process keeps all the encoded rows (rows × ${model.inputs} float32) in memory.
 `;

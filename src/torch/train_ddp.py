@@ -9,9 +9,12 @@ the ranks in contiguous slices; every rank's loss is its rows' sum divided by th
 global batch's mean gradient, as in gradpool, whatever the split.
 
 The CSV file is read through the model's schema, as gradpool reads a file for a model: columns by
-name, numbers, dates (days since 1970-01-01), one-hot levels (unseen values: all zeros), missing
+name, numbers (with the currency signs, thousands separators, percents and (negatives) the training
+file used), dates and times (days since 1970-01-01, then the month, weekday and hour parts the model
+reads), one-hot levels (unseen values: all zeros, or the "other" level of a capped column), missing
 cells refused, imputed or dropped as the model says, the model's feature scaling, label order and
-target scaling. Backend: NCCL where CUDA is present (one GPU per rank, LOCAL_RANK), gloo on CPU.
+target scaling (one target, or several each with its own). --class-weight balanced weighs each
+training row's loss by its class, as gradpool's. Backend: NCCL where CUDA is present (one GPU per rank, LOCAL_RANK), gloo on CPU.
 The result is written (by rank 0) as safetensors with the metadata of the exported weights, which
 gradpool import, evaluate and predict read.
 
