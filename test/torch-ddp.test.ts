@@ -2,7 +2,7 @@
 // against gradpool's own `train --init` of the same model and flags. Runs where /usr/bin/python3
 // has torch (Debian: apt-get install python3-torch, which ships torchrun with gloo); elsewhere it
 // says what it skipped. GRADPOOL_TORCH_TIER=0 skips it on purpose.
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -275,6 +275,19 @@ async function torchForward(dir: string, model: string, data: string, flags: str
   return JSON.parse(forward.stdout) as number[];
 }
 
+/** gradpool predict's probability per row of each file against PyTorch's forward of the file as train_ddp.py reads it, within 1e-5. */
+async function predictsAsPyTorch(t: ExecutionContext, dir: string, model: string, files: string[]): Promise<void> {
+  for (const file of files) {
+    const out = join(dir, 'p.csv');
+    const predicted = await runCli(['predict', '--model', model, '--data', file, '--out', out]);
+    t.is(predicted.code, 0, predicted.stderr);
+    const ours = (await readFile(out, 'utf8')).trim().split('\n').slice(1).map((line) => Number(line.split(',').at(-1)));
+    const theirs = await torchForward(dir, model, file);
+    t.is(theirs.length, ours.length);
+    t.true(ours.every((p, r) => Math.abs(p - theirs[r]!) <= 1e-5), file);
+  }
+}
+
 tier('the script reads a file as gradpool does: semicolons, decimal commas, quoted cells, numbers as levels, a file without a header', async (t) => {
   const dir = await tempDir();
   const table = withDates(titanicTable(400, 9));
@@ -288,15 +301,7 @@ tier('the script reads a file as gradpool does: semicolons, decimal commas, quot
   const trained = await runCli(['train', '--data', data, '--missing', 'impute', '--categorical', 'class', '--layers', '6', '--epochs', '2', '--quiet', '--out', model]);
   t.is(trained.code, 0, trained.stderr);
   t.is((await runCli(['export', '--format', 'torch', '--model', model, '--out', join(dir, 'run')])).code, 0);
-  for (const file of [data, headless]) {
-    const out = join(dir, 'p.csv');
-    const predicted = await runCli(['predict', '--model', model, '--data', file, '--out', out]);
-    t.is(predicted.code, 0, predicted.stderr);
-    const ours = (await readFile(out, 'utf8')).trim().split('\n').slice(1).map((line) => Number(line.split(',').at(-1)));
-    const theirs = await torchForward(dir, model, file);
-    t.is(theirs.length, ours.length);
-    t.true(ours.every((p, r) => Math.abs(p - theirs[r]!) <= 1e-5), file);
-  }
+  await predictsAsPyTorch(t, dir, model, [data, headless]);
 });
 
 tier('the script reads a spreadsheet export as gradpool does: currency, percents, (negatives), day-first and dotted dates with their parts, times, and unseen cities as "other"', async (t) => {
@@ -310,13 +315,5 @@ tier('the script reads a spreadsheet export as gradpool does: currency, percents
   t.is(trained.code, 0, trained.stderr);
   t.deepEqual(newerFields(await loadModel(model)), ['format', 'order', 'parts', 'partFills', 'other']);
   t.is((await runCli(['export', '--format', 'torch', '--model', model, '--out', join(dir, 'run')])).code, 0);
-  for (const file of [data, laterFile]) {
-    const out = join(dir, 'p.csv');
-    const predicted = await runCli(['predict', '--model', model, '--data', file, '--out', out]);
-    t.is(predicted.code, 0, predicted.stderr);
-    const ours = (await readFile(out, 'utf8')).trim().split('\n').slice(1).map((line) => Number(line.split(',').at(-1)));
-    const theirs = await torchForward(dir, model, file);
-    t.is(theirs.length, ours.length);
-    t.true(ours.every((p, r) => Math.abs(p - theirs[r]!) <= 1e-5), file);
-  }
+  await predictsAsPyTorch(t, dir, model, [data, laterFile]);
 });
