@@ -318,7 +318,7 @@ async function predictCommand(argv: Args): Promise<void> {
 }
 
 /** Flags of `export` that describe a training run: only --format torch takes them. */
-const TORCH_RUN_FLAGS = ['data', 'testData', 'labelColumn', 'delimiter', 'decimal', 'header', 'naValues', 'mode', 'batchSize', 'epochs', 'lr', 'lrSchedule', 'optimizer', 'momentum', 'beta1', 'beta2', 'epsilon', 'weightDecay', 'seed', 'valSplit', 'patience', 'init'] as const;
+const TORCH_RUN_FLAGS = ['data', 'testData', 'labelColumn', 'delimiter', 'decimal', 'header', 'naValues', 'mode', 'batchSize', 'epochs', 'lr', 'lrSchedule', 'optimizer', 'momentum', 'beta1', 'beta2', 'epsilon', 'weightDecay', 'seed', 'valSplit', 'patience', 'classWeight', 'init'] as const;
 
 const EXPORT_EXTENSIONS = ['safetensors', 'json', 'onnx'] as const;
 

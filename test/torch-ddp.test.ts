@@ -2,13 +2,14 @@
 // against gradpool's own `train --init` of the same model and flags. Runs where /usr/bin/python3
 // has torch (Debian: apt-get install python3-torch, which ships torchrun with gloo); elsewhere it
 // says what it skipped. GRADPOOL_TORCH_TIER=0 skips it on purpose.
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { loadModel } from '../src/index.js';
+import { gaussian, randomStream } from '../src/data/random.js';
+import { loadModel, type Model } from '../src/index.js';
 import { runCli, tempDir } from './helpers/cli.js';
 import { csvText, housesTable, splitTable, titanicTable, writeTable, type Table } from './helpers/tabular.js';
 
@@ -93,6 +94,60 @@ function withDates(table: Table): Table {
   };
 }
 
+/**
+ * A spreadsheet export (generated): money with currency signs, grouping and accounting negatives
+ * ($1,234.50, ($45.00)), percents, leading +, day-first slashed dates with a time of day (month,
+ * weekday and hour parts), dotted dates, times alone, a city column of many levels (the rare ones
+ * and unseen ones: "other"), missing cells; two targets (spend, visits) or a class (churned).
+ */
+function spreadsheetTable(rows: number, seed: number): Table {
+  const random = randomStream(seed, 'spreadsheet');
+  const money = (v: number): string => {
+    const text = `$${Math.abs(v).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+    return v < 0 ? `(${text})` : text;
+  };
+  const pad = (n: number): string => String(n).padStart(2, '0');
+  const out: (string | number)[][] = [];
+  for (let r = 0; r < rows; r++) {
+    const income = Math.round((20_000 + random() * 180_000 - (random() < 0.1 ? 230_000 : 0)) * 100) / 100;
+    const rate = Math.round(random() * 400) / 10;
+    const change = Math.round((random() - 0.5) * 800) / 100;
+    const [day, month, hour, minute] = [1 + Math.floor(random() * 28), 1 + Math.floor(random() * 12), Math.floor(random() * 24), Math.floor(random() * 60)];
+    const joined = random() < 0.08 ? '' : `${pad(day)}/${pad(month)}/20${pad(10 + Math.floor(random() * 14))} ${pad(hour)}:${pad(minute)}`;
+    const renewed = `${1 + Math.floor(random() * 28)}.${1 + Math.floor(random() * 12)}.2023`;
+    const opens = `${1 + Math.floor(random() * 12)}:${pad(Math.floor(random() * 4) * 15)} ${random() < 0.5 ? 'AM' : 'PM'}`;
+    const city = random() < 0.8 ? `city-${Math.floor(random() * 25)}` : `town-${Math.floor(random() * 100)}`;
+    const spend = Math.round((income / 1000 + rate * 3 + (month > 6 ? 40 : 0) + gaussian(random) * 10) * 100) / 100;
+    const visits = Math.round((hour / 2 + change + (city < 'city-1' ? 5 : 0) + gaussian(random)) * 10) / 10;
+    const churned = spend + gaussian(random) * 30 < 150 ? 'yes' : 'no';
+    out.push([money(income), `${rate}%`, change > 0 ? `+${change}` : change, joined, renewed, opens, city, spend, visits, churned]);
+  }
+  return { header: ['income', 'rate', 'change', 'joined', 'renewed', 'opens', 'city', 'spend', 'visits', 'churned'], rows: out };
+}
+
+/** The table without the columns named (a target the run does not use). */
+function without(table: Table, ...names: string[]): Table {
+  const keep = table.header.map((name, c) => (names.includes(name) ? -1 : c)).filter((c) => c >= 0);
+  return { header: keep.map((c) => table.header[c]!), rows: table.rows.map((row) => keep.map((c) => row[c]!)) };
+}
+
+/** The schema fields and model fields beyond the first torch export's that a model uses. */
+function newerFields(model: Model): string[] {
+  const columns = model.schema?.columns ?? [];
+  const has = (test: (c: (typeof columns)[number]) => boolean): boolean => columns.some(test);
+  const fields: [string, boolean][] = [
+    ['format', has((c) => c.kind === 'numeric' && c.format !== undefined)],
+    ['order', has((c) => c.kind === 'date' && c.order !== undefined)],
+    ['parts', has((c) => c.kind === 'date' && (c.parts?.length ?? 0) > 0)],
+    ['partFills', has((c) => c.kind === 'date' && c.partFills !== undefined)],
+    ['other', has((c) => c.kind === 'categorical' && c.other === true)],
+    ['labels', columns.filter((c) => c.kind === 'label').length > 1],
+    ['perTarget', model.targetScaling?.perTarget !== undefined],
+    ['classWeights', model.shape.classWeights !== undefined],
+  ];
+  return fields.filter(([, used]) => used).map(([field]) => field);
+}
+
 function maxDifference(a: Float32Array, b: Float32Array): number {
   let max = 0;
   for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i]! - b[i]!));
@@ -107,16 +162,35 @@ async function startingModel(dir: string, data: string, extra: string[]): Promis
 }
 
 // The regression run also holds each rank's share of the rows only (--shard-data): a full batch is
-// still the whole training set, so its step is the same.
-for (const [name, table, extra, scriptFlags] of [
-  ['classification (categories, dates, imputed cells), also from two torchrun agents joined as two nodes', withDates(titanicTable(900, 5)), ['--missing', 'impute'], []],
-  ['regression (scaled target), each rank holding its share of the rows', housesTable(600, 6), [], ['--shard-data']],
+// still the whole training set, so its step is the same. The schema's newer fields each come in
+// one run: formatted numbers, non-ISO dates with parts, an "other" level, several targets, class weights.
+for (const [name, table, extra, runFlags, scriptFlags, twoNodes, fields] of [
+  ['classification (categories, dates, imputed cells), also from two torchrun agents joined as two nodes', withDates(titanicTable(900, 5)), ['--missing', 'impute'], [], [], true, ['parts', 'partFills']],
+  ['regression (scaled target), each rank holding its share of the rows', housesTable(600, 6), [], [], ['--shard-data'], false, []],
+  [
+    'two targets of a spreadsheet export (currency, percents, day-first dates with parts, times, a capped category with "other", imputed cells)',
+    without(spreadsheetTable(600, 8), 'churned'),
+    ['--missing', 'impute', '--label-column', 'spend,visits'],
+    [],
+    [],
+    false,
+    ['format', 'order', 'parts', 'partFills', 'other', 'labels', 'perTarget'],
+  ],
+  [
+    'classes weighted as balanced (--class-weight balanced), each rank holding its share of the rows',
+    without(spreadsheetTable(500, 9), 'spend', 'visits'),
+    ['--missing', 'impute'],
+    ['--class-weight', 'balanced'],
+    ['--shard-data'],
+    false,
+    ['format', 'order', 'parts', 'partFills', 'other', 'classWeights'],
+  ],
 ] as const) {
   tier(`torchrun: the first full-batch step of 2 gloo processes matches gradpool's within 1e-5 — ${name}`, async (t) => {
     const dir = await tempDir();
     const data = await writeTable(dir, 'train.csv', table);
     const start = await startingModel(dir, data, [...extra]);
-    const flags = ['--mode', 'batch', '--epochs', '1', '--lr', '0.5'];
+    const flags = ['--mode', 'batch', '--epochs', '1', '--lr', '0.5', ...runFlags];
     const exported = await runCli(['export', '--format', 'torch', '--init', start, '--data', data, ...flags, '--out', join(dir, 'run')]);
     t.is(exported.code, 0, exported.stderr);
     const ours = await runCli(['train', '--init', start, '--data', data, ...flags, '--quiet', '--out', join(dir, 'gradpool.json')]);
@@ -125,12 +199,15 @@ for (const [name, table, extra, scriptFlags] of [
     t.is(run.code, 0, run.output);
     t.regex(run.output, scriptFlags.length ? /2 ranks on cpu; each rank holds its share/ : /2 ranks on cpu; each rank holds all of them/);
     const [before, gradpool, torch] = await Promise.all([start, join(dir, 'gradpool.json'), join(dir, 'torch.safetensors')].map((p) => loadModel(p)));
+    // The run uses the fields it is meant to; PyTorch's model records the same class weights as gradpool's.
+    t.deepEqual(newerFields(gradpool!), [...fields]);
+    t.deepEqual(torch!.shape.classWeights, gradpool!.shape.classWeights);
     const moved = maxDifference(before!.parameters, gradpool!.parameters);
     t.true(moved > 1e-3, `the step moved the weights by ${moved}`);
     const difference = maxDifference(gradpool!.parameters, torch!.parameters);
     t.log(`largest weight difference after one step: ${difference.toExponential(2)} (the step moved weights by up to ${moved.toFixed(4)})`);
     t.true(difference <= 1e-5, `${difference}`);
-    if (scriptFlags.length === 0) {
+    if (twoNodes) {
       // The same step from two torchrun agents joined as two nodes.
       const nodes = await torchrunTwoNodes(join(dir, 'run'), ['--out', join(dir, 'nodes.safetensors')]);
       for (const node of nodes) t.is(node.code, 0, node.output);
@@ -198,6 +275,19 @@ async function torchForward(dir: string, model: string, data: string, flags: str
   return JSON.parse(forward.stdout) as number[];
 }
 
+/** gradpool predict's probability per row of each file against PyTorch's forward of the file as train_ddp.py reads it, within 1e-5. */
+async function predictsAsPyTorch(t: ExecutionContext, dir: string, model: string, files: string[]): Promise<void> {
+  for (const file of files) {
+    const out = join(dir, 'p.csv');
+    const predicted = await runCli(['predict', '--model', model, '--data', file, '--out', out]);
+    t.is(predicted.code, 0, predicted.stderr);
+    const ours = (await readFile(out, 'utf8')).trim().split('\n').slice(1).map((line) => Number(line.split(',').at(-1)));
+    const theirs = await torchForward(dir, model, file);
+    t.is(theirs.length, ours.length);
+    t.true(ours.every((p, r) => Math.abs(p - theirs[r]!) <= 1e-5), file);
+  }
+}
+
 tier('the script reads a file as gradpool does: semicolons, decimal commas, quoted cells, numbers as levels, a file without a header', async (t) => {
   const dir = await tempDir();
   const table = withDates(titanicTable(400, 9));
@@ -211,13 +301,19 @@ tier('the script reads a file as gradpool does: semicolons, decimal commas, quot
   const trained = await runCli(['train', '--data', data, '--missing', 'impute', '--categorical', 'class', '--layers', '6', '--epochs', '2', '--quiet', '--out', model]);
   t.is(trained.code, 0, trained.stderr);
   t.is((await runCli(['export', '--format', 'torch', '--model', model, '--out', join(dir, 'run')])).code, 0);
-  for (const file of [data, headless]) {
-    const out = join(dir, 'p.csv');
-    const predicted = await runCli(['predict', '--model', model, '--data', file, '--out', out]);
-    t.is(predicted.code, 0, predicted.stderr);
-    const ours = (await readFile(out, 'utf8')).trim().split('\n').slice(1).map((line) => Number(line.split(',').at(-1)));
-    const theirs = await torchForward(dir, model, file);
-    t.is(theirs.length, ours.length);
-    t.true(ours.every((p, r) => Math.abs(p - theirs[r]!) <= 1e-5), file);
-  }
+  await predictsAsPyTorch(t, dir, model, [data, headless]);
+});
+
+tier('the script reads a spreadsheet export as gradpool does: currency, percents, (negatives), day-first and dotted dates with their parts, times, and unseen cities as "other"', async (t) => {
+  const dir = await tempDir();
+  const data = await writeTable(dir, 'train.csv', without(spreadsheetTable(500, 10), 'spend', 'visits'));
+  // A later file: its own rows, some of its cities never seen in training (the "other" level).
+  const later = without(spreadsheetTable(200, 11), 'spend', 'visits');
+  const laterFile = await writeTable(dir, 'later.csv', { header: later.header, rows: later.rows.map((row, r) => row.map((cell, c) => (c === 6 && r % 7 === 0 ? `village-${r}` : cell))) });
+  const model = join(dir, 'm.safetensors');
+  const trained = await runCli(['train', '--data', data, '--missing', 'impute', '--layers', '6', '--epochs', '2', '--quiet', '--out', model]);
+  t.is(trained.code, 0, trained.stderr);
+  t.deepEqual(newerFields(await loadModel(model)), ['format', 'order', 'parts', 'partFills', 'other']);
+  t.is((await runCli(['export', '--format', 'torch', '--model', model, '--out', join(dir, 'run')])).code, 0);
+  await predictsAsPyTorch(t, dir, model, [data, laterFile]);
 });

@@ -153,3 +153,32 @@ test('the library: exportTorch({ init: a Model, out, …train options }) writes 
   t.deepEqual((await loadModel(join(out, 'model.safetensors'))).parameters, loaded.parameters);
   await t.throwsAsync(() => exportTorch({ out: join(dir, 'none') }), { instanceOf: InputError, message: /format torch needs the model to start from/ });
 });
+
+test('export --format torch passes the newer schema fields (formats, date order and parts, "other" levels, several targets) and --class-weight into the run; an unknown field is still refused', async (t) => {
+  const dir = await tempDir();
+  const rows = Array.from({ length: 240 }, (_, r) => [`"$${(1000 + r * 37).toLocaleString('en-US')}.50"`, `${(r % 40) / 2}%`, `${1 + (r % 28)}/${1 + (r % 12)}/2024 ${r % 24}:15`, r % 5 === 0 ? `rare-${r}` : `city-${r % 20}`, (r * 0.37) % 11, (r * 0.11) % 3].join(','));
+  const data = join(dir, 'sheet.csv');
+  await writeFile(data, ['income,rate,joined,city,y1,y2', ...rows].join('\n') + '\n');
+  const model = join(dir, 'sheet.json');
+  const trained = await runCli(['train', '--data', data, '--label-column', 'y1,y2', '--layers', '4', '--epochs', '1', '--quiet', '--out', model]);
+  t.is(trained.code, 0, trained.stderr);
+  const loaded = await loadModel(model);
+  const kinds = loaded.schema!.columns.map((c) => Object.keys(c).filter((k) => k !== 'name').join('+'));
+  t.deepEqual(kinds, ['kind+format', 'kind+format', 'kind+order+parts', 'kind+levels+missingLevel+other', 'kind', 'kind']);
+  const out = join(dir, 'run');
+  const exported = await runCli(['export', '--format', 'torch', '--init', model, '--data', data, '--label-column', 'y1,y2', '--out', out]);
+  t.is(exported.code, 0, exported.stderr);
+  t.true((await readFile(join(out, 'train_ddp.py'), 'utf8')).includes('"labelColumn": "y1,y2"'));
+
+  const { model: classes } = await trainedModel(dir);
+  const weighted = await runCli(['export', '--format', 'torch', '--model', classes, '--class-weight', 'balanced', '--out', join(dir, 'weighted')]);
+  t.is(weighted.code, 0, weighted.stderr);
+  t.true((await readFile(join(dir, 'weighted', 'train_ddp.py'), 'utf8')).includes('"classWeight": "balanced"'));
+  const notTorch = await runCli(['export', '--model', classes, '--class-weight', 'balanced', '--out', join(dir, 'm.safetensors')]);
+  t.is(notTorch.code, 2);
+  t.regex(notTorch.stderr, /--class-weight describes a training run: it belongs to --format torch/);
+
+  const settings = { header: 'auto', mode: 'minibatch', batchSize: 64, epochs: 1, lr: 0.1, lrSchedule: 'constant', optimizer: 'sgd', momentum: 0.9, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0, seed: 1, valSplit: 0 } as const;
+  const newer = new Model(loaded.shape, loaded.parameters, loaded.labels, loaded.normalization, { schema: { ...loaded.schema!, columns: loaded.schema!.columns.map((c) => (c.kind === 'date' ? { ...c, era: 'ce' } : c)) } as never, targetScaling: loaded.targetScaling });
+  t.throws(() => checkTorchExportable(newer, settings, 'm.json'), { message: /m\.json reads column "joined" with "era", which the generated PyTorch script does not implement/ });
+});

@@ -69,7 +69,7 @@ export const OPTIONS = {
   leakySlope: hyper('leakySlope'),
   dropout: real(0, { min: 0, max: 1, below: true, commands: TRAINING, fingerprint: true, help: 'fraction of each hidden layer\'s units dropped in every training step (inverted dropout, masks seeded by --seed, the step and the row: the same on any thread count); off in evaluate, predict and export' }),
   loss: choice(['auto', ...LOSS_KINDS], 'auto', { commands: TRAINING, fingerprint: true, help: 'auto: 2 classes → bce, more → cross-entropy; a CSV label of numbers with fractions or more than 50 distinct values → mse' }),
-  classWeight: choice(['none', 'balanced'], 'none', { commands: TRAINING, fingerprint: true, help: "balanced: each row's loss weighted by n / (classes × rows of its class), fitted on the training rows, as scikit-learn's class_weight='balanced' (for imbalanced classes)" }),
+  classWeight: choice(['none', 'balanced'], 'none', { commands: [...TRAINING, 'export'], fingerprint: true, help: "balanced: each row's loss weighted by n / (classes × rows of its class), fitted on the training rows, as scikit-learn's class_weight='balanced' (for imbalanced classes)" }),
   mode: choice(MODES, 'minibatch', { commands: [...TRAINING, 'export'], fingerprint: true, help: 'batch: the whole set per step; sgd: one row per step' }),
   batchSize: integer(64, { min: 1, max: 1 << 24, commands: [...MEASURED, 'export'], defaultIn: { bench: undefined }, fingerprint: true, help: { train: 'rows per step in minibatch mode', bench: 'rows per step (default: each workload\'s own; 128 with --layers)' } }),
   // Only the cosine schedule depends on the total epoch count; otherwise a resume may extend a run.

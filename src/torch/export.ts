@@ -24,7 +24,8 @@ export const TORCH_FORMAT = 'gradpool-torch-export';
 export interface TorchRunSettings {
   readonly data?: string | undefined;
   readonly testData?: string | undefined;
-  readonly labelColumn?: string | number | undefined;
+  /** One label column, or several (a multi-output regression): a list, or "a,b" read as train reads it. */
+  readonly labelColumn?: string | number | readonly (string | number)[] | undefined;
   readonly delimiter?: string | undefined;
   readonly decimal?: '.' | ',' | undefined;
   readonly header: 'auto' | 'yes' | 'no';
@@ -45,6 +46,8 @@ export interface TorchRunSettings {
   readonly seed: number;
   readonly valSplit: number;
   readonly patience?: number | undefined;
+  /** balanced: the loss weighted per class, fitted on the run's training rows (as train --class-weight). */
+  readonly classWeight?: 'none' | 'balanced' | undefined;
 }
 
 /** What model.py and train_ddp.py implement; anything else is refused at export (exit 2), naming it. */
@@ -55,7 +58,14 @@ const SUPPORTED = {
   schedules: ['constant', 'step', 'cosine'],
   missing: ['error', 'impute', 'drop'],
   schemaKeys: ['columns', 'missing', 'naValues'],
-  columnKeys: { numeric: ['kind', 'name', 'fill'], date: ['kind', 'name', 'fill'], categorical: ['kind', 'name', 'levels', 'missingLevel'], ignored: ['kind', 'name', 'reason'], label: ['kind', 'name'] } as Record<string, string[]>,
+  columnKeys: {
+    numeric: ['kind', 'name', 'fill', 'format'],
+    date: ['kind', 'name', 'fill', 'order', 'parts', 'partFills'],
+    categorical: ['kind', 'name', 'levels', 'missingLevel', 'other'],
+    ignored: ['kind', 'name', 'reason'],
+    label: ['kind', 'name'],
+  } as Record<string, string[]>,
+  targetScalingKeys: ['offset', 'scale', 'perTarget'],
 } as const;
 
 /** Throws InputError naming the first thing of the model or settings the generated script does not implement. */
@@ -65,13 +75,12 @@ export function checkTorchExportable(model: Model, settings: TorchRunSettings, s
   };
   if (!(SUPPORTED.activations as readonly string[]).includes(model.shape.activation)) refuse(`uses the ${model.shape.activation} activation`);
   if (!(SUPPORTED.losses as readonly string[]).includes(model.shape.loss)) refuse(`uses the ${model.shape.loss} loss`);
-  if (model.shape.loss === 'mse' && model.outputs !== 1) refuse(`has ${model.outputs} regression outputs`);
   if (!(SUPPORTED.optimizers as readonly string[]).includes(settings.optimizer)) throw new InputError(`${optionRef('optimizer')} ${settings.optimizer} is not implemented by the generated PyTorch script (${SUPPORTED.optimizers.join(', ')})`);
   if (!(SUPPORTED.schedules as readonly string[]).includes(settings.lrSchedule)) throw new InputError(`${optionRef('lrSchedule')} ${settings.lrSchedule} is not implemented by the generated PyTorch script (${SUPPORTED.schedules.join(', ')})`);
   if (model.schema) checkSchema(model.schema, refuse);
   if (model.targetScaling) {
     const keys = Object.keys(model.targetScaling);
-    if (keys.some((k) => k !== 'offset' && k !== 'scale')) refuse(`scales its target with ${keys.join(', ')}`);
+    if (keys.some((k) => !(SUPPORTED.targetScalingKeys as readonly string[]).includes(k))) refuse(`scales its target with ${keys.join(', ')}`);
   }
 }
 
@@ -93,7 +102,7 @@ function configLine(settings: TorchRunSettings): string {
   const config = {
     data: settings.data === undefined ? null : settings.data.startsWith('builtin:') ? null : resolve(settings.data),
     testData: settings.testData === undefined ? null : resolve(settings.testData),
-    labelColumn: settings.labelColumn === undefined ? null : String(settings.labelColumn),
+    labelColumn: settings.labelColumn === undefined ? null : Array.isArray(settings.labelColumn) ? settings.labelColumn.map(String) : String(settings.labelColumn),
     delimiter: settings.delimiter ?? null,
     decimal: settings.decimal ?? null,
     header: settings.header,
@@ -113,6 +122,7 @@ function configLine(settings: TorchRunSettings): string {
     seed: settings.seed,
     valSplit: settings.valSplit,
     patience: settings.patience ?? null,
+    classWeight: settings.classWeight ?? 'none',
     stepEveryEpochs: STEP_EVERY_EPOCHS,
     stepFactor: STEP_FACTOR,
   };
@@ -165,9 +175,7 @@ export async function exportTorch(options: TorchExportOptions): Promise<{ out: s
   const out = resolved.out!;
   await checkOutputDirectory(optionRef('out'), out, TORCH_MANIFEST, TORCH_FORMAT);
   const model = typeof init === 'string' ? await loadModel(init) : init;
-  const { labelColumn } = resolved;
-  if (Array.isArray(labelColumn)) throw new InputError(`${optionRef('format')} torch: the generated script reads one label column, not ${optionRef('labelColumn')} ${labelColumn.join(',')}`);
-  const settings: TorchRunSettings = { ...resolved, labelColumn, data };
+  const settings: TorchRunSettings = { ...resolved, data };
   checkTorchExportable(model, settings, typeof init === 'string' ? init : 'the model');
   const files = await torchExportFiles(model, settings, packageVersion());
   await writeDirectoryAtomic(optionRef('out'), out, files, TORCH_MANIFEST, TORCH_FORMAT);
@@ -236,10 +244,14 @@ The run is gradpool's \`train --init model.safetensors\` with the same flags: th
 split and batch order (gradpool's seeded streams, reproduced bit for bit), each step the mean gradient
 of the whole global batch, the same optimizer update, learning-rate schedule and early stopping. The
 CSV file is read through the model's schema as gradpool reads it: columns by name, numbers (decimal
-comma where the file uses one), ISO dates, one-hot levels (an unseen value is all zeros), missing
-cells refused, imputed or dropped as the model was trained, then the model's scaling and label order;
-a regression target is scaled as in training and losses are reported in its units. Results match
-gradpool's to float32 rounding (the sums run in another order), not bit for bit.
+comma where the file uses one; currency signs, thousands separators, percents and (negatives) as the
+training file wrote them), dates and times (ISO, slashed month or day first as the model reads them,
+dotted) with their month, weekday and hour inputs, one-hot levels (an unseen value is all zeros, or
+the "other" level of a column of many), missing cells refused, imputed or dropped as the model was
+trained, then the model's scaling and label order; regression targets (one, or several) are scaled as
+in training and a single target's losses are reported in its units; \`--class-weight balanced\`
+weighs each training row's loss by its class, fitted on the training rows. Results match gradpool's
+to float32 rounding (the sums run in another order), not bit for bit.
 
 Without \`--shard-data\`, every process keeps all the encoded rows (rows × ${model.inputs} float32) in memory.
 `;

@@ -9,9 +9,12 @@ the ranks in contiguous slices; every rank's loss is its rows' sum divided by th
 global batch's mean gradient, as in gradpool, whatever the split.
 
 The CSV file is read through the model's schema, as gradpool reads a file for a model: columns by
-name, numbers, dates (days since 1970-01-01), one-hot levels (unseen values: all zeros), missing
+name, numbers (with the currency signs, thousands separators, percents and (negatives) the training
+file used), dates and times (days since 1970-01-01, then the month, weekday and hour parts the model
+reads), one-hot levels (unseen values: all zeros, or the "other" level of a capped column), missing
 cells refused, imputed or dropped as the model says, the model's feature scaling, label order and
-target scaling. Backend: NCCL where CUDA is present (one GPU per rank, LOCAL_RANK), gloo on CPU.
+target scaling (one target, or several each with its own). --class-weight balanced weighs each
+training row's loss by its class, as gradpool's. Backend: NCCL where CUDA is present (one GPU per rank, LOCAL_RANK), gloo on CPU.
 The result is written (by rank 0) as safetensors with the metadata of the exported weights, which
 gradpool import, evaluate and predict read.
 
@@ -109,7 +112,6 @@ def shuffle_in_place(values, random):
 
 NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
 INFINITE = re.compile(r"[+-]?(inf|infinity)", re.IGNORECASE)
-DATE = re.compile(r"([0-9]{4})[-/]([0-9]{1,2})[-/]([0-9]{1,2})(?:[T ]([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}(?:\.[0-9]+)?))?)?(Z|[+-][0-9]{2}:?[0-9]{2})?")
 DEFAULT_NA_VALUES = ["NA", "N/A", "n/a", "NaN", "nan", "-NaN", "-nan", "null", "NULL", "None", "#N/A", "<NA>", "?"]
 FLOAT32_LIMIT = 3.4028235677973366e38
 
@@ -153,31 +155,209 @@ def float32_text(value):
     return js_number_text(value)
 
 
-def parse_date(text):
-    """Days since 1970-01-01 (UTC) of an ISO date, or NaN (gradpool's parseDate, Date.UTC's quirks included)."""
-    m = DATE.fullmatch(text)
+# JavaScript's \s and String.prototype.trim: the spaces gradpool trims and its patterns skip.
+JS_SPACES = "\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+JS_S = "[" + re.escape(JS_SPACES) + "]"
+JS_DOT = "[^\n\r\u2028\u2029]"  # JavaScript's . (no line terminator)
+
+
+def js_trim(text):
+    return text.strip(JS_SPACES)
+
+
+# Numbers as spreadsheets write them (gradpool's csv/numbers.ts): thousands separators, a currency
+# sign or code before or after, a percent (a fraction), accounting negatives (45.00) and a leading +.
+NUMBER_SPACES = " \u00a0\u202f\u2009"
+_SP = "[" + NUMBER_SPACES + "]"
+_CURRENCY = r"[$€£¥₹]|US\$|USD|EUR|GBP|JPY|CHF|CAD|AUD|CNY|INR|SEK|NOK|DKK|PLN"
+FORMATTED = re.compile(rf"([+-]?){_SP}*({_CURRENCY})?{_SP}*([+-]?){_SP}*([0-9](?:[0-9.,'{NUMBER_SPACES}]*[0-9])?[.,]?|[.,][0-9]+){_SP}*(%?){_SP}*({_CURRENCY})?")
+EXPONENT = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)[eE][+-]?[0-9]+")
+PLAIN_FOR_SNIFF = re.compile(r"[+-]?([0-9]+|[0-9]*\.[0-9]+)([eE][+-]?[0-9]+)?")
+_DIGIT_PATTERNS = {}
+
+
+def default_format(decimal_mark):
+    return {"decimal": decimal_mark, "thousands": "," if decimal_mark == "." else "."}
+
+
+def _digits_pattern(fmt):
+    key = fmt["decimal"] + fmt["thousands"]
+    pattern = _DIGIT_PATTERNS.get(key)
+    if pattern is None:
+        d = re.escape(fmt["decimal"])
+        group = "" if fmt["thousands"] == "none" else "[" + ("" if fmt["thousands"] == " " else re.escape(fmt["thousands"])) + NUMBER_SPACES + "]"
+        grouped = rf"|[0-9]{{1,3}}(?:{group}[0-9]{{3}})+" if group else ""
+        pattern = re.compile(rf"(?:([0-9]+{grouped})(?:{d}([0-9]*))?|{d}([0-9]+))")
+        _DIGIT_PATTERNS[key] = pattern
+    return pattern
+
+
+def parse_formatted(text, fmt):
+    """gradpool's parseFormatted: the value of a formatted number cell (trimmed), or NaN."""
+    body = text
+    negative = False
+    if len(body) > 2 and body[0] == "(" and body[-1] == ")":
+        negative = True
+        body = js_trim(body[1:-1])
+    if EXPONENT.fullmatch(body):
+        return math.nan if negative else float(body.replace(",", ".", 1) if fmt["decimal"] == "," else body)
+    m = FORMATTED.fullmatch(body)
     if not m:
         return math.nan
-    year, month, day = int(m.group(1)), int(m.group(2)), int(m.group(3))
-    hour, minute = int(m.group(4) or 0), int(m.group(5) or 0)
-    second = float(m.group(6) or 0)
-    if month < 1 or month > 12 or day < 1 or day > 31 or hour > 23 or minute > 59 or second >= 61:
+    sign1, currency1, sign2, digits, percent, currency2 = m.groups()
+    if (sign1 and sign2) or (currency1 and currency2) or (negative and (sign1 or sign2)):
         return math.nan
-    if 0 <= year <= 99:
-        year += 1900  # Date.UTC reads years 0-99 as 1900-1999
-    import calendar
+    parts = _digits_pattern(fmt).fullmatch(digits)
+    if not parts:
+        return math.nan
+    whole = re.sub(r"[^0-9]", "", parts.group(1) if parts.group(1) is not None else "0")
+    fraction = parts.group(2) if parts.group(2) is not None else parts.group(3) if parts.group(3) is not None else ""
+    value = float(f"{whole}.{fraction or '0'}")
+    if percent:
+        value /= 100
+    if negative or sign1 == "-" or sign2 == "-":
+        value = -value
+    return value
+
+
+def sniff_format(cells, file_decimal):
+    """gradpool's sniffFormat: of the file's decimal mark and the other, the convention that reads more of a column's sample cells."""
+    candidates = [default_format(file_decimal), default_format("," if file_decimal == "." else ".")]
+    counts = [0, 0]
+    for cell in cells:
+        if cell == "" or PLAIN_FOR_SNIFF.fullmatch(cell):
+            continue
+        for i, fmt in enumerate(candidates):
+            if not math.isnan(parse_formatted(cell, fmt)):
+                counts[i] += 1
+    return candidates[1] if counts[1] > counts[0] else candidates[0]
+
+
+_POW10 = [float(10**i) for i in range(23)]
+
+
+def _byte_number(m):
+    """The value gradpool's byte parser gives a plain number cell (15 significant digits kept, then the decimal point moved)."""
+    negative, whole, fraction, exponent_text = m.group(1) == "-", m.group(2), m.group(3) or "", m.group(4)
+    mantissa = exponent = 0
+    for ch in whole:
+        if mantissa < 1e15:
+            mantissa = mantissa * 10 + ord(ch) - 48
+        else:
+            exponent += 1
+    for ch in fraction:
+        if mantissa < 1e15:
+            mantissa = mantissa * 10 + ord(ch) - 48
+            exponent -= 1
+    if exponent_text is not None:
+        e = 0
+        for ch in exponent_text.lstrip("+-"):
+            if e < 100000:
+                e = e * 10 + ord(ch) - 48
+        exponent += -e if exponent_text.startswith("-") else e
+    if mantissa == 0:
+        value = 0.0
+    elif exponent == 0:
+        value = float(mantissa)
+    elif 0 < exponent <= 22:
+        value = float(mantissa) * _POW10[exponent]
+    elif -22 <= exponent < 0:
+        value = float(mantissa) / _POW10[-exponent]
+    else:
+        value = float(f"{mantissa}e{exponent}")
+    return -value if negative else value
+
+
+_BYTE_NUMBERS = {
+    ".": re.compile(r"([+-]?)([0-9]*)(?:\.([0-9]*))?(?:[eE]([+-]?[0-9]+))?"),
+    ",": re.compile(r"([+-]?)([0-9]*)(?:,([0-9]*))?(?:[eE]([+-]?[0-9]+))?"),
+}
+
+
+def read_number(cell, fmt):
+    """A trimmed, non-missing cell as gradpool's CSV parser reads it in a column of this format: its
+    float32 value, None for text, or "infinite" / "float32" (cells gradpool refuses in any column)."""
+    m = _BYTE_NUMBERS[fmt["decimal"]].fullmatch(cell)
+    if m and (m.group(2) or m.group(3)):
+        value = _byte_number(m)
+    else:
+        if INFINITE.fullmatch(cell):
+            return "infinite"
+        normalized = ("" if "." in cell else cell.replace(",", ".", 1)) if fmt["decimal"] == "," else cell
+        value = float(normalized) if NUMBER.fullmatch(normalized) and not cell.startswith("+") else parse_formatted(cell, fmt)
+        if math.isnan(value):
+            return None
+    if not abs(value) <= FLOAT32_LIMIT:
+        return "float32"
+    return fround(value)
+
+
+# Dates and times as gradpool's parseDateValue reads them: ISO, slashed (month or day first, as the
+# model says), dotted (day first), optionally with a time of day (14:30, 2:30 PM, 14:30:05Z); or a time alone.
+ISO_DATE = re.compile(rf"([0-9]{{4}})[-/.]([0-9]{{1,2}})[-/.]([0-9]{{1,2}})(?:[T ]({JS_DOT}+))?")
+SLASHED_DATE = re.compile(rf"([0-9]{{1,2}})([-/.])([0-9]{{1,2}})\2([0-9]{{4}}|[0-9]{{2}})(?:[T ,]{JS_S}*({JS_DOT}+))?")
+TIME = re.compile(rf"([0-9]{{1,2}}):([0-9]{{2}})(?::([0-9]{{2}}(?:\.[0-9]+)?))?{JS_S}*([AaPp][Mm])?{JS_S}*(Z|[+-][0-9]{{2}}:?[0-9]{{2}})?")
+DAY_MS = 86400000
+
+
+def _clock(text):
+    m = TIME.fullmatch(js_trim(text))
+    if not m:
+        return None
+    hour, minute, second = int(m.group(1)), int(m.group(2)), float(m.group(3) or "0")
+    meridiem = (m.group(4) or "").lower()
+    if meridiem:
+        if hour < 1 or hour > 12:
+            return None
+        hour = hour % 12 + (12 if meridiem == "pm" else 0)
+    if hour > 23 or minute > 59 or second >= 61:
+        return None
+    zone_minutes = 0
+    zone = m.group(5)
+    if zone and zone != "Z":
+        digits = zone[1:].replace(":", "")
+        zone_minutes = (-1 if zone[0] == "-" else 1) * (int(digits[:2]) * 60 + int(digits[2:]))
+    return hour, minute, second, zone_minutes
+
+
+def parse_date_value(text, order="mdy"):
+    """(days since 1970-01-01 UTC, {month, weekday, hour}) of a date or time, or None (gradpool's parseDateValue, Date.UTC's quirks included)."""
     import datetime
 
-    if day > calendar.monthrange(year, month)[1]:
-        return math.nan
-    days = datetime.date(year, month, day).toordinal() - datetime.date(1970, 1, 1).toordinal()
-    ms = float(days * 86400000 + hour * 3600000 + minute * 60000) + second * 1000
-    zone = m.group(7)
-    if zone and zone != "Z":
-        sign = -1 if zone[0] == "-" else 1
-        digits = zone[1:].replace(":", "")
-        ms -= sign * (int(digits[:2]) * 60 + int(digits[2:])) * 60000
-    return ms / 86400000
+    iso = ISO_DATE.fullmatch(text)
+    if iso:
+        year, month, day, rest = int(iso.group(1)), int(iso.group(2)), int(iso.group(3)), iso.group(4)
+    else:
+        slashed = SLASHED_DATE.fullmatch(text)
+        if not slashed:
+            time_of_day = _clock(text)
+            if not time_of_day:
+                return None
+            hour = time_of_day[0] + time_of_day[1] / 60 + time_of_day[2] / 3600
+            return hour / 24, {"month": math.nan, "weekday": math.nan, "hour": hour}
+        a, b = int(slashed.group(1)), int(slashed.group(3))
+        day, month = (a, b) if slashed.group(2) == "." or order == "dmy" else (b, a)
+        year = int(slashed.group(4))
+        if len(slashed.group(4)) == 2:
+            if slashed.group(2) != "/":
+                return None  # 1.2.34 is a version sooner than a date
+            year += 2000 if year < 70 else 1900
+        rest = slashed.group(5)
+    if month < 1 or month > 12 or day < 1 or day > 31:
+        return None
+    if 0 <= year <= 99:
+        year += 1900  # Date.UTC reads years 0-99 as 1900-1999
+    try:
+        date = datetime.date(year, month, day)
+    except ValueError:
+        return None  # 2023-02-30
+    time_of_day = (0, 0, 0.0, 0) if rest is None else _clock(rest)
+    if not time_of_day:
+        return None
+    hour, minute, second, zone_minutes = time_of_day
+    utc = (date.toordinal() - 719163) * DAY_MS + hour * 3600000 + minute * 60000
+    ms = float(utc) + second * 1000 - zone_minutes * 60000
+    return ms / DAY_MS, {"month": month, "weekday": date.weekday(), "hour": hour + minute / 60 + second / 3600}
 
 
 # ---------- the CSV file through the model's schema ----------
@@ -294,6 +474,36 @@ class Table:
         self.x, self.y, self.rows, self.dropped, self.total = x, y, rows, dropped, total
 
 
+def encoded_width(column):
+    """Inputs one schema column becomes (gradpool's encodedWidth)."""
+    if column["kind"] == "numeric":
+        return 1
+    if column["kind"] == "date":
+        return 1 + len(column.get("parts", []))
+    if column["kind"] == "categorical":
+        return len(column["levels"]) + (1 if column["missingLevel"] else 0) + (1 if column.get("other") else 0)
+    return 0
+
+
+def label_column_list(names, entry, path):
+    """--label-column: one name or index; several as a list, or "a,b" (a name in double quotes may hold commas), as gradpool reads it."""
+    if isinstance(entry, list):
+        entries = entry
+    elif entry not in names and "," in entry:
+        entries = [js_trim(e) for e in next(csv.reader([entry], skipinitialspace=True))]
+    else:
+        entries = [entry]
+    found = []
+    for one in entries:
+        index = column_index(names, one)
+        if index < 0:
+            raise InputProblem(f"--label-column: no column {one!r} in {path}:1")
+        if index in found:
+            raise InputProblem(f"--label-column: column {names[index]!r} is named twice")
+        found.append(index)
+    return found
+
+
 def read_table(path, metadata, options, labelled=True, keep=None):
     """Reads a CSV file as gradpool reads it for this model; raises InputProblem naming file:line:column.
     keep(i), when given, says which rows (0-based, after dropping) to hold: the others are read and
@@ -325,8 +535,11 @@ def read_table(path, metadata, options, labelled=True, keep=None):
     else:
         has_header = sniff_header(records, decimal_mark, na)
     names = column_names(records[0]) if has_header else [f"column{i + 1}" for i in range(len(records[0]))]
+    body = records[1:] if has_header else records
+    # How each column writes its numbers: as the model's training file did, else sniffed from the first records.
+    formats = [sniff_format([r[c] if c < len(r) else "" for r in body], decimal_mark) for c in range(len(names))]
 
-    # Which file column feeds each feature, and the label (by name; by position in a file without a header).
+    # Which file column feeds each feature, and the label(s) (by name; by position in a file without a header).
     if schema is None:
         label = -1
         if labelled:
@@ -338,57 +551,71 @@ def read_table(path, metadata, options, labelled=True, keep=None):
         if len(sources) != inputs:
             raise InputProblem(f"{path}:1: has {len(sources)} feature columns, but the model was trained on {inputs}")
         missing_policy = "error"
+        label_columns = [label] if label >= 0 else []
     else:
         features = [c for c in schema["columns"] if c["kind"] in ("numeric", "date", "categorical")]
-        schema_label = next((c for c in schema["columns"] if c["kind"] == "label"), None)
-        label = -1
+        schema_labels = [c for c in schema["columns"] if c["kind"] == "label"]
+        label_columns = []
         if labelled:
             if options.label_column is not None:
-                label = column_index(names, options.label_column)
-                if label < 0:
-                    raise InputProblem(f"--label-column: no column {options.label_column!r} in {path}:1")
-            elif schema_label:
-                label = names.index(schema_label["name"]) if schema_label["name"] in names else -1
+                label_columns = label_column_list(names, options.label_column, path)
+            elif len(schema_labels) > 1:
+                # Every target of a multi-output model, or none.
+                absent = [c["name"] for c in schema_labels if c["name"] not in names]
+                if absent and len(absent) < len(schema_labels):
+                    raise InputProblem(f"{path}:1: missing label column{'s' if len(absent) > 1 else ''} {', '.join(repr(n) for n in absent)} (the model has {len(schema_labels)} targets)")
+                if not absent:
+                    label_columns = [names.index(c["name"]) for c in schema_labels]
+            elif schema_labels and schema_labels[0]["name"] in names:
+                label_columns = [names.index(schema_labels[0]["name"])]
         sources = [names.index(c["name"]) if c["name"] in names else -1 for c in features]
         if not has_header and any(s < 0 for s in sources):
             every = schema["columns"]
             without_label = [c for c in every if c["kind"] != "label"]
             if len(names) == len(every):
                 sources = [every.index(c) for c in features]
-                if labelled and options.label_column is None and schema_label:
-                    label = every.index(schema_label)
+                if labelled and options.label_column is None and schema_labels:
+                    label_columns = [every.index(c) for c in schema_labels]
             elif len(names) == len(without_label):
                 sources = [without_label.index(c) for c in features]
                 if options.label_column is None:
-                    label = -1
+                    label_columns = []
         lost = [c["name"] for c, s in zip(features, sources) if s < 0]
         if lost:
             raise InputProblem(f"{path}:1: missing column{'s' if len(lost) > 1 else ''} {', '.join(repr(n) for n in lost)} that the model reads")
+        if label_columns and len(label_columns) != (len(schema_labels) or 1):
+            raise InputProblem(f"--label-column: names {len(label_columns)} label columns, the model has {len(schema_labels) or 1} targets")
         missing_policy = schema["missing"]
-    if labelled and label < 0:
+        for column, c in zip(features, sources):
+            if column["kind"] == "numeric" and "format" in column:
+                formats[c] = column["format"]
+    if labelled and not label_columns:
         raise InputProblem(f"{path}:1: no label column to train or evaluate against (name it with --label-column)")
+    class_index = {name: i for i, name in enumerate(labels)} if labels is not None else None
+    if labelled and class_index is None and len(label_columns) != sizes[-1]:
+        raise InputProblem(f"{path}:1: {len(label_columns)} label columns, the model has {sizes[-1]} regression outputs")
+    if labelled and class_index is not None and len(label_columns) != 1:
+        raise InputProblem(f"{path}:1: a classification model reads one label column, not {len(label_columns)}")
+    targets = len(label_columns) if class_index is None else 1
 
-    def number_of(cell):
-        text = cell.replace(",", ".", 1) if decimal_mark == "," else cell
-        if NUMBER.fullmatch(text):
-            value = float(text)
-            if abs(value) > FLOAT32_LIMIT:
-                return "float32"
-            return fround(value)
-        if INFINITE.fullmatch(cell):
-            return "infinite"
-        return None
-
-    width = sum(1 if c["kind"] != "categorical" else len(c["levels"]) + (1 if c["missingLevel"] else 0) for c in features)
+    width = sum(encoded_width(c) for c in features)
     if width != inputs:
         raise InputProblem(f"the model's schema encodes {width} inputs, its network has {inputs}")
     level_index = [({lv: i for i, lv in enumerate(c["levels"])} if c["kind"] == "categorical" else None) for c in features]
-    class_index = {name: i for i, name in enumerate(labels)} if labels is not None else None
     x = array.array("f")
     y = array.array("f") if class_index is None else array.array("q")
     dropped = 0
     total = 0
     row = [0.0] * width
+    target_row = [0.0] * targets
+
+    def number_at(cell, c, line):
+        value = read_number(cell, formats[c])
+        if value == "infinite" or value == "float32":
+            what = "an infinite number" if value == "infinite" else "a number beyond float32's range"
+            raise InputProblem(f"{path}:{line}:{c + 1}: {cell[:60]!r} is {what}, which gradpool does not read")
+        return value
+
     with open_text(path) as f:
         reader = csv.reader(f, delimiter=delimiter, skipinitialspace=True)
         first = True
@@ -402,68 +629,66 @@ def read_table(path, metadata, options, labelled=True, keep=None):
             line = reader.line_num
             if len(cells) != len(names):
                 raise InputProblem(f"{path}:{line}: {len(cells)} cells, the header has {len(names)} (a ragged row)")
-            cells = [c.strip() for c in cells]
             drop = False
             at = 0
             for k, column in enumerate(features):
                 c = sources[k]
-                cell = cells[c]
+                cell = js_trim(cells[c])
                 kind = column["kind"]
                 missing = cell in na
-                if kind == "categorical":
-                    size = len(column["levels"]) + (1 if column["missingLevel"] else 0)
-                    for j in range(size):
-                        row[at + j] = 0.0
-                    if missing:
-                        if missing_policy == "drop":
-                            drop = True
-                        elif missing_policy == "error":
-                            raise InputProblem(f"{path}:{line}:{c + 1}: missing cell in column {column['name']!r}, and the model was trained without --missing impute")
-                        elif column["missingLevel"]:
-                            row[at + len(column["levels"])] = 1.0
-                    else:
-                        value = number_of(cell)
-                        text = float32_text(value) if isinstance(value, float) else cell
-                        level = level_index[k].get(text, -1)
-                        if level >= 0:
-                            row[at + level] = 1.0
-                    at += size
-                    continue
+                size = encoded_width(column)
                 if missing:
                     if missing_policy == "drop":
                         drop = True
                     elif missing_policy == "error":
                         raise InputProblem(f"{path}:{line}:{c + 1}: missing cell in column {column['name']!r}, and the model was trained without --missing impute")
-                    value = math.nan
-                elif kind == "date":
-                    value = parse_date(cell)
-                    if value != value:
-                        raise InputProblem(f"{path}:{line}:{c + 1}: column {column['name']!r} needs dates (YYYY-MM-DD), found {cell[:60]!r}")
-                else:
-                    value = number_of(cell)
-                    if not isinstance(value, float):
-                        what = {"infinite": "an infinite number", "float32": "a number beyond float32's range"}.get(value, f"{cell[:60]!r}")
-                        raise InputProblem(f"{path}:{line}:{c + 1}: column {column['name']!r} needs a finite number, found {what}")
-                row[at] = value
-                at += 1
-            target = None
-            if labelled:
-                cell = cells[label]
-                if cell in na:
-                    if missing_policy == "drop":
-                        drop = True
+                if kind == "categorical":
+                    for j in range(size):
+                        row[at + j] = 0.0
+                    if missing:
+                        if column["missingLevel"]:
+                            row[at + len(column["levels"])] = 1.0
                     else:
-                        raise InputProblem(f"{path}:{line}:{label + 1}: empty or missing label in column {names[label]!r}")
-                elif class_index is not None:
-                    value = number_of(cell)
-                    text = float32_text(value) if isinstance(value, float) else cell
-                    target = class_index.get(text)
-                    if target is None:
-                        raise InputProblem(f"{path}:{line}:{label + 1}: label {cell[:60]!r} was not among the training labels ({', '.join(labels[:20])})")
+                        value = number_at(cell, c, line)
+                        level = level_index[k].get(float32_text(value) if isinstance(value, float) else cell, -1)
+                        if level >= 0:
+                            row[at + level] = 1.0
+                        elif column.get("other"):
+                            row[at + size - 1] = 1.0  # the "other" level: rare in training, or unseen
+                elif missing:
+                    for j in range(size):
+                        row[at + j] = math.nan
+                elif kind == "date":
+                    value = parse_date_value(cell, column.get("order", "mdy"))
+                    if value is None:
+                        raise InputProblem(f"{path}:{line}:{c + 1}: column {column['name']!r} needs dates ({'DD/MM/YYYY' if column.get('order') == 'dmy' else 'MM/DD/YYYY'}, YYYY-MM-DD, or times), found {cell[:60]!r}")
+                    row[at] = value[0]
+                    for j, part in enumerate(column.get("parts", [])):
+                        row[at + 1 + j] = value[1][part]
                 else:
-                    target = number_of(cell)
-                    if not isinstance(target, float):
-                        raise InputProblem(f"{path}:{line}:{label + 1}: the label column {names[label]!r} needs a finite number, found {cell[:60]!r}")
+                    value = number_at(cell, c, line)
+                    if value is None:
+                        raise InputProblem(f"{path}:{line}:{c + 1}: column {column['name']!r} needs a finite number, found {cell[:60]!r}")
+                    row[at] = value
+                at += size
+            if labelled:
+                for t, c in enumerate(label_columns):
+                    cell = js_trim(cells[c])
+                    if cell in na:
+                        if missing_policy == "drop":
+                            drop = True
+                            continue
+                        raise InputProblem(f"{path}:{line}:{c + 1}: empty or missing label in column {names[c]!r}")
+                    value = number_at(cell, c, line)
+                    if class_index is not None:
+                        target = class_index.get(float32_text(value) if isinstance(value, float) else cell)
+                        if target is None:
+                            raise InputProblem(f"{path}:{line}:{c + 1}: label {cell[:60]!r} was not among the training labels ({', '.join(labels[:20])})")
+                        target_row[t] = target
+                    else:
+                        if not isinstance(value, float):
+                            raise InputProblem(f"{path}:{line}:{c + 1}: the label column {names[c]!r} needs a finite number, found {cell[:60]!r}")
+                        target_row[t] = value
             if drop:
                 dropped += 1
                 continue
@@ -472,22 +697,22 @@ def read_table(path, metadata, options, labelled=True, keep=None):
                 continue
             x.extend(row)
             if labelled:
-                y.append(target)
+                y.extend(target_row)
     rows = len(x) // width if width else 0
     if total == 0:
         raise InputProblem(f"{path}: no data rows" + (" (every row has a missing cell)" if dropped else ""))
+    # float32 cells (dates' days and parts rounded here, as gradpool writes them into its float32 table).
     xt = torch.frombuffer(x, dtype=torch.float32).reshape(rows, width).double() if len(x) else torch.zeros(0, width, dtype=torch.float64)
     # Imputation, then scaling, computed in double and rounded to float32 once, as gradpool does.
     if schema is not None and missing_policy == "impute":
         fills = torch.full((width,), math.nan, dtype=torch.float64)
         at = 0
         for column in features:
-            if column["kind"] in ("numeric", "date"):
-                if "fill" in column:
-                    fills[at] = fround(column["fill"])
-                at += 1
-            else:
-                at += len(column["levels"]) + (1 if column["missingLevel"] else 0)
+            if column["kind"] in ("numeric", "date") and "fill" in column:
+                fills[at] = fround(column["fill"])
+            for j, fill in enumerate(column.get("partFills", [])):
+                fills[at + 1 + j] = fround(fill)
+            at += encoded_width(column)
         xt = torch.where(torch.isnan(xt), fills.expand_as(xt), xt)
     xt = xt.float().double()
     normalization = json.loads(metadata["normalization"])
@@ -501,11 +726,13 @@ def read_table(path, metadata, options, labelled=True, keep=None):
         if class_index is not None:
             yt = torch.frombuffer(y, dtype=torch.int64).clone() if len(y) else torch.zeros(0, dtype=torch.int64)
         else:
-            yt = torch.frombuffer(y, dtype=torch.float32).double() if len(y) else torch.zeros(0, dtype=torch.float64)
+            yt = torch.frombuffer(y, dtype=torch.float32).double().reshape(rows, targets) if len(y) else torch.zeros(0, targets, dtype=torch.float64)
             if "targetScaling" in metadata:
+                # One offset and scale per target (perTarget), or the one of a single target.
                 scaling = json.loads(metadata["targetScaling"])
-                yt = (yt - fround(scaling["offset"])) * fround(scaling["scale"])
-            yt = yt.float().reshape(rows, 1)
+                per = scaling.get("perTarget") or [scaling]
+                yt = (yt - torch.tensor([fround(p["offset"]) for p in per], dtype=torch.float64)) * torch.tensor([fround(p["scale"]) for p in per], dtype=torch.float64)
+            yt = yt.float()
     return Table(xt, yt, rows, dropped, total)
 
 
@@ -537,12 +764,29 @@ def make_optimizer(parameters, options):
     raise InputProblem(f"--optimizer {name!r} is not one this script knows (sgd, momentum, adam, adamw, rmsprop)")
 
 
-def loss_sum(loss, z, y):
+def loss_sum(loss, z, y, weights=None):
+    """The loss summed over the rows; with class weights, each row's loss times its class's weight
+    (the training steps only: validation and test losses are unweighted, as gradpool's)."""
     if loss == "bce":
-        return F.binary_cross_entropy_with_logits(z, y.to(z.dtype).reshape(-1, 1), reduction="sum")
+        return F.binary_cross_entropy_with_logits(z, y.to(z.dtype).reshape(-1, 1), weight=None if weights is None else weights[y].reshape(-1, 1), reduction="sum")
     if loss == "cross-entropy":
-        return F.cross_entropy(z, y, reduction="sum")
+        return F.cross_entropy(z, y, weight=weights, reduction="sum")
     return 0.5 * ((z - y) ** 2).sum()
+
+
+def balanced_class_weights(loss, metadata, y, train_rows, distributed, device):
+    """--class-weight balanced as gradpool fits it: n / (classes x rows of the class) over the training
+    rows (of every rank), rounded to float32; a class without training rows weighs 1."""
+    if loss == "mse":
+        raise InputProblem("--class-weight balanced weighs classes; this model has a regression target")
+    classes = len(json.loads(metadata["labels"]))
+    counts = torch.bincount(y[torch.tensor(train_rows, dtype=torch.int64)], minlength=classes).to(torch.float64).to(device)
+    if distributed:
+        dist.all_reduce(counts)
+    counts = [int(c) for c in counts.tolist()]
+    total = sum(counts)
+    weights = [fround(total / (classes * c)) if c > 0 else 1.0 for c in counts]
+    return torch.tensor(weights, dtype=torch.float32, device=device)
 
 
 def correct_count(loss, z, y):
@@ -581,6 +825,7 @@ def parse_args(argv):
     p.add_argument("--seed", default=c["seed"], type=int)
     p.add_argument("--val-split", default=c["valSplit"], type=float)
     p.add_argument("--patience", default=c["patience"], type=int)
+    p.add_argument("--class-weight", default=c.get("classWeight", "none"), choices=["none", "balanced"], help="balanced: each training row's loss weighted by n / (classes x rows of its class), fitted on the training rows")
     p.add_argument("--threads", default=None, type=int, help="CPU threads per rank (default: the cores / ranks on this node)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--shard-data", action="store_true", help="each rank keeps only its share of the rows (1/ranks of the memory); batches are drawn per rank, so the batch order is no longer gradpool's")
@@ -638,7 +883,8 @@ def run(argv):
     started = time.perf_counter()
     shard = options.shard_data and world > 1
     loss_unit = 1.0
-    if "targetScaling" in metadata:
+    if "targetScaling" in metadata and "perTarget" not in json.loads(metadata["targetScaling"]):
+        # Losses in the target's units; several targets (each scaled on its own) in scaled units, as gradpool reports them.
         scale = fround(json.loads(metadata["targetScaling"])["scale"])
         loss_unit = 1 / (scale * scale)
     if shard:
@@ -671,6 +917,9 @@ def run(argv):
         train_order = order[:train_rows]
         val_order = torch.tensor(order[train_rows:], dtype=torch.int64, device=device)
         batches = math.ceil(train_rows / batch)
+    weights = None
+    if options.class_weight == "balanced":
+        weights = balanced_class_weights(loss, metadata, data.y, train_order, distributed, device)
     test = read_table(options.test_data, metadata, options, keep=(lambda i: i % world == rank) if shard else None) if options.test_data else None
     x, y = data.x.to(device), data.y.to(device)
     held = f"; each rank holds {'its share' if shard else 'all of them'}"
@@ -705,7 +954,7 @@ def run(argv):
                 group["lr"] = lr
             idx = perm[lo:hi]
             z = ddp(x[idx])
-            part = loss_sum(loss, z, y[idx])
+            part = loss_sum(loss, z, y[idx], weights)
             optimizer.zero_grad()
             (part * (world / n)).backward()
             optimizer.step()
@@ -765,7 +1014,9 @@ def run(argv):
         print(f"train_ddp: {message}", file=sys.stderr, flush=True)
     if rank == 0:
         # The model records the validation rows of the run that trained it, as gradpool's train does.
-        result = {k: v for k, v in metadata.items() if k != "heldOut"}
+        result = {k: v for k, v in metadata.items() if k not in ("heldOut", "classWeights")}
+        if weights is not None:
+            result["classWeights"] = json.dumps(weights.tolist())
         if val_rows > 0:
             result["heldOut"] = json.dumps({"seed": options.seed, "fraction": options.val_split, "rows": sorted(order[train_rows:])}, separators=(",", ":"))
         gradpool_model.write_safetensors(options.out, net.state_dict(), result)
