@@ -1,7 +1,8 @@
 // The versioned JSON model file. Weights are written as JSON numbers: a float32 widened to a
 // double prints exactly and parses back to the same float32, so a save/load round trip is lossless.
 import { NORMALIZATIONS, type Normalization, type TargetScaling } from '../data/normalize.js';
-import { parseSchema, schemaToJson, type Schema } from '../data/schema.js';
+import { preprocessingToJson } from '../data/preprocess.js';
+import { parseSchema, type Schema } from '../data/schema.js';
 import { InputError, describeValue } from '../errors.js';
 import { HIDDEN_ACTIVATIONS, LOSSES, LOSS_KINDS, type HiddenActivation, type LossKind } from '../math/ops.js';
 import { constants } from 'node:buffer';
@@ -107,10 +108,8 @@ export function serializeModel(shape: NetworkShape, layers: readonly LayerViews[
     version: MODEL_VERSION,
     loss: shape.loss,
     labels: labels ? [...labels] : null,
-    normalization: normalization ? { kind: normalization.kind, offset: Array.from(normalization.offset), scale: Array.from(normalization.scale) } : null,
-    // Written only when present, so that a model without them is the file older versions read.
-    ...(extras.schema ? { schema: schemaToJson(extras.schema) } : {}),
-    ...(extras.targetScaling ? { targetScaling: targetScalingToJson(extras.targetScaling) } : {}),
+    // normalization, then the schema and target scaling when present (data/preprocess.ts)
+    ...preprocessingToJson({ normalization, schema: extras.schema, targetScaling: extras.targetScaling }),
     // the activation is recorded per hidden layer: without one there is no slope to keep either
     ...(shape.activation === 'leaky-relu' && shape.sizes.length > 2 ? { leakySlope: activationParameter(shape) } : {}),
     ...(extras.heldOut ? { heldOut: heldOutToJson(extras.heldOut) } : {}),
@@ -245,11 +244,6 @@ export function parseTargetScaling(value: unknown, loss: LossKind, fail: (what: 
   if (perTarget === undefined) return own;
   if (!Array.isArray(perTarget) || perTarget.length !== outputs || outputs < 2) return fail(`targetScaling.perTarget must hold one { offset, scale } per output (${outputs})`);
   return { ...own, perTarget: perTarget.map((entry: unknown, o) => (isObject(entry) ? pair(entry.offset, entry.scale, `targetScaling.perTarget[${o}]`) : fail(`targetScaling.perTarget[${o}] must be an object`))) };
-}
-
-/** A target scaling as the files write it (perTarget only for several targets). */
-export function targetScalingToJson(scaling: TargetScaling): Record<string, unknown> {
-  return { offset: scaling.offset, scale: scaling.scale, ...(scaling.perTarget ? { perTarget: scaling.perTarget.map((p) => ({ offset: p.offset, scale: p.scale })) } : {}) };
 }
 
 function parseNormalization(value: unknown, features: number, fail: (what: string) => never): Normalization | null {

@@ -4,10 +4,11 @@
 // module 2k, so its parameters are "2k.weight" [outputs, inputs] and "2k.bias" [outputs]. Our weight
 // layout is already PyTorch's (row-major [outputs × inputs]), so tensors are written as they are.
 import { NORMALIZATIONS, type Normalization, type TargetScaling } from '../data/normalize.js';
-import { parseSchema, schemaToJson, type Schema } from '../data/schema.js';
+import { preprocessingToJson } from '../data/preprocess.js';
+import { parseSchema, type Schema } from '../data/schema.js';
 import { InputError, describeValue } from '../errors.js';
 import { HIDDEN_ACTIVATIONS, LOSS_KINDS, type HiddenActivation, type LossKind } from '../math/ops.js';
-import { MODEL_FORMAT, MODEL_VERSION, heldOutToJson, parseHeldOut, parseClassWeights, parseLeakySlope, parseTargetScaling, targetScalingToJson, type HeldOut, type ModelContents, type ModelExtras } from './json-file.js';
+import { MODEL_FORMAT, MODEL_VERSION, heldOutToJson, parseHeldOut, parseClassWeights, parseLeakySlope, parseTargetScaling, type HeldOut, type ModelContents, type ModelExtras } from './json-file.js';
 import { activationParameter, layerViews, parameterCount, parameterLayout, type LayerViews, type NetworkShape } from './layout.js';
 import { networkSizeProblem, schemaSizeProblem } from './limits.js';
 
@@ -35,6 +36,7 @@ export function tensorNames(layer: number): { weight: string; bias: string } {
 
 /** The architecture, labels, normalization and schema as string metadata (JSON where not a plain word); the ONNX file reuses it. */
 export function describeModel(shape: NetworkShape, labels: readonly string[] | null, normalization: Normalization | null, extras: ModelExtras = { schema: null, targetScaling: null }): Metadata {
+  const preprocessing = preprocessingToJson({ normalization, schema: extras.schema, targetScaling: extras.targetScaling });
   const metadata: Metadata & Partial<Record<(typeof OPTIONAL_METADATA_KEYS)[number], string>> = {
     format: MODEL_FORMAT,
     version: String(MODEL_VERSION),
@@ -42,9 +44,10 @@ export function describeModel(shape: NetworkShape, labels: readonly string[] | n
     activation: shape.activation,
     loss: shape.loss,
     labels: JSON.stringify(labels ?? null),
-    normalization: JSON.stringify(normalization ? { kind: normalization.kind, offset: Array.from(normalization.offset), scale: Array.from(normalization.scale) } : null),
-    ...(extras.schema ? { schema: JSON.stringify(schemaToJson(extras.schema)) } : {}),
-    ...(extras.targetScaling ? { targetScaling: JSON.stringify(targetScalingToJson(extras.targetScaling)) } : {}),
+    // the fields of the JSON file, each as its JSON text (data/preprocess.ts)
+    normalization: JSON.stringify(preprocessing.normalization),
+    ...(preprocessing.schema ? { schema: JSON.stringify(preprocessing.schema) } : {}),
+    ...(preprocessing.targetScaling ? { targetScaling: JSON.stringify(preprocessing.targetScaling) } : {}),
     ...(shape.activation === 'leaky-relu' ? { leakySlope: String(activationParameter(shape)) } : {}),
     ...(extras.heldOut ? { heldOut: JSON.stringify(heldOutToJson(extras.heldOut)) } : {}),
     ...(shape.classWeights ? { classWeights: JSON.stringify(shape.classWeights) } : {}),
