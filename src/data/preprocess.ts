@@ -3,8 +3,11 @@
 // target scaling. Fitted on the training rows only (after the seeded validation split), it is what
 // the model carries and writes into its file, and what transforms every row the model sees later
 // (validation, test, evaluate, predict), so they are all prepared exactly as training prepared its own.
-import { applyImputation, applyNormalization, applyTargetScaling, fitImputation, fitNormalization, fitTargetScaling, unscaleTarget, type Normalization, type NormalizationKind, type TargetScaling } from './normalize.js';
-import { encodeValues, featureColumns, fillValues, scaledInputs, schemaToJson, withFills, type CellValue, type Schema } from './schema.js';
+import { describeValue } from '../errors.js';
+import type { LossKind } from '../math/ops.js';
+import { checkKeys, checkNumbers, isObject } from './fields.js';
+import { NORMALIZATIONS, applyImputation, applyNormalization, applyTargetScaling, fitImputation, fitNormalization, fitTargetScaling, unscaleTarget, type Normalization, type NormalizationKind, type TargetScaling } from './normalize.js';
+import { encodeValues, featureColumns, fillValues, parseSchema, scaledInputs, schemaToJson, withFills, type CellValue, type Schema } from './schema.js';
 
 /** What a Preprocessor holds, each part optional (null: that step does nothing). */
 export interface PreprocessorParts {
@@ -111,6 +114,18 @@ export class Preprocessor {
   toJson(): PreprocessingJson {
     return preprocessingToJson(this);
   }
+
+  /**
+   * Reads the preprocessing fields of a model file (as toJson() wrote them, the JSON file's values or
+   * the safetensors metadata's parsed texts; an absent optional field is undefined) for a network
+   * of `inputs` inputs and `outputs` outputs trained with `loss`. A bad field goes to `fail`.
+   */
+  static parse(json: { normalization: unknown; schema?: unknown; targetScaling?: unknown }, network: { inputs: number; outputs: number; loss: LossKind }, fail: (what: string) => never): Preprocessor {
+    const normalization = parseNormalization(json.normalization, network.inputs, fail);
+    const schema = json.schema === undefined ? null : parseSchema(json.schema, network.inputs, fail, network.outputs);
+    const targetScaling = json.targetScaling === undefined ? null : parseTargetScaling(json.targetScaling, network.loss, fail, network.outputs);
+    return new Preprocessor({ schema, normalization, targetScaling });
+  }
 }
 
 /**
@@ -130,6 +145,33 @@ export function preprocessingToJson(parts: PreprocessorParts): PreprocessingJson
 /** A target scaling as the files write it (perTarget only for several targets). */
 export function targetScalingToJson(scaling: TargetScaling): Record<string, unknown> {
   return { offset: scaling.offset, scale: scaling.scale, ...(scaling.perTarget ? { perTarget: scaling.perTarget.map((p) => ({ offset: p.offset, scale: p.scale })) } : {}) };
+}
+
+/** { offset, scale } of a regression model's target (scale ≠ 0), as in the JSON file and the safetensors metadata. */
+export function parseTargetScaling(value: unknown, loss: LossKind, fail: (what: string) => never, outputs = 1): TargetScaling {
+  if (!isObject(value)) return fail('targetScaling must be an object with offset and scale');
+  checkKeys(value, ['offset', 'scale'], 'targetScaling', fail, ['perTarget']);
+  const { offset, scale, perTarget } = value;
+  const pair = (o: unknown, s: unknown, where: string): { offset: number; scale: number } => {
+    if (typeof o !== 'number' || !Number.isFinite(o) || typeof s !== 'number' || !Number.isFinite(s) || s === 0) fail(`${where}: offset and scale must be finite numbers, scale not 0`);
+    return { offset: o as number, scale: s as number };
+  };
+  const own = pair(offset, scale, 'targetScaling');
+  if (loss !== 'mse') fail('targetScaling: only a regression (mse) model scales its target');
+  if (perTarget === undefined) return own;
+  if (!Array.isArray(perTarget) || perTarget.length !== outputs || outputs < 2) return fail(`targetScaling.perTarget must hold one { offset, scale } per output (${outputs})`);
+  return { ...own, perTarget: perTarget.map((entry: unknown, o) => (isObject(entry) ? pair(entry.offset, entry.scale, `targetScaling.perTarget[${o}]`) : fail(`targetScaling.perTarget[${o}] must be an object`))) };
+}
+
+/** { kind, offset, scale } of the input scaling (one float32 per input), or null. */
+function parseNormalization(value: unknown, features: number, fail: (what: string) => never): Normalization | null {
+  if (value === null) return null;
+  if (!isObject(value)) return fail('normalization must be null or an object');
+  checkKeys(value, ['kind', 'offset', 'scale'], 'normalization', fail);
+  if (value.kind === 'none' || !NORMALIZATIONS.includes(value.kind as Normalization['kind'])) fail(`normalization: unknown kind ${describeValue(value.kind)}`);
+  checkNumbers(value.offset, features, 'normalization.offset', fail);
+  checkNumbers(value.scale, features, 'normalization.scale', fail);
+  return { kind: value.kind as Normalization['kind'], offset: Float32Array.from(value.offset as number[]), scale: Float32Array.from(value.scale as number[]) };
 }
 
 /** "column x" / "inputs 3, 7" for a note: column names where each input is one numeric column. */
