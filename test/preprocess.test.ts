@@ -111,6 +111,33 @@ test('a preprocessor read back from a .json or .safetensors model file transform
   }
 });
 
+/** A safetensors file with its __metadata__ edited (header re-padded to 8 bytes, tensors as they were). */
+function editMetadata(file: Buffer, edit: (metadata: Record<string, string>) => void): Buffer {
+  const length = Number(file.readBigUInt64LE(0));
+  const header = JSON.parse(file.subarray(8, 8 + length).toString('utf8')) as { __metadata__: Record<string, string> };
+  edit(header.__metadata__);
+  const text = Buffer.from(JSON.stringify(header));
+  const padded = Buffer.concat([text, Buffer.alloc((8 - (text.length % 8)) % 8, 0x20)]);
+  const prefix = Buffer.alloc(8);
+  prefix.writeBigUInt64LE(BigInt(padded.length));
+  return Buffer.concat([prefix, padded, file.subarray(8 + length)]);
+}
+
+test('the JSON file and the safetensors metadata read their preprocessing with one parser: the same refusal of a bad field', async (t) => {
+  const { x, y } = table();
+  const shape: NetworkShape = { sizes: [FEATURES, 2, OUTPUTS], activation: 'relu', loss: 'mse' };
+  const model = new Model(shape, new Float32Array(parameterLayout(shape).length), null, null, { preprocessor: fit(x, y) });
+  const dir = await tempDir();
+  const [json, safetensors] = [join(dir, 'm.json'), join(dir, 'm.safetensors')];
+  await model.save(json);
+  await model.save(safetensors);
+  const short = { kind: 'standard', offset: [0], scale: [1] };
+  await writeFile(json, JSON.stringify({ ...(JSON.parse(await readFile(json, 'utf8')) as object), normalization: short }));
+  await writeFile(safetensors, editMetadata(await readFile(safetensors), (metadata) => (metadata.normalization = JSON.stringify(short))));
+  await t.throwsAsync(loadModel(json), { message: /m\.json: normalization\.offset has 1 values, expected 4/ });
+  await t.throwsAsync(loadModel(safetensors), { message: /m\.safetensors: __metadata__\.normalization\.offset has 1 values, expected 4/ });
+});
+
 test('train() fits the preprocessing after the seeded split: a changed validation row leaves the model\'s fills and scaling as they were', async (t) => {
   const dir = await tempDir();
   const options: Omit<TrainOptions, 'data'> = { labelColumn: 'cls', ignoreColumns: ['y1', 'y2'], missing: 'impute', kernels: 'typescript', threads: 1, epochs: 1, layers: [4], valSplit: 0.25 };
