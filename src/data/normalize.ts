@@ -61,13 +61,11 @@ export function fitNormalization(kind: NormalizationKind, x: Float32Array, featu
     let min = Infinity;
     let max = -Infinity;
     let sum = 0;
+    // Without fills a NaN stays NaN, as it was read.
     const fill = fills ? fills[f]! : NaN;
-    const read = (row: number): number => {
-      const v = x[row * features + f]!;
-      return v !== v && fills ? fill : v;
-    };
     for (let i = 0; i < rows.length; i++) {
-      const v = read(rows[i]!);
+      let v = x[rows[i]! * features + f]!;
+      if (v !== v) v = fill;
       if (v < min) min = v;
       if (v > max) max = v;
       sum += v;
@@ -80,7 +78,9 @@ export function fitNormalization(kind: NormalizationKind, x: Float32Array, featu
       const mean = sum / rows.length;
       let squares = 0;
       for (let i = 0; i < rows.length; i++) {
-        const d = read(rows[i]!) - mean;
+        let v = x[rows[i]! * features + f]!;
+        if (v !== v) v = fill;
+        const d = v - mean;
         squares += d * d;
       }
       offset[f] = mean;
