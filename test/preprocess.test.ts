@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Preprocessor } from '../src/data/preprocess.js';
 import type { Schema } from '../src/data/schema.js';
+import { InputError } from '../src/errors.js';
 import { layerViews, parameterLayout, type NetworkShape } from '../src/model/layout.js';
 import { Model, loadModel } from '../src/model/model.js';
 import { train, type TrainOptions } from '../src/train.js';
@@ -170,3 +171,17 @@ for (const run of RUNS) {
     t.true((await readFile(out)).equals(await readFile(join(REFERENCE, run.out))));
   });
 }
+
+test('a Model takes the preprocessor alone: with a normalization or schema beside it, or not a Preprocessor, it is an InputError', (t) => {
+  const shape: NetworkShape = { sizes: [FEATURES, 2, OUTPUTS], activation: 'relu', loss: 'mse' };
+  const parameters = new Float32Array(parameterLayout(shape).length);
+  const { x, y } = table();
+  const preprocessor = fit(x, y);
+  t.throws(() => new Model(shape, parameters, null, preprocessor.normalization, { preprocessor }), { instanceOf: InputError, message: /give it alone/ });
+  t.throws(() => new Model(shape, parameters, null, null, { preprocessor, schema: SCHEMA }), { instanceOf: InputError, message: /give it alone/ });
+  t.throws(() => new Model(shape, parameters, null, null, { preprocessor: preprocessor.toJson() as never }), { instanceOf: InputError, message: /preprocessor must be a Preprocessor/ });
+  // A classification model keeps no target scaling, whatever it is given.
+  const classifier = new Model({ ...shape, sizes: [FEATURES, 2, 1], loss: 'bce' }, new Float32Array(parameterLayout({ ...shape, sizes: [FEATURES, 2, 1], loss: 'bce' }).length), ['a', 'b'], null, { preprocessor });
+  t.is(classifier.targetScaling, null);
+  t.is(classifier.normalization, preprocessor.normalization);
+});

@@ -62,7 +62,8 @@ export class Model {
   /**
    * @param parameters laid out by parameterLayout(shape) (copied, so the model owns its weights)
    * @param labels class names in output order, or null for regression
-   * @param normalization applied to every input row before the first layer (fitted on the training rows)
+   * @param normalization applied to every input row before the first layer (fitted on the training rows);
+   *   null where `preprocessing.preprocessor` holds it
    */
   constructor(
     readonly shape: NetworkShape,
@@ -72,7 +73,8 @@ export class Model {
     preprocessing: ModelPreprocessing = {},
   ) {
     const given = preprocessing.preprocessor;
-    if (given && (normalization || preprocessing.schema || preprocessing.targetScaling)) throw new Error('model: a preprocessor holds the normalization, schema and target scaling; give it alone');
+    if (given !== undefined && !(given instanceof Preprocessor)) throw new InputError(`model: preprocessor must be a Preprocessor, got ${describeValue(given)}`);
+    if (given && (normalization || preprocessing.schema || preprocessing.targetScaling)) throw new InputError('model: a preprocessor holds the normalization, schema and target scaling; give it alone');
     const preprocessor = given ?? new Preprocessor({ schema: preprocessing.schema, normalization, targetScaling: preprocessing.targetScaling });
     // Only a regression model maps its outputs back through a target scaling.
     this.preprocessor = shape.loss === 'mse' && labels === null ? preprocessor : preprocessor.withoutTargetScaling();
