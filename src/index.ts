@@ -30,6 +30,7 @@ export type { Mode } from './data/batches.js';
 export type { OptimizerName } from './optim/optimizers.js';
 export type { ScheduleName } from './optim/schedule.js';
 export type { Normalization, NormalizationKind, TargetScaling } from './data/normalize.js';
+export { Preprocessor, type PreprocessorParts } from './data/preprocess.js';
 export { tune, type TuneOptions, type TuneReport, type TuneResult, type TuneConfig, type TuneGrid } from './tune.js';
 export type { ChosenDefaults, ChosenValues } from './defaults.js';
 export type { HeldOut } from './model/json-file.js';

@@ -7,8 +7,8 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { batchCount, batchRange, effectiveBatchSize } from './data/batches.js';
 import { outputWidth, writeTarget, type DataDescription, type Dataset, type Targets } from './data/dataset.js';
 import { csvReading, openTrainingData, type OpenedData } from './data/load.js';
-import { applyImputation, applyNormalization, applyTargetScaling, fitImputation, fitNormalization, fitTargetScaling, type TargetScaling } from './data/normalize.js';
-import { featureColumns, fillValues, scaledInputs, withFills, type Schema } from './data/schema.js';
+import { Preprocessor } from './data/preprocess.js';
+import type { Schema } from './data/schema.js';
 import { randomStream, resumableStream, shuffleInPlace, type ResumableRandom } from './data/random.js';
 import { InputError, describeValue, optionRef } from './errors.js';
 import { WriteError } from './io/atomic.js';
@@ -233,46 +233,32 @@ async function trainChecked(asked: ResolvedOptions, options: TrainOptions, prepa
     if (split) views.order.set(split);
     else seededSplit(rows, resolved.seed, views.order.subarray(0, rows));
     for (let i = rows; i < rows + testRows; i++) views.order[i] = i;
-    // Preprocessing fitted on the training rows only, applied to every row, stored in the model;
+    // Preprocessing fitted on the training rows only, applied to every row, carried by the model;
     // a run that starts from a model keeps the model's (its weights expect exactly those inputs).
     const trainOrder = views.order.subarray(0, trainRows);
-    let fittedSchema = init ? init.schema : schema;
-    if (init) {
-      applyImputation(init.schema ? fillValues(init.schema) : null, views.x, features, 0, rows + testRows);
-    } else if (schema?.missing === 'impute') {
-      const fills = fitImputation(views.x, features, trainOrder);
-      applyImputation(fills, views.x, features, 0, rows + testRows);
-      fittedSchema = withFills(schema, fills);
-    }
-    // A spread float32 cannot scale by (0 and 1e-44) is treated as none, with a note.
-    const constantInputs: number[] = [];
-    const normalization = init ? init.normalization : fitNormalization(normalizeKind, views.x, features, trainOrder, schema ? scaledInputs(schema) : null, constantInputs);
-    if (constantInputs.length > 0) notes.push(`${inputNames(constantInputs, fittedSchema, features)} ${constantInputs.length === 1 ? 'varies' : 'vary'} too little for float32 scaling (a negligible spread): treated as constant`);
-    applyNormalization(normalization, views.x, features, 0, rows + testRows);
-    let targetScaling: TargetScaling | null = null;
-    if (targets.kind === 'values') {
-      const constantTarget = { value: false };
-      targetScaling = init ? init.targetScaling : fitTargetScaling(views.y, trainOrder, constantTarget, outputs);
-      if (constantTarget.value) notes.push('the target varies too little for float32 scaling (a negligible spread): treated as constant, so the model predicts about its mean');
-      applyTargetScaling(targetScaling, views.y, 0, (rows + testRows) * outputs);
-    }
+    const regression = targets.kind === 'values';
+    const fitted = init ? { preprocessor: init.preprocessor, notes: [] } : Preprocessor.fit(views.x, views.y, features, outputs, trainOrder, { schema, normalize: normalizeKind, regression });
+    const { preprocessor } = fitted;
+    notes.push(...fitted.notes);
+    preprocessor.transformInputs(views.x, features, 0, rows + testRows);
+    if (regression) preprocessor.transformTargets(views.y, 0, (rows + testRows) * outputs);
     // Losses are reported in the target's units: the scaled MSE times 1/scale² (several targets,
     // each scaled by its own: in scaled units; their metrics are in each target's units).
-    const lossUnit = targetScaling && !targetScaling.perTarget ? 1 / (targetScaling.scale * targetScaling.scale) : 1;
+    const lossUnit = preprocessor.lossUnit;
     if (init) views.parameters.set(init.parameters);
     else initializeParameters(shape, views.parameterLayers, randomStream(resolved.seed, 'init'));
     // The held-out rows, as the model records them: sorted 0-based rows of the data as read.
     const heldOut: HeldOut | null = valRows > 0 ? { seed: resolved.seed, fraction: resolved.valSplit, rows: Array.from(views.order.subarray(trainRows, rows)).sort((a, b) => a - b) } : null;
     const baseline = targets.kind === 'classes' ? majorityOf(classCounts(targets.index, trainOrder, targets.names.length), targets.names) : null;
     if (shape.classWeights && labels) notes.push(`class weights (--class-weight balanced, fitted on the training rows): ${labels.slice(0, 10).map((label, c) => `${label} ${Number(shape.classWeights![c]!.toPrecision(4))}`).join(', ')}${labels.length > 10 ? ', …' : ''}`);
-    const data: DataSummary = { source, rows, features, schema: fittedSchema, classes: labels, loss, notes, loadSeconds: (performance.now() - loadStarted) / 1000, testRows, defaults: tableDefaults, heldOut, baseline };
+    const data: DataSummary = { source, rows, features, schema: preprocessor.schema, classes: labels, loss, notes, loadSeconds: (performance.now() - loadStarted) / 1000, testRows, defaults: tableDefaults, heldOut, baseline };
     await settled(options.onData?.(data));
     await coordinator.ready();
     await settled(options.onStart?.({ kernelSet: coordinator.kernelSet as KernelSetId, kernelNote: kernelNote(resolved.kernels, kernels), threads: coordinator.threads }));
 
     const loop = new EpochLoop(coordinator, resolved, trainRows, valRows, labels !== null, fingerprint, options, lossUnit, targets.kind === 'values' ? sumSquaredDeviation(views.y, views.order.subarray(trainRows, rows), outputs) : 0);
     if (checkpoint) loop.restore(checkpoint, rows);
-    const keep = (parameters: Float32Array): Model => new Model(shape, parameters, labels, normalization, { schema: fittedSchema, targetScaling, heldOut });
+    const keep = (parameters: Float32Array): Model => new Model(shape, parameters, labels, null, { preprocessor, heldOut });
     let run;
     try {
       run = await loop.run();
@@ -550,14 +536,6 @@ class EpochLoop {
 async function signalsDelivered(): Promise<void> {
   await yieldToEventLoop();
   await yieldToEventLoop();
-}
-
-/** "column x" / "inputs 3, 7" for a note: column names where each input is one numeric column. */
-function inputNames(inputs: readonly number[], schema: Schema | null, features: number): string {
-  const columns = schema ? featureColumns(schema) : null;
-  const named = columns && columns.length === features ? inputs.map((f) => columns[f]!.name) : null;
-  const list = (named ?? inputs.map((f) => String(f))).slice(0, 5).join(', ') + (inputs.length > 5 ? `, … (${inputs.length})` : '');
-  return named ? `column${inputs.length === 1 ? '' : 's'} ${list}` : `input${inputs.length === 1 ? '' : 's'} ${list}`;
 }
 
 /** Waits for what a callback returned when it is a promise (an async callback); plain values pass at once. */

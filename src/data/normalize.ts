@@ -48,9 +48,10 @@ export function negligibleSpread(spread: number, magnitude: number): boolean {
  * Per-feature statistics over the rows listed in `rows` of x (rows × features). Features whose
  * `scaled` entry is 0 (one-hot inputs) keep offset 0 and scale 1; null when nothing is scaled.
  * A feature whose spread is negligible (negligibleSpread) is treated as constant (scale 1) and its
- * index pushed onto `constant`, for a note.
+ * index pushed onto `constant`, for a note. With `fills`, a missing (NaN) input is read as its fill
+ * (applyImputation's rule), so the scaling fits the inputs as imputed without writing them.
  */
-export function fitNormalization(kind: NormalizationKind, x: Float32Array, features: number, rows: ArrayLike<number>, scaled: Uint8Array | null = null, constant: number[] = []): Normalization | null {
+export function fitNormalization(kind: NormalizationKind, x: Float32Array, features: number, rows: ArrayLike<number>, scaled: Uint8Array | null = null, constant: number[] = [], fills: Float32Array | null = null): Normalization | null {
   if (kind === 'none') return null;
   if (scaled && !scaled.includes(1)) return null;
   const offset = new Float32Array(features);
@@ -60,8 +61,11 @@ export function fitNormalization(kind: NormalizationKind, x: Float32Array, featu
     let min = Infinity;
     let max = -Infinity;
     let sum = 0;
+    // Without fills a NaN stays NaN, as it was read.
+    const fill = fills ? fills[f]! : NaN;
     for (let i = 0; i < rows.length; i++) {
-      const v = x[rows[i]! * features + f]!;
+      let v = x[rows[i]! * features + f]!;
+      if (v !== v) v = fill;
       if (v < min) min = v;
       if (v > max) max = v;
       sum += v;
@@ -74,7 +78,9 @@ export function fitNormalization(kind: NormalizationKind, x: Float32Array, featu
       const mean = sum / rows.length;
       let squares = 0;
       for (let i = 0; i < rows.length; i++) {
-        const d = x[rows[i]! * features + f]! - mean;
+        let v = x[rows[i]! * features + f]!;
+        if (v !== v) v = fill;
+        const d = v - mean;
         squares += d * d;
       }
       offset[f] = mean;

@@ -1,7 +1,9 @@
 // The versioned JSON model file. Weights are written as JSON numbers: a float32 widened to a
 // double prints exactly and parses back to the same float32, so a save/load round trip is lossless.
-import { NORMALIZATIONS, type Normalization, type TargetScaling } from '../data/normalize.js';
-import { parseSchema, schemaToJson, type Schema } from '../data/schema.js';
+import type { Normalization, TargetScaling } from '../data/normalize.js';
+import { checkKeys, checkNumbers, isObject } from '../data/fields.js';
+import { Preprocessor, preprocessingToJson } from '../data/preprocess.js';
+import type { Schema } from '../data/schema.js';
 import { InputError, describeValue } from '../errors.js';
 import { HIDDEN_ACTIVATIONS, LOSSES, LOSS_KINDS, type HiddenActivation, type LossKind } from '../math/ops.js';
 import { constants } from 'node:buffer';
@@ -107,10 +109,8 @@ export function serializeModel(shape: NetworkShape, layers: readonly LayerViews[
     version: MODEL_VERSION,
     loss: shape.loss,
     labels: labels ? [...labels] : null,
-    normalization: normalization ? { kind: normalization.kind, offset: Array.from(normalization.offset), scale: Array.from(normalization.scale) } : null,
-    // Written only when present, so that a model without them is the file older versions read.
-    ...(extras.schema ? { schema: schemaToJson(extras.schema) } : {}),
-    ...(extras.targetScaling ? { targetScaling: targetScalingToJson(extras.targetScaling) } : {}),
+    // normalization, then the schema and target scaling when present (data/preprocess.ts)
+    ...preprocessingToJson({ normalization, schema: extras.schema, targetScaling: extras.targetScaling }),
     // the activation is recorded per hidden layer: without one there is no slope to keep either
     ...(shape.activation === 'leaky-relu' && shape.sizes.length > 2 ? { leakySlope: activationParameter(shape) } : {}),
     ...(extras.heldOut ? { heldOut: heldOutToJson(extras.heldOut) } : {}),
@@ -185,9 +185,7 @@ export function parseModel(text: string, source: string): ModelContents {
   if (labels !== null && labels.length !== (outputs === 1 ? 2 : outputs)) fail(`labels: ${labels.length} names for ${outputs} outputs`);
   if (labels === null && loss !== 'mse') fail('labels: a classification model needs its label names');
 
-  const normalization = parseNormalization(json.normalization, sizes[0]!, fail);
-  const schema = json.schema === undefined ? null : parseSchema(json.schema, sizes[0]!, fail, sizes[sizes.length - 1]);
-  const targetScaling = json.targetScaling === undefined ? null : parseTargetScaling(json.targetScaling, loss, fail, sizes[sizes.length - 1]);
+  const { normalization, schema, targetScaling } = Preprocessor.parse({ normalization: json.normalization, schema: json.schema, targetScaling: json.targetScaling }, { inputs: sizes[0]!, outputs, loss }, fail);
   const heldOut = json.heldOut === undefined ? null : parseHeldOut(json.heldOut, fail);
   const shape: NetworkShape = { sizes, activation, loss, ...parseLeakySlope(json.leakySlope, activation, fail), ...parseClassWeights(json.classWeights, labels, fail) };
   const layout = parameterLayout(shape);
@@ -231,56 +229,6 @@ export function parseClassWeights(value: unknown, labels: readonly string[] | nu
   return { classWeights: value as number[] };
 }
 
-/** { offset, scale } of a regression model's target (scale ≠ 0), as in the JSON file and the safetensors metadata. */
-export function parseTargetScaling(value: unknown, loss: LossKind, fail: (what: string) => never, outputs = 1): TargetScaling {
-  if (!isObject(value)) return fail('targetScaling must be an object with offset and scale');
-  checkKeys(value, ['offset', 'scale'], 'targetScaling', fail, ['perTarget']);
-  const { offset, scale, perTarget } = value;
-  const pair = (o: unknown, s: unknown, where: string): { offset: number; scale: number } => {
-    if (typeof o !== 'number' || !Number.isFinite(o) || typeof s !== 'number' || !Number.isFinite(s) || s === 0) fail(`${where}: offset and scale must be finite numbers, scale not 0`);
-    return { offset: o as number, scale: s as number };
-  };
-  const own = pair(offset, scale, 'targetScaling');
-  if (loss !== 'mse') fail('targetScaling: only a regression (mse) model scales its target');
-  if (perTarget === undefined) return own;
-  if (!Array.isArray(perTarget) || perTarget.length !== outputs || outputs < 2) return fail(`targetScaling.perTarget must hold one { offset, scale } per output (${outputs})`);
-  return { ...own, perTarget: perTarget.map((entry: unknown, o) => (isObject(entry) ? pair(entry.offset, entry.scale, `targetScaling.perTarget[${o}]`) : fail(`targetScaling.perTarget[${o}] must be an object`))) };
-}
-
-/** A target scaling as the files write it (perTarget only for several targets). */
-export function targetScalingToJson(scaling: TargetScaling): Record<string, unknown> {
-  return { offset: scaling.offset, scale: scaling.scale, ...(scaling.perTarget ? { perTarget: scaling.perTarget.map((p) => ({ offset: p.offset, scale: p.scale })) } : {}) };
-}
-
-function parseNormalization(value: unknown, features: number, fail: (what: string) => never): Normalization | null {
-  if (value === null) return null;
-  if (!isObject(value)) return fail('normalization must be null or an object');
-  checkKeys(value, ['kind', 'offset', 'scale'], 'normalization', fail);
-  if (value.kind === 'none' || !NORMALIZATIONS.includes(value.kind as Normalization['kind'])) fail(`normalization: unknown kind ${describeValue(value.kind)}`);
-  checkNumbers(value.offset, features, 'normalization.offset', fail);
-  checkNumbers(value.scale, features, 'normalization.scale', fail);
-  return { kind: value.kind as Normalization['kind'], offset: Float32Array.from(value.offset as number[]), scale: Float32Array.from(value.scale as number[]) };
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function isPositiveInteger(value: unknown): value is number {
   return typeof value === 'number' && Number.isInteger(value) && value > 0 && value <= 1 << 20;
-}
-
-function checkKeys(object: Record<string, unknown>, allowed: string[], where: string, fail: (what: string) => never, optional: string[] = []): void {
-  for (const key of Object.keys(object)) if (!allowed.includes(key) && !optional.includes(key)) fail(`${where}: unexpected key ${describeValue(key)}`);
-  for (const key of allowed) if (!(key in object)) fail(`${where}: missing key "${key}"`);
-}
-
-function checkNumbers(values: unknown, length: number, where: string, fail: (what: string) => never): void {
-  if (!Array.isArray(values)) fail(`${where} must be an array`);
-  const array = values as unknown[];
-  if (array.length !== length) fail(`${where} has ${array.length} values, expected ${length}`);
-  for (let i = 0; i < array.length; i++) {
-    const v = array[i];
-    if (typeof v !== 'number' || !Number.isFinite(v) || Math.abs(v) > 3.4028234663852886e38) fail(`${where}[${i}] is not a finite float32 number`);
-  }
 }

@@ -1,7 +1,8 @@
 // A trained network: inference on the main thread, evaluation, and saving.
 import { targetCount, writeTarget, type Dataset } from '../data/dataset.js';
-import { applyImputation, applyNormalization, applyTargetScaling, unscaleTarget, type Normalization, type TargetScaling } from '../data/normalize.js';
-import { encodeValues, featureColumns, fillValues, labelColumns, type CellValue, type FeatureColumn, type Schema } from '../data/schema.js';
+import type { Normalization, TargetScaling } from '../data/normalize.js';
+import { Preprocessor } from '../data/preprocess.js';
+import { featureColumns, labelColumns, type CellValue, type FeatureColumn, type Schema } from '../data/schema.js';
 import { InputError, describeValue } from '../errors.js';
 import { referenceKernels, type Kernels } from '../math/kernels.js';
 import { MAX_JSON_MODEL_CHARS, jsonModelBound, megabytes, parseModel, serializeModel, type HeldOut, type ModelExtras } from './json-file.js';
@@ -34,6 +35,11 @@ export interface Evaluation {
 
 /** How a model reads rows and writes values, besides its weights (all optional). */
 export interface ModelPreprocessing {
+  /**
+   * The fitted preprocessing as one object (what train() fits): then the normalization argument is
+   * null and `schema` and `targetScaling` are left out, as the object holds them.
+   */
+  readonly preprocessor?: Preprocessor | undefined;
   /** The training file's columns and their encoding: files are then read by column name. */
   readonly schema?: Schema | null | undefined;
   /** Regression: the target as trained; outputs are mapped back to its units. */
@@ -48,30 +54,31 @@ export type PredictRow = readonly CellValue[] | Readonly<Record<string, CellValu
 export class Model {
   readonly layout: ParameterLayout;
   readonly layers: readonly LayerViews[];
-  /** The training file's columns (null: inputs by position, as builtin sets, IDX files and older model files). */
-  readonly schema: Schema | null;
-  readonly targetScaling: TargetScaling | null;
+  /** How rows become inputs and outputs become values: schema, imputation, scaling (fitted on the training rows). */
+  readonly preprocessor: Preprocessor;
   /** The validation rows held out in training (seed, fraction, sorted 0-based rows of the data), or null. */
   readonly heldOut: HeldOut | null;
-  /** Per input, what a missing (NaN) input becomes (--missing impute), or null. */
-  private readonly fills: Float32Array | null;
 
   /**
    * @param parameters laid out by parameterLayout(shape) (copied, so the model owns its weights)
    * @param labels class names in output order, or null for regression
-   * @param normalization applied to every input row before the first layer (fitted on the training rows)
+   * @param normalization applied to every input row before the first layer (fitted on the training rows);
+   *   null where `preprocessing.preprocessor` holds it
    */
   constructor(
     readonly shape: NetworkShape,
     parameters: Float32Array,
     readonly labels: readonly string[] | null,
-    readonly normalization: Normalization | null = null,
+    normalization: Normalization | null = null,
     preprocessing: ModelPreprocessing = {},
   ) {
-    this.schema = preprocessing.schema ?? null;
-    this.targetScaling = shape.loss === 'mse' && labels === null ? (preprocessing.targetScaling ?? null) : null;
+    const given = preprocessing.preprocessor;
+    if (given !== undefined && !(given instanceof Preprocessor)) throw new InputError(`model: preprocessor must be a Preprocessor, got ${describeValue(given)}`);
+    if (given && (normalization || preprocessing.schema || preprocessing.targetScaling)) throw new InputError('model: a preprocessor holds the normalization, schema and target scaling; give it alone');
+    const preprocessor = given ?? new Preprocessor({ schema: preprocessing.schema, normalization, targetScaling: preprocessing.targetScaling });
+    // Only a regression model maps its outputs back through a target scaling.
+    this.preprocessor = shape.loss === 'mse' && labels === null ? preprocessor : preprocessor.withoutTargetScaling();
     this.heldOut = preprocessing.heldOut ?? null;
-    this.fills = this.schema ? fillValues(this.schema) : null;
     this.layout = parameterLayout(shape);
     if (parameters.length !== this.layout.length) throw new Error(`model: expected ${this.layout.length} parameters, got ${parameters.length}`);
     this.parameters = Float32Array.from(parameters);
@@ -79,6 +86,21 @@ export class Model {
   }
 
   readonly parameters: Float32Array;
+
+  /** The training file's columns (null: inputs by position, as builtin sets, IDX files and older model files). */
+  get schema(): Schema | null {
+    return this.preprocessor.schema;
+  }
+
+  /** Applied to every input row before the first layer (fitted on the training rows), or null. */
+  get normalization(): Normalization | null {
+    return this.preprocessor.normalization;
+  }
+
+  /** Regression: the target as trained (outputs are mapped back to its units), or null. */
+  get targetScaling(): TargetScaling | null {
+    return this.preprocessor.targetScaling;
+  }
 
   get inputs(): number {
     return this.shape.sizes[0]!;
@@ -118,7 +140,7 @@ export class Model {
       const out = forwardOutputs(kernels, this.shape, this.layers, buffers, count);
       result.set(out.subarray(0, count * this.outputs), start * this.outputs);
     }
-    if (this.targetScaling) for (let i = 0; i < result.length; i++) result[i] = unscaleTarget(this.targetScaling, result[i]!, i % this.outputs);
+    if (this.targetScaling) for (let i = 0; i < result.length; i++) result[i] = this.preprocessor.inverseTarget(result[i]!, i % this.outputs);
     for (let i = 0; i < result.length; i++) {
       if (!Number.isFinite(result[i]!)) this.failNonFinite(x, Math.floor(i / this.outputs), result[i]!, rowName);
     }
@@ -137,12 +159,11 @@ export class Model {
     throw new InputError(`${rowName(row)}: the model's output is ${value} (its weights or scaling overflow for this row; its largest input is ${this.inputName(largest)} = ${x[row * this.inputs + largest]})`);
   }
 
-  /** Copies rows [start, start+count) of x into the input buffer, normalized as in training. */
+  /** Copies rows [start, start+count) of x into the input buffer, imputed and normalized as in training. */
   private loadInputs(buffers: ChunkBuffers, x: Float32Array, start: number, count: number): void {
     const input = buffers.activations[0]!;
     input.set(x.subarray(start * this.inputs, (start + count) * this.inputs));
-    applyImputation(this.fills, input, this.inputs, 0, count);
-    applyNormalization(this.normalization, input, this.inputs, 0, count);
+    this.preprocessor.transformInputs(input, this.inputs, 0, count);
   }
 
   /**
@@ -162,14 +183,14 @@ export class Model {
         x.set(row as number[], offset);
       } else if (columns) {
         const values = Array.isArray(row) ? (row as readonly CellValue[]) : valuesByName(row as Readonly<Record<string, CellValue>>, columns, this.schema!, r);
-        const problem = encodeValues(this.schema!, values, x, offset);
+        const problem = this.preprocessor.encodeRow(values, x, offset);
         if (problem) throw new InputError(`predict: row ${r} ${problem}`);
       } else {
         throw new InputError(`predict: row ${r} has ${Array.isArray(row) ? `${row.length} values` : 'named values'}, the model expects ${this.inputs} numbers`);
       }
       for (let i = offset; i < offset + this.inputs; i++) {
         const v = x[i]!;
-        if (v !== v && !(this.fills && this.fills[i - offset] === this.fills[i - offset])) throw new InputError(`predict: row ${r} has a missing value (${this.inputName(i - offset)}), and the model was trained without --missing impute`);
+        if (v !== v && !this.preprocessor.imputes(i - offset)) throw new InputError(`predict: row ${r} has a missing value (${this.inputName(i - offset)}), and the model was trained without --missing impute`);
         if (v === Infinity || v === -Infinity) throw new InputError(`predict: row ${r}, ${this.inputName(i - offset)}: ${v} is not a finite float32 value`);
       }
     });
@@ -201,12 +222,12 @@ export class Model {
       const count = Math.min(buffers.capacity, dataset.rows - start);
       this.loadInputs(buffers, dataset.x, start, count);
       for (let r = 0; r < count; r++) writeTarget(dataset.targets, start + r, buffers.targets, r * this.outputs, this.outputs);
-      applyTargetScaling(this.targetScaling, buffers.targets, 0, count * this.outputs);
+      this.preprocessor.transformTargets(buffers.targets, 0, count * this.outputs);
       lossSum += forwardLoss(kernels, this.shape, this.layers, buffers, count);
       const outputs = buffers.activations[this.shape.sizes.length - 1]!;
       // An output that is not a finite float32 in the target's units is an error, as in predict.
       for (let i = 0; i < count * this.outputs; i++) {
-        const value = this.targetScaling ? Math.fround(unscaleTarget(this.targetScaling, outputs[i]!, i % this.outputs)) : outputs[i]!;
+        const value = this.targetScaling ? Math.fround(this.preprocessor.inverseTarget(outputs[i]!, i % this.outputs)) : outputs[i]!;
         if (!Number.isFinite(value)) this.failNonFinite(buffers.activations[0]!, Math.floor(i / this.outputs), value, (row) => `${dataset.source}: row ${start + row + 1}`);
         if (predictedValues) predictedValues[start * this.outputs + i] = value;
       }
@@ -235,7 +256,8 @@ export class Model {
    * the arena holds them: one-hot, 0/1 or scaled values): what train reports for its test set.
    */
   scorePrepared(x: Float32Array, y: Float32Array, rows: number): Omit<Evaluation, 'loss' | 'accuracy' | 'samples'> {
-    const raw = new Model(this.shape, this.parameters, this.labels, null, { targetScaling: this.targetScaling });
+    // The rows are prepared already: only the outputs are mapped back.
+    const raw = new Model(this.shape, this.parameters, this.labels, null, { preprocessor: new Preprocessor({ targetScaling: this.targetScaling }) });
     const outputs = raw.outputsFor(x, rows, referenceKernels, (row) => `test row ${row + 1}`);
     const width = this.outputs;
     if (this.labels) {
@@ -243,7 +265,7 @@ export class Model {
       for (let r = 0; r < rows; r++) confusion.add(predictedClass(y, r, width), predictedClass(outputs, r, width));
       return { confusion: confusion.counts, perClass: confusion.perClass(), baseline: confusion.baseline(), ...regressionFields(null) };
     }
-    const actual = Float64Array.from(y.subarray(0, rows * width), (v, i) => unscaleTarget(this.targetScaling, v, i % width));
+    const actual = Float64Array.from(y.subarray(0, rows * width), (v, i) => this.preprocessor.inverseTarget(v, i % width));
     return { confusion: null, perClass: null, baseline: null, ...regressionFields(regressionMetrics(outputs, actual, rows, width)) };
   }
 
@@ -254,7 +276,7 @@ export class Model {
 
   /** Loss in the target's units per loss on the scaled target: 1 / scale² (1 without target scaling). */
   get lossUnit(): number {
-    return this.targetScaling && !this.targetScaling.perTarget ? 1 / (this.targetScaling.scale * this.targetScaling.scale) : 1;
+    return this.preprocessor.lossUnit;
   }
 
   /**

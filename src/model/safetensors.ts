@@ -3,11 +3,12 @@
 // Tensor names are those of torch.nn.Sequential(Linear, Act, Linear, Act, ..., Linear): Linear k is
 // module 2k, so its parameters are "2k.weight" [outputs, inputs] and "2k.bias" [outputs]. Our weight
 // layout is already PyTorch's (row-major [outputs × inputs]), so tensors are written as they are.
-import { NORMALIZATIONS, type Normalization, type TargetScaling } from '../data/normalize.js';
-import { parseSchema, schemaToJson, type Schema } from '../data/schema.js';
+import type { Normalization, TargetScaling } from '../data/normalize.js';
+import { Preprocessor, preprocessingToJson } from '../data/preprocess.js';
+import type { Schema } from '../data/schema.js';
 import { InputError, describeValue } from '../errors.js';
 import { HIDDEN_ACTIVATIONS, LOSS_KINDS, type HiddenActivation, type LossKind } from '../math/ops.js';
-import { MODEL_FORMAT, MODEL_VERSION, heldOutToJson, parseHeldOut, parseClassWeights, parseLeakySlope, parseTargetScaling, targetScalingToJson, type HeldOut, type ModelContents, type ModelExtras } from './json-file.js';
+import { MODEL_FORMAT, MODEL_VERSION, heldOutToJson, parseHeldOut, parseClassWeights, parseLeakySlope, type HeldOut, type ModelContents, type ModelExtras } from './json-file.js';
 import { activationParameter, layerViews, parameterCount, parameterLayout, type LayerViews, type NetworkShape } from './layout.js';
 import { networkSizeProblem, schemaSizeProblem } from './limits.js';
 
@@ -35,6 +36,7 @@ export function tensorNames(layer: number): { weight: string; bias: string } {
 
 /** The architecture, labels, normalization and schema as string metadata (JSON where not a plain word); the ONNX file reuses it. */
 export function describeModel(shape: NetworkShape, labels: readonly string[] | null, normalization: Normalization | null, extras: ModelExtras = { schema: null, targetScaling: null }): Metadata {
+  const preprocessing = preprocessingToJson({ normalization, schema: extras.schema, targetScaling: extras.targetScaling });
   const metadata: Metadata & Partial<Record<(typeof OPTIONAL_METADATA_KEYS)[number], string>> = {
     format: MODEL_FORMAT,
     version: String(MODEL_VERSION),
@@ -42,9 +44,10 @@ export function describeModel(shape: NetworkShape, labels: readonly string[] | n
     activation: shape.activation,
     loss: shape.loss,
     labels: JSON.stringify(labels ?? null),
-    normalization: JSON.stringify(normalization ? { kind: normalization.kind, offset: Array.from(normalization.offset), scale: Array.from(normalization.scale) } : null),
-    ...(extras.schema ? { schema: JSON.stringify(schemaToJson(extras.schema)) } : {}),
-    ...(extras.targetScaling ? { targetScaling: JSON.stringify(targetScalingToJson(extras.targetScaling)) } : {}),
+    // the fields of the JSON file, each as its JSON text (data/preprocess.ts)
+    normalization: JSON.stringify(preprocessing.normalization),
+    ...(preprocessing.schema ? { schema: JSON.stringify(preprocessing.schema) } : {}),
+    ...(preprocessing.targetScaling ? { targetScaling: JSON.stringify(preprocessing.targetScaling) } : {}),
     ...(shape.activation === 'leaky-relu' ? { leakySlope: String(activationParameter(shape)) } : {}),
     ...(extras.heldOut ? { heldOut: JSON.stringify(heldOutToJson(extras.heldOut)) } : {}),
     ...(shape.classWeights ? { classWeights: JSON.stringify(shape.classWeights) } : {}),
@@ -187,32 +190,14 @@ function parseMetadata(value: unknown, fail: (what: string) => never): ParsedMet
   const names = labels as string[] | null;
   if (names !== null && names.length !== (outputs === 1 ? 2 : outputs)) fail(`${METADATA_KEY}.labels: ${names.length} names for ${outputs} outputs`);
   if (names === null && m.loss !== 'mse') fail(`${METADATA_KEY}.labels: a classification model needs its label names`);
-  const normalization = parseNormalization(parseJsonField(m.normalization, 'normalization', fail), (sizes as number[])[0]!, fail);
   const prefixed = (what: string): never => fail(`${METADATA_KEY}.${what}`);
-  const schema = rawSchema === undefined ? null : parseSchema(rawSchema, (sizes as number[])[0]!, prefixed, (sizes as number[])[(sizes as number[]).length - 1]);
-  const targetScaling = typeof metadata.targetScaling === 'string' ? parseTargetScaling(parseJsonField(metadata.targetScaling, 'targetScaling', fail), m.loss as LossKind, prefixed, (sizes as number[])[(sizes as number[]).length - 1]) : null;
+  // The preprocessing fields hold the JSON file's values as JSON texts: read by the same parser.
+  const fields = { normalization: parseJsonField(m.normalization, 'normalization', fail), schema: rawSchema, targetScaling: typeof metadata.targetScaling === 'string' ? parseJsonField(metadata.targetScaling, 'targetScaling', fail) : undefined };
+  const { normalization, schema, targetScaling } = Preprocessor.parse(fields, { inputs: (sizes as number[])[0]!, outputs, loss: m.loss as LossKind }, prefixed);
   const leakySlope = typeof metadata.leakySlope === 'string' ? parseLeakySlope(parseJsonField(metadata.leakySlope, 'leakySlope', fail), m.activation as HiddenActivation, prefixed) : {};
   const heldOut = typeof metadata.heldOut === 'string' ? parseHeldOut(parseJsonField(metadata.heldOut, 'heldOut', fail), prefixed) : null;
   const classWeights = typeof metadata.classWeights === 'string' ? parseClassWeights(parseJsonField(metadata.classWeights, 'classWeights', fail), names, prefixed) : {};
   return { sizes: sizes as number[], activation: m.activation as HiddenActivation, loss: m.loss as LossKind, labels: names, normalization, schema, targetScaling, heldOut, leakySlope, classWeights };
-}
-
-function parseNormalization(value: unknown, features: number, fail: (what: string) => never): Normalization | null {
-  if (value === null) return null;
-  const where = `${METADATA_KEY}.normalization`;
-  if (typeof value !== 'object' || Array.isArray(value)) return fail(`${where} must be "null" or a JSON object with kind, offset and scale`);
-  const { kind, offset, scale, ...rest } = value as Record<string, unknown>;
-  const extra = Object.keys(rest)[0];
-  if (extra !== undefined) fail(`${where}: unexpected key ${describeValue(extra)}`);
-  if (kind === 'none' || !NORMALIZATIONS.includes(kind as Normalization['kind'])) fail(`${where}: unknown kind ${describeValue(kind)}`);
-  const finiteArray = (values: unknown, name: string): Float32Array => {
-    if (!Array.isArray(values) || values.length !== features) return fail(`${where}.${name} must be an array of ${features} numbers (one per input)`);
-    const floats = Float32Array.from(values as unknown[], (v) => (typeof v === 'number' ? v : NaN));
-    const bad = floats.findIndex((v) => !Number.isFinite(v));
-    if (bad >= 0) fail(`${where}.${name}[${bad}] is not a finite float32 number`);
-    return floats;
-  };
-  return { kind: kind as Normalization['kind'], offset: finiteArray(offset, 'offset'), scale: finiteArray(scale, 'scale') };
 }
 
 function parseJsonField(text: string, key: string, fail: (what: string) => never): unknown {
