@@ -103,8 +103,6 @@ for (const kernels of KERNEL_SETS) {
         const result = await train({ ...workload, batchSize, kernels, threads });
         t.is(weightHash(result.model.parameters), weightHash(reference.model.parameters), `batch ${batchSize}, ${threads} threads`);
         t.deepEqual(result.history.map((e) => e.loss), reference.history.map((e) => e.loss), `batch ${batchSize}, ${threads} threads`);
-        // a team always shares batch 64's one shard; batch 256's shards are claimed (a late worker may find none)
-        if (batchSize === 64) t.true(result.rowsByParticipant.filter((rows) => rows > 0).length >= 2, `rows per participant ${result.rowsByParticipant.join(', ')}`);
       }
     }
   });

@@ -20,20 +20,46 @@ export const UPDATE_CURSOR = 7 * LINE; // next block of parameters to reduce and
 // The command itself: written once per step, before GENERATION is bumped; one line for all.
 export const COMMAND_INTS = 8 * LINE;
 export const JOINED = 9 * LINE; // (command number << JOIN_BITS) | workers that joined it
-/** One barrier word per team (team t: TEAM_BARRIERS + t·LINE): members through each phase of their shard. */
-export const TEAM_BARRIERS = 10 * LINE;
+/** One line of words per shard shared by a team (shard s: TEAM_WORDS + s·LINE + the offsets below). */
+export const TEAM_WORDS = 10 * LINE;
+export const PIECE_CURSOR = 0; // next piece of rows to claim
+export const PIECES_DONE = 1; // pieces whose dZ are written
+export const PART_CURSOR = 2; // next part of the output neurons to claim
 /** Low bits of JOINED count the participants; the high bits say which command they joined. */
 export const JOIN_BITS = 12;
 export const MAX_PARTICIPANTS = 1 << JOIN_BITS;
 /** Shards each participant computed in the last command: participant p writes word p (once per command). */
-export const PARTICIPANT_SHARDS = TEAM_BARRIERS + MAX_SHARDS * LINE;
+export const PARTICIPANT_SHARDS = TEAM_WORDS + MAX_SHARDS * LINE;
 /** Rows each participant ran forward and back in the last command (a team member: its own tiles). */
 export const PARTICIPANT_ROWS = PARTICIPANT_SHARDS + MAX_PARTICIPANTS;
 export const CONTROL_INT_WORDS = PARTICIPANT_ROWS + MAX_PARTICIPANTS;
 
-/** The barrier word of team `team`. */
-export function teamBarrier(team: number): number {
-  return TEAM_BARRIERS + team * LINE;
+/** Word `offset` of shard `shard`'s team line. */
+export function teamWord(shard: number, offset: number): number {
+  return TEAM_WORDS + shard * LINE + offset;
+}
+
+/** Pieces of rows (and parts of the neurons) a team's shard is cut into: more than members, so a late one takes fewer. */
+export function teamPieces(team: number): number {
+  return 2 * team;
+}
+
+/**
+ * Gradient units a train command's barrier counts before anyone reduces: a shard each when shards
+ * are claimed whole, a part each when teams share them. Work done, not participants arrived: a
+ * participant that never woke up holds nobody back.
+ */
+export function gradientUnits(command: Command): number {
+  return command.team > 1 ? command.shards * teamPieces(command.team) : command.shards;
+}
+
+/**
+ * Ends joining for command `generation` and returns how many workers joined it (the coordinator then
+ * waits for exactly those to report DONE; a worker that wakes later finds the command closed).
+ */
+export function closeCommand(control: Int32Array, generation: number): number {
+  const word = Atomics.exchange(control, JOINED, joinedWord(generation) | JOIN_MASK);
+  return (word & ~JOIN_MASK) === joinedWord(generation) ? word & JOIN_MASK : 0;
 }
 const JOIN_MASK = (1 << JOIN_BITS) - 1;
 
@@ -83,7 +109,7 @@ const INT_FIELDS = [
   'shardRows', // … cut into `shards` shards of shardRows
   'shards',
   'workers', // participants 0..workers-1 claim shards (team = 1) or share them (team > 1)
-  'team', // participants per shard: > 1 gives shard s to participants [s·team, (s+1)·team)
+  'team', // participants per shard: > 1 shares each shard's rows and neurons among whoever claims them
   'profile', // 1: participants time their phases (the coordination bench)
   'updateWorkers', // participants 0..updateWorkers-1 then claim blocks of the reduction and update
   'step', // 1-based, for Adam's bias correction
@@ -114,18 +140,20 @@ export function resetRound(control: Int32Array): void {
   Atomics.store(control, BARRIER, 0);
   Atomics.store(control, SHARD_CURSOR, 0);
   Atomics.store(control, UPDATE_CURSOR, 0);
-  for (let team = 0; team < MAX_SHARDS; team++) Atomics.store(control, teamBarrier(team), 0);
+  for (let shard = 0; shard < MAX_SHARDS; shard++) for (const offset of [PIECE_CURSOR, PIECES_DONE, PART_CURSOR]) Atomics.store(control, teamWord(shard, offset), 0);
 }
 
 /**
  * Writes a command for the workers (a seqlock: the generation is odd while the fields change) and
- * wakes `wake` of them — only as many as will join, so idle threads stay asleep.
+ * wakes `wake` of them — only as many as will join, so idle threads stay asleep. Returns the
+ * command's generation (for closeCommand).
  */
-export function publishCommand(control: Int32Array, reals: Float64Array, command: Command, wake: number): void {
+export function publishCommand(control: Int32Array, reals: Float64Array, command: Command, wake: number): number {
   const generation = Atomics.add(control, GENERATION, 1) + 1;
   writeCommand(control, reals, command);
   resetRound(control);
   Atomics.store(control, JOINED, joinedWord(generation + 1));
   Atomics.add(control, GENERATION, 1);
   Atomics.notify(control, GENERATION, wake);
+  return generation + 1;
 }

@@ -10,7 +10,7 @@ import { allocateArena, arenaViews, planArena, type ArenaLayout, type ArenaViews
 import { TILE_ROWS } from '../model/network.js';
 import {
   COMMAND_EVALUATE, COMMAND_EXIT, COMMAND_TRAIN, DONE, FAILED, MAX_PARTICIPANTS, PARTICIPANT_ROWS, PARTICIPANT_SHARDS, READY,
-  emptyCommand, publishCommand, resetRound, type Command,
+  closeCommand, emptyCommand, publishCommand, resetRound, type Command,
 } from './control.js';
 import { PHASES } from './arena.js';
 import { ShardEngine } from './engine.js';
@@ -213,7 +213,9 @@ export class Coordinator {
     command.shards = shardCount(rows, command.shardRows);
     const largestTeam = kind === COMMAND_TRAIN ? Math.max(1, Math.floor(Math.min(rows, command.shardRows) / MIN_MEMBER_ROWS)) : 1;
     const participants = this.workersFor(flopsPerRow * rows, command.shards * largestTeam, this.minFlopsPerWorker);
-    command.team = participants >= 2 * command.shards ? Math.floor(participants / command.shards) : 1;
+    // teams share one-chunk shards only (a longer shard is already a large piece of work)
+    const teams = participants >= 2 * command.shards && command.shardRows <= CHUNK_ROWS;
+    command.team = teams ? Math.floor(participants / command.shards) : 1;
     command.workers = command.team > 1 ? command.team * command.shards : Math.min(participants, command.shards);
     command.updateWorkers = 0;
     command.profile = 0;
@@ -237,14 +239,20 @@ export class Coordinator {
     const { control, controlReals } = this.views;
     if (this.failure || Atomics.load(control, FAILED)) throw this.failed();
     // A command worth one participant is not handed off: the coordinator runs the same round alone.
-    if (command.workers === 1) resetRound(control);
-    else publishCommand(control, controlReals, command, command.workers - 1);
+    for (let p = 0; p < command.workers; p++) {
+      control[PARTICIPANT_SHARDS + p] = 0; // a worker that never joins reports nothing
+      control[PARTICIPANT_ROWS + p] = 0;
+    }
+    const generation = command.workers === 1 ? (resetRound(control), 0) : publishCommand(control, controlReals, command, command.workers - 1);
     const round = participantRound(this.local, command, 0);
     for (let next = round.next(); !next.done; next = round.next()) {
       const { word, target } = next.value;
       if (Atomics.load(control, word) < target) await this.waitFor(word, target);
     }
-    if (command.workers > 1) await this.waitFor(DONE, command.workers - 1);
+    if (command.workers === 1) return;
+    // Work is claimed, so all of it may be done before a worker woke: those that joined finish, the rest never start.
+    const joined = closeCommand(control, generation);
+    if (joined > 0) await this.waitFor(DONE, joined);
   }
 
   /**

@@ -16,7 +16,7 @@ import { TILE_ROWS, countCorrect, forwardBackwardRows, forwardLossRows, weightGr
 import { applyUpdate, type OptimizerSettings, type UpdateStep } from '../optim/optimizers.js';
 import { treeReduce } from '../optim/reduce.js';
 import { arenaViews, scratchBuffers, type ArenaLayout, type ArenaViews } from './arena.js';
-import { COMMAND_TRAIN, SHARD_CURSOR, UPDATE_CURSOR, teamBarrier, type Command } from './control.js';
+import { BARRIER, COMMAND_TRAIN, PART_CURSOR, PIECES_DONE, PIECE_CURSOR, SHARD_CURSOR, UPDATE_CURSOR, teamPieces, teamWord, type Command } from './control.js';
 import { shardRange } from './shards.js';
 
 /** Parameters per claimed block of the update: 16 Ki floats, a multiple of the 64-byte alignment. */
@@ -87,54 +87,70 @@ export class ShardEngine {
       const shard = Atomics.add(control, SHARD_CURSOR, 1);
       if (shard >= command.shards) return claimed;
       this.computeShard(command, shard);
+      if (command.kind === COMMAND_TRAIN) {
+        Atomics.add(control, BARRIER, 1);
+        Atomics.notify(control, BARRIER);
+      }
     }
   }
 
   /**
-   * This participant's share of its team's shard (team > 1): its tiles of every chunk, a barrier,
-   * its part of the neurons. Yields where it must wait for the team; returns the shards it led (member
-   * 0 counts the team's shard, so shards still add up to the batch's; rowsComputed shows who worked).
+   * The team path (team > 1, every shard one chunk): each shard's rows are cut into `pieces` on tile
+   * boundaries and its output neurons into `parts`; participants claim pieces (forward, loss, every
+   * dZ) of every shard, starting with their own, then — once a shard's pieces are all done — claim its
+   * parts (dW, db). Work is claimed, never assigned: a participant that is late (a busy or halted
+   * core) takes less, and the coordinator alone can do all of it. Yields where it must wait for a
+   * piece another participant claimed; returns the shards whose stats it summed.
    */
-  *computeTeamShare(command: Command, participant: number): Generator<Wait, number, void> {
+  *computeTeamShares(command: Command, participant: number): Generator<Wait, number, void> {
     const { control, stats, slabLayers, tileLosses, tileCorrect } = this.views;
-    const shard = Math.floor(participant / command.team);
-    const member = participant % command.team;
+    const pieces = teamPieces(command.team);
     this.rowsComputed = 0;
-    if (shard >= command.shards) return 0;
-    const buffers = this.slotBuffers[shard]!;
-    const barrier = teamBarrier(shard);
-    let arrivals = 0;
-    const [start, end] = shardRange(command.start, command.end, command.shardRows, shard);
-    let lossSum = 0;
-    let correct = 0;
-    for (let chunk = start; chunk < end; chunk += buffers.capacity) {
-      const rows = Math.min(buffers.capacity, end - chunk);
-      if (chunk > start) {
-        // the previous chunk's weight gradients still read these buffers
-        yield this.arrive(control, barrier, ++arrivals * command.team);
+    let summed = 0;
+    const first = participant % command.shards;
+    for (let k = 0; k < command.shards; k++) {
+      const shard = (first + k) % command.shards;
+      const [start, end] = shardRange(command.start, command.end, command.shardRows, shard);
+      const buffers = this.slotBuffers[shard]!;
+      for (;;) {
+        const piece = Atomics.add(control, teamWord(shard, PIECE_CURSOR), 1);
+        if (piece >= pieces) break;
+        const [from, to] = memberRows(end - start, piece, pieces);
+        this.gather(buffers, start + from, from, to - from);
+        this.pieceTiles(buffers, shard, from, to, this.masks(command, start));
+        this.rowsComputed += to - from;
+        Atomics.add(control, teamWord(shard, PIECES_DONE), 1);
+        Atomics.notify(control, teamWord(shard, PIECES_DONE));
       }
-      const [from, to] = memberRows(rows, member, command.team);
-      this.gather(buffers, chunk + from, from, to - from);
-      this.memberTiles(buffers, shard, from, to, this.masks(command, chunk));
-      this.rowsComputed += to - from;
+    }
+    for (let k = 0; k < command.shards; k++) {
+      const shard = (first + k) % command.shards;
+      if (Atomics.load(control, teamWord(shard, PART_CURSOR)) >= pieces) continue; // nothing left to claim
       // every row's dZ must be in place before anyone sums over the rows
-      yield this.arrive(control, barrier, ++arrivals * command.team);
-      weightGradientsPart(this.kernels, this.shape, slabLayers[shard]!, buffers, rows, chunk > start, member, command.team);
-      if (member === 0) {
-        // tile order, as the one-participant path adds them
-        let chunkLoss = 0;
-        for (let t = 0; t < Math.ceil(rows / TILE_ROWS); t++) {
-          chunkLoss += tileLosses[shard]![t]!;
-          correct += tileCorrect[shard]![t]!;
+      yield this.waitFor(teamWord(shard, PIECES_DONE), pieces);
+      const [start, end] = shardRange(command.start, command.end, command.shardRows, shard);
+      const rows = end - start;
+      for (;;) {
+        const part = Atomics.add(control, teamWord(shard, PART_CURSOR), 1);
+        if (part >= pieces) break;
+        weightGradientsPart(this.kernels, this.shape, slabLayers[shard]!, this.slotBuffers[shard]!, rows, false, part, pieces);
+        if (part === 0) {
+          // tile order, as the one-participant path adds them
+          let lossSum = 0;
+          let correct = 0;
+          for (let t = 0; t < Math.ceil(rows / TILE_ROWS); t++) {
+            lossSum += tileLosses[shard]![t]!;
+            correct += tileCorrect[shard]![t]!;
+          }
+          stats[shard * 2] = lossSum;
+          stats[shard * 2 + 1] = correct;
+          summed++;
         }
-        lossSum += chunkLoss;
+        Atomics.add(control, BARRIER, 1);
+        Atomics.notify(control, BARRIER);
       }
     }
-    if (member === 0) {
-      stats[shard * 2] = lossSum;
-      stats[shard * 2 + 1] = correct;
-    }
-    return member === 0 ? 1 : 0;
+    return summed;
   }
 
   /** Likewise for the reduction and update, in blocks of UPDATE_BLOCK parameters. */
@@ -146,13 +162,6 @@ export class ShardEngine {
       if (from >= length) return;
       this.reduceAndUpdate(command, from, Math.min(from + UPDATE_BLOCK, length));
     }
-  }
-
-  /** Counts this participant in at the barrier word and says what to wait for. */
-  private arrive(control: Int32Array, word: number, target: number): Wait {
-    Atomics.add(control, word, 1);
-    Atomics.notify(control, word);
-    return this.waitFor(word, target);
   }
 
   /** The reused Wait for control[word] ≥ target. */
@@ -186,10 +195,10 @@ export class ShardEngine {
   }
 
   /**
-   * A team member's rows [from, to) of the chunk in `buffers`: forward, loss and every layer's dZ;
-   * each tile's loss and correct count go to the team's tile stats, for member 0 to add in tile order.
+   * A piece: rows [from, to) of the shard in `buffers` — forward, loss and every layer's dZ; each
+   * tile's loss and correct count go to the shard's tile stats, added in tile order by part 0's claimant.
    */
-  private memberTiles(buffers: ChunkBuffers, team: number, from: number, to: number, dropout: DropoutRows | undefined): void {
+  private pieceTiles(buffers: ChunkBuffers, team: number, from: number, to: number, dropout: DropoutRows | undefined): void {
     const { parameterLayers, tileLosses, tileCorrect } = this.views;
     forwardBackwardRows(this.kernels, this.shape, parameterLayers, buffers, from, to, tileLosses[team]!, dropout);
     const out = buffers.activations[this.shape.sizes.length - 1]!;

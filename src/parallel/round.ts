@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { PHASES } from './arena.js';
 import {
   BARRIER, COMMAND_EXIT, COMMAND_TRAIN, DONE, FAILED, GENERATION, PARTICIPANT_ROWS, PARTICIPANT_SHARDS, READY,
-  emptyCommand, joinCommand, readPublishedCommand, type Command,
+  emptyCommand, gradientUnits, joinCommand, readPublishedCommand, type Command,
 } from './control.js';
 import type { ShardEngine, Wait } from './engine.js';
 
@@ -30,8 +30,8 @@ const STEP_BARRIER = PHASES.indexOf('step barrier');
 const UPDATE = PHASES.indexOf('reduce and update');
 
 /**
- * A participant's part of `command`. It yields each time it must wait (a team's barrier, the step's
- * barrier): the caller waits until control[wait.word] ≥ wait.target (a worker blocks; the coordinator
+ * A participant's part of `command`. It yields each time it must wait (for a team's pieces, at the
+ * step's barrier): the caller waits until control[wait.word] ≥ wait.target (a worker blocks; the coordinator
  * awaits, so that a dead worker's rejection can reach it), then resumes the round.
  */
 export function* participantRound(engine: ShardEngine, command: Command, participant: number): Generator<Wait, void, void> {
@@ -40,7 +40,7 @@ export function* participantRound(engine: ShardEngine, command: Command, partici
   timings?.fill(0);
   let shards: number;
   if (command.team > 1) {
-    const share = engine.computeTeamShare(command, participant);
+    const share = engine.computeTeamShares(command, participant);
     let mark = timings ? performance.now() : 0;
     for (let next = share.next(); ; next = share.next()) {
       if (timings) mark = lap(timings, COMPUTE, mark);
@@ -59,11 +59,9 @@ export function* participantRound(engine: ShardEngine, command: Command, partici
   Atomics.store(control, PARTICIPANT_SHARDS + participant, shards);
   Atomics.store(control, PARTICIPANT_ROWS + participant, engine.rowsComputed);
   if (command.kind !== COMMAND_TRAIN) return;
-  // Every shard's gradient must be in its slab before anyone reduces.
-  Atomics.add(control, BARRIER, 1);
-  Atomics.notify(control, BARRIER);
+  // Every shard's gradient must be in its slab before anyone reduces (the barrier counts work done).
   let mark = timings ? performance.now() : 0;
-  yield engine.waitFor(BARRIER, command.workers);
+  yield engine.waitFor(BARRIER, gradientUnits(command));
   if (timings) mark = lap(timings, STEP_BARRIER, mark);
   if (participant < command.updateWorkers) engine.updateClaimedBlocks(command);
   if (timings) lap(timings, UPDATE, mark);
