@@ -5,7 +5,7 @@
 // The control-block cost is measured as (parallel step − inline step) on a network so small that
 // its arithmetic is negligible; both run in this one process, side by side.
 // Then, per step of a real network (784-128-64-10, batches of 32, 64 and 128), where the time of every
-// participant goes: compute, team barriers, the step's barrier, reduce and update (the profile
+// participant goes: compute, team waits, the step's barrier, reduce and update (the profile
 // participants record when asked), so the next bottleneck can be seen.
 //   npm run build && node dist/bench/coordination.js [--threads 2] [--steps 20000] [--profile-steps 400]
 import os from 'node:os';
@@ -92,11 +92,11 @@ for (const batch of [32, 64, 128]) {
     const wall = (performance.now() - started) / profileSteps;
     const p = coordinator.takeProfile();
     const us = (ms: number): string => (ms * 1000).toFixed(1);
-    profileRows.push([String(batch), String(team), us(wall), us(p.compute), us(p['team barriers']), us(p['step barrier']), us(p['reduce and update'])]);
+    profileRows.push([String(batch), String(team), us(wall), us(p.compute), us(p['team waits']), us(p['step barrier']), us(p['reduce and update'])]);
   } finally {
     await coordinator.close();
   }
 }
 console.log(`\nper step of 784-128-64-10 on ${threads} threads (${kernels} kernels), µs; phases are means over participants:`);
-const headers = ['batch', 'team', 'wall', 'compute', 'team barriers', 'step barrier', 'reduce+update'];
+const headers = ['batch', 'team', 'wall', 'compute', 'team waits', 'step barrier', 'reduce+update'];
 console.log([headers, ...profileRows].map((row) => row.map((cell, i) => cell.padStart(Math.max(headers[i]!.length, 7))).join('  ')).join('\n'));

@@ -90,7 +90,7 @@ function tilesPerChunk(plan: ArenaPlan): number {
 }
 
 /** What a profiled participant times, in this order (milliseconds summed over the command). */
-export const PHASES = ['compute', 'team barriers', 'step barrier', 'reduce and update'] as const;
+export const PHASES = ['compute', 'team waits', 'step barrier', 'reduce and update'] as const;
 
 export function allocateArena(layout: ArenaLayout): WebAssembly.Memory {
   // The maximum is the plan's own size: the arena never grows, and without guard pages V8 reserves

@@ -158,7 +158,7 @@ export class Coordinator {
     return this.sumStats(command, this.stepStats);
   }
 
-  /** Mean time per profiled step in each phase (compute, team barriers, step barrier, reduce and update), and resets the totals. */
+  /** Mean time per profiled step in each phase (compute, team waits, step barrier, reduce and update), and resets the totals. */
   takeProfile(): StepProfile & { steps: number } {
     const steps = this.profiledSteps;
     const profile = Object.fromEntries(PHASES.map((phase, i) => [phase, steps ? this.profileTotals[i]! / steps : 0])) as StepProfile;

@@ -25,7 +25,7 @@ const SPIN_MS = 0.5;
 export class PeerFailed extends Error {}
 
 const COMPUTE = PHASES.indexOf('compute');
-const TEAM_BARRIERS = PHASES.indexOf('team barriers');
+const TEAM_WAITS = PHASES.indexOf('team waits');
 const STEP_BARRIER = PHASES.indexOf('step barrier');
 const UPDATE = PHASES.indexOf('reduce and update');
 
@@ -49,7 +49,7 @@ export function* participantRound(engine: ShardEngine, command: Command, partici
         break;
       }
       yield next.value;
-      if (timings) mark = lap(timings, TEAM_BARRIERS, mark);
+      if (timings) mark = lap(timings, TEAM_WAITS, mark);
     }
   } else {
     const mark = timings ? performance.now() : 0;
