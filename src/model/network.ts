@@ -30,6 +30,8 @@ export interface ChunkBuffers<F extends Floats = Float32Array> {
   readonly saved: F[];
   readonly targets: F;
   readonly dz: F[];
+  /** Per tile of TILE_ROWS rows: views of its outputs, output dZ and targets (made once: the loss runs tile by tile). */
+  readonly outputTiles: readonly { readonly out: F; readonly dz: F; readonly targets: F }[];
 }
 
 /**
@@ -58,7 +60,14 @@ export function chunkBufferLayout(shape: NetworkShape, capacity: number, dropout
     const activations = views.slice(0, layers);
     const dz = views.slice(layers + 1, 2 * layers + 1);
     const saved = keepsZ ? [activations[0]!, ...views.slice(2 * layers + 1), activations[layers - 1]!] : activations;
-    return { capacity, activations, saved, targets: views[layers]!, dz };
+    const targets = views[layers]!;
+    const width = shape.sizes[layers - 1]!;
+    const outputTiles = Array.from({ length: Math.ceil(capacity / TILE_ROWS) }, (_, t) => ({
+      out: fromRow(activations[layers - 1]!, t * TILE_ROWS, width),
+      dz: fromRow(dz[layers - 1]!, t * TILE_ROWS, width),
+      targets: fromRow(targets, t * TILE_ROWS, width),
+    }));
+    return { capacity, activations, saved, targets, dz, outputTiles };
   };
   return { floats, place };
 }
@@ -116,16 +125,15 @@ export function forwardHidden<F extends Floats>(kernels: Kernels<F>, shape: Netw
  * chunk's loss has the same bits whether one thread or a team made its tiles.
  */
 function outputLossRows<F extends Floats>(kernels: Kernels<F>, shape: NetworkShape, buffers: ChunkBuffers<F>, from: number, to: number, tileLoss?: Float64Array, training = false): number {
-  const layers = shape.sizes.length;
-  const outputs = shape.sizes[layers - 1]!;
-  const out = buffers.activations[layers - 1]!;
+  const outputs = shape.sizes[shape.sizes.length - 1]!;
   let lossSum = 0;
+  // from is on a tile boundary: 0, or where a piece of a team's shard starts
   for (let r = from; r < to; r += TILE_ROWS) {
     const rows = Math.min(TILE_ROWS, to - r);
-    const [tileOut, tileDz, tileTargets] = [fromRow(out, r, outputs), fromRow(buffers.dz[layers - 1]!, r, outputs), fromRow(buffers.targets, r, outputs)];
-    let loss = kernels.outputLoss(shape.loss, tileOut, tileDz, tileTargets, rows, outputs);
+    const tile = buffers.outputTiles[r / TILE_ROWS]!;
+    let loss = kernels.outputLoss(shape.loss, tile.out, tile.dz, tile.targets, rows, outputs);
     // --class-weight: each row's dZ and loss times its class's weight (row by row, thread-count independent)
-    if (training && shape.classWeights) loss = weightRowsByClass(shape.loss, shape.classWeights, tileDz, tileOut, tileTargets, 0, rows, outputs);
+    if (training && shape.classWeights) loss = weightRowsByClass(shape.loss, shape.classWeights, tile.dz, tile.out, tile.targets, 0, rows, outputs);
     if (tileLoss) tileLoss[r / TILE_ROWS] = loss;
     lossSum += loss;
   }

@@ -140,7 +140,11 @@ export function resetRound(control: Int32Array): void {
   Atomics.store(control, BARRIER, 0);
   Atomics.store(control, SHARD_CURSOR, 0);
   Atomics.store(control, UPDATE_CURSOR, 0);
-  for (let shard = 0; shard < MAX_SHARDS; shard++) for (const offset of [PIECE_CURSOR, PIECES_DONE, PART_CURSOR]) Atomics.store(control, teamWord(shard, offset), 0);
+  for (let shard = 0; shard < MAX_SHARDS; shard++) {
+    Atomics.store(control, teamWord(shard, PIECE_CURSOR), 0);
+    Atomics.store(control, teamWord(shard, PIECES_DONE), 0);
+    Atomics.store(control, teamWord(shard, PART_CURSOR), 0);
+  }
 }
 
 /**
