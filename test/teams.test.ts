@@ -7,7 +7,7 @@ import { train, type TrainOptions } from '../src/index.js';
 import { tempDir } from './helpers/files.js';
 import { nativeIsaLevels } from '../src/math/native-kernels.js';
 import { TILE_ROWS } from '../src/model/network.js';
-import { memberRows } from '../src/parallel/engine.js';
+import { pieceRows } from '../src/parallel/engine.js';
 import { Coordinator } from '../src/parallel/coordinator.js';
 import { resolveKernelSet } from '../src/parallel/kernel-set.js';
 import type { NetworkShape } from '../src/model/layout.js';
@@ -20,18 +20,18 @@ const workload: TrainOptions = { data: 'builtin:blobs', samples: 448, features: 
 
 const weightHash = (parameters: Float32Array): string => createHash('sha256').update(new Uint8Array(parameters.buffer, parameters.byteOffset, parameters.byteLength)).digest('hex');
 
-test('member rows cover a chunk exactly once, each share starting on a tile boundary', (t) => {
+test('the pieces of a shard cover its rows exactly once, each starting on a tile boundary', (t) => {
   for (let rows = 1; rows <= 64; rows++) {
-    for (let team = 1; team <= 8; team++) {
+    for (let pieces = 1; pieces <= 16; pieces++) {
       let next = 0;
-      for (let member = 0; member < team; member++) {
-        const [from, to] = memberRows(rows, member, team);
-        t.is(from, next, `rows ${rows}, team ${team}, member ${member}`);
+      for (let piece = 0; piece < pieces; piece++) {
+        const [from, to] = pieceRows(rows, piece, pieces);
+        t.is(from, next, `rows ${rows}, pieces ${pieces}, piece ${piece}`);
         t.is(from % TILE_ROWS, 0);
         t.true(to >= from);
         next = to;
       }
-      t.is(next, rows, `rows ${rows}, team ${team}`);
+      t.is(next, rows, `rows ${rows}, pieces ${pieces}`);
     }
   }
 });

@@ -30,7 +30,7 @@ const MIN_FLOPS_PER_WORKER = 2e6;
 /** Likewise for the reduction and update: slab elements per worker. */
 const MIN_UPDATE_ELEMENTS_PER_WORKER = 32 * 1024;
 /**
- * Fewest rows a team member runs: two tiles. Thinner shares spend more on the team's barrier than
+ * Fewest rows per team member: two tiles. Thinner shares spend more on the team's waits than
  * they save (the rule may change freely: a split on tile boundaries never changes a bit).
  */
 const MIN_MEMBER_ROWS = 2 * TILE_ROWS;
@@ -79,11 +79,11 @@ export class Coordinator {
   private failure: Error | undefined;
   private readonly stepStats: StepStats = { lossSum: 0, correct: 0, workers: 0, team: 1 };
   private readonly evaluationStats: StepStats = { lossSum: 0, correct: 0, workers: 0, team: 1 };
-  /** Shards each participant computed (or, in a team, took part in) over all training steps so far (index 0: the coordinator). */
+  /** Shards each participant computed (a team's shard counts for whoever summed its stats) over all training steps so far (index 0: the coordinator). */
   readonly trainShardsByParticipant: number[];
   /** Rows each participant ran forward and back over all training steps so far. */
   readonly trainRowsByParticipant: number[];
-  /** Set to time every training step's phases (the coordination bench); read with profile(). */
+  /** Set to time every training step's phases (the coordination bench); read with takeProfile(). */
   profiling = false;
   private readonly profileTotals: number[] = PHASES.map(() => 0);
   private profiledSteps = 0;
@@ -236,12 +236,13 @@ export class Coordinator {
   }
 
   private async execute(command: Command): Promise<void> {
-    const { control, controlReals } = this.views;
+    const { control, controlReals, timings } = this.views;
     if (this.failure || Atomics.load(control, FAILED)) throw this.failed();
     // A command worth one participant is not handed off: the coordinator runs the same round alone.
     for (let p = 0; p < command.workers; p++) {
       control[PARTICIPANT_SHARDS + p] = 0; // a worker that never joins reports nothing
       control[PARTICIPANT_ROWS + p] = 0;
+      if (command.profile) timings[p]!.fill(0);
     }
     const generation = command.workers === 1 ? (resetRound(control), 0) : publishCommand(control, controlReals, command, command.workers - 1);
     const round = participantRound(this.local, command, 0);

@@ -28,11 +28,11 @@ export interface Wait {
   target: number;
 }
 
-/** Rows [from, to) of a chunk of `rows` that member `member` of a team of `team` runs: whole tiles, the last member the partial one. */
-export function memberRows(rows: number, member: number, team: number): [number, number] {
+/** Rows [from, to) of piece `piece` of `pieces` of a shard of `rows` rows: whole tiles, the last piece the partial one. */
+export function pieceRows(rows: number, piece: number, pieces: number): [number, number] {
   const tiles = Math.ceil(rows / TILE_ROWS);
-  const from = Math.floor((member * tiles) / team) * TILE_ROWS;
-  const to = Math.min(rows, Math.floor(((member + 1) * tiles) / team) * TILE_ROWS);
+  const from = Math.floor((piece * tiles) / pieces) * TILE_ROWS;
+  const to = Math.min(rows, Math.floor(((piece + 1) * tiles) / pieces) * TILE_ROWS);
   return [Math.min(from, rows), to];
 }
 
@@ -115,7 +115,7 @@ export class ShardEngine {
       for (;;) {
         const piece = Atomics.add(control, teamWord(shard, PIECE_CURSOR), 1);
         if (piece >= pieces) break;
-        const [from, to] = memberRows(end - start, piece, pieces);
+        const [from, to] = pieceRows(end - start, piece, pieces);
         this.gather(buffers, start + from, from, to - from);
         this.pieceTiles(buffers, shard, from, to, this.masks(command, start));
         this.rowsComputed += to - from;
