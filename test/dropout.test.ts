@@ -11,7 +11,7 @@ import { Coordinator } from '../src/parallel/coordinator.js';
 import { train, type TrainOptions } from '../src/index.js';
 import { KERNEL_SETS } from './helpers/kernel-sets.js';
 import { runCli } from './helpers/cli.js';
-import { buffers64, gradientSum, lossSum, makeParameters, makeProblem, parameterIndices, worstRatio } from './helpers/reference.js';
+import { buffers64, coordinatorOver, gradientSum, lossSum, makeParameters, makeProblem, parameterIndices, worstFiniteDifferenceError, worstRatio } from './helpers/reference.js';
 
 process.env.GRADPOOL_THREADS_BEYOND_CORES = '1';
 
@@ -70,18 +70,7 @@ for (const activation of HIDDEN_ACTIVATIONS) {
     const gradient = new Float64Array(layout.length);
     load();
     forwardBackward(referenceKernels, shape, layerViews(layout, parameters), layerViews(layout, gradient), buffers, ROWS, false, masks);
-    const h = 1e-5;
-    let worst = 0;
-    for (let i = 0; i < parameters.length; i++) {
-      const saved = parameters[i]!;
-      parameters[i] = saved + h;
-      const plus = lossAt();
-      parameters[i] = saved - h;
-      const minus = lossAt();
-      parameters[i] = saved;
-      const numeric = (plus - minus) / (2 * h);
-      worst = Math.max(worst, Math.abs(numeric - gradient[i]!) / Math.max(1e-3, Math.abs(numeric) + Math.abs(gradient[i]!)));
-    }
+    const worst = worstFiniteDifferenceError(parameters, gradient, parameterIndices(layout), lossAt);
     t.true(worst < 1e-6, `worst relative error ${worst}`);
     // and the masks did something: without them the gradient is another one
     const plain = new Float64Array(layout.length);
@@ -169,14 +158,9 @@ for (const activation of ['relu', 'tanh'] as const) {
   for (const kernels of KERNEL_SETS) {
     test(`the engine's float32 gradient with dropout matches the float64 one and finite differences: ${activation} (${kernels} kernels, 3 threads)`, async (t) => {
       const sgd = { name: 'sgd', momentum: 0, beta1: 0, beta2: 0, alpha: 0, epsilon: 1, weightDecay: 0 } as const;
-      const coordinator = new Coordinator({ shape, rows: ROWS_, threads: 3, optimizer: sgd, kernels, dropout: { rate: masks.rate, seed: masks.seed } });
+      const coordinator = await coordinatorOver(problem, { threads: 3, optimizer: sgd, kernels, dropout: { rate: masks.rate, seed: masks.seed } }, all, initial);
       try {
-        await coordinator.ready();
         const { views } = coordinator;
-        views.x.set(problem.x);
-        views.y.set(problem.y);
-        views.order.set(all);
-        views.parameters.set(initial);
         await coordinator.trainStep(0, ROWS_, 1, masks.step);
         const engine = views.slabs[0]!.map((g) => g / ROWS_);
         const rtol = activation === 'relu' ? 1e-5 : 1e-6;

@@ -6,10 +6,9 @@
 import test from 'ava';
 import { HIDDEN_ACTIVATIONS, LOSS_KINDS } from '../src/math/kernels.js';
 import type { NetworkShape } from '../src/model/layout.js';
-import { Coordinator } from '../src/parallel/coordinator.js';
 import { KERNEL_SETS } from './helpers/kernel-sets.js';
 import { addLastShards, participantsThatComputed } from './helpers/participants.js';
-import { buffers64, gradientSum, lossSum, makeParameters, makeProblem, parameterIndices, worstRatio } from './helpers/reference.js';
+import { buffers64, coordinatorOver, gradientSum, lossSum, makeParameters, makeProblem, parameterIndices, worstRatio } from './helpers/reference.js';
 
 process.env.GRADPOOL_THREADS_BEYOND_CORES = '1';
 
@@ -58,13 +57,9 @@ for (const activation of HIDDEN_ACTIVATIONS) {
         t.log(`float64 analytic vs finite differences: worst ${float64Check.ratio.toFixed(3)} tolerances`);
         t.true(float64Check.ratio <= 1, `float64 analytic vs finite differences at ${float64Check.index}: ${mean[float64Check.index]} vs ${numeric[float64Check.index]}`);
 
-        const coordinator = new Coordinator({ shape, rows: ROWS, threads: THREADS, optimizer: sgd, kernels });
+        const coordinator = await coordinatorOver(problem, { threads: THREADS, optimizer: sgd, kernels }, all);
         try {
-          await coordinator.ready();
           const { views } = coordinator;
-          views.x.set(problem.x);
-          views.y.set(problem.y);
-          views.order.set(all);
           // A step is a few ms of work here, which one participant can claim alone before the others
           // wake: repeat the step from the same weights until at least two shared it.
           const step = async () => {

@@ -5,6 +5,7 @@ import { randomStream, gaussian } from '../src/data/random.js';
 import { referenceKernels, HIDDEN_ACTIVATIONS, LOSS_KINDS, type HiddenActivation, type LossKind } from '../src/math/kernels.js';
 import { layerViews, parameterLayout, type NetworkShape } from '../src/model/layout.js';
 import { chunkBufferLayout, forwardBackward, forwardHidden, type ChunkBuffers } from '../src/model/network.js';
+import { parameterIndices, worstFiniteDifferenceError } from './helpers/reference.js';
 
 const ROWS = 5;
 
@@ -47,28 +48,9 @@ for (const activation of HIDDEN_ACTIVATIONS) {
       buffers.targets.set(targets);
       forwardBackward(referenceKernels, shape, layerViews(layout, parameters), layerViews(layout, gradient), buffers, ROWS);
 
-      // h = 1e-5 balances truncation error (∝ h²) against rounding (∝ ε/h) in float64.
-      const h = 1e-5;
-      let worst = 0;
-      let checked = 0;
-      for (const slot of layout.layers) {
-        const indices = [...Array(slot.inputs * slot.outputs).keys()].map((i) => slot.weightOffset + i).concat([...Array(slot.outputs).keys()].map((i) => slot.biasOffset + i));
-        for (const i of indices) {
-          const saved = parameters[i]!;
-          parameters[i] = saved + h;
-          const plus = lossAt();
-          parameters[i] = saved - h;
-          const minus = lossAt();
-          parameters[i] = saved;
-          const numeric = (plus - minus) / (2 * h);
-          const analytic = gradient[i]!;
-          // Relative error, with a floor so that coordinates whose gradient is ~0 are judged absolutely.
-          const error = Math.abs(numeric - analytic) / Math.max(1e-3, Math.abs(numeric) + Math.abs(analytic));
-          worst = Math.max(worst, error);
-          checked++;
-        }
-      }
-      t.true(checked > 50);
+      const indices = parameterIndices(layout);
+      const worst = worstFiniteDifferenceError(parameters, gradient, indices, lossAt);
+      t.true(indices.length > 50);
       t.true(worst < 1e-6, `worst relative error ${worst}`);
     });
   }

@@ -7,13 +7,12 @@ import test from 'ava';
 import { readCheckpoint } from '../src/run/checkpoint.js';
 import type { NetworkShape } from '../src/model/layout.js';
 import { OPTIMIZERS as OPTIMIZER_NAMES, type OptimizerSettings } from '../src/optim/optimizers.js';
-import { Coordinator } from '../src/parallel/coordinator.js';
 import { MAX_SHARDS, shardRowsFor } from '../src/parallel/shards.js';
 import { train } from '../src/index.js';
 import { tempDir } from './helpers/files.js';
 import { KERNEL_SETS } from './helpers/kernel-sets.js';
 import { addLastShards, participantsThatComputed } from './helpers/participants.js';
-import { gradientSum, makeParameters, makeProblem, parameterIndices, referenceState, referenceUpdate, worstRatio } from './helpers/reference.js';
+import { coordinatorOver, gradientSum, makeParameters, makeProblem, parameterIndices, referenceState, referenceUpdate, worstRatio } from './helpers/reference.js';
 
 // Several participants even on a machine with fewer cores: the point is who computes what.
 process.env.GRADPOOL_THREADS_BEYOND_CORES = '1';
@@ -76,14 +75,9 @@ for (const [name, { settings, lr }] of Object.entries(OPTIMIZERS)) {
   for (const kernels of KERNEL_SETS) {
     for (const threads of [1, 4]) {
       test(`${name}: three steps on ${BATCH}-row batches give the float64 reference weights (${kernels} kernels, ${threads} thread${threads > 1 ? 's' : ''})`, async (t) => {
-        const coordinator = new Coordinator({ shape, rows: 2 * BATCH, threads, optimizer: settings, kernels });
+        const coordinator = await coordinatorOver(problem, { threads, optimizer: settings, kernels }, order, initial);
         try {
-          await coordinator.ready();
           const { views } = coordinator;
-          views.x.set(problem.x);
-          views.y.set(problem.y);
-          views.order.set(order);
-          views.parameters.set(initial);
           const shards: number[] = [];
           const worst: string[] = [];
           for (const [s, [start, end]] of STEPS.entries()) {

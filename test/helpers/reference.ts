@@ -7,6 +7,7 @@ import { layerViews, parameterLayout, type NetworkShape, type ParameterLayout } 
 import type { DropoutRows } from '../../src/math/dropout.js';
 import { chunkBufferLayout, forwardBackward, forwardLossRows, type ChunkBuffers } from '../../src/model/network.js';
 import type { OptimizerSettings } from '../../src/optim/optimizers.js';
+import { Coordinator, type CoordinatorOptions } from '../../src/parallel/coordinator.js';
 
 /** Rows × features inputs and rows × outputs targets (one-hot, 0/1 or values), float32 as the arena holds them. */
 export interface Problem {
@@ -15,6 +16,26 @@ export interface Problem {
   readonly rows: number;
   readonly x: Float32Array;
   readonly y: Float32Array;
+}
+
+/**
+ * A started Coordinator (real worker threads) holding `problem`'s rows in `order`, and `parameters`
+ * when given: the setup the engine tests share. The caller closes it.
+ */
+export async function coordinatorOver(problem: Problem, options: Omit<CoordinatorOptions, 'shape' | 'rows'>, order: ArrayLike<number>, parameters?: ArrayLike<number>): Promise<Coordinator> {
+  const coordinator = new Coordinator({ ...options, shape: problem.shape, rows: problem.rows });
+  try {
+    await coordinator.ready();
+  } catch (error) {
+    await coordinator.close();
+    throw error;
+  }
+  const { views } = coordinator;
+  views.x.set(problem.x);
+  views.y.set(problem.y);
+  views.order.set(order);
+  if (parameters) views.parameters.set(parameters);
+  return coordinator;
 }
 
 /** Seeded inputs ~N(0, 1) and targets that depend on them, so that the gradients are not noise. */
@@ -44,6 +65,28 @@ export function makeParameters(layout: ParameterLayout, seed: string, scale = 1)
     for (let i = 0; i < slot.outputs; i++) parameters[slot.biasOffset + i] = 0.1 * (2 * random() - 1);
   }
   return parameters;
+}
+
+/**
+ * The worst relative error of `gradient` against central finite differences of `lossAt` at
+ * `indices` (each parameter moved by ±h and put back), with a floor of 1e-3 so that coordinates
+ * whose gradient is ~0 are judged absolutely. h = 1e-5 balances truncation error (∝ h²) against
+ * rounding (∝ ε/h) in float64.
+ */
+export function worstFiniteDifferenceError(parameters: Float64Array, gradient: Float64Array, indices: readonly number[], lossAt: () => number, h = 1e-5): number {
+  let worst = 0;
+  for (const i of indices) {
+    const saved = parameters[i]!;
+    parameters[i] = saved + h;
+    const plus = lossAt();
+    parameters[i] = saved - h;
+    const minus = lossAt();
+    parameters[i] = saved;
+    const numeric = (plus - minus) / (2 * h);
+    const analytic = gradient[i]!;
+    worst = Math.max(worst, Math.abs(numeric - analytic) / Math.max(1e-3, Math.abs(numeric) + Math.abs(analytic)));
+  }
+  return worst;
 }
 
 /** The indices of every real parameter (weights and biases, not the alignment padding). */
