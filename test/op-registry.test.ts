@@ -31,12 +31,12 @@ function labelledCodes(text: string): Map<number, string> {
 const registry = (table: Readonly<Record<string, { code: number }>>): Map<number, string> => new Map(Object.entries(table).map(([name, op]) => [op.code, name]));
 
 const SWITCHES: ReadonlyArray<[string, string, Readonly<Record<string, { code: number }>>]> = [
-  ['src/native/kernels.cc', 'void activation_forward(', ACTIVATIONS],
-  ['src/native/kernels.cc', 'void activation_backward(', ACTIVATIONS],
+  ['src/native/kernels.cc', 'void activation_forward_run(', ACTIVATIONS],
+  ['src/native/kernels.cc', 'void activation_backward_run(', ACTIVATIONS],
   ['src/native/kernels.cc', 'double output_loss(', LOSSES],
   ['src/native/kernels.cc', 'void optimizer_update(', OPTIMIZERS_BY_NAME],
-  ['src/wasm/assembly/kernels.ts', 'export function activationForward(', ACTIVATIONS],
-  ['src/wasm/assembly/kernels.ts', 'export function activationBackward(', ACTIVATIONS],
+  ['src/wasm/assembly/kernels.ts', 'function activationForwardRun(', ACTIVATIONS],
+  ['src/wasm/assembly/kernels.ts', 'function activationBackwardRun(', ACTIVATIONS],
   ['src/wasm/assembly/kernels.ts', 'export function outputLoss(', LOSSES],
   ['src/wasm/assembly/kernels.ts', 'export function optimizerUpdate(', OPTIMIZERS_BY_NAME],
 ];

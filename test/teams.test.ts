@@ -1,13 +1,14 @@
-// Threads beyond shards: a team of participants shares one shard — rows split on tile boundaries
-// for the forward pass and every dZ, output neurons split for dW/db — and the weights keep every bit
-// whatever the thread count, in every kernel set.
+// Threads beyond shards: a team of participants shares one shard's step in phases — rows split on
+// tile boundaries for the gather and the loss, every layer's neurons split on column tiles for its
+// forward, backward and dW/db — and the weights keep every bit whatever the thread count, in every
+// kernel set.
 import test from 'ava';
 import { createHash } from 'node:crypto';
 import { train, type TrainOptions } from '../src/index.js';
 import { tempDir } from './helpers/files.js';
 import { nativeIsaLevels } from '../src/math/native-kernels.js';
-import { TILE_ROWS } from '../src/model/network.js';
-import { pieceRows } from '../src/parallel/engine.js';
+import { TILE_COLUMNS, TILE_ROWS, tilePart } from '../src/model/network.js';
+import { claimOrder } from '../src/parallel/engine.js';
 import { Coordinator } from '../src/parallel/coordinator.js';
 import { resolveKernelSet } from '../src/parallel/kernel-set.js';
 import type { NetworkShape } from '../src/model/layout.js';
@@ -20,18 +21,31 @@ const workload: TrainOptions = { data: 'builtin:blobs', samples: 448, features: 
 
 const weightHash = (parameters: Float32Array): string => createHash('sha256').update(new Uint8Array(parameters.buffer, parameters.byteOffset, parameters.byteLength)).digest('hex');
 
-test('the pieces of a shard cover its rows exactly once, each starting on a tile boundary', (t) => {
-  for (let rows = 1; rows <= 64; rows++) {
-    for (let pieces = 1; pieces <= 16; pieces++) {
-      let next = 0;
-      for (let piece = 0; piece < pieces; piece++) {
-        const [from, to] = pieceRows(rows, piece, pieces);
-        t.is(from, next, `rows ${rows}, pieces ${pieces}, piece ${piece}`);
-        t.is(from % TILE_ROWS, 0);
-        t.true(to >= from);
-        next = to;
+test('the parts of a shard\'s rows and of a layer\'s neurons cover them exactly once, each starting on a tile boundary', (t) => {
+  for (const tile of [TILE_ROWS, TILE_COLUMNS]) {
+    for (let length = 1; length <= 70; length++) {
+      for (let parts = 1; parts <= 32; parts++) {
+        let next = 0;
+        for (let part = 0; part < parts; part++) {
+          const [from, to] = tilePart(length, tile, part, parts);
+          t.is(from, next, `length ${length}, parts ${parts}, part ${part}`);
+          t.is(from % tile, 0);
+          t.true(to >= from);
+          next = to;
+        }
+        t.is(next, length, `length ${length}, parts ${parts}`);
       }
-      t.is(next, rows, `rows ${rows}, pieces ${pieces}`);
+    }
+  }
+});
+
+test('each team member tries its own units first, then every other unit once', (t) => {
+  for (let team = 2; team <= 16; team++) {
+    const units = 2 * team;
+    for (let member = 0; member < team; member++) {
+      const order = claimOrder(units, team, member);
+      t.deepEqual([...order].sort((a, b) => a - b), Array.from({ length: units }, (_, j) => j));
+      t.deepEqual(order.slice(0, 2), [member, member + team]);
     }
   }
 });
@@ -62,6 +76,61 @@ test('a weight gradient over a split of the output neurons has the bits of one f
       for (const [from, to] of [[0, 5], [5, 6], [6, 17], [17, 23]] as const) kernels.denseBackwardParams(dwSplit, dbSplit, dz, a, rows, inputs, outputs, accumulate, from, to);
       t.deepEqual(new Uint32Array(dwSplit.slice().buffer), new Uint32Array(dwFull.slice().buffer), `${name}, accumulate ${accumulate}: dw`);
       t.deepEqual(new Uint32Array(dbSplit.slice().buffer), new Uint32Array(dbFull.slice().buffer), `${name}, accumulate ${accumulate}: db`);
+    }
+  }
+});
+
+test('a forward, a backward into the inputs and an activation over a split on column tiles have the bits of one full call, in every kernel variant', (t) => {
+  const [rows, inputs, outputs] = [13, 37, 23];
+  const memory = new WebAssembly.Memory({ initial: 64, maximum: 64, shared: true });
+  const floats = new Float32Array(memory.buffer);
+  let cursor = (1 << 20) / 4;
+  const take = (length: number): Float32Array => {
+    const view = floats.subarray(cursor, cursor + length);
+    cursor += Math.ceil(length / 16) * 16;
+    return view;
+  };
+  const [a, w, b, dz] = [take(rows * inputs), take(outputs * inputs), take(outputs), take(rows * outputs)];
+  for (let i = 0; i < a.length; i++) a[i] = Math.cos(i * 0.9) * 2.3;
+  for (let i = 0; i < w.length; i++) w[i] = Math.sin(i * 0.37) * 0.8;
+  for (let i = 0; i < b.length; i++) b[i] = i * 0.01 - 0.1;
+  for (let i = 0; i < dz.length; i++) dz[i] = i % 7 === 0 ? 0 : Math.sin(i * 1.7) * 3.1;
+  const [zFull, zSplit, daFull, daSplit] = [take(rows * outputs), take(rows * outputs), take(rows * inputs), take(rows * inputs)];
+  const bits = (v: Float32Array): Uint32Array => new Uint32Array(v.slice().buffer);
+  for (const { name, kernels } of kernelVariants(memory)) {
+    for (const parts of [2, 3, 5]) {
+      zSplit.fill(NaN);
+      daSplit.fill(NaN);
+      kernels.denseForward(zFull, a, w, b, rows, inputs, outputs);
+      kernels.denseBackwardInput(daFull, dz, w, rows, inputs, outputs);
+      for (let part = 0; part < parts; part++) {
+        kernels.denseForward(zSplit, a, w, b, rows, inputs, outputs, ...tilePart(outputs, TILE_COLUMNS, part, parts));
+        kernels.denseBackwardInput(daSplit, dz, w, rows, inputs, outputs, ...tilePart(inputs, TILE_COLUMNS, part, parts));
+      }
+      t.deepEqual(bits(zSplit), bits(zFull), `${name}, ${parts} parts: z`);
+      t.deepEqual(bits(daSplit), bits(daFull), `${name}, ${parts} parts: da`);
+      for (const activation of ['relu', 'tanh', 'gelu'] as const) {
+        const [full, split, grad] = [zFull.slice(), zFull.slice(), daFull.slice(0, rows * outputs)];
+        kernels.activationForward(activation, zFull, zFull, rows * outputs, 0.01);
+        const expected = zFull.slice();
+        zFull.set(full);
+        for (let part = 0; part < parts; part++) {
+          const [from, to] = tilePart(outputs, TILE_COLUMNS, part, parts);
+          if (to > from) kernels.activationForward(activation, zSplit.subarray(from), zFull.subarray(from), rows * (to - from), 0.01, to - from, outputs);
+        }
+        t.deepEqual(bits(zSplit), bits(expected), `${name}, ${parts} parts: ${activation} forward`);
+        zSplit.set(split);
+        const backward = take(rows * outputs);
+        backward.set(grad);
+        kernels.activationBackward(activation, backward, zFull, rows * outputs, 0.01);
+        const gradSplit = take(rows * outputs);
+        gradSplit.set(grad);
+        for (let part = 0; part < parts; part++) {
+          const [from, to] = tilePart(outputs, TILE_COLUMNS, part, parts);
+          if (to > from) kernels.activationBackward(activation, gradSplit.subarray(from), zFull.subarray(from), rows * (to - from), 0.01, to - from, outputs);
+        }
+        t.deepEqual(bits(gradSplit), bits(backward), `${name}, ${parts} parts: ${activation} backward`);
+      }
     }
   }
 });

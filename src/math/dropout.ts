@@ -36,13 +36,14 @@ export function dropoutKeeps(rows: DropoutRows, row: number, layer: number, unit
 }
 
 /**
- * out[r, u] = keeps(r, u) ? input[r, u] / (1 − rate) : 0 for view rows [from, to) of [· × width] views
- * (out may be input: in place). Forward on the outputs, backward on their gradient: the same mask.
+ * out[r, u] = keeps(r, u) ? input[r, u] / (1 − rate) : 0 for view rows [from, to) and units [first, end)
+ * (default: all) of [· × width] views (out may be input: in place). Forward on the outputs, backward on
+ * their gradient: the same mask.
  */
-export function applyDropout(out: Floats, input: Floats, from: number, to: number, width: number, layer: number, rows: DropoutRows): void {
+export function applyDropout(out: Floats, input: Floats, from: number, to: number, width: number, layer: number, rows: DropoutRows, first = 0, end = width): void {
   const scale = 1 / (1 - rows.rate);
   for (let r = from; r < to; r++) {
     const base = rowHash(rows.seed, rows.step, rows.batchRow + r, layer);
-    for (let u = 0, i = r * width; u < width; u++, i++) out[i] = unitKept(base, u, rows.rate) ? input[i]! * scale : 0;
+    for (let u = first, i = r * width + first; u < end; u++, i++) out[i] = unitKept(base, u, rows.rate) ? input[i]! * scale : 0;
   }
 }

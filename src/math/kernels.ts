@@ -14,23 +14,32 @@ export type Floats = Float32Array | Float64Array;
 /** The kernel set the network runs on; the wasm SIMD and the native kernels implement it for Float32Array. */
 export interface Kernels<F extends Floats = Float32Array> {
   readonly name: string;
-  /** z[rows×outputs] = a[rows×inputs] · wᵀ + b */
-  denseForward(z: F, a: F, w: F, b: F, rows: number, inputs: number, outputs: number): void;
+  /**
+   * z[rows×outputs] = a[rows×inputs] · wᵀ + b, only for the output neurons [from, to) (default: all).
+   * Every element is its own dot product, computed alike whatever the range: split on multiples of
+   * TILE_COLUMNS (the wasm kernel pairs neurons from the start of its range), a split gives the bits
+   * of one full call.
+   */
+  denseForward(z: F, a: F, w: F, b: F, rows: number, inputs: number, outputs: number, from?: number, to?: number): void;
   /**
    * dw[outputs×inputs] (+)= dzᵀ · a;  db[outputs] (+)= Σ_rows dz — adding when accumulate, else overwriting;
    * only for the output neurons [from, to) (default: all). Every element is summed over the rows in the
    * same order whatever the range, so a split of the neurons gives the bits of one full call.
    */
   denseBackwardParams(dw: F, db: F, dz: F, a: F, rows: number, inputs: number, outputs: number, accumulate: boolean, from?: number, to?: number): void;
-  /** da[rows×inputs] = dz[rows×outputs] · w */
-  denseBackwardInput(da: F, dz: F, w: F, rows: number, inputs: number, outputs: number): void;
   /**
-   * out ← act(z) (out may be z itself: in place). `parameter` is the activation's hyper-parameter
-   * (leaky-relu's slope; ignored by the others).
+   * da[rows×inputs] = dz[rows×outputs] · w, only for the input columns [from, to) (default: all); split
+   * on multiples of TILE_COLUMNS (where the wasm kernel's vectors start), the bits of one full call.
    */
-  activationForward(activation: HiddenActivation, out: F, z: F, count: number, parameter: number): void;
-  /** grad ← grad ⊙ act′, act′ computed from `saved`: the output a or the input z, as ACTIVATIONS[activation].backwardFrom says. */
-  activationBackward(activation: HiddenActivation, grad: F, saved: F, count: number, parameter: number): void;
+  denseBackwardInput(da: F, dz: F, w: F, rows: number, inputs: number, outputs: number, from?: number, to?: number): void;
+  /**
+   * out ← act(z) (out may be z itself: in place) for `count` elements taken as runs of `columns`
+   * consecutive elements, `stride` apart (a block of a row-major matrix's columns; default: one run).
+   * `parameter` is the activation's hyper-parameter (leaky-relu's slope; ignored by the others).
+   */
+  activationForward(activation: HiddenActivation, out: F, z: F, count: number, parameter: number, columns?: number, stride?: number): void;
+  /** grad ← grad ⊙ act′, act′ computed from `saved`: the output a or the input z, as ACTIVATIONS[activation].backwardFrom says (runs as activationForward's). */
+  activationBackward(activation: HiddenActivation, grad: F, saved: F, count: number, parameter: number, columns?: number, stride?: number): void;
   /** Output layer and loss fused: z → probabilities/outputs in place, dz = out − y; returns Σ loss over rows. */
   outputLoss(loss: LossKind, out: F, dz: F, y: F, rows: number, outputs: number): number;
   /** into[i] += add[i] for i in [from, to): the gradient-slab reduction. */
@@ -48,11 +57,11 @@ export { HIDDEN_ACTIVATIONS, LOSS_KINDS, OPTIMIZERS, type HiddenActivation, type
 
 // ---- dense layer: forward beside its two backward halves ----
 
-export function denseForward(z: Floats, a: Floats, w: Floats, b: Floats, rows: number, inputs: number, outputs: number): void {
+export function denseForward(z: Floats, a: Floats, w: Floats, b: Floats, rows: number, inputs: number, outputs: number, from = 0, to = outputs): void {
   for (let r = 0; r < rows; r++) {
     const aRow = r * inputs;
     const zRow = r * outputs;
-    for (let o = 0; o < outputs; o++) {
+    for (let o = from; o < to; o++) {
       const wRow = o * inputs;
       let sum = 0;
       for (let k = 0; k < inputs; k++) sum += a[aRow + k]! * w[wRow + k]!;
@@ -80,70 +89,81 @@ export function denseBackwardParams(dw: Floats, db: Floats, dz: Floats, a: Float
   }
 }
 
-export function denseBackwardInput(da: Floats, dz: Floats, w: Floats, rows: number, inputs: number, outputs: number): void {
-  da.fill(0, 0, rows * inputs);
+export function denseBackwardInput(da: Floats, dz: Floats, w: Floats, rows: number, inputs: number, outputs: number, from = 0, to = inputs): void {
   for (let r = 0; r < rows; r++) {
     const daRow = r * inputs;
     const dzRow = r * outputs;
+    da.fill(0, daRow + from, daRow + to);
     for (let o = 0; o < outputs; o++) {
       const g = dz[dzRow + o]!;
       if (g === 0) continue;
       const wRow = o * inputs;
-      for (let k = 0; k < inputs; k++) da[daRow + k] = da[daRow + k]! + g * w[wRow + k]!;
+      for (let k = from; k < to; k++) da[daRow + k] = da[daRow + k]! + g * w[wRow + k]!;
     }
   }
 }
 
 // ---- hidden activations: forward beside backward ----
 
-export function activationForward(activation: HiddenActivation, out: Floats, z: Floats, count: number, parameter: number): void {
+export function activationForward(activation: HiddenActivation, out: Floats, z: Floats, count: number, parameter: number, columns = count, stride = columns): void {
+  if (!(columns > 0)) return;
+  for (let start = 0, done = 0; done < count; start += stride, done += columns) activationForwardRun(activation, out, z, start, start + columns, parameter);
+}
+
+/** One run: elements [start, end). */
+function activationForwardRun(activation: HiddenActivation, out: Floats, z: Floats, start: number, end: number, parameter: number): void {
   switch (activation) {
     case 'relu':
-      for (let i = 0; i < count; i++) out[i] = z[i]! > 0 ? z[i]! : 0; // NaN and −0 → +0
+      for (let i = start; i < end; i++) out[i] = z[i]! > 0 ? z[i]! : 0; // NaN and −0 → +0
       return;
     case 'sigmoid':
-      for (let i = 0; i < count; i++) out[i] = sigmoid(z[i]!);
+      for (let i = start; i < end; i++) out[i] = sigmoid(z[i]!);
       return;
     case 'tanh':
-      for (let i = 0; i < count; i++) out[i] = Math.tanh(z[i]!);
+      for (let i = start; i < end; i++) out[i] = Math.tanh(z[i]!);
       return;
     case 'leaky-relu':
-      for (let i = 0; i < count; i++) out[i] = z[i]! > 0 ? z[i]! : z[i]! * parameter;
+      for (let i = start; i < end; i++) out[i] = z[i]! > 0 ? z[i]! : z[i]! * parameter;
       return;
     case 'gelu':
-      for (let i = 0; i < count; i++) { const x = z[i]!; out[i] = 0.5 * x * (1 + Math.tanh(GELU_SCALE * (x + GELU_CUBIC * x * x * x))); }
+      for (let i = start; i < end; i++) { const x = z[i]!; out[i] = 0.5 * x * (1 + Math.tanh(GELU_SCALE * (x + GELU_CUBIC * x * x * x))); }
       return;
     case 'silu':
-      for (let i = 0; i < count; i++) { const x = z[i]!; out[i] = x * sigmoid(x); }
+      for (let i = start; i < end; i++) { const x = z[i]!; out[i] = x * sigmoid(x); }
       return;
   }
 }
 
-export function activationBackward(activation: HiddenActivation, grad: Floats, saved: Floats, count: number, parameter: number): void {
+export function activationBackward(activation: HiddenActivation, grad: Floats, saved: Floats, count: number, parameter: number, columns = count, stride = columns): void {
+  if (!(columns > 0)) return;
+  for (let start = 0, done = 0; done < count; start += stride, done += columns) activationBackwardRun(activation, grad, saved, start, start + columns, parameter);
+}
+
+function activationBackwardRun(activation: HiddenActivation, grad: Floats, saved: Floats, start: number, end: number, parameter: number): void {
   switch (activation) {
     case 'relu': // relu′(z) = 1 where a > 0
-      for (let i = 0; i < count; i++) if (!(saved[i]! > 0)) grad[i] = 0;
+      for (let i = start; i < end; i++) if (!(saved[i]! > 0)) grad[i] = 0;
       return;
     case 'sigmoid': { // σ′(z) = a(1 − a)
-      for (let i = 0; i < count; i++) { const ai = saved[i]!; grad[i] = grad[i]! * ai * (1 - ai); }
+      for (let i = start; i < end; i++) { const ai = saved[i]!; grad[i] = grad[i]! * ai * (1 - ai); }
       return;
     }
     case 'tanh': { // tanh′(z) = 1 − a²
-      for (let i = 0; i < count; i++) { const ai = saved[i]!; grad[i] = grad[i]! * (1 - ai * ai); }
+      for (let i = start; i < end; i++) { const ai = saved[i]!; grad[i] = grad[i]! * (1 - ai * ai); }
       return;
     }
     case 'leaky-relu': // 1 where a > 0, else the slope
-      for (let i = 0; i < count; i++) if (!(saved[i]! > 0)) grad[i] = grad[i]! * parameter;
+      for (let i = start; i < end; i++) if (!(saved[i]! > 0)) grad[i] = grad[i]! * parameter;
       return;
     case 'gelu': // from z: ½(1 + t) + ½·z·(1 − t²)·√(2/π)·(1 + 3·0.044715·z²), t = tanh(u)
-      for (let i = 0; i < count; i++) {
+      for (let i = start; i < end; i++) {
         const x = saved[i]!;
         const t = Math.tanh(GELU_SCALE * (x + GELU_CUBIC * x * x * x));
         grad[i] = grad[i]! * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * GELU_SCALE * (1 + 3 * GELU_CUBIC * x * x));
       }
       return;
     case 'silu': // from z: σ(z)·(1 + z·(1 − σ(z)))
-      for (let i = 0; i < count; i++) { const x = saved[i]!; const s = sigmoid(x); grad[i] = grad[i]! * (s * (1 + x * (1 - s))); }
+      for (let i = start; i < end; i++) { const x = saved[i]!; const s = sigmoid(x); grad[i] = grad[i]! * (s * (1 + x * (1 - s))); }
       return;
   }
 }

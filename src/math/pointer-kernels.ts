@@ -8,11 +8,11 @@ import { ACTIVATIONS, LOSSES, OPTIMIZERS_BY_NAME } from './ops.js';
 
 /** What both the wasm module and the native addon export: offsets in bytes, sizes in elements. */
 export interface PointerExports {
-  denseForward(z: number, a: number, w: number, b: number, rows: number, inputs: number, outputs: number): void;
+  denseForward(z: number, a: number, w: number, b: number, rows: number, inputs: number, outputs: number, from: number, to: number): void;
   denseBackwardParams(dw: number, db: number, dz: number, a: number, rows: number, inputs: number, outputs: number, accumulate: number, from: number, to: number): void;
-  denseBackwardInput(da: number, dz: number, w: number, rows: number, inputs: number, outputs: number): void;
-  activationForward(code: number, out: number, z: number, count: number, parameter: number): void;
-  activationBackward(code: number, grad: number, saved: number, count: number, parameter: number): void;
+  denseBackwardInput(da: number, dz: number, w: number, rows: number, inputs: number, outputs: number, from: number, to: number): void;
+  activationForward(code: number, out: number, z: number, count: number, parameter: number, columns: number, stride: number): void;
+  activationBackward(code: number, grad: number, saved: number, count: number, parameter: number, columns: number, stride: number): void;
   outputLoss(code: number, out: number, dz: number, y: number, rows: number, outputs: number): number;
   addInto(into: number, add: number, count: number): void;
   optimizerUpdate(code: number, w: number, g: number, first: number, second: number, count: number,
@@ -24,6 +24,12 @@ function codeOf(table: Readonly<Record<string, { code: number }>>, name: string,
   const entry = table[name];
   if (entry === undefined) throw new RangeError(`unknown ${what} ${String(name)}`);
   return entry.code;
+}
+
+/** Floats that `count` elements in runs of `columns`, `stride` apart, reach (a RangeError for runs that do not tile `count`). */
+function runsSpan(count: number, columns: number, stride: number): number {
+  if (!(columns > 0 && count % columns === 0 && (stride >= columns || count === columns))) throw new RangeError(`activation runs: ${count} elements in runs of ${columns}, ${stride} apart`);
+  return count === columns ? count : (count / columns - 1) * stride + columns;
 }
 
 /**
@@ -45,26 +51,30 @@ export function pointerKernels(name: string, family: string, memory: WebAssembly
 
   return {
     name,
-    denseForward(z, a, w, b, rows, inputs, outputs) {
-      if (rows <= 0 || outputs <= 0) return;
-      k.denseForward(ptr(z, rows * outputs, 'z'), ptr(a, rows * inputs, 'a'), ptr(w, outputs * inputs, 'w'), ptr(b, outputs, 'b'), rows, Math.max(inputs, 0), outputs);
+    denseForward(z, a, w, b, rows, inputs, outputs, from = 0, to = outputs) {
+      if (rows <= 0 || outputs <= 0 || to <= from) return;
+      if (!(from >= 0 && to <= outputs)) throw new RangeError(`${family}: neurons [${from}, ${to}) lie outside [0, ${outputs})`);
+      k.denseForward(ptr(z, rows * outputs, 'z'), ptr(a, rows * inputs, 'a'), ptr(w, outputs * inputs, 'w'), ptr(b, outputs, 'b'), rows, Math.max(inputs, 0), outputs, from, to);
     },
     denseBackwardParams(dw, db, dz, a, rows, inputs, outputs, accumulate, from = 0, to = outputs) {
       if (outputs <= 0 || to <= from) return;
       if (!(from >= 0 && to <= outputs)) throw new RangeError(`${family}: neurons [${from}, ${to}) lie outside [0, ${outputs})`);
       k.denseBackwardParams(ptr(dw, outputs * inputs, 'dw'), ptr(db, outputs, 'db'), ptr(dz, rows * outputs, 'dz'), ptr(a, rows * inputs, 'a'), Math.max(rows, 0), Math.max(inputs, 0), outputs, accumulate ? 1 : 0, from, to);
     },
-    denseBackwardInput(da, dz, w, rows, inputs, outputs) {
-      if (rows <= 0 || inputs <= 0) return;
-      k.denseBackwardInput(ptr(da, rows * inputs, 'da'), ptr(dz, rows * outputs, 'dz'), ptr(w, outputs * inputs, 'w'), rows, inputs, Math.max(outputs, 0));
+    denseBackwardInput(da, dz, w, rows, inputs, outputs, from = 0, to = inputs) {
+      if (rows <= 0 || inputs <= 0 || to <= from) return;
+      if (!(from >= 0 && to <= inputs)) throw new RangeError(`${family}: columns [${from}, ${to}) lie outside [0, ${inputs})`);
+      k.denseBackwardInput(ptr(da, rows * inputs, 'da'), ptr(dz, rows * outputs, 'dz'), ptr(w, outputs * inputs, 'w'), rows, inputs, Math.max(outputs, 0), from, to);
     },
-    activationForward(activation, out, z, count, parameter) {
+    activationForward(activation, out, z, count, parameter, columns = count, stride = columns) {
       if (count <= 0) return;
-      k.activationForward(codeOf(ACTIVATIONS, activation, 'activation'), ptr(out, count, 'out'), ptr(z, count, 'z'), count, parameter);
+      const span = runsSpan(count, columns, stride);
+      k.activationForward(codeOf(ACTIVATIONS, activation, 'activation'), ptr(out, span, 'out'), ptr(z, span, 'z'), count, parameter, columns, stride);
     },
-    activationBackward(activation, grad, saved, count, parameter) {
+    activationBackward(activation, grad, saved, count, parameter, columns = count, stride = columns) {
       if (count <= 0) return;
-      k.activationBackward(codeOf(ACTIVATIONS, activation, 'activation'), ptr(grad, count, 'grad'), ptr(saved, count, 'saved'), count, parameter);
+      const span = runsSpan(count, columns, stride);
+      k.activationBackward(codeOf(ACTIVATIONS, activation, 'activation'), ptr(grad, span, 'grad'), ptr(saved, span, 'saved'), count, parameter, columns, stride);
     },
     outputLoss(loss, out, dz, y, rows, outputs) {
       if (rows <= 0 || outputs <= 0) return 0;

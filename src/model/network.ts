@@ -14,6 +14,20 @@ import { weightRowsByClass } from './class-weights.js';
  * rows on multiples of TILE_ROWS therefore gives the bits of one call over all of them.
  */
 export const TILE_ROWS = 4;
+/**
+ * Neurons (or input columns) of the tile every kernel set computes the same way wherever a range starts:
+ * the wasm forward pairs neurons from the start of its range, and its backward input product works in
+ * vectors of 4 columns. A split of a layer's neurons on multiples of TILE_COLUMNS gives the bits of one call.
+ */
+export const TILE_COLUMNS = 4;
+
+/** [from, to) of part `part` of `parts` of `length` elements cut on multiples of `tile`: whole tiles, the last part the partial one. */
+export function tilePart(length: number, tile: number, part: number, parts: number): [number, number] {
+  const tiles = Math.ceil(length / tile);
+  const from = Math.floor((part * tiles) / parts) * tile;
+  const to = Math.floor(((part + 1) * tiles) / parts) * tile;
+  return [Math.min(from, length), Math.min(to, length)];
+}
 
 /**
  * Per-chunk working memory, sized once for `capacity` rows.
@@ -72,9 +86,65 @@ export function chunkBufferLayout(shape: NetworkShape, capacity: number, dropout
   return { floats, place };
 }
 
-/** Rows [from, …) of a [rows × width] view: the view itself when from is 0 (the one-thread path allocates nothing). */
-function fromRow<F extends Floats>(view: F, from: number, width: number): F {
-  return from === 0 ? view : (view.subarray(from * width) as F);
+/** The view from row `row`, column `column` of a [rows × width] view: the view itself at (0, 0) (the one-thread path allocates nothing). */
+function fromRow<F extends Floats>(view: F, row: number, width: number, column = 0): F {
+  return row === 0 && column === 0 ? view : (view.subarray(row * width + column) as F);
+}
+
+/** The elementwise kernels' run for a block `columns` wide of a matrix `width` wide: all of it at once when the block spans whole rows. */
+function runLength(count: number, columns: number, width: number): number {
+  return columns === width ? count : columns;
+}
+
+/**
+ * One hidden layer forward on a block: rows [from, to) of the chunk, its output neurons [first, end) —
+ * z = a·Wᵀ + b, the activation, and with `dropout` (training) the mask. Every element of the block
+ * depends only on its row of the layer's input, so rows and neurons may be split among participants.
+ */
+export function hiddenLayerForward<F extends Floats>(kernels: Kernels<F>, shape: NetworkShape, params: readonly LayerViews<F>[], buffers: ChunkBuffers<F>, l: number, from: number, to: number, first: number, end: number, dropout?: DropoutRows): void {
+  const inputs = shape.sizes[l]!;
+  const outputs = shape.sizes[l + 1]!;
+  const rows = to - from;
+  const layer = params[l]!;
+  // z lands in saved (the output buffer itself unless z is kept); the activation writes the output
+  const zRows = fromRow(buffers.saved[l + 1]!, from, outputs);
+  kernels.denseForward(zRows, fromRow(buffers.activations[l]!, from, inputs), layer.w, layer.b, rows, inputs, outputs, first, end);
+  const aRows = fromRow(buffers.activations[l + 1]!, from, outputs);
+  const z = fromRow(zRows, 0, outputs, first);
+  const parameter = activationParameter(shape);
+  const count = rows * (end - first);
+  if (dropout && ACTIVATIONS[shape.activation].backwardFrom === 'a') {
+    // the backward reads the output before the mask: keep it in saved, the masked copy in activations
+    kernels.activationForward(shape.activation, z, z, count, parameter, runLength(count, end - first, outputs), outputs);
+    applyDropout(aRows, zRows, 0, rows, outputs, l + 1, atRow(dropout, from), first, end);
+  } else {
+    kernels.activationForward(shape.activation, fromRow(aRows, 0, outputs, first), z, count, parameter, runLength(count, end - first, outputs), outputs);
+    if (dropout) applyDropout(aRows, aRows, 0, rows, outputs, l + 1, atRow(dropout, from), first, end);
+  }
+}
+
+/**
+ * One hidden layer backward on a block: rows [from, to), layer l's input columns [first, end) (the
+ * neurons of the layer below) — dA = dZ·W, then dZ_prev = dA ⊙ σ′ (and the dropout mask). Needs every
+ * column of the layer's dZ for those rows.
+ */
+export function hiddenLayerBackward<F extends Floats>(kernels: Kernels<F>, shape: NetworkShape, params: readonly LayerViews<F>[], buffers: ChunkBuffers<F>, l: number, from: number, to: number, first: number, end: number, dropout?: DropoutRows): void {
+  const inputs = shape.sizes[l]!;
+  const outputs = shape.sizes[l + 1]!;
+  const rows = to - from;
+  const dzPrev = fromRow(buffers.dz[l]!, from, inputs);
+  kernels.denseBackwardInput(dzPrev, fromRow(buffers.dz[l + 1]!, from, outputs), params[l]!.w, rows, inputs, outputs, first, end);
+  if (dropout) applyDropout(dzPrev, dzPrev, 0, rows, inputs, l, atRow(dropout, from), first, end);
+  const count = rows * (end - first);
+  kernels.activationBackward(shape.activation, fromRow(dzPrev, 0, inputs, first), fromRow(buffers.saved[l]!, from, inputs, first), count, activationParameter(shape), runLength(count, end - first, inputs), inputs);
+}
+
+/** The output layer's dense part for rows [from, to) (every output neuron): the logits. */
+function outputLayerForward<F extends Floats>(kernels: Kernels<F>, shape: NetworkShape, params: readonly LayerViews<F>[], buffers: ChunkBuffers<F>, from: number, to: number): void {
+  const l = params.length - 1;
+  const inputs = shape.sizes[l]!;
+  const outputs = shape.sizes[l + 1]!;
+  kernels.denseForward(fromRow(buffers.activations[l + 1]!, from, outputs), fromRow(buffers.activations[l]!, from, inputs), params[l]!.w, params[l]!.b, to - from, inputs, outputs);
 }
 
 /**
@@ -82,28 +152,9 @@ function fromRow<F extends Floats>(view: F, from: number, width: number): F {
  * logits view (last activations). With `dropout` (training), each hidden layer's outputs are masked.
  */
 function forwardHiddenRows<F extends Floats>(kernels: Kernels<F>, shape: NetworkShape, params: readonly LayerViews<F>[], buffers: ChunkBuffers<F>, from: number, to: number, dropout?: DropoutRows): F {
-  const last = params.length - 1;
-  const parameter = activationParameter(shape);
-  const fromA = ACTIVATIONS[shape.activation].backwardFrom === 'a';
-  for (let l = 0; l <= last; l++) {
-    const inputs = shape.sizes[l]!;
-    const outputs = shape.sizes[l + 1]!;
-    const layer = params[l]!;
-    // z lands in saved (the output buffer itself unless z is kept); the activation writes the output
-    const z = fromRow(l < last ? buffers.saved[l + 1]! : buffers.activations[l + 1]!, from, outputs);
-    kernels.denseForward(z, fromRow(buffers.activations[l]!, from, inputs), layer.w, layer.b, to - from, inputs, outputs);
-    if (l === last) break;
-    const a = fromRow(buffers.activations[l + 1]!, from, outputs);
-    if (dropout && fromA) {
-      // the backward reads the output before the mask: keep it in saved, the masked copy in activations
-      kernels.activationForward(shape.activation, z, z, (to - from) * outputs, parameter);
-      applyDropout(a, z, 0, to - from, outputs, l + 1, atRow(dropout, from));
-    } else {
-      kernels.activationForward(shape.activation, a, z, (to - from) * outputs, parameter);
-      if (dropout) applyDropout(a, a, 0, to - from, outputs, l + 1, atRow(dropout, from));
-    }
-  }
-  return buffers.activations[last + 1]!;
+  for (let l = 0; l < params.length - 1; l++) hiddenLayerForward(kernels, shape, params, buffers, l, from, to, 0, shape.sizes[l + 1]!, dropout);
+  outputLayerForward(kernels, shape, params, buffers, from, to);
+  return buffers.activations[params.length]!;
 }
 
 const shifted: { rate: number; seed: number; step: number; batchRow: number } = { rate: 0, seed: 0, step: 0, batchRow: 0 };
@@ -168,19 +219,20 @@ export function forwardOutputs<F extends Floats>(kernels: Kernels<F>, shape: Net
  * hidden outputs are masked forward and their gradients by the same mask backward.
  */
 export function forwardBackwardRows<F extends Floats>(kernels: Kernels<F>, shape: NetworkShape, params: readonly LayerViews<F>[], buffers: ChunkBuffers<F>, from: number, to: number, tileLoss?: Float64Array, dropout?: DropoutRows): number {
-  forwardHiddenRows(kernels, shape, params, buffers, from, to, dropout);
+  return forwardBackwardRowsFrom(kernels, shape, params, buffers, 0, from, to, tileLoss, dropout);
+}
+
+/**
+ * As forwardBackwardRows, for a chunk whose layers below `first` are already forward for every row
+ * (a team splits the big first layers by neurons): layers first … from the output layer's loss back to
+ * the first hidden layer's dZ, for rows [from, to).
+ */
+export function forwardBackwardRowsFrom<F extends Floats>(kernels: Kernels<F>, shape: NetworkShape, params: readonly LayerViews<F>[], buffers: ChunkBuffers<F>, first: number, from: number, to: number, tileLoss?: Float64Array, dropout?: DropoutRows): number {
+  for (let l = first; l < params.length - 1; l++) hiddenLayerForward(kernels, shape, params, buffers, l, from, to, 0, shape.sizes[l + 1]!, dropout);
+  outputLayerForward(kernels, shape, params, buffers, from, to);
   const lossSum = outputLossRows(kernels, shape, buffers, from, to, tileLoss, true);
   // At the output, dZ = A − Y for all three loss pairings (written by the loss above).
-  const parameter = activationParameter(shape);
-  for (let l = params.length - 1; l >= 1; l--) {
-    const inputs = shape.sizes[l]!;
-    const outputs = shape.sizes[l + 1]!;
-    // dA_prev = dZ·W, then dZ_prev = dA_prev ⊙ σ′ (σ′ from the stored a or z)
-    const dzPrev = fromRow(buffers.dz[l]!, from, inputs);
-    kernels.denseBackwardInput(dzPrev, fromRow(buffers.dz[l + 1]!, from, outputs), params[l]!.w, to - from, inputs, outputs);
-    if (dropout) applyDropout(dzPrev, dzPrev, 0, to - from, inputs, l, atRow(dropout, from));
-    kernels.activationBackward(shape.activation, dzPrev, fromRow(buffers.saved[l]!, from, inputs), (to - from) * inputs, parameter);
-  }
+  for (let l = params.length - 1; l >= 1; l--) hiddenLayerBackward(kernels, shape, params, buffers, l, from, to, 0, shape.sizes[l]!, dropout);
   return lossSum;
 }
 
@@ -192,11 +244,14 @@ export function forwardBackwardRows<F extends Floats>(kernels: Kernels<F>, shape
  */
 export function weightGradientsPart<F extends Floats>(kernels: Kernels<F>, shape: NetworkShape, grads: readonly LayerViews<F>[], buffers: ChunkBuffers<F>, rows: number, accumulate: boolean, part = 0, parts = 1): void {
   for (let l = 0; l < grads.length; l++) {
-    const outputs = shape.sizes[l + 1]!;
-    const from = Math.floor((part * outputs) / parts);
-    const to = Math.floor(((part + 1) * outputs) / parts);
-    kernels.denseBackwardParams(grads[l]!.w, grads[l]!.b, buffers.dz[l + 1]!, buffers.activations[l]!, rows, shape.sizes[l]!, outputs, accumulate, from, to);
+    const [from, to] = tilePart(shape.sizes[l + 1]!, TILE_COLUMNS, part, parts);
+    layerWeightGradients(kernels, shape, grads, buffers, l, rows, accumulate, from, to);
   }
+}
+
+/** Layer l's dW/db for its output neurons [from, to), over all `rows` rows of the chunk. */
+export function layerWeightGradients<F extends Floats>(kernels: Kernels<F>, shape: NetworkShape, grads: readonly LayerViews<F>[], buffers: ChunkBuffers<F>, l: number, rows: number, accumulate: boolean, from: number, to: number): void {
+  kernels.denseBackwardParams(grads[l]!.w, grads[l]!.b, buffers.dz[l + 1]!, buffers.activations[l]!, rows, shape.sizes[l]!, shape.sizes[l + 1]!, accumulate, from, to);
 }
 
 /**

@@ -92,15 +92,19 @@ bool to_floats(napi_env env, napi_value value, const Arena* arena, float** out) 
 // ---- the kernels: (offsets…, sizes…) as in src/math/native-kernels.ts ----
 
 napi_value DenseForward(napi_env env, napi_callback_info info) {
-  napi_value argv[7];
+  napi_value argv[9];
   Arena* arena;
   float *z, *a, *w, *b;
-  size_t rows, inputs, outputs;
+  size_t rows, inputs, outputs, from, to;
   if (!arguments(env, info, argv, &arena) || !to_floats(env, argv[0], arena, &z) || !to_floats(env, argv[1], arena, &a) ||
       !to_floats(env, argv[2], arena, &w) || !to_floats(env, argv[3], arena, &b) || !to_size(env, argv[4], &rows) ||
-      !to_size(env, argv[5], &inputs) || !to_size(env, argv[6], &outputs))
+      !to_size(env, argv[5], &inputs) || !to_size(env, argv[6], &outputs) || !to_size(env, argv[7], &from) || !to_size(env, argv[8], &to))
     return nullptr;
-  arena->kernels->denseForward(z, a, w, b, rows, inputs, outputs);
+  if (from > to || to > outputs) {
+    napi_throw_range_error(env, nullptr, "native kernels: the neuron range [from, to) must lie in [0, outputs)");
+    return nullptr;
+  }
+  arena->kernels->denseForward(z, a, w, b, rows, inputs, outputs, from, to);
   return nullptr;
 }
 
@@ -124,42 +128,54 @@ napi_value DenseBackwardParams(napi_env env, napi_callback_info info) {
 }
 
 napi_value DenseBackwardInput(napi_env env, napi_callback_info info) {
-  napi_value argv[6];
+  napi_value argv[8];
   Arena* arena;
   float *da, *dz, *w;
-  size_t rows, inputs, outputs;
+  size_t rows, inputs, outputs, from, to;
   if (!arguments(env, info, argv, &arena) || !to_floats(env, argv[0], arena, &da) || !to_floats(env, argv[1], arena, &dz) ||
       !to_floats(env, argv[2], arena, &w) || !to_size(env, argv[3], &rows) || !to_size(env, argv[4], &inputs) ||
-      !to_size(env, argv[5], &outputs))
+      !to_size(env, argv[5], &outputs) || !to_size(env, argv[6], &from) || !to_size(env, argv[7], &to))
     return nullptr;
-  arena->kernels->denseBackwardInput(da, dz, w, rows, inputs, outputs);
+  if (from > to || to > inputs) {
+    napi_throw_range_error(env, nullptr, "native kernels: the column range [from, to) must lie in [0, inputs)");
+    return nullptr;
+  }
+  arena->kernels->denseBackwardInput(da, dz, w, rows, inputs, outputs, from, to);
   return nullptr;
 }
 
-/** Both activation kernels take (kind, two float offsets, count, parameter). */
+/** Both activation kernels take (kind, two float offsets, count, parameter, columns, stride). */
 struct ActivationArgs {
   Arena* arena;
   int kind;
   float *x, *y;
   size_t count;
   double parameter;
+  size_t columns, stride;
 };
 
 bool activation_args(napi_env env, napi_callback_info info, ActivationArgs* args) {
-  napi_value argv[5];
-  return arguments(env, info, argv, &args->arena) && to_int(env, argv[0], &args->kind) && to_floats(env, argv[1], args->arena, &args->x) &&
-         to_floats(env, argv[2], args->arena, &args->y) && to_size(env, argv[3], &args->count) && to_double(env, argv[4], &args->parameter);
+  napi_value argv[7];
+  if (!(arguments(env, info, argv, &args->arena) && to_int(env, argv[0], &args->kind) && to_floats(env, argv[1], args->arena, &args->x) &&
+        to_floats(env, argv[2], args->arena, &args->y) && to_size(env, argv[3], &args->count) && to_double(env, argv[4], &args->parameter) &&
+        to_size(env, argv[5], &args->columns) && to_size(env, argv[6], &args->stride)))
+    return false;
+  if (args->columns == 0 || args->count % args->columns != 0 || (args->stride < args->columns && args->count != args->columns)) {
+    napi_throw_range_error(env, nullptr, "native kernels: activation runs must tile count, stride >= columns > 0");
+    return false;
+  }
+  return true;
 }
 
 napi_value ActivationForward(napi_env env, napi_callback_info info) {
   ActivationArgs c;  // x: out, y: z
-  if (activation_args(env, info, &c)) c.arena->kernels->activationForward(c.kind, c.x, c.y, c.count, c.parameter);
+  if (activation_args(env, info, &c)) c.arena->kernels->activationForward(c.kind, c.x, c.y, c.count, c.parameter, c.columns, c.stride);
   return nullptr;
 }
 
 napi_value ActivationBackward(napi_env env, napi_callback_info info) {
   ActivationArgs c;  // x: grad, y: saved
-  if (activation_args(env, info, &c)) c.arena->kernels->activationBackward(c.kind, c.x, c.y, c.count, c.parameter);
+  if (activation_args(env, info, &c)) c.arena->kernels->activationBackward(c.kind, c.x, c.y, c.count, c.parameter, c.columns, c.stride);
   return nullptr;
 }
 

@@ -207,14 +207,16 @@ inline void forward_columns(float* z, const float* a, const float* w, const floa
   }
 }
 
-void dense_forward(float* z, const float* a, const float* w, const float* b, size_t rows, size_t inputs, size_t outputs) {
-  if (rows == 0 || outputs == 0) return;
+// Only neurons [from, to): each element is its own dot product, computed alike in every block shape,
+// so a split of the neurons anywhere gives the bits of one full call.
+void dense_forward(float* z, const float* a, const float* w, const float* b, size_t rows, size_t inputs, size_t outputs, size_t from, size_t to) {
+  if (rows == 0 || outputs == 0 || to <= from || to > outputs) return;
 #if defined(__AVX512F__)
   // Measured on AMD Zen 4 (512-bit operations issue as two 256-bit halves): the AVX2 forward beats this
   // one on every shard shape (64×784×128: 109 vs 101 GFLOP/s; 64×64×10: 63 vs 38), as the horizontal
   // sums of 24 zmm accumulators cost more than they save. Retune on a CPU with full-width AVX-512 FMA.
   if (FORWARD_VIA_AVX2) {
-    gradpool::kernels_avx2.denseForward(z, a, w, b, rows, inputs, outputs);
+    gradpool::kernels_avx2.denseForward(z, a, w, b, rows, inputs, outputs, from, to);
     return;
   }
 #endif
@@ -223,12 +225,12 @@ void dense_forward(float* z, const float* a, const float* w, const float* b, siz
   if (chunk < 8) chunk = 8;
   for (size_t r0 = 0; r0 < rows; r0 += chunk) {
     const size_t r1 = r0 + chunk < rows ? r0 + chunk : rows;
-    size_t o = 0;
-    for (; o + FWD_COLS <= outputs; o += FWD_COLS) forward_columns<FWD_ROWS, FWD_COLS>(z, a, w, b, r0, r1, inputs, outputs, o);
-    if (o < outputs) {
+    size_t o = from;
+    for (; o + FWD_COLS <= to; o += FWD_COLS) forward_columns<FWD_ROWS, FWD_COLS>(z, a, w, b, r0, r1, inputs, outputs, o);
+    if (o < to) {
       // few outputs left (often all of them: 10 classes, 1 unit): more rows per block keep enough
       // independent accumulators in flight
-      with_count<FWD_COLS - 1>(outputs - o, [&](auto cols) {
+      with_count<FWD_COLS - 1>(to - o, [&](auto cols) {
         constexpr int C = decltype(cols)::value;
         forward_columns<fwd_edge_rows(C), C>(z, a, w, b, r0, r1, inputs, outputs, o);
       });
@@ -332,10 +334,12 @@ void dense_backward_params(float* dw, float* db, const float* dz, const float* a
   axpy_panel(Panel{dw + from * inputs, inputs, dz + from, outputs, 1, a, inputs, rows, accumulate}, to - from, inputs);
 }
 
-void dense_backward_input(float* da, const float* dz, const float* w, size_t rows, size_t inputs, size_t outputs) {
-  if (rows == 0 || inputs == 0) return;
+// Only columns [from, to): each element is summed over the outputs in the same order whatever the
+// strip it falls in, so a split of the columns anywhere gives the bits of one full call.
+void dense_backward_input(float* da, const float* dz, const float* w, size_t rows, size_t inputs, size_t outputs, size_t from, size_t to) {
+  if (rows == 0 || inputs == 0 || to <= from || to > inputs) return;
   // no outputs: n = 0, and the panel writes zeros
-  axpy_panel(Panel{da, inputs, dz, 1, outputs, w, inputs, outputs, false}, rows, inputs);
+  axpy_panel(Panel{da + from, inputs, dz, 1, outputs, w + from, inputs, outputs, false}, rows, to - from);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -353,7 +357,7 @@ constexpr double GELU_SCALE = 0.7978845608028654;  // √(2/π), as Math.sqrt(2 
 constexpr double GELU_CUBIC = 0.044715;
 
 // out may be z (in place): no restrict
-void activation_forward(int kind, float* out, const float* z, size_t count, double parameter) {
+void activation_forward_run(int kind, float* out, const float* z, size_t count, double parameter) {
   switch (kind) {
     case 0:  // relu
       for (size_t i = 0; i < count; i++) out[i] = z[i] > 0.0f ? z[i] : 0.0f;  // NaN, −0 → +0
@@ -382,7 +386,7 @@ void activation_forward(int kind, float* out, const float* z, size_t count, doub
   }
 }
 
-void activation_backward(int kind, float* grad, const float* saved, size_t count, double parameter) {
+void activation_backward_run(int kind, float* grad, const float* saved, size_t count, double parameter) {
   switch (kind) {
     case 0:  // relu: 1 where a > 0
       for (size_t i = 0; i < count; i++) grad[i] = saved[i] > 0.0f ? grad[i] : 0.0f;
@@ -417,6 +421,17 @@ void activation_backward(int kind, float* grad, const float* saved, size_t count
       }
       return;
   }
+}
+
+// `count` elements in runs of `columns`, `stride` apart (a block of a row-major matrix's columns)
+void activation_forward(int kind, float* out, const float* z, size_t count, double parameter, size_t columns, size_t stride) {
+  if (columns == 0) return;
+  for (size_t done = 0, at = 0; done < count; done += columns, at += stride) activation_forward_run(kind, out + at, z + at, columns, parameter);
+}
+
+void activation_backward(int kind, float* grad, const float* saved, size_t count, double parameter, size_t columns, size_t stride) {
+  if (columns == 0) return;
+  for (size_t done = 0, at = 0; done < count; done += columns, at += stride) activation_backward_run(kind, grad + at, saved + at, columns, parameter);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -12,17 +12,20 @@ namespace gradpool {
 
 struct KernelTable {
   const char* isa;
-  /** z[rows×outputs] = a[rows×inputs] · wᵀ + b */
-  void (*denseForward)(float* z, const float* a, const float* w, const float* b, size_t rows, size_t inputs, size_t outputs);
+  /** z[r, o] = Σ_k a[r, k] · w[o, k] + b[o], for the output neurons o in [from, to) only */
+  void (*denseForward)(float* z, const float* a, const float* w, const float* b, size_t rows, size_t inputs, size_t outputs, size_t from, size_t to);
   /** dw[o, ·] (+)= Σ_r dz[r, o] · a[r, ·];  db[o] (+)= Σ_r dz[r, o], for the output neurons o in [from, to) only */
   void (*denseBackwardParams)(float* dw, float* db, const float* dz, const float* a, size_t rows, size_t inputs, size_t outputs, bool accumulate,
                               size_t from, size_t to);
-  /** da[rows×inputs] = dz[rows×outputs] · w */
-  void (*denseBackwardInput)(float* da, const float* dz, const float* w, size_t rows, size_t inputs, size_t outputs);
-  /** out ← act(z), out may be z; kind: the registry code (src/math/ops.ts), parameter: leaky-relu's slope */
-  void (*activationForward)(int kind, float* out, const float* z, size_t count, double parameter);
-  /** grad ← grad ⊙ act′ from saved (a or z, as the registry's backwardFrom says) */
-  void (*activationBackward)(int kind, float* grad, const float* saved, size_t count, double parameter);
+  /** da[r, k] = Σ_o dz[r, o] · w[o, k], for the input columns k in [from, to) only */
+  void (*denseBackwardInput)(float* da, const float* dz, const float* w, size_t rows, size_t inputs, size_t outputs, size_t from, size_t to);
+  /**
+   * out ← act(z), out may be z; kind: the registry code (src/math/ops.ts), parameter: leaky-relu's slope;
+   * `count` elements in runs of `columns`, `stride` apart
+   */
+  void (*activationForward)(int kind, float* out, const float* z, size_t count, double parameter, size_t columns, size_t stride);
+  /** grad ← grad ⊙ act′ from saved (a or z, as the registry's backwardFrom says), in runs as activationForward */
+  void (*activationBackward)(int kind, float* grad, const float* saved, size_t count, double parameter, size_t columns, size_t stride);
   double (*outputLoss)(int kind, float* out, float* dz, const float* y, size_t rows, size_t outputs);
   void (*addInto)(float* into, const float* add, size_t count);
   /** One optimizer step; kind: the registry code, h: its 8 coefficients (OPTIMIZERS_BY_NAME in src/math/ops.ts) */

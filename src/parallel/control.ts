@@ -20,28 +20,64 @@ export const UPDATE_CURSOR = 7 * LINE; // next block of parameters to reduce and
 // The command itself: written once per step, before GENERATION is bumped; one line for all.
 export const COMMAND_INTS = 8 * LINE;
 export const JOINED = 9 * LINE; // (command number << JOIN_BITS) | workers that joined it
-/** One line of words per shard shared by a team (shard s: TEAM_WORDS + s·LINE + the offsets below). */
-export const TEAM_WORDS = 10 * LINE;
-export const PIECE_CURSOR = 0; // next piece of rows to claim
-export const PIECES_DONE = 1; // pieces whose dZ are written
-export const PART_CURSOR = 2; // next part of the output neurons to claim
+export const UPDATE_CLAIMED = 10 * LINE; // teams: the update's units claimed so far (a bit each)
+/**
+ * Teams: one line per shard and phase of the step (TEAM_WORDS + (s·MAX_TEAM_PHASES + phase)·LINE + the
+ * offsets below). A phase's units are claimed by setting their bit; the next phase starts once all are done.
+ */
+export const TEAM_WORDS = 11 * LINE;
+export const UNITS_CLAIMED = 0; // a bit per unit of the phase
+export const UNITS_DONE = 1; // units finished
+/** Most layers a network may have to share its shards among teams. */
+export const MAX_TEAM_LAYERS = 8;
+const MAX_TEAM_PHASES = MAX_TEAM_LAYERS + 3;
+/** Most participants per team: its units (2 per member) are bits of one word. */
+export const MAX_TEAM = 16;
 /** Low bits of JOINED count the participants; the high bits say which command they joined. */
 export const JOIN_BITS = 12;
 export const MAX_PARTICIPANTS = 1 << JOIN_BITS;
 /** Shards each participant computed in the last command: participant p writes word p (once per command). */
-export const PARTICIPANT_SHARDS = TEAM_WORDS + MAX_SHARDS * LINE;
+export const PARTICIPANT_SHARDS = TEAM_WORDS + MAX_SHARDS * MAX_TEAM_PHASES * LINE;
 /** Rows each participant ran forward and back in the last command (a team member: its own tiles). */
 export const PARTICIPANT_ROWS = PARTICIPANT_SHARDS + MAX_PARTICIPANTS;
 export const CONTROL_INT_WORDS = PARTICIPANT_ROWS + MAX_PARTICIPANTS;
 
-/** Word `offset` of shard `shard`'s team line. */
-export function teamWord(shard: number, offset: number): number {
-  return TEAM_WORDS + shard * LINE + offset;
+/** Word `offset` of the team line of shard `shard`, phase `phase`. */
+export function teamWord(shard: number, phase: number, offset: number): number {
+  return TEAM_WORDS + (shard * MAX_TEAM_PHASES + phase) * LINE + offset;
 }
 
-/** Pieces of rows (and parts of the neurons) a team's shard is cut into: more than members, so a late one takes fewer. */
-export function teamPieces(team: number): number {
+/**
+ * Phases of a team's training step on one shard when its first `neuronLayers` layers go forward split
+ * by neurons: gather the rows; each of those layers; the rest of the forward, the loss and every dZ,
+ * split by rows; every layer's weight gradient, split by neurons.
+ */
+export function teamPhases(neuronLayers: number): number {
+  return neuronLayers + 3;
+}
+
+/** Units each phase (and the update) is cut into: more than members, so a late one takes fewer. */
+export function teamUnits(team: number): number {
   return 2 * team;
+}
+
+/**
+ * Units of phase `phase` of a team step: one piece of rows per member in the two phases split by rows
+ * (little work: fewer kernel calls), teamUnits parts of the neurons in the others.
+ */
+export function teamPhaseUnits(command: Command, phase: number): number {
+  return phase === 0 || phase === command.phases - 2 ? command.team : teamUnits(command.team);
+}
+
+/** Claims unit `unit` (< 32) of the mask at `word`: true for the one caller that set its bit. */
+export function claimUnit(control: Int32Array, word: number, unit: number): boolean {
+  const bit = 1 << unit;
+  return (Atomics.or(control, word, bit) & bit) === 0;
+}
+
+/** The mask of `units` claimed units. */
+export function allClaimed(units: number): number {
+  return units >= 32 ? -1 : (1 << units) - 1;
 }
 
 /**
@@ -50,7 +86,7 @@ export function teamPieces(team: number): number {
  * participant that never woke up holds nobody back.
  */
 export function gradientUnits(command: Command): number {
-  return command.team > 1 ? command.shards * teamPieces(command.team) : command.shards;
+  return command.team > 1 ? command.shards * teamUnits(command.team) : command.shards;
 }
 
 /**
@@ -110,6 +146,7 @@ const INT_FIELDS = [
   'shards',
   'workers', // participants 0..workers-1 claim shards (team = 1) or share them (team > 1)
   'team', // participants per shard: > 1 shares each shard's rows and neurons among whoever claims them
+  'phases', // teams: phases of each shard's step (teamPhases); 0 otherwise
   'profile', // 1: participants time their phases (the coordination bench)
   'updateWorkers', // participants 0..updateWorkers-1 then claim blocks of the reduction and update
   'step', // 1-based, for Adam's bias correction
@@ -134,16 +171,18 @@ export function readCommand(ints: Int32Array, reals: Float64Array, into: Command
   for (let i = 0; i < REAL_FIELDS.length; i++) into[REAL_FIELDS[i]!] = reals[i]!;
 }
 
-/** Clears the words one command's participants count with: its cursors, barrier and done count. */
-export function resetRound(control: Int32Array): void {
+/** Clears the words `command`'s participants count with: its cursors, barrier, done count and team lines. */
+export function resetRound(control: Int32Array, command: Command): void {
   Atomics.store(control, DONE, 0);
   Atomics.store(control, BARRIER, 0);
   Atomics.store(control, SHARD_CURSOR, 0);
   Atomics.store(control, UPDATE_CURSOR, 0);
-  for (let shard = 0; shard < MAX_SHARDS; shard++) {
-    Atomics.store(control, teamWord(shard, PIECE_CURSOR), 0);
-    Atomics.store(control, teamWord(shard, PIECES_DONE), 0);
-    Atomics.store(control, teamWord(shard, PART_CURSOR), 0);
+  Atomics.store(control, UPDATE_CLAIMED, 0);
+  for (let shard = 0; shard < command.shards; shard++) {
+    for (let phase = 0; phase < command.phases; phase++) {
+      Atomics.store(control, teamWord(shard, phase, UNITS_CLAIMED), 0);
+      Atomics.store(control, teamWord(shard, phase, UNITS_DONE), 0);
+    }
   }
 }
 
@@ -155,7 +194,7 @@ export function resetRound(control: Int32Array): void {
 export function publishCommand(control: Int32Array, reals: Float64Array, command: Command, wake: number): number {
   const generation = Atomics.add(control, GENERATION, 1) + 1;
   writeCommand(control, reals, command);
-  resetRound(control);
+  resetRound(control, command);
   Atomics.store(control, JOINED, joinedWord(generation + 1));
   Atomics.add(control, GENERATION, 1);
   Atomics.notify(control, GENERATION, wake);

@@ -9,11 +9,11 @@ import { optimizerStateBuffers, type OptimizerSettings } from '../optim/optimize
 import { allocateArena, arenaViews, planArena, type ArenaLayout, type ArenaViews } from './arena.js';
 import { TILE_ROWS } from '../model/network.js';
 import {
-  COMMAND_EVALUATE, COMMAND_EXIT, COMMAND_TRAIN, DONE, FAILED, MAX_PARTICIPANTS, PARTICIPANT_ROWS, PARTICIPANT_SHARDS, READY,
-  closeCommand, emptyCommand, publishCommand, resetRound, type Command,
+  COMMAND_EVALUATE, COMMAND_EXIT, COMMAND_TRAIN, DONE, FAILED, MAX_PARTICIPANTS, MAX_TEAM, MAX_TEAM_LAYERS, PARTICIPANT_ROWS, PARTICIPANT_SHARDS, READY,
+  closeCommand, emptyCommand, publishCommand, resetRound, teamPhases, type Command,
 } from './control.js';
 import { PHASES } from './arena.js';
-import { ShardEngine } from './engine.js';
+import { ShardEngine, neuronSplitLayers } from './engine.js';
 import { loadKernelSet, type KernelSetName } from './kernel-set.js';
 import type { ServeTask, WorkerSetup } from './protocol.js';
 import { FAILURE_POLL_MS, PeerFailed, participantRound, waitAtLeast } from './round.js';
@@ -30,8 +30,8 @@ const MIN_FLOPS_PER_WORKER = 2e6;
 /** Likewise for the reduction and update: slab elements per worker. */
 const MIN_UPDATE_ELEMENTS_PER_WORKER = 32 * 1024;
 /**
- * Fewest rows per team member: two tiles. Thinner shares spend more on the team's waits than
- * they save (the rule may change freely: a split on tile boundaries never changes a bit).
+ * Rows per team member at least: two tiles. On smaller batches the phases' waits cost more than the
+ * split saves (the rule may change freely: a split on tile boundaries never changes a bit).
  */
 const MIN_MEMBER_ROWS = 2 * TILE_ROWS;
 
@@ -75,6 +75,8 @@ export class Coordinator {
   private readonly serving: Promise<void>[] = [];
   private readonly command: Command = emptyCommand();
   private readonly flopsPerRow: number;
+  /** Leading layers a team splits by neurons going forward (neuronSplitLayers). */
+  private readonly neuronLayers: number;
   private readonly minFlopsPerWorker: number;
   private failure: Error | undefined;
   private readonly stepStats: StepStats = { lossSum: 0, correct: 0, workers: 0, team: 1 };
@@ -101,6 +103,7 @@ export class Coordinator {
     this.kernelSet = localKernels.name;
     this.local = new ShardEngine(this.memory, this.layout, 0, localKernels, optimizer);
     this.flopsPerRow = 6 * multiplyAddsPerSample(shape);
+    this.neuronLayers = neuronSplitLayers(shape);
     this.minFlopsPerWorker = options.minFlopsPerWorker ?? MIN_FLOPS_PER_WORKER;
     if (threads > 1) {
       // The coordinator computes too (participant 0), so the pool holds threads − 1 workers.
@@ -211,11 +214,13 @@ export class Coordinator {
     command.end = end;
     command.shardRows = shardRowsFor(rows, this.layout.params.length);
     command.shards = shardCount(rows, command.shardRows);
-    const largestTeam = kind === COMMAND_TRAIN ? Math.max(1, Math.floor(Math.min(rows, command.shardRows) / MIN_MEMBER_ROWS)) : 1;
+    const layers = this.layout.plan.shape.sizes.length - 1;
+    const largestTeam = kind === COMMAND_TRAIN && layers <= MAX_TEAM_LAYERS ? Math.min(MAX_TEAM, Math.max(1, Math.floor(Math.min(rows, command.shardRows) / MIN_MEMBER_ROWS))) : 1;
     const participants = this.workersFor(flopsPerRow * rows, command.shards * largestTeam, this.minFlopsPerWorker);
     // teams share one-chunk shards only (a longer shard is already a large piece of work)
     const teams = participants >= 2 * command.shards && command.shardRows <= CHUNK_ROWS;
     command.team = teams ? Math.floor(participants / command.shards) : 1;
+    command.phases = teams ? teamPhases(this.neuronLayers) : 0;
     command.workers = command.team > 1 ? command.team * command.shards : Math.min(participants, command.shards);
     command.updateWorkers = 0;
     command.profile = 0;
@@ -244,7 +249,7 @@ export class Coordinator {
       control[PARTICIPANT_ROWS + p] = 0;
       if (command.profile) timings[p]!.fill(0);
     }
-    const generation = command.workers === 1 ? (resetRound(control), 0) : publishCommand(control, controlReals, command, command.workers - 1);
+    const generation = command.workers === 1 ? (resetRound(control, command), 0) : publishCommand(control, controlReals, command, command.workers - 1);
     const round = participantRound(this.local, command, 0);
     for (let next = round.next(); !next.done; next = round.next()) {
       const { word, target } = next.value;

@@ -5,18 +5,27 @@
 //
 // Two ways to share a command's shards:
 //   claimed  (team = 1): participants claim whole shards one at a time;
-//   teams    (team > 1): shard s belongs to participants [s·team, (s+1)·team). Each member runs its
-//            own tiles of rows forward and back to every layer's dZ, the team meets at a barrier,
-//            then each member sums dW/db for its own part of every layer's output neurons.
+//   teams    (team > 1): every shard's step runs in phases (teamPhases), each cut into units that
+//            participants claim: row pieces for the gather and for the output layer with its loss;
+//            for the layers' big products, parts of the neurons. A participant takes its own units
+//            first, so in the steady state each one keeps to the same neurons of every layer — their
+//            weight rows forward, their weight gradient, their update — and those rows stay in its
+//            core's cache; a late or slow participant's units are taken by the others.
 // Either way every element is summed in the same order, so the bits never depend on the split.
 import type { DropoutRows } from '../math/dropout.js';
 import type { Kernels } from '../math/kernels.js';
 import type { NetworkShape } from '../model/layout.js';
-import { TILE_ROWS, countCorrect, forwardBackwardRows, forwardLossRows, weightGradientsPart, type ChunkBuffers } from '../model/network.js';
+import {
+  TILE_COLUMNS, TILE_ROWS, countCorrect, forwardBackwardRows, forwardBackwardRowsFrom, forwardLossRows, hiddenLayerForward, layerWeightGradients,
+  tilePart, weightGradientsPart, type ChunkBuffers,
+} from '../model/network.js';
 import { applyUpdate, type OptimizerSettings, type UpdateStep } from '../optim/optimizers.js';
 import { treeReduce } from '../optim/reduce.js';
 import { arenaViews, scratchBuffers, type ArenaLayout, type ArenaViews } from './arena.js';
-import { BARRIER, COMMAND_TRAIN, PART_CURSOR, PIECES_DONE, PIECE_CURSOR, SHARD_CURSOR, UPDATE_CURSOR, teamPieces, teamWord, type Command } from './control.js';
+import {
+  BARRIER, COMMAND_TRAIN, SHARD_CURSOR, UNITS_CLAIMED, UNITS_DONE, UPDATE_CLAIMED, UPDATE_CURSOR, allClaimed, claimUnit, teamPhaseUnits, teamUnits, teamWord,
+  type Command,
+} from './control.js';
 import { shardRange } from './shards.js';
 
 /** Parameters per claimed block of the update: 16 Ki floats, a multiple of the 64-byte alignment. */
@@ -28,12 +37,29 @@ export interface Wait {
   target: number;
 }
 
-/** Rows [from, to) of piece `piece` of `pieces` of a shard of `rows` rows: whole tiles, the last piece the partial one. */
-export function pieceRows(rows: number, piece: number, pieces: number): [number, number] {
-  const tiles = Math.ceil(rows / TILE_ROWS);
-  const from = Math.floor((piece * tiles) / pieces) * TILE_ROWS;
-  const to = Math.min(rows, Math.floor(((piece + 1) * tiles) / pieces) * TILE_ROWS);
-  return [Math.min(from, rows), to];
+/**
+ * Weights per layer from which a team splits the layer's forward by neurons (256 KiB of floats): each
+ * member then reads only its own rows of it, which stay in its core's cache from step to step. Smaller
+ * layers go forward split by rows with the loss and the backward, in one phase (fewer waits).
+ */
+const NEURON_SPLIT_WEIGHTS = 64 * 1024;
+
+/** How many leading layers a team splits by neurons going forward: the big hidden layers from the first (never the output layer). */
+export function neuronSplitLayers(shape: NetworkShape): number {
+  const { sizes } = shape;
+  let layers = 0;
+  while (layers < sizes.length - 2 && sizes[layers]! * sizes[layers + 1]! >= NEURON_SPLIT_WEIGHTS) layers++;
+  return layers;
+}
+
+/**
+ * The order in which team member `member` of a team of `team` tries the `units` units of a phase: its
+ * own (member, member + team, …) first, then the others'.
+ */
+export function claimOrder(units: number, team: number, member: number): number[] {
+  const own = Array.from({ length: units }, (_, j) => j).filter((j) => j % team === member);
+  const others = Array.from({ length: units }, (_, j) => (member + 1 + j) % units).filter((j) => j % team !== member);
+  return [...own, ...others];
 }
 
 export class ShardEngine {
@@ -47,8 +73,12 @@ export class ShardEngine {
   private readonly wait: Wait = { word: 0, target: 0 };
   /** The masks' context for the chunk being computed (training with dropout only). */
   private readonly dropout: DropoutRows | undefined;
-  /** Rows this participant ran in the current command. */
+  /** Rows this participant ran in the current command (in a team: rows of the loss it computed). */
   rowsComputed = 0;
+  /** Float offsets of every layer's w and b in the parameters (and every slab). */
+  private readonly layerOffsets: { w: number; b: number }[];
+  /** claimOrder results by units·MAX_TEAM + member (made once per team size). */
+  private readonly claimOrders = new Map<number, number[]>();
 
   constructor(
     memory: WebAssembly.Memory,
@@ -63,6 +93,8 @@ export class ShardEngine {
     this.shape = layout.plan.shape;
     this.features = this.shape.sizes[0]!;
     this.outputs = this.shape.sizes[this.shape.sizes.length - 1]!;
+    const base = this.views.parameters.byteOffset;
+    this.layerOffsets = this.views.parameterLayers.map(({ w, b }) => ({ w: (w.byteOffset - base) / 4, b: (b.byteOffset - base) / 4 }));
     const dropout = layout.plan.dropout;
     this.dropout = dropout && dropout.rate > 0 ? { rate: dropout.rate, seed: dropout.seed, step: 0, batchRow: 0 } : undefined;
   }
@@ -95,62 +127,118 @@ export class ShardEngine {
   }
 
   /**
-   * The team path (team > 1, every shard one chunk): each shard's rows are cut into `pieces` on tile
-   * boundaries and its output neurons into `parts`; participants claim pieces (forward, loss, every
-   * dZ) of every shard, starting with their own, then — once a shard's pieces are all done — claim its
-   * parts (dW, db). Work is claimed, never assigned: a participant that is late (a busy or halted
-   * core) takes less, and the coordinator alone can do all of it. Yields where it must wait for a
-   * piece another participant claimed; returns the shards whose stats it summed.
+   * The team path (team > 1, every shard one chunk): the shard's phases in order, starting with this
+   * participant's own shard; in each phase, claim units (own first) until none is left. Yields where a
+   * phase must wait for the one before it to be complete; a phase whose units are all taken is skipped.
+   * Work is claimed, never assigned: the coordinator alone can do all of it. Returns the shards whose
+   * stats it summed.
    */
   *computeTeamShares(command: Command, participant: number): Generator<Wait, number, void> {
-    const { control, stats, slabLayers, tileLosses, tileCorrect } = this.views;
-    const pieces = teamPieces(command.team);
+    const { control } = this.views;
+    const member = Math.floor(participant / command.shards) % command.team;
     this.rowsComputed = 0;
     let summed = 0;
     const first = participant % command.shards;
     for (let k = 0; k < command.shards; k++) {
       const shard = (first + k) % command.shards;
-      const [start, end] = shardRange(command.start, command.end, command.shardRows, shard);
-      const buffers = this.slotBuffers[shard]!;
-      for (;;) {
-        const piece = Atomics.add(control, teamWord(shard, PIECE_CURSOR), 1);
-        if (piece >= pieces) break;
-        const [from, to] = pieceRows(end - start, piece, pieces);
-        this.gather(buffers, start + from, from, to - from);
-        this.pieceTiles(buffers, shard, from, to, this.masks(command, start));
-        this.rowsComputed += to - from;
-        Atomics.add(control, teamWord(shard, PIECES_DONE), 1);
-        Atomics.notify(control, teamWord(shard, PIECES_DONE));
-      }
-    }
-    for (let k = 0; k < command.shards; k++) {
-      const shard = (first + k) % command.shards;
-      if (Atomics.load(control, teamWord(shard, PART_CURSOR)) >= pieces) continue; // nothing left to claim
-      // every row's dZ must be in place before anyone sums over the rows
-      yield this.waitFor(teamWord(shard, PIECES_DONE), pieces);
-      const [start, end] = shardRange(command.start, command.end, command.shardRows, shard);
-      const rows = end - start;
-      for (;;) {
-        const part = Atomics.add(control, teamWord(shard, PART_CURSOR), 1);
-        if (part >= pieces) break;
-        weightGradientsPart(this.kernels, this.shape, slabLayers[shard]!, this.slotBuffers[shard]!, rows, false, part, pieces);
-        if (part === 0) {
-          // tile order, as the one-participant path adds them
-          let lossSum = 0;
-          let correct = 0;
-          for (let t = 0; t < Math.ceil(rows / TILE_ROWS); t++) {
-            lossSum += tileLosses[shard]![t]!;
-            correct += tileCorrect[shard]![t]!;
+      for (let phase = 0; phase < command.phases; phase++) {
+        const units = teamPhaseUnits(command, phase);
+        const claimed = teamWord(shard, phase, UNITS_CLAIMED);
+        if (Atomics.load(control, claimed) === allClaimed(units)) continue;
+        if (phase > 0) yield this.waitFor(teamWord(shard, phase - 1, UNITS_DONE), teamPhaseUnits(command, phase - 1));
+        const last = phase === command.phases - 1;
+        for (const unit of this.claimOrderOf(units, command.team, member)) {
+          if (!claimUnit(control, claimed, unit)) continue;
+          summed += this.teamUnit(command, shard, phase, unit, units);
+          Atomics.add(control, teamWord(shard, phase, UNITS_DONE), 1);
+          Atomics.notify(control, teamWord(shard, phase, UNITS_DONE));
+          if (last) {
+            Atomics.add(control, BARRIER, 1);
+            Atomics.notify(control, BARRIER);
           }
-          stats[shard * 2] = lossSum;
-          stats[shard * 2 + 1] = correct;
-          summed++;
         }
-        Atomics.add(control, BARRIER, 1);
-        Atomics.notify(control, BARRIER);
       }
     }
     return summed;
+  }
+
+  /**
+   * The update's units in a team step of several shards, after the step's barrier (the slabs of every
+   * shard are summed): unit j is part j of every layer's neurons, as in the phases. A step of one shard
+   * has nothing to sum: each of its gradient units updates its own part at once.
+   */
+  updateTeamParts(command: Command, participant: number): void {
+    if (command.shards === 1) return;
+    const units = teamUnits(command.team);
+    for (const unit of this.claimOrderOf(units, command.team, Math.floor(participant / command.shards) % command.team)) {
+      if (claimUnit(this.views.control, UPDATE_CLAIMED, unit)) this.updatePart(command, unit, units);
+    }
+  }
+
+  /** Reduces and updates part `unit` of `units` of every layer's neurons (their weight rows and biases). */
+  private updatePart(command: Command, unit: number, units: number): void {
+    const sizes = this.shape.sizes;
+    for (let l = 0; l < this.layerOffsets.length; l++) {
+      const [from, to] = tilePart(sizes[l + 1]!, TILE_COLUMNS, unit, units);
+      if (to <= from) continue;
+      const { w, b } = this.layerOffsets[l]!;
+      this.reduceAndUpdate(command, w + from * sizes[l]!, w + to * sizes[l]!);
+      this.reduceAndUpdate(command, b + from, b + to);
+    }
+  }
+
+  private claimOrderOf(units: number, team: number, member: number): number[] {
+    const key = units * 64 + member;
+    let order = this.claimOrders.get(key);
+    if (!order) this.claimOrders.set(key, (order = claimOrder(units, team, member)));
+    return order;
+  }
+
+  /**
+   * Unit `unit` of `units` of phase `phase` of the shard's team step (see teamPhases): returns 1 where it
+   * summed the shard's stats (the last phase's unit 0, once the loss of every row is in).
+   */
+  private teamUnit(command: Command, shard: number, phase: number, unit: number, units: number): number {
+    const neuronLayers = command.phases - 3;
+    const sizes = this.shape.sizes;
+    const [start, end] = shardRange(command.start, command.end, command.shardRows, shard);
+    const rows = end - start;
+    const buffers = this.slotBuffers[shard]!;
+    const { parameterLayers } = this.views;
+    if (phase === 0) {
+      const [from, to] = tilePart(rows, TILE_ROWS, unit, units);
+      this.gather(buffers, start + from, from, to - from);
+      return 0;
+    }
+    if (phase <= neuronLayers) {
+      const l = phase - 1;
+      const [from, to] = tilePart(sizes[l + 1]!, TILE_COLUMNS, unit, units);
+      if (to > from) hiddenLayerForward(this.kernels, this.shape, parameterLayers, buffers, l, 0, rows, from, to, this.masks(command, start));
+      return 0;
+    }
+    if (phase === neuronLayers + 1) {
+      const [from, to] = tilePart(rows, TILE_ROWS, unit, units);
+      if (to > from) this.rowTiles(command, buffers, shard, neuronLayers, from, to);
+      return 0;
+    }
+    for (let l = 0; l < this.layerOffsets.length; l++) {
+      const [from, to] = tilePart(sizes[l + 1]!, TILE_COLUMNS, unit, units);
+      layerWeightGradients(this.kernels, this.shape, this.views.slabLayers[shard]!, buffers, l, rows, false, from, to);
+    }
+    // every phase that reads these weights is complete: a lone shard's part can be updated now
+    if (command.shards === 1) this.updatePart(command, unit, units);
+    if (unit > 0) return 0;
+    // tile order, as the one-participant path adds them
+    const { stats, tileLosses, tileCorrect } = this.views;
+    let lossSum = 0;
+    let correct = 0;
+    for (let t = 0; t < Math.ceil(rows / TILE_ROWS); t++) {
+      lossSum += tileLosses[shard]![t]!;
+      correct += tileCorrect[shard]![t]!;
+    }
+    stats[shard * 2] = lossSum;
+    stats[shard * 2 + 1] = correct;
+    return 1;
   }
 
   /** Likewise for the reduction and update, in blocks of UPDATE_BLOCK parameters. */
@@ -195,15 +283,18 @@ export class ShardEngine {
   }
 
   /**
-   * A piece: rows [from, to) of the shard in `buffers` — forward, loss and every layer's dZ; each
-   * tile's loss and correct count go to the shard's tile stats, added in tile order by part 0's claimant.
+   * Rows [from, to) of a team's shard in `buffers`, once its first `first` layers are forward for every
+   * row: the rest of the forward, the loss and every dZ; each tile's loss and correct count go to the
+   * shard's tile stats.
    */
-  private pieceTiles(buffers: ChunkBuffers, team: number, from: number, to: number, dropout: DropoutRows | undefined): void {
+  private rowTiles(command: Command, buffers: ChunkBuffers, shard: number, first: number, from: number, to: number): void {
     const { parameterLayers, tileLosses, tileCorrect } = this.views;
-    forwardBackwardRows(this.kernels, this.shape, parameterLayers, buffers, from, to, tileLosses[team]!, dropout);
+    const [start] = shardRange(command.start, command.end, command.shardRows, shard);
+    forwardBackwardRowsFrom(this.kernels, this.shape, parameterLayers, buffers, first, from, to, tileLosses[shard]!, this.masks(command, start));
     const out = buffers.activations[this.shape.sizes.length - 1]!;
-    const correct = tileCorrect[team]!;
+    const correct = tileCorrect[shard]!;
     for (let r = from; r < to; r += TILE_ROWS) correct[r / TILE_ROWS] = countCorrect(out, buffers.targets, Math.min(TILE_ROWS, to - r), this.outputs, r);
+    this.rowsComputed += to - from;
   }
 
   private reduceAndUpdate(step: UpdateStep & { shards: number }, from: number, to: number): void {

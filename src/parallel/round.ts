@@ -1,6 +1,6 @@
 // One participant's round of a command, written once for the coordinator (participant 0) and the
 // pool's workers (1..threads-1): claim shards (or take a team's share) → report them → barrier →
-// claim update blocks.
+// claim update blocks (a team: the update's parts of the neurons).
 // Waits spin briefly before sleeping: on a VM, waking a sleeping thread can take longer than a
 // small step's whole computation.
 import { performance } from 'node:perf_hooks';
@@ -62,7 +62,8 @@ export function* participantRound(engine: ShardEngine, command: Command, partici
   let mark = timings ? performance.now() : 0;
   yield engine.waitFor(BARRIER, gradientUnits(command));
   if (timings) mark = lap(timings, STEP_BARRIER, mark);
-  if (participant < command.updateWorkers) engine.updateClaimedBlocks(command);
+  if (command.team > 1) engine.updateTeamParts(command, participant);
+  else if (participant < command.updateWorkers) engine.updateClaimedBlocks(command);
   if (timings) lap(timings, UPDATE, mark);
 }
 

@@ -138,8 +138,10 @@
   v128.store32_lane(zp, f32x4.add(hadd4(c, c, c, c), bb), 0);
 }
 
-export function denseForward(z: usize, a: usize, w: usize, b: usize, rows: i32, inputs: i32, outputs: i32): void {
-  if (rows <= 0 || outputs <= 0) return;
+// Only neurons [from, to): outputs are paired from `from`, so a split on even neurons pairs them as
+// one full call does (every element's sum is then computed alike).
+export function denseForward(z: usize, a: usize, w: usize, b: usize, rows: i32, inputs: i32, outputs: i32, from: i32, to: i32): void {
+  if (rows <= 0 || outputs <= 0 || from < 0 || to > outputs || to <= from) return;
   const nr = <usize>rows, no = <usize>outputs, ni = <usize>(inputs < 0 ? 0 : inputs);
   const ist = ni << 2, ost = no << 2;
   const kMain = (ni & ~(<usize>3)) << 2; // bytes covered by whole vectors
@@ -149,15 +151,16 @@ export function denseForward(z: usize, a: usize, w: usize, b: usize, rows: i32, 
   if (rc < 4) rc = 4;
   for (let r0: usize = 0; r0 < nr; r0 += rc) {
     const r1 = r0 + rc < nr ? r0 + rc : nr;
-    let o: usize = 0;
-    for (; o + 2 <= no; o += 2) {
+    let o = <usize>from;
+    const end = <usize>to;
+    for (; o + 2 <= end; o += 2) {
       const w0 = w + o * ist;
       const bb = v128.load64_splat(b + (o << 2));
       let r = r0;
       for (; r + 4 <= r1; r += 4) fwd4x2(z + r * ost + (o << 2), a + r * ist, w0, bb, ist, ost, kMain, kTail);
       for (; r < r1; r++) fwd1x2(z + r * ost + (o << 2), a + r * ist, w0, bb, ist, kMain, kTail);
     }
-    if (o < no) {
+    if (o < end) {
       const w0 = w + o * ist;
       const bb = v128.load32_splat(b + (o << 2));
       let r = r0;
@@ -324,12 +327,14 @@ export function denseBackwardParams(dw: usize, db: usize, dz: usize, a: usize, r
   if (ni > 0) axpyPanel(dw + first * ist, dz + (first << 2), a, last - first, nr, ni, ost, 4, ist, ist, add);
 }
 
-export function denseBackwardInput(da: usize, dz: usize, w: usize, rows: i32, inputs: i32, outputs: i32): void {
-  if (rows <= 0 || inputs <= 0) return;
+// Only columns [from, to): the strips start at `from`, so a split on multiples of 4 columns keeps every
+// element in the same kind of strip (vector or scalar tail) as one full call.
+export function denseBackwardInput(da: usize, dz: usize, w: usize, rows: i32, inputs: i32, outputs: i32, from: i32, to: i32): void {
+  if (rows <= 0 || inputs <= 0 || from < 0 || to > inputs || to <= from) return;
   const nr = <usize>rows, no = <usize>(outputs < 0 ? 0 : outputs), ni = <usize>inputs;
-  const ist = ni << 2, ost = no << 2;
+  const ist = ni << 2, ost = no << 2, first = <usize>from << 2;
   // da[r, k] = Σ_o dz[r, o] · w[o, k]   (no = 0 writes zeros)
-  axpyPanel(da, dz, w, nr, no, ni, 4, ost, ist, ist, false);
+  axpyPanel(da + first, dz, w + first, nr, no, <usize>(to - from), 4, ost, ist, ist, false);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -362,8 +367,15 @@ const GELU_SCALE: f64 = 0.7978845608028654; // √(2/π), as Math.sqrt(2 / Math.
 const GELU_CUBIC: f64 = 0.044715;
 
 // out may be z (in place)
-export function activationForward(kind: i32, out: usize, z: usize, count: i32, parameter: f64): void {
-  if (count <= 0) return;
+/** `count` elements in runs of `columns`, `stride` elements apart (a block of a matrix's columns). */
+export function activationForward(kind: i32, out: usize, z: usize, count: i32, parameter: f64, columns: i32, stride: i32): void {
+  if (count <= 0 || columns <= 0) return;
+  const step = <usize>stride << 2;
+  for (let done: i32 = 0, at: usize = 0; done < count; done += columns, at += step) activationForwardRun(kind, out + at, z + at, columns, parameter);
+}
+
+// @ts-ignore: decorator
+@inline function activationForwardRun(kind: i32, out: usize, z: usize, count: i32, parameter: f64): void {
   const bytes = <usize>count << 2;
   const main = bytes & ~(<usize>15);
   switch (kind) {
@@ -407,8 +419,14 @@ export function activationForward(kind: i32, out: usize, z: usize, count: i32, p
   return v128.shuffle<f32>(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5);
 }
 
-export function activationBackward(kind: i32, grad: usize, a: usize, count: i32, parameter: f64): void {
-  if (count <= 0) return;
+export function activationBackward(kind: i32, grad: usize, a: usize, count: i32, parameter: f64, columns: i32, stride: i32): void {
+  if (count <= 0 || columns <= 0) return;
+  const step = <usize>stride << 2;
+  for (let done: i32 = 0, at: usize = 0; done < count; done += columns, at += step) activationBackwardRun(kind, grad + at, a + at, columns, parameter);
+}
+
+// @ts-ignore: decorator
+@inline function activationBackwardRun(kind: i32, grad: usize, a: usize, count: i32, parameter: f64): void {
   const bytes = <usize>count << 2;
   const main = bytes & ~(<usize>15);
   // `a` is what the registry says the backward reads: the output a, or z (gelu, silu)
