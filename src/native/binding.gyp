@@ -1,6 +1,8 @@
 # The native kernels addon: kernels.cc compiled once per instruction-set level (each its own static
 # library with its own -m flags), linked into one addon that picks a level at run time (binding.cc).
 # Built by `npm install` through src/native/install.mjs, which never fails the install.
+# The binding carries the hash of the sources (source-hash.cjs, run by gyp at configure time): the
+# loader refuses an addon built from other sources.
 {
   'target_defaults': {
     'cflags_cc': ['-O3', '-std=c++17', '-ffp-contract=off', '-fno-math-errno', '-fPIC', '-fvisibility=hidden'],
@@ -15,6 +17,7 @@
     {
       'target_name': 'gradpool_native',
       'sources': ['binding.cc'],
+      'defines': ['GRADPOOL_SOURCE_HASH=<!(node source-hash.cjs)'],
       'dependencies': ['kernels_generic'],
       'conditions': [
         ['target_arch=="x64"', { 'dependencies': ['kernels_avx2', 'kernels_avx512'] }],

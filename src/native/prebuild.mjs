@@ -6,6 +6,7 @@
 //   node src/native/prebuild.mjs linux-arm64 ...  these targets (a missing compiler is an error)
 // Linux prebuilds force-include glibc-compat.h (loadable on glibc 2.28); the Windows one links
 // against node.exe through an import library made from the Node-API symbols binding.cc uses.
+// Like the source build, each carries the hash of the sources (source-hash.cjs) it was built from.
 // Each addon is compiled in a scratch folder and renamed into place, so a process loading it never
 // sees half a file.
 import { spawnSync } from 'node:child_process';
@@ -13,6 +14,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSy
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sourceHash } from './source-hash.cjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const packageRoot = join(here, '..', '..');
@@ -68,7 +70,7 @@ export function buildPrebuild(target, { root = packageRoot } = {}) {
     };
     for (const [level, flags] of Object.entries(spec.levels)) compile('kernels.cc', [...flags, `-DGRADPOOL_TABLE=kernels_${level}`], `kernels_${level}.o`);
     // binding.cc finds the levels by architecture (x64: three, elsewhere: generic), as binding.gyp links them.
-    compile('binding.cc', [], 'binding.o');
+    compile('binding.cc', [`-DGRADPOOL_SOURCE_HASH=${sourceHash()}`], 'binding.o');
     const link = [...spec.link, '-o', 'addon.node', ...objects];
     if (spec.windows) link.push(importLibrary(work, 'binding.o'));
     else link.push('-lm');

@@ -82,6 +82,15 @@ export function runCliWithFileLimit(kib: number, args: string[], options: { cwd?
   return runCliUnderLimit('-f', kib, args, options);
 }
 
+/**
+ * stderr without the notice a run prints before its outcome where the native addon is missing
+ * ("native kernels unavailable: …; running the WebAssembly kernels"), so that one-line checks hold
+ * on a machine without a C++ compiler too.
+ */
+export function withoutNotices(stderr: string): string {
+  return stderr.replace(/^gradpool: native kernels unavailable: .*; running the (WebAssembly|TypeScript) kernels\n/gm, '');
+}
+
 /** stderr as exactly one line (what the one-line contract promises), or a failure message. */
 export function oneLine(stderr: string): string | undefined {
   if (!stderr.endsWith('\n')) return undefined;
