@@ -196,3 +196,52 @@ test('a run checkpointed on 3 threads and resumed on 5 (teams of 3 and 5 per sha
   t.deepEqual(resumed.history.map((e) => e.loss), straight.history.map((e) => e.loss));
   t.is(weightHash(resumed.model.parameters), weightHash(straight.model.parameters));
 });
+
+// Two more shapes of the team step: a network whose two hidden layers are both split by neurons
+// (gelu: its backward reads z, kept beside the output; dropout masks a block of neurons at a time),
+// and a small network whose batch of 64 is two 32-row shards, so a team of several shards sums its
+// slabs before the update.
+const TEAM_SHAPES: { name: string; options: TrainOptions; batches: number[] }[] = [
+  {
+    name: 'two hidden layers split by neurons, gelu, dropout',
+    options: { data: 'builtin:blobs', samples: 320, features: 300, classes: 5, layers: [256, 256], activation: 'gelu', dropout: 0.25, epochs: 1, lr: 0.02, seed: 5, valSplit: 0 },
+    batches: [32, 64],
+  },
+  {
+    name: 'two shards per batch (32-row shards of a network under 64 Ki weights, none split by neurons), adam',
+    options: { data: 'builtin:blobs', samples: 320, features: 200, classes: 4, layers: [200], optimizer: 'adam', lr: 0.01, epochs: 1, seed: 9, valSplit: 0 },
+    batches: [64],
+  },
+];
+for (const { name, options, batches } of TEAM_SHAPES) {
+  test.serial(`${name}: threads 1 to 7 give byte-identical weights, in every kernel set`, async (t) => {
+    for (const kernels of KERNEL_SETS) {
+      for (const batchSize of batches) {
+        const reference = await train({ ...options, kernels, batchSize, threads: 1 });
+        for (let threads = 2; threads <= 7; threads++) {
+          const result = await train({ ...options, kernels, batchSize, threads });
+          const label = `${kernels}, batch ${batchSize}, ${threads} threads`;
+          t.is(weightHash(result.model.parameters), weightHash(reference.model.parameters), label);
+          t.deepEqual(result.history.map((e) => e.loss), reference.history.map((e) => e.loss), label);
+        }
+      }
+    }
+  });
+}
+
+test('a team step takes the team path for both shapes above: several participants, more than one per shard', async (t) => {
+  const sgd = { name: 'sgd', momentum: 0, beta1: 0.9, beta2: 0.999, alpha: 0.99, epsilon: 1e-8, weightDecay: 0 } as const;
+  for (const [sizes, shards] of [[[300, 256, 256, 5], 1], [[200, 200, 4], 2]] as const) {
+    const coordinator = new Coordinator({ shape: { sizes: [...sizes], activation: 'relu', loss: 'cross-entropy' }, rows: 64, threads: 6, optimizer: sgd, kernels: resolveKernelSet('auto') });
+    try {
+      await coordinator.ready();
+      for (let r = 0; r < 64; r++) coordinator.views.order[r] = r;
+      const stats = await coordinator.trainStep(0, 64, 1e-3, 1);
+      t.is(stats.workers, 6, `${sizes.join('-')}`);
+      t.is(stats.team, 6 / shards, `${sizes.join('-')}`);
+      t.is(coordinator.lastShardsByParticipant().reduce((a, b) => a + b, 0), shards);
+    } finally {
+      await coordinator.close();
+    }
+  }
+});

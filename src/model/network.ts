@@ -128,7 +128,7 @@ export function hiddenLayerForward<F extends Floats>(kernels: Kernels<F>, shape:
  * neurons of the layer below) — dA = dZ·W, then dZ_prev = dA ⊙ σ′ (and the dropout mask). Needs every
  * column of the layer's dZ for those rows.
  */
-export function hiddenLayerBackward<F extends Floats>(kernels: Kernels<F>, shape: NetworkShape, params: readonly LayerViews<F>[], buffers: ChunkBuffers<F>, l: number, from: number, to: number, first: number, end: number, dropout?: DropoutRows): void {
+function hiddenLayerBackward<F extends Floats>(kernels: Kernels<F>, shape: NetworkShape, params: readonly LayerViews<F>[], buffers: ChunkBuffers<F>, l: number, from: number, to: number, first: number, end: number, dropout?: DropoutRows): void {
   const inputs = shape.sizes[l]!;
   const outputs = shape.sizes[l + 1]!;
   const rows = to - from;
@@ -238,7 +238,7 @@ export function forwardBackwardRowsFrom<F extends Floats>(kernels: Kernels<F>, s
 
 /**
  * The neuron-wise half: dW += dZᵀ·A_prev and db += Σ dZ over all `rows` of the chunk, for part `part` of
- * `parts` of every layer's output neurons (sums, divided by the batch size once after all shards are
+ * `parts` of every layer's output neurons, cut on column tiles (sums, divided by the batch size once after all shards are
  * reduced). Added to what is in `grads` when `accumulate`, so that consecutive chunks of one shard sum
  * up; the first chunk overwrites. Each element is summed by one participant in row order.
  */
@@ -250,7 +250,7 @@ export function weightGradientsPart<F extends Floats>(kernels: Kernels<F>, shape
 }
 
 /** Layer l's dW/db for its output neurons [from, to), over all `rows` rows of the chunk. */
-export function layerWeightGradients<F extends Floats>(kernels: Kernels<F>, shape: NetworkShape, grads: readonly LayerViews<F>[], buffers: ChunkBuffers<F>, l: number, rows: number, accumulate: boolean, from: number, to: number): void {
+function layerWeightGradients<F extends Floats>(kernels: Kernels<F>, shape: NetworkShape, grads: readonly LayerViews<F>[], buffers: ChunkBuffers<F>, l: number, rows: number, accumulate: boolean, from: number, to: number): void {
   kernels.denseBackwardParams(grads[l]!.w, grads[l]!.b, buffers.dz[l + 1]!, buffers.activations[l]!, rows, shape.sizes[l]!, shape.sizes[l + 1]!, accumulate, from, to);
 }
 

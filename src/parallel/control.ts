@@ -28,9 +28,9 @@ export const UPDATE_CLAIMED = 10 * LINE; // teams: the update's units claimed so
 export const TEAM_WORDS = 11 * LINE;
 export const UNITS_CLAIMED = 0; // a bit per unit of the phase
 export const UNITS_DONE = 1; // units finished
-/** Most layers a network may have to share its shards among teams. */
-export const MAX_TEAM_LAYERS = 8;
-const MAX_TEAM_PHASES = MAX_TEAM_LAYERS + 3;
+/** Most leading layers a team splits by neurons (the deeper ones go by rows): each is a phase. */
+export const MAX_NEURON_SPLIT_LAYERS = 8;
+const MAX_TEAM_PHASES = MAX_NEURON_SPLIT_LAYERS + 3;
 /** Most participants per team: its units (2 per member) are bits of one word. */
 export const MAX_TEAM = 16;
 /** Low bits of JOINED count the participants; the high bits say which command they joined. */

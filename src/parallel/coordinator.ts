@@ -9,7 +9,7 @@ import { optimizerStateBuffers, type OptimizerSettings } from '../optim/optimize
 import { allocateArena, arenaViews, planArena, type ArenaLayout, type ArenaViews } from './arena.js';
 import { TILE_ROWS } from '../model/network.js';
 import {
-  COMMAND_EVALUATE, COMMAND_EXIT, COMMAND_TRAIN, DONE, FAILED, MAX_PARTICIPANTS, MAX_TEAM, MAX_TEAM_LAYERS, PARTICIPANT_ROWS, PARTICIPANT_SHARDS, READY,
+  COMMAND_EVALUATE, COMMAND_EXIT, COMMAND_TRAIN, DONE, FAILED, MAX_PARTICIPANTS, MAX_TEAM, PARTICIPANT_ROWS, PARTICIPANT_SHARDS, READY,
   closeCommand, emptyCommand, publishCommand, resetRound, teamPhases, type Command,
 } from './control.js';
 import { PHASES } from './arena.js';
@@ -214,8 +214,7 @@ export class Coordinator {
     command.end = end;
     command.shardRows = shardRowsFor(rows, this.layout.params.length);
     command.shards = shardCount(rows, command.shardRows);
-    const layers = this.layout.plan.shape.sizes.length - 1;
-    const largestTeam = kind === COMMAND_TRAIN && layers <= MAX_TEAM_LAYERS ? Math.min(MAX_TEAM, Math.max(1, Math.floor(Math.min(rows, command.shardRows) / MIN_MEMBER_ROWS))) : 1;
+    const largestTeam = kind === COMMAND_TRAIN ? Math.min(MAX_TEAM, Math.max(1, Math.floor(Math.min(rows, command.shardRows) / MIN_MEMBER_ROWS))) : 1;
     const participants = this.workersFor(flopsPerRow * rows, command.shards * largestTeam, this.minFlopsPerWorker);
     // teams share one-chunk shards only (a longer shard is already a large piece of work)
     const teams = participants >= 2 * command.shards && command.shardRows <= CHUNK_ROWS;

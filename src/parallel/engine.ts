@@ -16,14 +16,14 @@ import type { DropoutRows } from '../math/dropout.js';
 import type { Kernels } from '../math/kernels.js';
 import type { NetworkShape } from '../model/layout.js';
 import {
-  TILE_COLUMNS, TILE_ROWS, countCorrect, forwardBackwardRows, forwardBackwardRowsFrom, forwardLossRows, hiddenLayerForward, layerWeightGradients,
+  TILE_COLUMNS, TILE_ROWS, countCorrect, forwardBackwardRows, forwardBackwardRowsFrom, forwardLossRows, hiddenLayerForward,
   tilePart, weightGradientsPart, type ChunkBuffers,
 } from '../model/network.js';
 import { applyUpdate, type OptimizerSettings, type UpdateStep } from '../optim/optimizers.js';
 import { treeReduce } from '../optim/reduce.js';
 import { arenaViews, scratchBuffers, type ArenaLayout, type ArenaViews } from './arena.js';
 import {
-  BARRIER, COMMAND_TRAIN, SHARD_CURSOR, UNITS_CLAIMED, UNITS_DONE, UPDATE_CLAIMED, UPDATE_CURSOR, allClaimed, claimUnit, teamPhaseUnits, teamUnits, teamWord,
+  BARRIER, COMMAND_TRAIN, MAX_NEURON_SPLIT_LAYERS, SHARD_CURSOR, UNITS_CLAIMED, UNITS_DONE, UPDATE_CLAIMED, UPDATE_CURSOR, allClaimed, claimUnit, teamPhaseUnits, teamUnits, teamWord,
   type Command,
 } from './control.js';
 import { shardRange } from './shards.js';
@@ -48,7 +48,7 @@ const NEURON_SPLIT_WEIGHTS = 64 * 1024;
 export function neuronSplitLayers(shape: NetworkShape): number {
   const { sizes } = shape;
   let layers = 0;
-  while (layers < sizes.length - 2 && sizes[layers]! * sizes[layers + 1]! >= NEURON_SPLIT_WEIGHTS) layers++;
+  while (layers < Math.min(sizes.length - 2, MAX_NEURON_SPLIT_LAYERS) && sizes[layers]! * sizes[layers + 1]! >= NEURON_SPLIT_WEIGHTS) layers++;
   return layers;
 }
 
@@ -221,10 +221,7 @@ export class ShardEngine {
       if (to > from) this.rowTiles(command, buffers, shard, neuronLayers, from, to);
       return 0;
     }
-    for (let l = 0; l < this.layerOffsets.length; l++) {
-      const [from, to] = tilePart(sizes[l + 1]!, TILE_COLUMNS, unit, units);
-      layerWeightGradients(this.kernels, this.shape, this.views.slabLayers[shard]!, buffers, l, rows, false, from, to);
-    }
+    weightGradientsPart(this.kernels, this.shape, this.views.slabLayers[shard]!, buffers, rows, false, unit, units);
     // every phase that reads these weights is complete: a lone shard's part can be updated now
     if (command.shards === 1) this.updatePart(command, unit, units);
     if (unit > 0) return 0;

@@ -30,7 +30,7 @@ const STEP_BARRIER = PHASES.indexOf('step barrier');
 const UPDATE = PHASES.indexOf('reduce and update');
 
 /**
- * A participant's part of `command`. It yields each time it must wait (for a team's pieces, at the
+ * A participant's part of `command`. It yields each time it must wait (for a team's previous phase, at the
  * step's barrier): the caller waits until control[wait.word] ≥ wait.target (a worker blocks; the coordinator
  * awaits, so that a dead worker's rejection can reach it), then resumes the round.
  */
