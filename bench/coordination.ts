@@ -81,13 +81,13 @@ for (const batch of [32, 64, 128]) {
     for (let r = 0; r < 4096; r++) { order[r] = r; y[r * 10 + (r % 10)] = 1; }
     for (let i = 0; i < parameters.length; i++) parameters[i] = (((i * 40503) % 2001) - 1000) / 20000;
     await coordinator.ready();
-    for (let i = 0; i < 50; i++) await coordinator.trainStep((i * batch) % 4096, ((i * batch) % 4096) + batch, 0.01, i + 1); // warm up
+    for (let i = 0; i < 1000; i++) await coordinator.trainStep((i * batch) % (4096 - batch), ((i * batch) % (4096 - batch)) + batch, 0.01, i + 1); // warm up (the JIT, both cores)
     coordinator.profiling = true;
     const started = performance.now();
     let team = 1;
     for (let i = 0; i < profileSteps; i++) {
       const from = (i * batch) % (4096 - batch);
-      team = (await coordinator.trainStep(from, from + batch, 0.01, i + 51)).team;
+      team = (await coordinator.trainStep(from, from + batch, 0.01, i + 1001)).team;
     }
     const wall = (performance.now() - started) / profileSteps;
     const p = coordinator.takeProfile();
