@@ -272,13 +272,14 @@ async function trainChecked(asked: ResolvedOptions, options: TrainOptions, prepa
     const message = trained || !resolved.out ? run.message : `${run.message}; nothing was trained, so ${resolved.out} was not written`;
     const model = keep(loop.finalParameters());
     let testResult: TrainResult['test'] = null;
+    // the test and validation scores are computed in the arena, with the weights kept
+    if (stopReason !== 'diverged') views.parameters.set(model.parameters);
     if (testRows > 0 && stopReason !== 'diverged') {
-      views.parameters.set(model.parameters);
       const stats = await coordinator.evaluate(rows, rows + testRows);
-      const prepared = [views.x.subarray(rows * features, (rows + testRows) * features), views.y.subarray(rows * outputs, (rows + testRows) * outputs)] as const;
-      testResult = { loss: (stats.lossSum * lossUnit) / testRows, accuracy: labels ? stats.correct / testRows : null, samples: testRows, ...model.scorePrepared(...prepared, testRows) };
+      const scores = model.scoreNetworkOutputs(coordinator.outputs(rows, rows + testRows), views.y.subarray(rows * outputs, (rows + testRows) * outputs), testRows, () => views.x.subarray(rows * features, (rows + testRows) * features), (row) => `test row ${row + 1}`);
+      testResult = { loss: (stats.lossSum * lossUnit) / testRows, accuracy: labels ? stats.correct / testRows : null, samples: testRows, ...scores };
     }
-    const validation = valRows > 0 && targets.kind === 'values' && stopReason !== 'diverged' ? validationScores(model, views, views.order.subarray(trainRows, rows), features, outputs) : null;
+    const validation = valRows > 0 && targets.kind === 'values' && stopReason !== 'diverged' ? validationScores(model, coordinator, trainRows, rows, features, outputs) : null;
     const savedTo = resolved.out && trained ? resolved.out : null;
     if (savedTo) await model.save(savedTo);
     const shardsByParticipant = [...coordinator.trainShardsByParticipant];
@@ -296,15 +297,15 @@ function seededSplit(rows: number, seed: number, into: Int32Array = new Int32Arr
   return into;
 }
 
-/** The model's regression scores on the validation rows (gathered from the arena, as prepared for training). */
-function validationScores(model: Model, views: Coordinator['views'], order: Int32Array, features: number, outputs: number): RegressionMetrics | null {
-  const x = new Float32Array(order.length * features);
-  const y = new Float32Array(order.length * outputs);
-  order.forEach((row, i) => {
-    x.set(views.x.subarray(row * features, (row + 1) * features), i * features);
-    y.set(views.y.subarray(row * outputs, (row + 1) * outputs), i * outputs);
-  });
-  const { r2, rmse, mae, perTarget } = model.scorePrepared(x, y, order.length);
+/** The model's regression scores on the validation rows order[from, to) (the arena holds them as prepared for training). */
+function validationScores(model: Model, coordinator: Coordinator, from: number, to: number, features: number, outputs: number): RegressionMetrics | null {
+  const { order, x, y } = coordinator.views;
+  const gathered = (values: Float32Array, width: number): Float32Array => {
+    const rows = new Float32Array((to - from) * width);
+    for (let i = from; i < to; i++) rows.set(values.subarray(order[i]! * width, (order[i]! + 1) * width), (i - from) * width);
+    return rows;
+  };
+  const { r2, rmse, mae, perTarget } = model.scoreNetworkOutputs(coordinator.outputs(from, to), gathered(y, outputs), to - from, () => gathered(x, features), (row) => `validation row ${row + 1}`);
   return rmse === null || mae === null || perTarget === null ? null : { r2, rmse, mae, perTarget };
 }
 

@@ -170,6 +170,17 @@ export class Coordinator {
     return { ...profile, steps };
   }
 
+  /**
+   * The outputs (probabilities for the classifying losses) for rows order[start, end) at the current
+   * weights, [rows × outputs], computed by the coordinator with the run's kernel set (scoring a test or
+   * validation set after training: milliseconds where the TypeScript reference took seconds).
+   */
+  outputs(start: number, end: number): Float32Array {
+    const into = new Float32Array((end - start) * this.layout.plan.shape.sizes.at(-1)!);
+    this.local.outputRows(start, end, into);
+    return into;
+  }
+
   /** Loss and correct count over order[start, end) at the current weights; nothing is updated. */
   async evaluate(start: number, end: number): Promise<StepStats> {
     let lossSum = 0;

@@ -16,7 +16,7 @@ import type { DropoutRows } from '../math/dropout.js';
 import type { Kernels } from '../math/kernels.js';
 import type { NetworkShape } from '../model/layout.js';
 import {
-  TILE_COLUMNS, TILE_ROWS, countCorrect, forwardBackwardRows, forwardBackwardRowsFrom, forwardLossRows, hiddenLayerForward,
+  TILE_COLUMNS, TILE_ROWS, countCorrect, forwardBackwardRows, forwardBackwardRowsFrom, forwardLossRows, forwardOutputs, hiddenLayerForward,
   tilePart, weightGradientsPart, type ChunkBuffers,
 } from '../model/network.js';
 import { applyUpdate, type OptimizerSettings, type UpdateStep } from '../optim/optimizers.js';
@@ -236,6 +236,21 @@ export class ShardEngine {
     stats[shard * 2] = lossSum;
     stats[shard * 2 + 1] = correct;
     return 1;
+  }
+
+  /**
+   * The network's outputs (probabilities for the classifying losses) for rows order[start, end), on
+   * this participant alone, into `into` from row 0: a chunk at a time through its scratch area.
+   */
+  outputRows(start: number, end: number, into: Float32Array): void {
+    const { parameterLayers } = this.views;
+    const width = this.outputs;
+    for (let chunk = start; chunk < end; chunk += this.buffers.capacity) {
+      const rows = Math.min(this.buffers.capacity, end - chunk);
+      this.gather(this.buffers, chunk, 0, rows);
+      const out = forwardOutputs(this.kernels, this.shape, parameterLayers, this.buffers, rows);
+      into.set(out.subarray(0, rows * width), (chunk - start) * width);
+    }
   }
 
   /** Likewise for the reduction and update, in blocks of UPDATE_BLOCK parameters. */
