@@ -80,7 +80,7 @@ test('a weight gradient over a split of the output neurons has the bits of one f
   }
 });
 
-test('a forward, a backward into the inputs and an activation over a split on column tiles have the bits of one full call, in every kernel variant', (t) => {
+test('a forward and an activation over a split on column tiles have the bits of one full call, in every kernel variant', (t) => {
   const [rows, inputs, outputs] = [13, 37, 23];
   const memory = new WebAssembly.Memory({ initial: 64, maximum: 64, shared: true });
   const floats = new Float32Array(memory.buffer);
@@ -95,22 +95,16 @@ test('a forward, a backward into the inputs and an activation over a split on co
   for (let i = 0; i < w.length; i++) w[i] = Math.sin(i * 0.37) * 0.8;
   for (let i = 0; i < b.length; i++) b[i] = i * 0.01 - 0.1;
   for (let i = 0; i < dz.length; i++) dz[i] = i % 7 === 0 ? 0 : Math.sin(i * 1.7) * 3.1;
-  const [zFull, zSplit, daFull, daSplit] = [take(rows * outputs), take(rows * outputs), take(rows * inputs), take(rows * inputs)];
+  const [zFull, zSplit] = [take(rows * outputs), take(rows * outputs)];
   const bits = (v: Float32Array): Uint32Array => new Uint32Array(v.slice().buffer);
   for (const { name, kernels } of kernelVariants(memory)) {
     for (const parts of [2, 3, 5]) {
       zSplit.fill(NaN);
-      daSplit.fill(NaN);
       kernels.denseForward(zFull, a, w, b, rows, inputs, outputs);
-      kernels.denseBackwardInput(daFull, dz, w, rows, inputs, outputs);
-      for (let part = 0; part < parts; part++) {
-        kernels.denseForward(zSplit, a, w, b, rows, inputs, outputs, ...tilePart(outputs, TILE_COLUMNS, part, parts));
-        kernels.denseBackwardInput(daSplit, dz, w, rows, inputs, outputs, ...tilePart(inputs, TILE_COLUMNS, part, parts));
-      }
+      for (let part = 0; part < parts; part++) kernels.denseForward(zSplit, a, w, b, rows, inputs, outputs, ...tilePart(outputs, TILE_COLUMNS, part, parts));
       t.deepEqual(bits(zSplit), bits(zFull), `${name}, ${parts} parts: z`);
-      t.deepEqual(bits(daSplit), bits(daFull), `${name}, ${parts} parts: da`);
       for (const activation of ['relu', 'tanh', 'gelu'] as const) {
-        const [full, split, grad] = [zFull.slice(), zFull.slice(), daFull.slice(0, rows * outputs)];
+        const [full, split, grad] = [zFull.slice(), zFull.slice(), dz.slice()];
         kernels.activationForward(activation, zFull, zFull, rows * outputs, 0.01);
         const expected = zFull.slice();
         zFull.set(full);

@@ -27,11 +27,8 @@ export interface Kernels<F extends Floats = Float32Array> {
    * same order whatever the range, so a split of the neurons gives the bits of one full call.
    */
   denseBackwardParams(dw: F, db: F, dz: F, a: F, rows: number, inputs: number, outputs: number, accumulate: boolean, from?: number, to?: number): void;
-  /**
-   * da[rows×inputs] = dz[rows×outputs] · w, only for the input columns [from, to) (default: all); split
-   * on multiples of TILE_COLUMNS (where the wasm kernel's vectors start), the bits of one full call.
-   */
-  denseBackwardInput(da: F, dz: F, w: F, rows: number, inputs: number, outputs: number, from?: number, to?: number): void;
+  /** da[rows×inputs] = dz[rows×outputs] · w */
+  denseBackwardInput(da: F, dz: F, w: F, rows: number, inputs: number, outputs: number): void;
   /**
    * out ← act(z) (out may be z itself: in place) for `count` elements taken as runs of `columns`
    * consecutive elements, `stride` apart (a block of a row-major matrix's columns; default: one run).
@@ -89,16 +86,16 @@ export function denseBackwardParams(dw: Floats, db: Floats, dz: Floats, a: Float
   }
 }
 
-export function denseBackwardInput(da: Floats, dz: Floats, w: Floats, rows: number, inputs: number, outputs: number, from = 0, to = inputs): void {
+export function denseBackwardInput(da: Floats, dz: Floats, w: Floats, rows: number, inputs: number, outputs: number): void {
+  da.fill(0, 0, rows * inputs);
   for (let r = 0; r < rows; r++) {
     const daRow = r * inputs;
     const dzRow = r * outputs;
-    da.fill(0, daRow + from, daRow + to);
     for (let o = 0; o < outputs; o++) {
       const g = dz[dzRow + o]!;
       if (g === 0) continue;
       const wRow = o * inputs;
-      for (let k = from; k < to; k++) da[daRow + k] = da[daRow + k]! + g * w[wRow + k]!;
+      for (let k = 0; k < inputs; k++) da[daRow + k] = da[daRow + k]! + g * w[wRow + k]!;
     }
   }
 }

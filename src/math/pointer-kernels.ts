@@ -10,7 +10,7 @@ import { ACTIVATIONS, LOSSES, OPTIMIZERS_BY_NAME } from './ops.js';
 export interface PointerExports {
   denseForward(z: number, a: number, w: number, b: number, rows: number, inputs: number, outputs: number, from: number, to: number): void;
   denseBackwardParams(dw: number, db: number, dz: number, a: number, rows: number, inputs: number, outputs: number, accumulate: number, from: number, to: number): void;
-  denseBackwardInput(da: number, dz: number, w: number, rows: number, inputs: number, outputs: number, from: number, to: number): void;
+  denseBackwardInput(da: number, dz: number, w: number, rows: number, inputs: number, outputs: number): void;
   activationForward(code: number, out: number, z: number, count: number, parameter: number, columns: number, stride: number): void;
   activationBackward(code: number, grad: number, saved: number, count: number, parameter: number, columns: number, stride: number): void;
   outputLoss(code: number, out: number, dz: number, y: number, rows: number, outputs: number): number;
@@ -61,10 +61,9 @@ export function pointerKernels(name: string, family: string, memory: WebAssembly
       if (!(from >= 0 && to <= outputs)) throw new RangeError(`${family}: neurons [${from}, ${to}) lie outside [0, ${outputs})`);
       k.denseBackwardParams(ptr(dw, outputs * inputs, 'dw'), ptr(db, outputs, 'db'), ptr(dz, rows * outputs, 'dz'), ptr(a, rows * inputs, 'a'), Math.max(rows, 0), Math.max(inputs, 0), outputs, accumulate ? 1 : 0, from, to);
     },
-    denseBackwardInput(da, dz, w, rows, inputs, outputs, from = 0, to = inputs) {
-      if (rows <= 0 || inputs <= 0 || to <= from) return;
-      if (!(from >= 0 && to <= inputs)) throw new RangeError(`${family}: columns [${from}, ${to}) lie outside [0, ${inputs})`);
-      k.denseBackwardInput(ptr(da, rows * inputs, 'da'), ptr(dz, rows * outputs, 'dz'), ptr(w, outputs * inputs, 'w'), rows, inputs, Math.max(outputs, 0), from, to);
+    denseBackwardInput(da, dz, w, rows, inputs, outputs) {
+      if (rows <= 0 || inputs <= 0) return;
+      k.denseBackwardInput(ptr(da, rows * inputs, 'da'), ptr(dz, rows * outputs, 'dz'), ptr(w, outputs * inputs, 'w'), rows, inputs, Math.max(outputs, 0));
     },
     activationForward(activation, out, z, count, parameter, columns = count, stride = columns) {
       if (count <= 0) return;

@@ -15,9 +15,9 @@ import { weightRowsByClass } from './class-weights.js';
  */
 export const TILE_ROWS = 4;
 /**
- * Neurons (or input columns) of the tile every kernel set computes the same way wherever a range starts:
- * the wasm forward pairs neurons from the start of its range, and its backward input product works in
- * vectors of 4 columns. A split of a layer's neurons on multiples of TILE_COLUMNS gives the bits of one call.
+ * Neurons of the tile every kernel set computes the same way wherever a range starts (the wasm forward
+ * pairs neurons from the start of its range; 4 keeps the parts' rows on 16-byte boundaries). A split of
+ * a layer's neurons on multiples of TILE_COLUMNS gives the bits of one call.
  */
 export const TILE_COLUMNS = 4;
 
@@ -123,20 +123,15 @@ export function hiddenLayerForward<F extends Floats>(kernels: Kernels<F>, shape:
   }
 }
 
-/**
- * One hidden layer backward on a block: rows [from, to), layer l's input columns [first, end) (the
- * neurons of the layer below) — dA = dZ·W, then dZ_prev = dA ⊙ σ′ (and the dropout mask). Needs every
- * column of the layer's dZ for those rows.
- */
-function hiddenLayerBackward<F extends Floats>(kernels: Kernels<F>, shape: NetworkShape, params: readonly LayerViews<F>[], buffers: ChunkBuffers<F>, l: number, from: number, to: number, first: number, end: number, dropout?: DropoutRows): void {
+/** One hidden layer backward for rows [from, to): dA_prev = dZ·W, then dZ_prev = dA_prev ⊙ σ′ (σ′ from the stored a or z) and the dropout mask. */
+function hiddenLayerBackward<F extends Floats>(kernels: Kernels<F>, shape: NetworkShape, params: readonly LayerViews<F>[], buffers: ChunkBuffers<F>, l: number, from: number, to: number, dropout?: DropoutRows): void {
   const inputs = shape.sizes[l]!;
   const outputs = shape.sizes[l + 1]!;
   const rows = to - from;
   const dzPrev = fromRow(buffers.dz[l]!, from, inputs);
-  kernels.denseBackwardInput(dzPrev, fromRow(buffers.dz[l + 1]!, from, outputs), params[l]!.w, rows, inputs, outputs, first, end);
-  if (dropout) applyDropout(dzPrev, dzPrev, 0, rows, inputs, l, atRow(dropout, from), first, end);
-  const count = rows * (end - first);
-  kernels.activationBackward(shape.activation, fromRow(dzPrev, 0, inputs, first), fromRow(buffers.saved[l]!, from, inputs, first), count, activationParameter(shape), runLength(count, end - first, inputs), inputs);
+  kernels.denseBackwardInput(dzPrev, fromRow(buffers.dz[l + 1]!, from, outputs), params[l]!.w, rows, inputs, outputs);
+  if (dropout) applyDropout(dzPrev, dzPrev, 0, rows, inputs, l, atRow(dropout, from));
+  kernels.activationBackward(shape.activation, dzPrev, fromRow(buffers.saved[l]!, from, inputs), rows * inputs, activationParameter(shape));
 }
 
 /** The output layer's dense part for rows [from, to) (every output neuron): the logits. */
@@ -232,7 +227,7 @@ export function forwardBackwardRowsFrom<F extends Floats>(kernels: Kernels<F>, s
   outputLayerForward(kernels, shape, params, buffers, from, to);
   const lossSum = outputLossRows(kernels, shape, buffers, from, to, tileLoss, true);
   // At the output, dZ = A − Y for all three loss pairings (written by the loss above).
-  for (let l = params.length - 1; l >= 1; l--) hiddenLayerBackward(kernels, shape, params, buffers, l, from, to, 0, shape.sizes[l]!, dropout);
+  for (let l = params.length - 1; l >= 1; l--) hiddenLayerBackward(kernels, shape, params, buffers, l, from, to, dropout);
   return lossSum;
 }
 

@@ -128,19 +128,15 @@ napi_value DenseBackwardParams(napi_env env, napi_callback_info info) {
 }
 
 napi_value DenseBackwardInput(napi_env env, napi_callback_info info) {
-  napi_value argv[8];
+  napi_value argv[6];
   Arena* arena;
   float *da, *dz, *w;
-  size_t rows, inputs, outputs, from, to;
+  size_t rows, inputs, outputs;
   if (!arguments(env, info, argv, &arena) || !to_floats(env, argv[0], arena, &da) || !to_floats(env, argv[1], arena, &dz) ||
       !to_floats(env, argv[2], arena, &w) || !to_size(env, argv[3], &rows) || !to_size(env, argv[4], &inputs) ||
-      !to_size(env, argv[5], &outputs) || !to_size(env, argv[6], &from) || !to_size(env, argv[7], &to))
+      !to_size(env, argv[5], &outputs))
     return nullptr;
-  if (from > to || to > inputs) {
-    napi_throw_range_error(env, nullptr, "native kernels: the column range [from, to) must lie in [0, inputs)");
-    return nullptr;
-  }
-  arena->kernels->denseBackwardInput(da, dz, w, rows, inputs, outputs, from, to);
+  arena->kernels->denseBackwardInput(da, dz, w, rows, inputs, outputs);
   return nullptr;
 }
 

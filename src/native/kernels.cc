@@ -334,12 +334,10 @@ void dense_backward_params(float* dw, float* db, const float* dz, const float* a
   axpy_panel(Panel{dw + from * inputs, inputs, dz + from, outputs, 1, a, inputs, rows, accumulate}, to - from, inputs);
 }
 
-// Only columns [from, to): each element is summed over the outputs in the same order whatever the
-// strip it falls in, so a split of the columns anywhere gives the bits of one full call.
-void dense_backward_input(float* da, const float* dz, const float* w, size_t rows, size_t inputs, size_t outputs, size_t from, size_t to) {
-  if (rows == 0 || inputs == 0 || to <= from || to > inputs) return;
+void dense_backward_input(float* da, const float* dz, const float* w, size_t rows, size_t inputs, size_t outputs) {
+  if (rows == 0 || inputs == 0) return;
   // no outputs: n = 0, and the panel writes zeros
-  axpy_panel(Panel{da + from, inputs, dz, 1, outputs, w + from, inputs, outputs, false}, rows, to - from);
+  axpy_panel(Panel{da, inputs, dz, 1, outputs, w, inputs, outputs, false}, rows, inputs);
 }
 
 // ---------------------------------------------------------------------------------------------

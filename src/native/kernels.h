@@ -17,8 +17,8 @@ struct KernelTable {
   /** dw[o, ·] (+)= Σ_r dz[r, o] · a[r, ·];  db[o] (+)= Σ_r dz[r, o], for the output neurons o in [from, to) only */
   void (*denseBackwardParams)(float* dw, float* db, const float* dz, const float* a, size_t rows, size_t inputs, size_t outputs, bool accumulate,
                               size_t from, size_t to);
-  /** da[r, k] = Σ_o dz[r, o] · w[o, k], for the input columns k in [from, to) only */
-  void (*denseBackwardInput)(float* da, const float* dz, const float* w, size_t rows, size_t inputs, size_t outputs, size_t from, size_t to);
+  /** da[rows×inputs] = dz[rows×outputs] · w */
+  void (*denseBackwardInput)(float* da, const float* dz, const float* w, size_t rows, size_t inputs, size_t outputs);
   /**
    * out ← act(z), out may be z; kind: the registry code (src/math/ops.ts), parameter: leaky-relu's slope;
    * `count` elements in runs of `columns`, `stride` apart

@@ -77,7 +77,7 @@ export class ShardEngine {
   rowsComputed = 0;
   /** Float offsets of every layer's w and b in the parameters (and every slab). */
   private readonly layerOffsets: { w: number; b: number }[];
-  /** claimOrder results by units·MAX_TEAM + member (made once per team size). */
+  /** claimOrder results by (units, team, member) (made once per team size). */
   private readonly claimOrders = new Map<number, number[]>();
 
   constructor(
@@ -188,7 +188,7 @@ export class ShardEngine {
   }
 
   private claimOrderOf(units: number, team: number, member: number): number[] {
-    const key = units * 64 + member;
+    const key = (units * 64 + team) * 64 + member; // units ≤ 32, team and member ≤ 16
     let order = this.claimOrders.get(key);
     if (!order) this.claimOrders.set(key, (order = claimOrder(units, team, member)));
     return order;

@@ -327,14 +327,12 @@ export function denseBackwardParams(dw: usize, db: usize, dz: usize, a: usize, r
   if (ni > 0) axpyPanel(dw + first * ist, dz + (first << 2), a, last - first, nr, ni, ost, 4, ist, ist, add);
 }
 
-// Only columns [from, to): the strips start at `from`, so a split on multiples of 4 columns keeps every
-// element in the same kind of strip (vector or scalar tail) as one full call.
-export function denseBackwardInput(da: usize, dz: usize, w: usize, rows: i32, inputs: i32, outputs: i32, from: i32, to: i32): void {
-  if (rows <= 0 || inputs <= 0 || from < 0 || to > inputs || to <= from) return;
+export function denseBackwardInput(da: usize, dz: usize, w: usize, rows: i32, inputs: i32, outputs: i32): void {
+  if (rows <= 0 || inputs <= 0) return;
   const nr = <usize>rows, no = <usize>(outputs < 0 ? 0 : outputs), ni = <usize>inputs;
-  const ist = ni << 2, ost = no << 2, first = <usize>from << 2;
+  const ist = ni << 2, ost = no << 2;
   // da[r, k] = Σ_o dz[r, o] · w[o, k]   (no = 0 writes zeros)
-  axpyPanel(da + first, dz, w + first, nr, no, <usize>(to - from), 4, ost, ist, ist, false);
+  axpyPanel(da, dz, w, nr, no, ni, 4, ost, ist, ist, false);
 }
 
 // ---------------------------------------------------------------------------------------------
