@@ -306,6 +306,12 @@ export function fmtFixed(value: number | null | undefined, digits: number, suffi
   return value === null || value === undefined || !Number.isFinite(value) ? '—' : `${value.toFixed(digits)}${suffix}`;
 }
 
+/** The value after `--name` on the command line, or `fallback`. */
+export function flag(name: string, fallback: string): string {
+  const at = process.argv.indexOf(`--${name}`);
+  return at >= 0 && process.argv[at + 1] ? process.argv[at + 1]! : fallback;
+}
+
 /** Progress goes to stderr so that stdout stays the tables. */
 export function note(message: string): void {
   process.stderr.write(`${message}\n`);

@@ -13,16 +13,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gaussian, randomStream } from '../src/data/random.js';
 import { train } from '../src/index.js';
-import { machineInfo, machineLine, markdownTable, note, saveResults, textTable } from './common.js';
+import { flag, machineInfo, machineLine, markdownTable, note, saveResults, textTable } from './common.js';
 
 const PYTHON = '/usr/bin/python3';
 const PEER = fileURLToPath(new URL('../../bench/peers/sklearn_csv_formats.py', import.meta.url));
 const BEFORE = process.env.GRADPOOL_BEFORE ?? '/work/main/dist/src/cli.js';
-
-function flag(name: string, fallback: string): string {
-  const at = process.argv.indexOf(`--${name}`);
-  return at >= 0 && process.argv[at + 1] ? process.argv[at + 1]! : fallback;
-}
 
 type Kind = 'money' | 'latin';
 

@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { loadDataset, train, tune, type Model, type TrainOptions } from '../src/index.js';
 import { diabetesLikeTable, splitTable, titanicTable, wideTable, writeTable } from '../test/helpers/tabular.js';
-import { machineInfo, machineLine, markdownTable, note, saveResults, textTable } from './common.js';
+import { flag, machineInfo, machineLine, markdownTable, note, saveResults, textTable } from './common.js';
 
 const PYTHON = '/usr/bin/python3';
 const SKLEARN_SCRIPT = fileURLToPath(new URL('../../bench/peers/sklearn_mlp.py', import.meta.url));
@@ -25,11 +25,6 @@ const FASHION = '/usr/share/datasets/fashion-mnist';
 const FOLDS = 3;
 /** Today's fixed defaults, spelled out (what train did before defaults were chosen from the data). */
 const FIXED: Partial<TrainOptions> = { layers: [64, 64], epochs: 30, lr: 0.1, optimizer: 'sgd', weightDecay: 0, valSplit: 0 };
-
-function flag(name: string, fallback: string): string {
-  const at = process.argv.indexOf(`--${name}`);
-  return at >= 0 && process.argv[at + 1] ? process.argv[at + 1]! : fallback;
-}
 
 interface Bench {
   name: string;

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { train } from '../src/index.js';
 import { splitTable, titanicTable, writeTable } from '../test/helpers/tabular.js';
-import { machineInfo, machineLine, markdownTable, note, saveResults, textTable } from './common.js';
+import { flag, machineInfo, machineLine, markdownTable, note, saveResults, textTable } from './common.js';
 
 const PYTHON = '/usr/bin/python3';
 const SKLEARN = `
@@ -32,11 +32,6 @@ model = make_pipeline(prep, MLPClassifier(hidden_layer_sizes=(64, 64), random_st
 model.fit(train.drop(columns=["id", "survived"]), train["survived"])
 print(json.dumps({"accuracy": float(model.score(test.drop(columns=["id", "survived"]), test["survived"]))}))
 `;
-
-function flag(name: string, fallback: string): string {
-  const at = process.argv.indexOf(`--${name}`);
-  return at >= 0 && process.argv[at + 1] ? process.argv[at + 1]! : fallback;
-}
 
 async function main(): Promise<void> {
   const rows = Number(flag('rows', '2000'));
