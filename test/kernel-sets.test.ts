@@ -80,3 +80,24 @@ for (const { name, kernels } of variants) {
     }
   });
 }
+
+for (const { name, kernels } of variants) {
+  test(`${name} kernels gather rows in the order given, into the rows asked, and refuse an order entry outside the data`, (t) => {
+    const rng = seedrandom(`${name} gather`);
+    const arena = new Arena(rng);
+    for (const width of [1, 3, 10, 784]) {
+      const dataRows = 50;
+      const data = arena.take(dataRows * width, () => rng());
+      const orderView = new Int32Array(memory.buffer, arena.take(40, () => 0).byteOffset, 40);
+      for (let i = 0; i < orderView.length; i++) orderView[i] = Math.floor(rng() * dataRows);
+      const into = arena.take(20 * width, () => Number.NaN);
+      // rows order[7..18) into rows [5, 16); the rows around them stay untouched
+      kernels.gatherRows(into, 5, data, orderView, 7, 11, width);
+      const expected = Float32Array.from({ length: 20 * width }, () => Number.NaN);
+      for (let r = 0; r < 11; r++) expected.set(data.subarray(orderView[7 + r]! * width, (orderView[7 + r]! + 1) * width), (5 + r) * width);
+      t.deepEqual([...into], [...expected], `width ${width}`);
+      orderView[9] = dataRows;
+      t.throws(() => kernels.gatherRows(into, 0, data, orderView, 7, 11, width), { instanceOf: RangeError, message: /order\[9\] = 50 is not a row of the data/ });
+    }
+  });
+}

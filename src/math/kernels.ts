@@ -42,6 +42,12 @@ export interface Kernels<F extends Floats = Float32Array> {
   /** into[i] += add[i] for i in [from, to): the gradient-slab reduction. */
   addInto(into: F, add: F, from: number, to: number): void;
   /**
+   * Rows [at, at + rows) of `into` ← rows order[start], …, order[start + rows − 1] of `data`, rows of
+   * `width` floats: a batch's rows, in the epoch's order, into a scratch area (a RangeError for an
+   * order entry that is not a row of `data`).
+   */
+  gatherRows(into: F, at: number, data: F, order: Int32Array, start: number, rows: number, width: number): void;
+  /**
    * One optimizer step over [from, to): w from g (gradient sums) and the optimizer's state buffers
    * (`first`, `second`: unused ones may be any view), with the coefficients OPTIMIZERS_BY_NAME[optimizer]
    * writes for this step.
@@ -247,6 +253,17 @@ export function addInto(into: Floats, add: Floats, from: number, to: number): vo
   for (let i = from; i < to; i++) into[i] = into[i]! + add[i]!;
 }
 
+export function gatherRows(into: Floats, at: number, data: Floats, order: Int32Array, start: number, rows: number, width: number): void {
+  const dataRows = Math.floor(data.length / width);
+  for (let r = 0; r < rows; r++) {
+    const row = order[start + r]!;
+    if (!(row >= 0 && row < dataRows)) throw new RangeError(`order[${start + r}] = ${row} is not a row of the data (${dataRows} rows)`);
+    const from = row * width;
+    const base = (at + r) * width;
+    for (let i = 0; i < width; i++) into[base + i] = data[from + i]!;
+  }
+}
+
 /**
  * The update rules, switched on the optimizer (h: its coefficients, see OPTIMIZERS_BY_NAME in ops.ts).
  * SGD steps in float32 in the same order as the SIMD kernels, so all give the same bits; the others
@@ -312,5 +329,6 @@ export const referenceKernels: Kernels<Floats> = {
   activationBackward,
   outputLoss,
   addInto,
+  gatherRows,
   optimizerUpdate,
 };

@@ -15,6 +15,7 @@ export interface PointerExports {
   activationBackward(code: number, grad: number, saved: number, count: number, parameter: number, columns: number, stride: number): void;
   outputLoss(code: number, out: number, dz: number, y: number, rows: number, outputs: number): number;
   addInto(into: number, add: number, count: number): void;
+  gatherRows(into: number, data: number, order: number, rows: number, width: number): void;
   optimizerUpdate(code: number, w: number, g: number, first: number, second: number, count: number,
     h0: number, h1: number, h2: number, h3: number, h4: number, h5: number, h6: number, h7: number): void;
 }
@@ -84,6 +85,17 @@ export function pointerKernels(name: string, family: string, memory: WebAssembly
     addInto(into, add, from, to) {
       if (to <= from) return;
       k.addInto(ptr(into, to, 'into') + from * 4, ptr(add, to, 'add') + from * 4, to - from);
+    },
+    gatherRows(into, at, data, order, start, rows, width) {
+      if (rows <= 0 || width <= 0) return;
+      if (order.buffer !== memory.buffer) throw new TypeError(`${family}: order is not a view over the kernels' WebAssembly.Memory`);
+      if (!(start >= 0 && start + rows <= order.length)) throw new RangeError(`${family}: order holds ${order.length} rows, needs [${start}, ${start + rows})`);
+      const dataRows = Math.floor(data.length / width);
+      for (let r = start; r < start + rows; r++) {
+        const row = order[r]!;
+        if (!(row >= 0 && row < dataRows)) throw new RangeError(`${family}: order[${r}] = ${row} is not a row of the data (${dataRows} rows)`);
+      }
+      k.gatherRows(ptr(into, (at + rows) * width, 'into') + at * width * 4, ptr(data, dataRows * width, 'data'), order.byteOffset + start * 4, rows, width);
     },
     optimizerUpdate(optimizer, w, g, first, second, from, to, h) {
       if (to <= from) return;

@@ -202,6 +202,19 @@ napi_value AddInto(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+napi_value GatherRows(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  Arena* arena;
+  float *into, *data;
+  size_t order_offset, rows, width;
+  if (!arguments(env, info, argv, &arena) || !to_floats(env, argv[0], arena, &into) || !to_floats(env, argv[1], arena, &data) ||
+      !to_size(env, argv[2], &order_offset) || !to_size(env, argv[3], &rows) || !to_size(env, argv[4], &width))
+    return nullptr;
+  // the wrapper has checked that every order entry names a row of the data
+  arena->kernels->gatherRows(into, data, reinterpret_cast<const int32_t*>(arena->base + order_offset), rows, width);
+  return nullptr;
+}
+
 napi_value OptimizerUpdate(napi_env env, napi_callback_info info) {
   napi_value argv[14];
   Arena* arena;
@@ -291,6 +304,7 @@ napi_value Attach(napi_env env, napi_callback_info info) {
       {"activationBackward", nullptr, ActivationBackward, nullptr, nullptr, nullptr, napi_enumerable, arena},
       {"outputLoss", nullptr, OutputLoss, nullptr, nullptr, nullptr, napi_enumerable, arena},
       {"addInto", nullptr, AddInto, nullptr, nullptr, nullptr, napi_enumerable, arena},
+      {"gatherRows", nullptr, GatherRows, nullptr, nullptr, nullptr, napi_enumerable, arena},
       {"optimizerUpdate", nullptr, OptimizerUpdate, nullptr, nullptr, nullptr, napi_enumerable, arena},
   };
   if (napi_define_properties(env, result, sizeof properties / sizeof properties[0], properties) != napi_ok) return nullptr;

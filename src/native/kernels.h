@@ -7,6 +7,7 @@
 #define GRADPOOL_NATIVE_KERNELS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 namespace gradpool {
 
@@ -28,6 +29,8 @@ struct KernelTable {
   void (*activationBackward)(int kind, float* grad, const float* saved, size_t count, double parameter, size_t columns, size_t stride);
   double (*outputLoss)(int kind, float* out, float* dz, const float* y, size_t rows, size_t outputs);
   void (*addInto)(float* into, const float* add, size_t count);
+  /** into[r, ·] = data[order[r], ·] for r in [0, rows): rows of `width` floats (order checked by the caller) */
+  void (*gatherRows)(float* into, const float* data, const int32_t* order, size_t rows, size_t width);
   /** One optimizer step; kind: the registry code, h: its 8 coefficients (OPTIMIZERS_BY_NAME in src/math/ops.ts) */
   void (*optimizerUpdate)(int kind, float* w, const float* g, float* first, float* second, size_t count, const double* h);
 };

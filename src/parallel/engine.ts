@@ -316,17 +316,8 @@ export class ShardEngine {
 
   /** Copies rows order[from, from+rows) of x and y into rows [at, at+rows) of the scratch input and target buffers. */
   private gather(buffers: ChunkBuffers, from: number, at: number, rows: number): void {
-    const { heap, order } = this.views;
-    const { x, y } = this.layout;
-    const features = this.features;
-    const outputs = this.outputs;
-    const inputBase = buffers.activations[0]!.byteOffset / 4 + at * features;
-    const targetBase = buffers.targets.byteOffset / 4 + at * outputs;
-    for (let r = 0; r < rows; r++) {
-      const sample = order[from + r]!;
-      // copyWithin on the one arena-wide view: a memmove with no temporary view objects
-      heap.copyWithin(inputBase + r * features, x + sample * features, x + (sample + 1) * features);
-      heap.copyWithin(targetBase + r * outputs, y + sample * outputs, y + (sample + 1) * outputs);
-    }
+    const { x, y, order } = this.views;
+    this.kernels.gatherRows(buffers.activations[0]!, at, x, order, from, rows, this.features);
+    this.kernels.gatherRows(buffers.targets, at, y, order, from, rows, this.outputs);
   }
 }
