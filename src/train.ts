@@ -339,6 +339,10 @@ class EpochLoop {
   private lastFinite: Float32Array;
   private readonly batchSize: number;
   private readonly trainOrder: Int32Array;
+  /** The current epoch's sums (trainEpoch fills them; one object for the run). */
+  private readonly epochTotals = { lossSum: 0, correct: 0, threads: 1, lr: 0 };
+  /** When the step loop last let the event loop run (stop signals, progress output). */
+  private lastYield = 0;
 
   constructor(
     private readonly coordinator: Coordinator,
@@ -410,48 +414,15 @@ class EpochLoop {
     // A signal that arrived while the data loaded waits for the event loop: let it land before
     // the first step, so that such a stop trains (and writes) nothing.
     await signalsDelivered();
-    let lastYield = performance.now();
+    this.lastYield = performance.now();
     while (this.epoch < options.epochs) {
       const epochIndex = this.epoch;
       // One seeded permutation per epoch, applied to X and Y together (they share the index).
       shuffleInPlace(this.trainOrder, this.shuffle.next);
       const epochStarted = performance.now();
-      let lossSum = 0;
-      let correct = 0;
-      let threads = 1;
-      let lr = options.lr;
-      for (let b = 0; b < batches; b++) {
-        if (callbacks.signal?.aborted) {
-          const where = this.step === 0 ? 'before the first training step' : `during epoch ${epochIndex + 1}`;
-          return { stopReason: 'aborted', message: `stopped ${where} (interrupted)` };
-        }
-        const [start, end] = batchRange(b, this.trainRows, this.batchSize);
-        lr = scheduledLearningRate(options.lrSchedule, options.lr, epochIndex, b / batches, options.epochs);
-        let stats;
-        try {
-          stats = await coordinator.trainStep(start, end, lr, this.step + 1);
-        } catch (error) {
-          if (error instanceof WorkerFailure) throw new TrainingFailure(`${error.message} (epoch ${epochIndex + 1}, step ${b + 1} of ${batches})`);
-          throw error;
-        }
-        this.step++;
-        if (!Number.isFinite(stats.lossSum)) {
-          coordinator.views.parameters.set(this.lastFinite);
-          this.bestParameters = null;
-          return {
-            stopReason: 'diverged',
-            message: `training diverged: the loss became ${stats.lossSum} at epoch ${epochIndex + 1}, step ${b + 1}; try a lower learning rate (now ${options.lr}). Kept the weights from the end of epoch ${epochIndex}.`,
-          };
-        }
-        lossSum += stats.lossSum;
-        correct += stats.correct;
-        threads = Math.max(threads, stats.workers);
-        await settled(callbacks.onProgress?.(end, this.trainRows, epochIndex + 1));
-        if (performance.now() - lastYield > YIELD_EVERY_MS) {
-          await yieldToEventLoop();
-          lastYield = performance.now();
-        }
-      }
+      const stopped = await this.trainEpoch(epochIndex, batches);
+      if (stopped) return stopped;
+      const { lossSum, correct, threads, lr } = this.epochTotals;
       const trainSeconds = (performance.now() - epochStarted) / 1000;
       // A finite loss can hide weights that overflowed (e.g. saturated outputs): check them too.
       if (!allFinite(coordinator.views.parameters)) {
@@ -469,6 +440,55 @@ class EpochLoop {
       if (stop) return { stopReason: 'early-stopped', message: `early stop: no better validation loss for ${options.patience} epochs; kept the weights of epoch ${this.history.length - this.epochsWithoutImprovement} (val_loss ${this.bestValLoss?.toFixed(4)})` };
     }
     return { stopReason: 'completed', message: null };
+  }
+
+  /**
+   * The epoch's optimizer steps, summed into this.epochTotals; a stop where the epoch ends early. Apart
+   * from run(), so that the step loop optimized while the first epoch runs holds none of the epoch's
+   * end: code that had not run yet when it was compiled would de-optimize it at every run's first
+   * epoch end (measured: two recompiles in the second epoch).
+   */
+  private async trainEpoch(epochIndex: number, batches: number): Promise<{ stopReason: StopReason; message: string } | null> {
+    const { options, coordinator, callbacks } = this;
+    const totals = this.epochTotals;
+    totals.lossSum = 0;
+    totals.correct = 0;
+    totals.threads = 1;
+    totals.lr = options.lr;
+    for (let b = 0; b < batches; b++) {
+      if (callbacks.signal?.aborted) {
+        const where = this.step === 0 ? 'before the first training step' : `during epoch ${epochIndex + 1}`;
+        return { stopReason: 'aborted', message: `stopped ${where} (interrupted)` };
+      }
+      const [start, end] = batchRange(b, this.trainRows, this.batchSize);
+      const lr = scheduledLearningRate(options.lrSchedule, options.lr, epochIndex, b / batches, options.epochs);
+      let stats;
+      try {
+        stats = await coordinator.trainStep(start, end, lr, this.step + 1);
+      } catch (error) {
+        if (error instanceof WorkerFailure) throw new TrainingFailure(`${error.message} (epoch ${epochIndex + 1}, step ${b + 1} of ${batches})`);
+        throw error;
+      }
+      this.step++;
+      if (!Number.isFinite(stats.lossSum)) {
+        coordinator.views.parameters.set(this.lastFinite);
+        this.bestParameters = null;
+        return {
+          stopReason: 'diverged',
+          message: `training diverged: the loss became ${stats.lossSum} at epoch ${epochIndex + 1}, step ${b + 1}; try a lower learning rate (now ${options.lr}). Kept the weights from the end of epoch ${epochIndex}.`,
+        };
+      }
+      totals.lossSum += stats.lossSum;
+      totals.correct += stats.correct;
+      totals.threads = Math.max(totals.threads, stats.workers);
+      totals.lr = lr;
+      await settled(callbacks.onProgress?.(end, this.trainRows, epochIndex + 1));
+      if (performance.now() - this.lastYield > YIELD_EVERY_MS) {
+        await yieldToEventLoop();
+        this.lastYield = performance.now();
+      }
+    }
+    return null;
   }
 
   private async finishEpoch(lossSum: number, correct: number, trainSeconds: number, seconds: number, threads: number, lr: number): Promise<EpochEntry> {

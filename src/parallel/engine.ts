@@ -26,7 +26,7 @@ import {
   BARRIER, COMMAND_TRAIN, MAX_NEURON_SPLIT_LAYERS, SHARD_CURSOR, UNITS_CLAIMED, UNITS_DONE, UPDATE_CLAIMED, UPDATE_CURSOR, allClaimed, claimUnit, teamPhaseUnits, teamUnits, teamWord,
   type Command,
 } from './control.js';
-import { shardRange } from './shards.js';
+import { ceilDiv, shardRange } from './shards.js';
 
 /** Parameters per claimed block of the update: 16 Ki floats, a multiple of the 64-byte alignment. */
 export const UPDATE_BLOCK = 16 * 1024;
@@ -229,7 +229,7 @@ export class ShardEngine {
     const { stats, tileLosses, tileCorrect } = this.views;
     let lossSum = 0;
     let correct = 0;
-    for (let t = 0; t < Math.ceil(rows / TILE_ROWS); t++) {
+    for (let t = 0; t < ceilDiv(rows, TILE_ROWS); t++) {
       lossSum += tileLosses[shard]![t]!;
       correct += tileCorrect[shard]![t]!;
     }

@@ -79,11 +79,21 @@ function lap(timings: Float64Array, phase: number, mark: number): number {
  * caller can look for failures it cannot see from here. Throws PeerFailed once FAILED is set.
  */
 export function waitAtLeast(control: Int32Array, word: number, target: number, timeoutMs: number): boolean {
-  if (Atomics.load(control, word) >= target) return true;
+  // three functions, so that the optimized spin holds no code that has not run yet (which would
+  // de-optimize it the first time a wait has to sleep)
+  return Atomics.load(control, word) >= target || spinUntilAtLeast(control, word, target) || sleepUntilAtLeast(control, word, target, timeoutMs);
+}
+
+/** Spins for SPIN_MS: true once control[word] ≥ target, false if it was not reached by then. */
+function spinUntilAtLeast(control: Int32Array, word: number, target: number): boolean {
   const spinUntil = performance.now() + SPIN_MS;
   do {
     for (let spin = 0; spin < 1000; spin++) if (Atomics.load(control, word) >= target) return true;
   } while (performance.now() < spinUntil);
+  return false;
+}
+
+function sleepUntilAtLeast(control: Int32Array, word: number, target: number, timeoutMs: number): boolean {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = Atomics.load(control, word);

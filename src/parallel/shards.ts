@@ -20,11 +20,20 @@ export const MAX_SHARDS = 32;
 /** Rows per shard: a function of the batch size and the network's size only, never of the threads. */
 export function shardRowsFor(batchRows: number, parameters: number): number {
   const least = parameters >= LARGE_SLAB ? MIN_SHARD_ROWS_LARGE : MIN_SHARD_ROWS;
-  return Math.max(least, Math.ceil(batchRows / MAX_SHARDS));
+  return Math.max(least, ceilDiv(batchRows, MAX_SHARDS));
 }
 
 export function shardCount(batchRows: number, shardRows: number): number {
-  return Math.ceil(batchRows / shardRows);
+  return ceilDiv(batchRows, shardRows);
+}
+
+/**
+ * ⌈a / b⌉ for positive integers. Not Math.ceil(a / b): where a / b was whole at every step so far (a
+ * batch of 64 in shards of 64), the optimizing compiler assumes it always is, and the epoch's smaller
+ * last batch then de-optimizes the whole training step (measured: a recompile in every run).
+ */
+export function ceilDiv(a: number, b: number): number {
+  return ((a + b - 1) / b) | 0;
 }
 
 /** [start, end) of shard `shard` of the batch [batchStart, batchEnd). */
