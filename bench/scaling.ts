@@ -35,19 +35,21 @@ const machine = machineInfo();
 const checks = preflight('scaling', machine, flags.force);
 const commitOf = (root: string): string => spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).stdout.trim() || 'unknown';
 
-interface Cell { build: string; layers: string; batch: number; threads: number; rates: number[] }
-const cells: Cell[] = builds.flatMap((b) => networks.flatMap((layers) => batches.flatMap((batch) => threadCounts.map((threads) => ({ build: b.name, layers, batch, threads, rates: [] as number[] })))));
+/** rates: the median of a run's epochs (the issue's measure); warmRates: of its epochs after the first (the JIT compiles during the first). */
+interface Cell { build: string; layers: string; batch: number; threads: number; rates: number[]; warmRates: number[] }
+const cells: Cell[] = builds.flatMap((b) => networks.flatMap((layers) => batches.flatMap((batch) => threadCounts.map((threads) => ({ build: b.name, layers, batch, threads, rates: [] as number[], warmRates: [] as number[] })))));
 const scratch = mkdtempSync(join(os.tmpdir(), 'gradpool-scaling-'));
 
-/** One `gradpool train` run: the median of its epochs' samples/s, from --log-json. */
-function run(root: string, layers: string, batch: number, threads: number): number {
+/** One `gradpool train` run: the median of its epochs' samples/s, from --log-json, and that of its epochs after the first. */
+function run(root: string, layers: string, batch: number, threads: number): { all: number; warm: number } {
   const log = join(scratch, 'log.jsonl');
   const args = [join(root, 'dist/src/cli.js'), 'train', '--data', flags.data, '--layers', layers, '--batch-size', String(batch), '--threads', String(threads),
     '--epochs', String(flags.epochs), '--optimizer', 'sgd', '--lr', '0.1', '--weight-decay', '0', '--val-split', '0', '--seed', '1', '--log-json', log, '--quiet'];
   const child = spawnSync(process.execPath, args, { encoding: 'utf8' });
   if (child.status !== 0) throw new Error(`${root}: gradpool train exited ${child.status}: ${child.stderr.trim()}`);
   const epochs = readFileSync(log, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { samplesPerSec?: number }).filter((e) => e.samplesPerSec !== undefined);
-  return median(epochs.map((e) => e.samplesPerSec!));
+  const rates = epochs.map((e) => e.samplesPerSec!);
+  return { all: median(rates), warm: median(rates.slice(1)) };
 }
 
 /** GFLOP/s of bench/vector-ceiling.js in `processes` processes at once, summed. */
@@ -76,29 +78,35 @@ const ceiling = median(ceilings);
 try {
   for (let round = 0; round < flags.rounds; round++) {
     for (const cell of rotate(cells, round * 5)) {
-      const rate = run(builds.find((b) => b.name === cell.build)!.root, cell.layers, cell.batch, cell.threads);
-      cell.rates.push(rate);
-      note(`round ${round + 1}: ${cell.build} ${cell.layers} batch ${cell.batch} threads ${cell.threads}: ${Math.round(rate).toLocaleString('en-US')} samples/s`);
+      const { all, warm } = run(builds.find((b) => b.name === cell.build)!.root, cell.layers, cell.batch, cell.threads);
+      cell.rates.push(all);
+      cell.warmRates.push(warm);
+      note(`round ${round + 1}: ${cell.build} ${cell.layers} batch ${cell.batch} threads ${cell.threads}: ${Math.round(all).toLocaleString('en-US')} samples/s (after the first epoch ${Math.round(warm).toLocaleString('en-US')})`);
     }
   }
 } finally {
   rmSync(scratch, { recursive: true, force: true });
 }
 
-const rate = (build: string, layers: string, batch: number, threads: number): number => median(cells.find((c) => c.build === build && c.layers === layers && c.batch === batch && c.threads === threads)!.rates);
 const k = (n: number): string => `${Math.round(n / 1000)}k`;
 const [base, ...more] = threadCounts;
 const headers = ['layers', 'batch', ...builds.flatMap((b) => [`${b.name}: ${base} thread${base === 1 ? '' : 's'}`, ...more.map((t) => `${b.name}: ${t} threads (×, efficiency)`)]), ...(builds.length > 1 ? [`after ÷ before, ${base} thread${base === 1 ? '' : 's'}`] : [])];
-const rows = networks.flatMap((layers) => batches.map((batch) => [
-  layers,
-  String(batch),
-  ...builds.flatMap((b) => {
-    const one = rate(b.name, layers, batch, base!);
-    return [k(one), ...more.map((t) => { const r = rate(b.name, layers, batch, t); return `${k(r)} (${(r / one).toFixed(2)}×, ${Math.round((100 * r) / one / t)}%)`; })];
-  }),
-  ...(builds.length > 1 ? [(rate('after', layers, batch, base!) / rate('before', layers, batch, base!)).toFixed(2)] : []),
-]));
-const table = markdownTable(headers, rows, headers.map((_, i) => (i === 0 ? 'l' : 'r')));
+/** The table of one measure (each cell: the median over rounds). */
+function tableOf(measure: 'rates' | 'warmRates'): string {
+  const rate = (build: string, layers: string, batch: number, threads: number): number => median(cells.find((c) => c.build === build && c.layers === layers && c.batch === batch && c.threads === threads)![measure]);
+  const rows = networks.flatMap((layers) => batches.map((batch) => [
+    layers,
+    String(batch),
+    ...builds.flatMap((b) => {
+      const one = rate(b.name, layers, batch, base!);
+      return [k(one), ...more.map((t) => { const r = rate(b.name, layers, batch, t); return `${k(r)} (${(r / one).toFixed(2)}×, ${Math.round((100 * r) / one / t)}%)`; })];
+    }),
+    ...(builds.length > 1 ? [(rate('after', layers, batch, base!) / rate('before', layers, batch, base!)).toFixed(2)] : []),
+  ]));
+  return markdownTable(headers, rows, headers.map((_, i) => (i === 0 ? 'l' : 'r')));
+}
+const table = tableOf('rates');
+const warmTable = tableOf('warmRates');
 const commits = builds.map((b) => `${b.name} = ${commitOf(b.root)}`).join(', ');
-console.log(`\nFashion-MNIST (${flags.data}), --epochs ${flags.epochs}, median samples/s of the epochs, median of ${flags.rounds} interleaved rounds; ${commits}\n${machine.cpu}, ${machine.availableParallelism} cores, load ${machine.loadAverage.join(' ')} at start\nmachine ceiling: the step's matrix product (forward 64×784×128) in ${most} processes at once runs ${ceiling.toFixed(2)}× as fast in all as in one\n\n${table}`);
-if (flags.save) note(`saved ${saveResults('scaling', machine.date, { machine, checks, builds: builds.map((b) => ({ ...b, commit: commitOf(b.root) })), flags, ceiling: { processes: most, ratios: ceilings, median: ceiling }, cells, table })}`);
+console.log(`\nFashion-MNIST (${flags.data}), --epochs ${flags.epochs}, median samples/s of the epochs, median of ${flags.rounds} interleaved rounds; ${commits}\n${machine.cpu}, ${machine.availableParallelism} cores, load ${machine.loadAverage.join(' ')} at start\nmachine ceiling: the step's matrix product (forward 64×784×128) in ${most} processes at once runs ${ceiling.toFixed(2)}× as fast in all as in one\n\n${table}\n\nThe same runs, median samples/s of the epochs after the first (the one during which V8 compiles the step's code):\n\n${warmTable}`);
+if (flags.save) note(`saved ${saveResults('scaling', machine.date, { machine, checks, builds: builds.map((b) => ({ ...b, commit: commitOf(b.root) })), flags, ceiling: { processes: most, ratios: ceilings, median: ceiling }, cells, table, warmTable })}`);
