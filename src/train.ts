@@ -420,6 +420,7 @@ class EpochLoop {
       // One seeded permutation per epoch, applied to X and Y together (they share the index).
       shuffleInPlace(this.trainOrder, this.shuffle.next);
       const epochStarted = performance.now();
+      Object.assign(this.epochTotals, { lossSum: 0, correct: 0, threads: 1, lr: options.lr });
       const stopped = await this.trainEpoch(epochIndex, batches);
       if (stopped) return stopped;
       const { lossSum, correct, threads, lr } = this.epochTotals;
@@ -443,19 +444,15 @@ class EpochLoop {
   }
 
   /**
-   * The epoch's optimizer steps, summed into this.epochTotals; a stop where the epoch ends early. Apart
-   * from run(), so that the step loop optimized while the first epoch runs holds none of the epoch's
-   * end: code that had not run yet when it was compiled would de-optimize it at every run's first
-   * epoch end (measured: two recompiles in the second epoch).
+   * The epoch's optimizer steps, summed into this.epochTotals (run() zeroes them); a stop where the epoch
+   * ends early. Nothing but the loop: it is optimized while the first epoch runs, before the code around
+   * it has any type feedback, and such code (the epoch's end in run(), or a prologue here) would
+   * de-optimize it at the first epoch's end (measured: two or three recompiles in the second epoch).
    */
   private async trainEpoch(epochIndex: number, batches: number): Promise<{ stopReason: StopReason; message: string } | null> {
-    const { options, coordinator, callbacks } = this;
-    const totals = this.epochTotals;
-    totals.lossSum = 0;
-    totals.correct = 0;
-    totals.threads = 1;
-    totals.lr = options.lr;
     for (let b = 0; b < batches; b++) {
+      const { options, coordinator, callbacks } = this;
+      const totals = this.epochTotals;
       if (callbacks.signal?.aborted) {
         const where = this.step === 0 ? 'before the first training step' : `during epoch ${epochIndex + 1}`;
         return { stopReason: 'aborted', message: `stopped ${where} (interrupted)` };
